@@ -1,0 +1,247 @@
+//! Command-line types (clap derive). Parsing only: no I/O happens here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Count TCP sockets by state and explain what is wrong.
+///
+/// With no command, prints the summary: every TCP socket of this network namespace counted by
+/// state, IPv4 and IPv6, from /proc/net/tcp and /proc/net/tcp6.
+#[derive(Debug, Parser)]
+#[command(name = "sockscope", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Count TCP sockets by state (the default command).
+    Summary(SummaryArgs),
+    /// Print a shell completion script to standard output.
+    ///
+    /// For example: sockscope completions bash > /etc/bash_completion.d/sockscope
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output.
+    ///
+    /// For example: sockscope man | man -l -
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people: one row per state, IPv4 / IPv6 / total.
+    Table,
+    /// A versioned JSON document for scripts (schema_version 1).
+    Json,
+    /// `STATE COUNT` lines, exactly like `netstat -tan | awk '{++S[$NF]}...'`.
+    Plain,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+}
+
+/// A `--state` value: a state by its ss name (netstat names are accepted too, in any case) or
+/// one of ss's state groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateArg {
+    #[value(alias = "ESTABLISHED")]
+    Established,
+    #[value(name = "syn-sent", alias = "syn_sent")]
+    SynSent,
+    #[value(name = "syn-recv", alias = "syn_recv")]
+    SynRecv,
+    #[value(name = "fin-wait-1", alias = "fin_wait1", alias = "fin-wait1")]
+    FinWait1,
+    #[value(name = "fin-wait-2", alias = "fin_wait2", alias = "fin-wait2")]
+    FinWait2,
+    #[value(name = "time-wait", alias = "time_wait")]
+    TimeWait,
+    #[value(name = "closed", alias = "close")]
+    Closed,
+    #[value(name = "close-wait", alias = "close_wait")]
+    CloseWait,
+    #[value(name = "last-ack", alias = "last_ack")]
+    LastAck,
+    #[value(name = "listening", alias = "listen")]
+    Listening,
+    Closing,
+    /// Every state.
+    All,
+    /// Every state but listening and closed.
+    Connected,
+    /// Connected states except syn-sent.
+    Synchronized,
+    /// States kept as mini-sockets: syn-recv and time-wait.
+    Bucket,
+    /// Every state but syn-recv and time-wait.
+    Big,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Only sockets in this state or state group (repeatable).
+    ///
+    /// ss names (close-wait, fin-wait-2, listening…) and netstat names (CLOSE_WAIT,
+    /// FIN_WAIT2, LISTEN…) both work, in any case; groups as in ss: all, connected (not
+    /// listening or closed; what `netstat -n` without -a shows), synchronized, bucket, big.
+    #[arg(long = "state", value_name = "STATE", value_enum, ignore_case = true)]
+    pub states: Vec<StateArg>,
+    /// Only sockets whose local or remote port is PORT or in LO-HI (repeatable).
+    #[arg(long = "port", value_name = "PORT", value_parser = parse_port_range)]
+    pub ports: Vec<PortRange>,
+    /// Only sockets whose local (source) port is PORT or in LO-HI (repeatable).
+    #[arg(long = "sport", value_name = "PORT", value_parser = parse_port_range)]
+    pub sports: Vec<PortRange>,
+    /// Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable).
+    #[arg(long = "dport", value_name = "PORT", value_parser = parse_port_range)]
+    pub dports: Vec<PortRange>,
+    /// Only IPv4 sockets (reads /proc/net/tcp only).
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only).
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+}
+
+/// An inclusive port range; a single port is `lo == hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl PortRange {
+    pub fn contains(self, port: u16) -> bool {
+        (self.lo..=self.hi).contains(&port)
+    }
+}
+
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.lo == self.hi {
+            write!(f, "{}", self.lo)
+        } else {
+            write!(f, "{}-{}", self.lo, self.hi)
+        }
+    }
+}
+
+fn parse_port_range(text: &str) -> Result<PortRange, String> {
+    let port = |s: &str| {
+        s.trim()
+            .trim_start_matches(':')
+            .parse::<u16>()
+            .map_err(|_| {
+                format!("'{s}' is not a port: expected a number from 0 to 65535, or a range LO-HI")
+            })
+    };
+    let range = match text.split_once('-') {
+        Some((lo, hi)) => PortRange {
+            lo: port(lo)?,
+            hi: port(hi)?,
+        },
+        None => {
+            let p = port(text)?;
+            PortRange { lo: p, hi: p }
+        }
+    };
+    if range.lo > range.hi {
+        return Err(format!("'{text}' is an empty range: LO must not exceed HI"));
+    }
+    Ok(range)
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Source")]
+pub struct SourceArgs {
+    /// Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6).
+    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    pub proc_root: PathBuf,
+    /// Read the network namespace of process PID (a container's) via /proc/PID/net.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ports_and_ranges() {
+        assert_eq!(parse_port_range("80"), Ok(PortRange { lo: 80, hi: 80 }));
+        assert_eq!(parse_port_range(":443"), Ok(PortRange { lo: 443, hi: 443 }));
+        assert_eq!(
+            parse_port_range("1024-2048"),
+            Ok(PortRange { lo: 1024, hi: 2048 })
+        );
+        assert!(parse_port_range("65536").is_err());
+        assert!(parse_port_range("http").is_err());
+        assert!(parse_port_range("9-1").is_err());
+        assert!(parse_port_range("").is_err());
+    }
+
+    #[test]
+    fn netstat_and_ss_state_names_both_parse() {
+        for (arg, want) in [
+            ("close-wait", StateArg::CloseWait),
+            ("CLOSE_WAIT", StateArg::CloseWait),
+            ("FIN_WAIT2", StateArg::FinWait2),
+            ("fin-wait-2", StateArg::FinWait2),
+            ("LISTEN", StateArg::Listening),
+            ("Connected", StateArg::Connected),
+        ] {
+            let cli = Cli::try_parse_from(["sockscope", "--state", arg]).unwrap();
+            assert_eq!(cli.summary.filter.states, vec![want], "{arg}");
+        }
+        assert!(Cli::try_parse_from(["sockscope", "--state", "half-open"]).is_err());
+    }
+
+    #[test]
+    fn json_flag_and_format_conflict() {
+        assert!(Cli::try_parse_from(["sockscope", "--json", "--format", "plain"]).is_err());
+        let cli = Cli::try_parse_from(["sockscope", "summary", "--json"]).unwrap();
+        let Some(Command::Summary(args)) = cli.command else {
+            panic!("summary subcommand expected")
+        };
+        assert_eq!(args.output.format(), Format::Json);
+    }
+}

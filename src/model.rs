@@ -1,0 +1,314 @@
+//! Our own types for what the kernel reports: states, sockets and per-state tallies.
+//! Nothing here reads the system; the collector fills these in and everything else consumes them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// The address family of the socket itself, as `ss -4`/`-6` count it: an IPv4 client of a
+/// dual-stack listener is an IPv6 socket even though its addresses print as IPv4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::Ipv4, Family::Ipv6];
+
+    pub fn index(self) -> usize {
+        match self {
+            Family::Ipv4 => 0,
+            Family::Ipv6 => 1,
+        }
+    }
+
+    /// The lower-case key used in JSON and Prometheus labels.
+    pub fn key(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+}
+
+/// A TCP state as the kernel numbers them (`include/net/tcp_states.h`).
+///
+/// Codes we do not know are kept as `Unknown(code)` rather than rejected: a newer kernel may add
+/// states, and a count must never silently drop sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TcpState {
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Closing,
+    Unknown(u8),
+}
+
+impl TcpState {
+    /// The eleven states the kernel reports, in kernel code order (the JSON key order).
+    pub const KNOWN: [TcpState; 11] = [
+        TcpState::Established,
+        TcpState::SynSent,
+        TcpState::SynRecv,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::TimeWait,
+        TcpState::Close,
+        TcpState::CloseWait,
+        TcpState::LastAck,
+        TcpState::Listen,
+        TcpState::Closing,
+    ];
+
+    /// The same states in the order a connection lives through them: how people read a table.
+    pub const LIFECYCLE: [TcpState; 11] = [
+        TcpState::Listen,
+        TcpState::SynSent,
+        TcpState::SynRecv,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::CloseWait,
+        TcpState::Closing,
+        TcpState::LastAck,
+        TcpState::TimeWait,
+        TcpState::Close,
+    ];
+
+    pub fn from_code(code: u8) -> TcpState {
+        match code {
+            0x01 => TcpState::Established,
+            0x02 => TcpState::SynSent,
+            0x03 => TcpState::SynRecv,
+            0x04 => TcpState::FinWait1,
+            0x05 => TcpState::FinWait2,
+            0x06 => TcpState::TimeWait,
+            0x07 => TcpState::Close,
+            0x08 => TcpState::CloseWait,
+            0x09 => TcpState::LastAck,
+            0x0A => TcpState::Listen,
+            0x0B => TcpState::Closing,
+            // TCP_NEW_SYN_RECV: a request socket. /proc prints these as 03 already; sock_diag
+            // reports 12, and ss shows them as SYN-RECV, so we count them there too.
+            0x0C => TcpState::SynRecv,
+            other => TcpState::Unknown(other),
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            TcpState::Established => 0x01,
+            TcpState::SynSent => 0x02,
+            TcpState::SynRecv => 0x03,
+            TcpState::FinWait1 => 0x04,
+            TcpState::FinWait2 => 0x05,
+            TcpState::TimeWait => 0x06,
+            TcpState::Close => 0x07,
+            TcpState::CloseWait => 0x08,
+            TcpState::LastAck => 0x09,
+            TcpState::Listen => 0x0A,
+            TcpState::Closing => 0x0B,
+            TcpState::Unknown(code) => code,
+        }
+    }
+
+    /// Position in [`TcpState::KNOWN`], or `None` for an unknown code.
+    pub fn index(self) -> Option<usize> {
+        match self {
+            TcpState::Unknown(_) => None,
+            known => Some(usize::from(known.code()) - 1),
+        }
+    }
+
+    /// netstat's name, used everywhere a person reads a state and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::Established => "ESTABLISHED",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynRecv => "SYN_RECV",
+            TcpState::FinWait1 => "FIN_WAIT1",
+            TcpState::FinWait2 => "FIN_WAIT2",
+            TcpState::TimeWait => "TIME_WAIT",
+            TcpState::Close => "CLOSE",
+            TcpState::CloseWait => "CLOSE_WAIT",
+            TcpState::LastAck => "LAST_ACK",
+            TcpState::Listen => "LISTEN",
+            TcpState::Closing => "CLOSING",
+            TcpState::Unknown(_) => "UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for TcpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TcpState::Unknown(code) => write!(f, "UNKNOWN({code:#04X})"),
+            known => f.write_str(known.name()),
+        }
+    }
+}
+
+/// Which kernel timer is pending on a socket (the `tr` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimerKind {
+    Off,
+    /// Retransmit, RACK reorder or tail-loss probe.
+    Retransmit,
+    Keepalive,
+    TimeWait,
+    /// Zero-window probe.
+    Persist,
+    Unknown(u8),
+}
+
+impl TimerKind {
+    pub fn from_code(code: u8) -> TimerKind {
+        match code {
+            0 => TimerKind::Off,
+            1 => TimerKind::Retransmit,
+            2 => TimerKind::Keepalive,
+            3 => TimerKind::TimeWait,
+            4 => TimerKind::Persist,
+            other => TimerKind::Unknown(other),
+        }
+    }
+}
+
+/// Which kind of kernel object a line describes; they differ in what their fields mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SocketKind {
+    /// A full socket (17 or more fields).
+    Full,
+    /// A TIME_WAIT mini-socket, also used for orphaned FIN_WAIT2 (12 fields, inode 0).
+    TimeWait,
+    /// A request socket waiting for the handshake's final ACK (12 fields, state SYN_RECV).
+    Request,
+}
+
+/// One TCP socket as the kernel reported it. Addresses of IPv4-mapped IPv6 sockets are stored
+/// as plain IPv4 (the peer is an IPv4 host); `family` still says IPv6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Socket {
+    pub family: Family,
+    pub kind: SocketKind,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: TcpState,
+    /// Unacknowledged bytes (for LISTEN: 0).
+    pub tx_queue: u32,
+    /// Unread bytes; for LISTEN the accept-queue length.
+    pub rx_queue: u32,
+    pub timer: TimerKind,
+    /// Ticks (USER_HZ) until the timer fires.
+    pub timer_ticks: u64,
+    /// Unrecovered RTO retransmits; for request sockets, SYN-ACK resends.
+    pub retransmits: u32,
+    pub uid: u32,
+    /// Unanswered zero-window or keepalive probes.
+    pub probes: u32,
+    /// 0 when no process can own the socket (orphans, accept-queue children, mini-sockets).
+    pub inode: u64,
+}
+
+/// Socket counts per family and state. Fixed-size, so memory does not grow with the number of
+/// sockets counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    known: [[u64; 11]; 2],
+    unknown: BTreeMap<(Family, u8), u64>,
+}
+
+impl Tally {
+    pub fn add(&mut self, family: Family, state: TcpState) {
+        match state.index() {
+            Some(i) => self.known[family.index()][i] += 1,
+            None => *self.unknown.entry((family, state.code())).or_default() += 1,
+        }
+    }
+
+    /// Count of one state in one family (0 for unknown states: see [`Tally::unknown`]).
+    pub fn get(&self, family: Family, state: TcpState) -> u64 {
+        match state.index() {
+            Some(i) => self.known[family.index()][i],
+            None => self
+                .unknown
+                .get(&(family, state.code()))
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    /// Count of one state over both families.
+    pub fn state_total(&self, state: TcpState) -> u64 {
+        Family::ALL.iter().map(|&f| self.get(f, state)).sum()
+    }
+
+    /// All sockets of one family, unknown states included.
+    pub fn family_total(&self, family: Family) -> u64 {
+        let known: u64 = self.known[family.index()].iter().sum();
+        let unknown: u64 = self
+            .unknown
+            .iter()
+            .filter(|((f, _), _)| *f == family)
+            .map(|(_, n)| n)
+            .sum();
+        known + unknown
+    }
+
+    pub fn total(&self) -> u64 {
+        Family::ALL.iter().map(|&f| self.family_total(f)).sum()
+    }
+
+    /// Sockets in states this build does not know, by family and raw code.
+    pub fn unknown(&self) -> impl Iterator<Item = (Family, u8, u64)> + '_ {
+        self.unknown.iter().map(|(&(f, code), &n)| (f, code, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_code_round_trips() {
+        for (i, state) in TcpState::KNOWN.iter().enumerate() {
+            assert_eq!(TcpState::from_code(state.code()), *state);
+            assert_eq!(state.index(), Some(i));
+        }
+    }
+
+    #[test]
+    fn new_syn_recv_counts_as_syn_recv_and_unknown_codes_are_kept() {
+        assert_eq!(TcpState::from_code(0x0C), TcpState::SynRecv);
+        assert_eq!(TcpState::from_code(0x0D), TcpState::Unknown(0x0D));
+        assert_eq!(TcpState::from_code(0x0D).to_string(), "UNKNOWN(0x0D)");
+        assert_eq!(TcpState::from_code(0).index(), None);
+    }
+
+    #[test]
+    fn tally_counts_known_and_unknown_states() {
+        let mut tally = Tally::default();
+        tally.add(Family::Ipv4, TcpState::Listen);
+        tally.add(Family::Ipv6, TcpState::Listen);
+        tally.add(Family::Ipv6, TcpState::Unknown(0x0D));
+        assert_eq!(tally.state_total(TcpState::Listen), 2);
+        assert_eq!(tally.get(Family::Ipv6, TcpState::Unknown(0x0D)), 1);
+        assert_eq!(tally.family_total(Family::Ipv6), 2);
+        assert_eq!(tally.total(), 3);
+    }
+
+    #[test]
+    fn lifecycle_order_holds_every_known_state_once() {
+        let mut sorted = TcpState::LIFECYCLE;
+        sorted.sort();
+        assert_eq!(sorted, TcpState::KNOWN);
+    }
+}

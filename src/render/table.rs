@@ -1,0 +1,147 @@
+//! The summary table for people: one row per state in lifecycle order, IPv4 / IPv6 / total,
+//! every state shown even at zero, with a header line saying where the numbers came from.
+
+use std::io::{self, Write};
+
+use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+
+use crate::model::{Family, TcpState};
+use crate::report::Report;
+
+/// How the terminal wants the table drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    /// Box-drawing characters (a terminal); plain ASCII when piped.
+    pub unicode: bool,
+    /// ANSI colour (a terminal without `NO_COLOR`).
+    pub color: bool,
+}
+
+pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{}", headline(report))?;
+
+    let mut table = Table::new();
+    table
+        .load_style(if style.unicode {
+            UTF8_FULL_CONDENSED.with_rounded_corners()
+        } else {
+            ASCII_FULL_CONDENSED
+        })
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if style.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table.set_header(["State", "IPv4", "IPv6", "Total"].map(|h| bold(Cell::new(h), style)));
+
+    let tally = &report.tally;
+    for state in TcpState::LIFECYCLE {
+        let v4 = tally.get(Family::Ipv4, state);
+        let v6 = tally.get(Family::Ipv6, state);
+        table.add_row([
+            Cell::new(state.name()),
+            count(v4, style),
+            count(v6, style),
+            count(v4 + v6, style),
+        ]);
+    }
+    for (family, code, n) in tally.unknown() {
+        let (v4, v6) = match family {
+            Family::Ipv4 => (n, 0),
+            Family::Ipv6 => (0, n),
+        };
+        table.add_row([
+            Cell::new(TcpState::Unknown(code).to_string()),
+            count(v4, style),
+            count(v6, style),
+            count(n, style),
+        ]);
+    }
+    table.add_row([
+        bold(Cell::new("Total"), style),
+        bold(Cell::new(tally.family_total(Family::Ipv4)), style),
+        bold(Cell::new(tally.family_total(Family::Ipv6)), style),
+        bold(Cell::new(tally.total()), style),
+    ]);
+    for column in 1..4 {
+        if let Some(c) = table.column_mut(column) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    writeln!(out, "{table}")?;
+
+    for note in notes(report) {
+        writeln!(out, "{note}")?;
+    }
+    Ok(())
+}
+
+fn count(n: u64, style: Style) -> Cell {
+    let cell = Cell::new(n);
+    if style.color && n == 0 {
+        cell.fg(Color::DarkGrey)
+    } else {
+        cell
+    }
+}
+
+fn bold(cell: Cell, style: Style) -> Cell {
+    if style.color {
+        cell.add_attribute(Attribute::Bold)
+    } else {
+        cell
+    }
+}
+
+/// `TCP sockets in net:[4026531840] · 27 sockets from /proc/net/tcp{,6} in 0.4 ms`
+fn headline(report: &Report) -> String {
+    let c = &report.collection;
+    let netns = match (&c.netns, c.pid) {
+        (Some(ns), Some(pid)) => format!("{ns} (pid {pid})"),
+        (Some(ns), None) => ns.clone(),
+        (None, _) => "an unknown network namespace (saved /proc)".to_string(),
+    };
+    let dir = c
+        .files
+        .first()
+        .and_then(|f| f.path.parent())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let plural = if c.sockets_seen == 1 { "" } else { "s" };
+    format!(
+        "TCP sockets in {netns} · {} socket{plural} from {dir}/tcp{{,6}} in {:.1} ms",
+        c.sockets_seen,
+        c.duration.as_secs_f64() * 1e3
+    )
+}
+
+fn notes(report: &Report) -> Vec<String> {
+    let c = &report.collection;
+    let mut notes = Vec::new();
+    if !report.filter.is_empty() {
+        notes.push(format!(
+            "Filter: {} ({} of {} sockets match).",
+            report.filter,
+            report.tally.total(),
+            c.sockets_seen
+        ));
+    }
+    for file in &c.files {
+        if file.read && !file.present {
+            notes.push(format!(
+                "No {}: IPv6 is disabled or not built into this kernel.",
+                file.path.display()
+            ));
+        }
+    }
+    if c.skipped_lines > 0 {
+        notes.push(format!(
+            "Skipped {} malformed line{} (details on stderr and in --json); the counts above exclude them.",
+            c.skipped_lines,
+            if c.skipped_lines == 1 { "" } else { "s" }
+        ));
+    }
+    notes
+}

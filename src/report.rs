@@ -1,0 +1,51 @@
+//! What a command found, ready to render: the counts, the findings and how they were collected.
+//! Renderers read only this; they never touch the system.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::collect::Collection;
+use crate::model::Tally;
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub collected_at: SystemTime,
+    pub tally: Tally,
+    /// The filter as a person reads it (`state CLOSE_WAIT, port 5432`); empty when none.
+    pub filter: String,
+    pub findings: Vec<Finding>,
+    pub collection: Collection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// One diagnosis: what is wrong, the numbers, who is behind it, why, and what to run next.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable snake_case id (`close_wait_excess`); never renamed once shipped.
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    pub summary: String,
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+    /// Most likely first.
+    pub causes: Vec<String>,
+    pub next_steps: Vec<String>,
+    pub culprits: Vec<Culprit>,
+}
+
+/// Who a finding points at, with how many of the sockets in question it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Culprit {
+    Process { pid: u32, comm: String, count: u64 },
+    LocalPort { port: u16, count: u64 },
+    Peer { addr: String, count: u64 },
+}
