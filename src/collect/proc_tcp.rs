@@ -313,8 +313,8 @@ mod tests {
     use super::*;
 
     // Every line below was read from /proc/net/tcp{,6} on Linux 6.18.44 (this project's dev
-    // machine, 2026-11-24) in a network namespace holding sockets made for the purpose; see
-    // tests/fixtures/loopback-mix, captured in the same run.
+    // machine, 2026-11-24) in a network namespace holding sockets made for the purpose, the same
+    // way tests/fixtures/loopback-mix was captured.
     const LISTEN_V4: &str = "   0: 0100007F:1388 00000000:0000 0A 00000000:00000002 00:00000000 00000000     0        0 4564 3 0000000083b23103 100 0 0 10 0                      ";
     const CLOSE_WAIT_V4: &str = "   2: 0100007F:1388 0100007F:DD06 08 00000000:00000001 00:00000000 00000000     0        0 4574 1 0000000001623f0e 20 4 0 10 -1                      ";
     const ACCEPT_QUEUE_CHILD: &str = "   3: 0100007F:1388 0100007F:DD36 01 00000000:00000000 00:00000000 00000000     0        0 0 1 0000000098533b21 20 0 0 10 -1                         ";

@@ -1,6 +1,7 @@
 //! The summary table for people: one row per state in lifecycle order, IPv4 / IPv6 / total,
 //! every state shown even at zero, with a header line saying where the numbers came from.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
@@ -47,16 +48,16 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<
             count(v4 + v6, style),
         ]);
     }
+    let mut unknown: BTreeMap<u8, [u64; 2]> = BTreeMap::new();
     for (family, code, n) in tally.unknown() {
-        let (v4, v6) = match family {
-            Family::Ipv4 => (n, 0),
-            Family::Ipv6 => (0, n),
-        };
+        unknown.entry(code).or_default()[family.index()] += n;
+    }
+    for (code, [v4, v6]) in unknown {
         table.add_row([
             Cell::new(TcpState::Unknown(code).to_string()),
             count(v4, style),
             count(v6, style),
-            count(n, style),
+            count(v4 + v6, style),
         ]);
     }
     table.add_row([

@@ -1,0 +1,93 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sockscope_global_optspecs
+    string join \n format= json state= port= sport= dport= 4/ipv4 6/ipv6 proc-root= pid= h/help V/version
+end
+
+function __fish_sockscope_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sockscope_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sockscope_using_subcommand
+    set -l cmd (__fish_sockscope_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sockscope -n "__fish_sockscope_needs_command" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
+complete -c sockscope -n "__fish_sockscope_needs_command" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_needs_command" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_needs_command" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
+complete -c sockscope -n "__fish_sockscope_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_needs_command" -s V -l version -d 'Print version'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print the man page (roff) to standard output'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary completions man help" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary completions man help" -f -a "man" -d 'Print the man page (roff) to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

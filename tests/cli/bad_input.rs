@@ -1,0 +1,136 @@
+//! Bad input gets a clear message naming the file and the documented exit code; never a panic.
+
+use std::process::Stdio;
+
+use predicates::prelude::*;
+
+use crate::util::{fixture, sockscope};
+
+#[test]
+fn malformed_lines_are_skipped_counted_and_named_on_stderr() {
+    let output = sockscope()
+        .arg("--proc-root")
+        .arg(fixture("malformed"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    for expected in [
+        "skipped 'tests/fixtures/malformed/net/tcp' line 3: 2 fields",
+        "line 5: state is not a hex code",
+        "line 6: address is not 8 hex digits",
+        "line 8: state is not a hex code",
+        "line 9: inode is not a decimal number",
+        "line 11: truncated line",
+        "skipped 'tests/fixtures/malformed/net/tcp6' line 3: address is not 32 hex digits",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(v["collection"]["skipped_lines"], 7);
+    // The good lines still count: 2 IPv4 listeners + 1 IPv6, 1 ESTABLISHED, 1 CLOSE_WAIT.
+    assert_eq!(v["states"]["LISTEN"], 3);
+    assert_eq!(v["states"]["ESTABLISHED"], 1);
+    assert_eq!(v["states"]["CLOSE_WAIT"], 1);
+    assert_eq!(v["total"], 5);
+}
+
+#[test]
+fn missing_tcp_is_an_error_naming_the_path() {
+    sockscope()
+        .arg("--proc-root")
+        .arg(fixture("no-tcp"))
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "cannot read 'tests/fixtures/no-tcp/net/tcp': no such file or directory",
+        ));
+}
+
+#[test]
+fn missing_tcp6_means_ipv6_is_absent() {
+    sockscope()
+        .arg("--proc-root")
+        .arg(fixture("ipv4-only"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "No tests/fixtures/ipv4-only/net/tcp6: IPv6 is disabled",
+        ));
+}
+
+#[test]
+fn unreadable_tcp_is_an_error_naming_the_path() {
+    // A directory where the file should be fails for root and non-root alike.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("net/tcp")).unwrap();
+    sockscope()
+        .arg("--proc-root")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "net/tcp' at line 1: is a directory",
+        ));
+}
+
+#[test]
+fn unknown_pid_is_an_error() {
+    sockscope()
+        .arg("--proc-root")
+        .arg(fixture("loopback-mix"))
+        .args(["--pid", "999999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no process 999999 under"));
+}
+
+#[test]
+fn unknown_state_is_a_usage_error_listing_valid_states() {
+    sockscope()
+        .args(["--state", "half-open"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("invalid value 'half-open'")
+                .and(predicate::str::contains("close-wait"))
+                .and(predicate::str::contains("connected")),
+        );
+}
+
+#[test]
+fn bad_ports_are_usage_errors() {
+    for bad in ["65536", "http", "9-1", "-1"] {
+        sockscope()
+            .arg(format!("--port={bad}"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("invalid value"));
+    }
+}
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    // The read end is closed before sockscope starts, so its first write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
+        .current_dir(crate::util::root())
+        .args([
+            "--proc-root",
+            "tests/fixtures/loopback-mix",
+            "--format",
+            "plain",
+        ])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}

@@ -1,0 +1,245 @@
+//! End to end on real sockets: the test opens loopback connections in known states and checks
+//! the binary's counts for its own ports, exactly. Other sockets on the machine cannot disturb
+//! this: every check filters on a listener port that no other socket used when it was chosen.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::{sockscope, stdout_of};
+
+/// A listener on a port no socket of this namespace mentions, so `--port` sees only ours.
+fn fresh_listener(ip: std::net::IpAddr) -> Option<TcpListener> {
+    for _ in 0..50 {
+        let listener = match TcpListener::bind(SocketAddr::new(ip, 0)) {
+            Ok(l) => l,
+            Err(_) => return None,
+        };
+        let port = listener.local_addr().unwrap().port();
+        let needle = format!(":{port:04X} ");
+        let busy = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .skip(1)
+                .filter(|l| l.contains(&needle))
+                .count()
+                > 1
+        });
+        if !busy {
+            return Some(listener);
+        }
+    }
+    None
+}
+
+/// Sockets in known states around one listener. Dropping it closes them.
+struct Scene {
+    port: u16,
+    _keep: Vec<TcpStream>,
+    _listener: TcpListener,
+}
+
+/// Per port: LISTEN 1, ESTABLISHED 4 (2 pairs), CLOSE_WAIT 5 and FIN_WAIT2 5 (3 clients closed,
+/// 2 clients shut down for writing), TIME_WAIT 1 (client closed first, then the server).
+fn build_scene(ip: std::net::IpAddr) -> Option<Scene> {
+    let listener = fresh_listener(ip)?;
+    let addr = listener.local_addr().unwrap();
+    let mut keep = Vec::new();
+    let pair = || {
+        let client = TcpStream::connect(addr).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (client, server)
+    };
+    for _ in 0..2 {
+        let (c, s) = pair();
+        keep.extend([c, s]);
+    }
+    for _ in 0..3 {
+        let (c, s) = pair();
+        drop(c); // client: orphaned FIN_WAIT2; server: CLOSE_WAIT
+        keep.push(s);
+    }
+    for _ in 0..2 {
+        let (c, s) = pair();
+        c.shutdown(Shutdown::Write).unwrap(); // client: FIN_WAIT2 with its fd; server: CLOSE_WAIT
+        keep.extend([c, s]);
+    }
+    let (c, s) = pair();
+    drop(c);
+    std::thread::sleep(Duration::from_millis(20));
+    drop(s); // server: LAST_ACK then closed; client: TIME_WAIT
+    Some(Scene {
+        port: addr.port(),
+        _keep: keep,
+        _listener: listener,
+    })
+}
+
+fn expected() -> BTreeMap<String, u64> {
+    [
+        ("LISTEN", 1),
+        ("ESTABLISHED", 4),
+        ("CLOSE_WAIT", 5),
+        ("FIN_WAIT2", 5),
+        ("TIME_WAIT", 1),
+    ]
+    .into_iter()
+    .map(|(s, n)| (s.to_string(), n))
+    .collect()
+}
+
+fn plain_counts(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let (state, n) = l.rsplit_once(' ')?;
+            Some((state.to_string(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Loopback state changes are quick but not instant: retry briefly before judging.
+fn eventually<T: PartialEq + std::fmt::Debug>(want: &T, mut got: impl FnMut() -> T) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let value = got();
+        if &value == want || Instant::now() > deadline {
+            assert_eq!(&value, want);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn family_flag(scene_ip: std::net::IpAddr) -> &'static str {
+    if scene_ip.is_ipv4() { "-4" } else { "-6" }
+}
+
+fn check_scene(ip: std::net::IpAddr) {
+    let Some(scene) = build_scene(ip) else {
+        println!("skipped: cannot listen on {ip} (no loopback for this family)");
+        return;
+    };
+    let port = scene.port.to_string();
+    eventually(&expected(), || {
+        plain_counts(&stdout_of(
+            sockscope().args(["--format", "plain", "--port", &port]),
+        ))
+    });
+
+    let family = if ip.is_ipv4() { "ipv4" } else { "ipv6" };
+    let other = if ip.is_ipv4() { "ipv6" } else { "ipv4" };
+    let json = stdout_of(sockscope().args(["--json", "--port", &port]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for (state, n) in expected() {
+        assert_eq!(v["states"][&state], n, "{state} in {json}");
+        assert_eq!(v["families"][family][&state], n, "{state} in {json}");
+        assert_eq!(v["families"][other][&state], 0, "{state} in {json}");
+    }
+    assert_eq!(v["total"], 16);
+
+    // Filters compose: one state, one side of the connection, one family.
+    let only = plain_counts(&stdout_of(sockscope().args([
+        "--format",
+        "plain",
+        "--state",
+        "close-wait",
+        "--sport",
+        &port,
+        family_flag(ip),
+    ])));
+    assert_eq!(only, BTreeMap::from([("CLOSE_WAIT".to_string(), 5)]));
+    let connected = plain_counts(&stdout_of(sockscope().args([
+        "--format",
+        "plain",
+        "--state",
+        "connected",
+        "--port",
+        &port,
+    ])));
+    assert_eq!(connected.get("LISTEN"), None);
+    assert_eq!(connected.values().sum::<u64>(), 15);
+
+    compare_with_ss(&port);
+    compare_with_netstat(&port);
+}
+
+#[test]
+fn counts_real_ipv4_sockets_exactly() {
+    check_scene(Ipv4Addr::LOCALHOST.into());
+}
+
+#[test]
+fn counts_real_ipv6_sockets_exactly() {
+    check_scene(Ipv6Addr::LOCALHOST.into());
+}
+
+/// `ss -tan` over the same port must agree state for state.
+fn compare_with_ss(port: &str) {
+    let filter = format!("( sport = :{port} or dport = :{port} )");
+    let Ok(out) = Command::new("ss").args(["-tanH", &filter]).output() else {
+        println!("skipped ss cross-check: ss is not installed");
+        return;
+    };
+    let ss_name = |s: &str| -> String {
+        match s {
+            "ESTAB" => "ESTABLISHED",
+            "SYN-SENT" => "SYN_SENT",
+            "SYN-RECV" => "SYN_RECV",
+            "FIN-WAIT-1" => "FIN_WAIT1",
+            "FIN-WAIT-2" => "FIN_WAIT2",
+            "TIME-WAIT" => "TIME_WAIT",
+            "UNCONN" => "CLOSE",
+            "CLOSE-WAIT" => "CLOSE_WAIT",
+            "LAST-ACK" => "LAST_ACK",
+            "LISTEN" => "LISTEN",
+            "CLOSING" => "CLOSING",
+            other => other,
+        }
+        .to_string()
+    };
+    let mut counts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(state) = line.split_whitespace().next() {
+            *counts.entry(ss_name(state)).or_insert(0u64) += 1;
+        }
+    }
+    let ours = plain_counts(&stdout_of(
+        sockscope().args(["--format", "plain", "--port", port]),
+    ));
+    assert_eq!(ours, counts, "sockscope vs ss -tan '{filter}'");
+}
+
+/// The seed one-liner, restricted to our port, must agree too.
+fn compare_with_netstat(port: &str) {
+    let Ok(out) = Command::new("netstat").arg("-tan").output() else {
+        println!("skipped netstat cross-check: netstat is not installed");
+        return;
+    };
+    let mut counts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() >= 6 && f[0].starts_with("tcp") {
+            let ours = |a: &str| a.rsplit_once(':').is_some_and(|(_, p)| p == port);
+            if ours(f[3]) || ours(f[4]) {
+                *counts.entry(f[f.len() - 1].to_string()).or_insert(0u64) += 1;
+            }
+        }
+    }
+    let ours = plain_counts(&stdout_of(
+        sockscope().args(["--format", "plain", "--port", port]),
+    ));
+    assert_eq!(ours, counts, "sockscope vs netstat -tan");
+}
+
+#[test]
+fn summary_table_on_the_live_system_renders() {
+    let out = stdout_of(&mut sockscope());
+    assert!(out.starts_with("TCP sockets in net:["), "{out}");
+    for state in ["LISTEN", "ESTABLISHED", "CLOSE_WAIT", "TIME_WAIT", "Total"] {
+        assert!(out.contains(state), "{out}");
+    }
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,9 @@
+//! The integration tests: one binary, a module per area. They run the real `sockscope` binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
+mod awk;
+mod bad_input;
+mod completions;
+mod golden;
+mod live;
+mod util;
