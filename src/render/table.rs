@@ -96,7 +96,7 @@ fn bold(cell: Cell, style: Style) -> Cell {
     }
 }
 
-/// `TCP sockets in net:[4026531840] · 27 sockets from /proc/net/tcp{,6} in 0.4 ms`
+/// `TCP sockets in net:[4026531840]: 27 sockets from /proc/net/tcp{,6} in 0.4 ms`
 fn headline(report: &Report) -> String {
     let c = &report.collection;
     let netns = match (&c.netns, c.pid) {
@@ -112,7 +112,7 @@ fn headline(report: &Report) -> String {
         .unwrap_or_default();
     let plural = if c.sockets_seen == 1 { "" } else { "s" };
     format!(
-        "TCP sockets in {netns} · {} socket{plural} from {dir}/tcp{{,6}} in {:.1} ms",
+        "TCP sockets in {netns}: {} socket{plural} from {dir}/tcp{{,6}} in {:.1} ms",
         c.sockets_seen,
         c.duration.as_secs_f64() * 1e3
     )
@@ -145,4 +145,62 @@ fn notes(report: &Report) -> Vec<String> {
         ));
     }
     notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::Collection;
+    use crate::model::Tally;
+    use std::time::{Duration, SystemTime};
+
+    fn report() -> Report {
+        let mut tally = Tally::default();
+        tally.add(Family::Ipv4, TcpState::CloseWait);
+        Report {
+            collected_at: SystemTime::UNIX_EPOCH,
+            tally,
+            filter: String::new(),
+            findings: vec![],
+            collection: Collection {
+                source: "proc",
+                proc_root: "/proc".into(),
+                pid: None,
+                netns: Some("net:[1]".into()),
+                files: vec![],
+                duration: Duration::from_millis(2),
+                sockets_seen: 1,
+                skipped_lines: 0,
+                skipped: vec![],
+            },
+        }
+    }
+
+    fn rendered(style: Style) -> String {
+        let mut out = Vec::new();
+        render(&report(), style, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn piped_output_is_plain_ascii_without_escapes() {
+        let text = rendered(Style::default());
+        assert!(text.is_ascii(), "{text}");
+        assert!(!text.contains('\x1b'));
+        assert!(text.starts_with("TCP sockets in net:[1]: 1 socket from"));
+    }
+
+    #[test]
+    fn terminal_output_draws_boxes_and_colours_only_when_asked() {
+        let boxes = rendered(Style {
+            unicode: true,
+            color: false,
+        });
+        assert!(boxes.contains('╭') && !boxes.contains('\x1b'));
+        let colour = rendered(Style {
+            unicode: true,
+            color: true,
+        });
+        assert!(colour.contains("\x1b["), "{colour}");
+    }
 }
