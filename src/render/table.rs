@@ -104,15 +104,18 @@ fn headline(report: &Report) -> String {
         (Some(ns), None) => ns.clone(),
         (None, _) => "an unknown network namespace (saved /proc)".to_string(),
     };
-    let dir = c
-        .files
-        .first()
-        .and_then(|f| f.path.parent())
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let read: Vec<&crate::collect::FileStats> = c.files.iter().filter(|f| f.read).collect();
+    let from = match (read.as_slice(), read.first().and_then(|f| f.path.parent())) {
+        ([_, _], Some(dir)) => format!("{}/tcp{{,6}}", dir.display()),
+        _ => read
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and "),
+    };
     let plural = if c.sockets_seen == 1 { "" } else { "s" };
     format!(
-        "TCP sockets in {netns}: {} socket{plural} from {dir}/tcp{{,6}} in {:.1} ms",
+        "TCP sockets in {netns}: {} socket{plural} from {from} in {:.1} ms",
         c.sockets_seen,
         c.duration.as_secs_f64() * 1e3
     )

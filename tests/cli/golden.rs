@@ -60,6 +60,11 @@ fn filters_show_in_every_format() {
 }
 
 #[test]
+fn family_flag_names_the_one_file_read() {
+    golden("loopback-mix", &["-6"], "ipv6-flag__table");
+}
+
+#[test]
 fn pid_reads_that_process_namespace() {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("4242/net");
