@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Count TCP sockets by state and explain what is wrong.
+/// Count every TCP socket by state: an exact, fast `netstat | awk`.
 ///
 /// With no command, prints the summary: every TCP socket of this network namespace counted by
 /// state, IPv4 and IPv6, from /proc/net/tcp and /proc/net/tcp6.
