@@ -23,6 +23,8 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
             cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
             cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
             cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
             cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
             cand --json 'Same as --format json'
@@ -35,6 +37,8 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand summary 'Count TCP sockets by state (the default command)'
+            cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
+            cand top 'Count sockets per process, port, peer or uid, most first'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print the man page (roff) to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -45,6 +49,52 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
             cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
             cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
+            cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
+            cand --json 'Same as --format json'
+            cand -4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand --ipv4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand -6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand --ipv6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'sockscope;list'= {
+            cand --format 'Output format'
+            cand --sort 'Row order. Queues sort largest first'
+            cand --state 'Only sockets in this state or state group (repeatable)'
+            cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
+            cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
+            cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
+            cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
+            cand --json 'Same as --format json'
+            cand -p 'Show the processes holding each socket (pid, name). Other users'' processes need root or CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH'
+            cand --processes 'Show the processes holding each socket (pid, name). Other users'' processes need root or CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH'
+            cand -o 'Show the pending timer (kind and time left, as `ss -o`) and the retransmit count'
+            cand --timers 'Show the pending timer (kind and time left, as `ss -o`) and the retransmit count'
+            cand -4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand --ipv4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand -6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand --ipv6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'sockscope;top'= {
+            cand --format 'Output format'
+            cand --by 'Group by this key; repeat to nest (`--by process --by peer`). Default: process'
+            cand -n 'Show the N largest groups (0 = all)'
+            cand --limit 'Show the N largest groups (0 = all)'
+            cand --state 'Only sockets in this state or state group (repeatable)'
+            cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
+            cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
+            cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
             cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
             cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
             cand --json 'Same as --format json'
@@ -65,11 +115,17 @@ set edit:completion:arg-completer[sockscope] = {|@words|
         }
         &'sockscope;help'= {
             cand summary 'Count TCP sockets by state (the default command)'
+            cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
+            cand top 'Count sockets per process, port, peer or uid, most first'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print the man page (roff) to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sockscope;help;summary'= {
+        }
+        &'sockscope;help;list'= {
+        }
+        &'sockscope;help;top'= {
         }
         &'sockscope;help;completions'= {
         }

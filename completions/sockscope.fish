@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sockscope_global_optspecs
-    string join \n format= json state= port= sport= dport= 4/ipv4 6/ipv6 proc-root= pid= h/help V/version
+    string join \n format= json state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= h/help V/version
 end
 
 function __fish_sockscope_needs_command
@@ -46,6 +46,8 @@ big\t'Every state but syn-recv and time-wait'"
 complete -c sockscope -n "__fish_sockscope_needs_command" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_needs_command" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
@@ -54,6 +56,8 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -s 6 -l ipv6 -d 'Only 
 complete -c sockscope -n "__fish_sockscope_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s V -l version -d 'Print version'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print the man page (roff) to standard output'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -79,15 +83,92 @@ big\t'Every state but syn-recv and time-wait'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l sort -d 'Row order. Queues sort largest first' -r -f -a "state\t'State (lifecycle order), then local, then peer address'
+local\t'Local address and port'
+peer\t'Peer address and port'
+rx\t'Receive queue, largest first'
+tx\t'Send queue, largest first'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s p -l processes -d 'Show the processes holding each socket (pid, name). Other users\' processes need root or CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s o -l timers -d 'Show the pending timer (kind and time left, as `ss -o`) and the retransmit count'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l by -d 'Group by this key; repeat to nest (`--by process --by peer`). Default: process' -r -f -a "process\t'The processes holding the socket (a shared socket counts for each holder)'
+local-port\t'The local port'
+remote-port\t'The remote port'
+peer\t'The remote address (IPv4-mapped peers as plain IPv4)'
+uid\t'The socket\'s uid (who created it; needs no privilege)'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s n -l limit -d 'Show the N largest groups (0 = all)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary completions man help" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary completions man help" -f -a "man" -d 'Print the man page (roff) to standard output'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "man" -d 'Print the man page (roff) to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

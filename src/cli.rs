@@ -1,8 +1,10 @@
 //! Command-line types (clap derive). Parsing only: no I/O happens here.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::{IpNet, Ipv4Net};
 
 /// Count every TCP socket by state: an exact, fast `netstat | awk`.
 ///
@@ -22,6 +24,13 @@ pub struct Cli {
 pub enum Command {
     /// Count TCP sockets by state (the default command).
     Summary(SummaryArgs),
+    /// One row per socket, like `ss -tan`, optionally with the owning processes.
+    List(ListArgs),
+    /// Count sockets per process, port, peer or uid, most first.
+    ///
+    /// For example, who holds the CLOSE_WAIT sockets, and toward which peers:
+    /// sockscope top --by process --by peer --state close-wait
+    Top(TopArgs),
     /// Print a shell completion script to standard output.
     ///
     /// For example: sockscope completions bash > /etc/bash_completion.d/sockscope
@@ -43,6 +52,72 @@ pub struct SummaryArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Show the processes holding each socket (pid, name). Other users' processes need root or
+    /// CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH.
+    #[arg(short = 'p', long = "processes")]
+    pub processes: bool,
+    /// Show the pending timer (kind and time left, as `ss -o`) and the retransmit count.
+    #[arg(short = 'o', long = "timers")]
+    pub timers: bool,
+    /// Row order. Queues sort largest first.
+    #[arg(long, value_enum, default_value_t = SortKey::State)]
+    pub sort: SortKey,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    /// State (lifecycle order), then local, then peer address.
+    State,
+    /// Local address and port.
+    Local,
+    /// Peer address and port.
+    Peer,
+    /// Receive queue, largest first.
+    Rx,
+    /// Send queue, largest first.
+    Tx,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Group by this key; repeat to nest (`--by process --by peer`). Default: process.
+    #[arg(long = "by", value_name = "KEY", value_enum)]
+    pub by: Vec<GroupKey>,
+    /// Show the N largest groups (0 = all).
+    #[arg(short = 'n', long = "limit", value_name = "N", default_value_t = 10)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+/// What `top` groups sockets by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupKey {
+    /// The processes holding the socket (a shared socket counts for each holder).
+    Process,
+    /// The local port.
+    LocalPort,
+    /// The remote port.
+    RemotePort,
+    /// The remote address (IPv4-mapped peers as plain IPv4).
+    Peer,
+    /// The socket's uid (who created it; needs no privilege).
+    Uid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +203,12 @@ pub struct FilterArgs {
     /// Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable).
     #[arg(long = "dport", value_name = "PORT", value_parser = parse_port_range)]
     pub dports: Vec<PortRange>,
+    /// Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable).
+    #[arg(long = "src", value_name = "ADDR[/PREFIX]", value_parser = parse_net)]
+    pub srcs: Vec<IpNet>,
+    /// Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable).
+    #[arg(long = "dst", value_name = "ADDR[/PREFIX]", value_parser = parse_net)]
+    pub dsts: Vec<IpNet>,
     /// Only IPv4 sockets (reads /proc/net/tcp only).
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,
@@ -157,6 +238,27 @@ impl std::fmt::Display for PortRange {
             write!(f, "{}-{}", self.lo, self.hi)
         }
     }
+}
+
+/// An address is a network of one host; IPv4-mapped IPv6 networks become IPv4, as peers do.
+fn parse_net(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    let net = match text.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => text.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
+            format!(
+                "'{text}' is not an address or network: expected e.g. 10.0.0.5, 10.0.0.0/8, ::1 or fd00::/8"
+            )
+        })?,
+    };
+    Ok(match net {
+        IpNet::V6(v6) => match (v6.addr().to_ipv4_mapped(), v6.prefix_len().checked_sub(96)) {
+            (Some(v4), Some(len)) => Ipv4Net::new(v4, len).map(IpNet::V4).unwrap_or(net),
+            _ => net,
+        },
+        v4 => v4,
+    }
+    .trunc())
 }
 
 fn parse_port_range(text: &str) -> Result<PortRange, String> {
@@ -217,6 +319,29 @@ mod tests {
         assert!(parse_port_range("http").is_err());
         assert!(parse_port_range("9-1").is_err());
         assert!(parse_port_range("").is_err());
+    }
+
+    #[test]
+    fn addresses_and_networks() {
+        let net = |s: &str| parse_net(s).map(|n| n.to_string());
+        assert_eq!(net("10.0.0.5"), Ok("10.0.0.5/32".into()));
+        assert_eq!(net("10.1.2.3/8"), Ok("10.0.0.0/8".into()));
+        assert_eq!(net("::1"), Ok("::1/128".into()));
+        assert_eq!(net("::ffff:127.0.0.1"), Ok("127.0.0.1/32".into()));
+        assert!(net("10.0.0.0/33").is_err());
+        assert!(net("example.com").is_err());
+        assert!(net("").is_err());
+    }
+
+    #[test]
+    fn top_keys_nest_and_unknown_keys_are_rejected() {
+        let cli =
+            Cli::try_parse_from(["sockscope", "top", "--by", "process", "--by", "peer"]).unwrap();
+        let Some(Command::Top(args)) = cli.command else {
+            panic!("top expected")
+        };
+        assert_eq!(args.by, vec![GroupKey::Process, GroupKey::Peer]);
+        assert!(Cli::try_parse_from(["sockscope", "top", "--by", "container"]).is_err());
     }
 
     #[test]

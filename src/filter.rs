@@ -1,5 +1,11 @@
 //! Which sockets a command looks at: states, families and ports from the command line.
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use clap::ValueEnum;
+
 use crate::cli::{FilterArgs, PortRange, StateArg};
 use crate::model::{Family, Socket, TcpState};
 
@@ -8,10 +14,14 @@ use crate::model::{Family, Socket, TcpState};
 pub struct Filter {
     /// Bit i set = `TcpState::KNOWN[i]` wanted; `None` = every state, unknown codes included.
     states: Option<u16>,
+    /// The `--state` values as given, for describing the filter.
+    state_names: Vec<String>,
     families: [bool; 2],
     ports: Vec<PortRange>,
     sports: Vec<PortRange>,
     dports: Vec<PortRange>,
+    srcs: Vec<IpNet>,
+    dsts: Vec<IpNet>,
 }
 
 fn bit(state: TcpState) -> u16 {
@@ -49,12 +59,21 @@ impl Filter {
         let states = (!args.states.is_empty())
             .then(|| args.states.iter().fold(0, |mask, &s| mask | state_mask(s)));
         let both = !args.ipv4 && !args.ipv6;
+        let state_names = args
+            .states
+            .iter()
+            .filter_map(|s| s.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
         Filter {
             states,
+            state_names,
             families: [args.ipv4 || both, args.ipv6 || both],
             ports: args.ports.clone(),
             sports: args.sports.clone(),
             dports: args.dports.clone(),
+            srcs: args.srcs.clone(),
+            dsts: args.dsts.clone(),
         }
     }
 
@@ -69,6 +88,8 @@ impl Filter {
             || !self.ports.is_empty()
             || !self.sports.is_empty()
             || !self.dports.is_empty()
+            || !self.srcs.is_empty()
+            || !self.dsts.is_empty()
     }
 
     pub fn wants_state(&self, state: TcpState) -> bool {
@@ -89,18 +110,15 @@ impl Filter {
             && any(&self.sports, sport)
             && any(&self.dports, dport)
             && (self.ports.is_empty() || any(&self.ports, sport) || any(&self.ports, dport))
+            && within(&self.srcs, socket.local.ip())
+            && within(&self.dsts, socket.remote.ip())
     }
 
     /// A short human description, e.g. `state close-wait, dport 5432`; empty when unfiltered.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
-        if let Some(mask) = self.states.filter(|&m| m != ALL_STATES) {
-            let names: Vec<&str> = TcpState::LIFECYCLE
-                .iter()
-                .filter(|s| s.index().is_some_and(|i| mask & (1 << i) != 0))
-                .map(|s| s.name())
-                .collect();
-            parts.push(format!("state {}", names.join("|")));
+        if self.states.is_some_and(|m| m != ALL_STATES) {
+            parts.push(format!("state {}", self.state_names.join("|")));
         }
         if !self.families.iter().all(|&f| f) {
             parts.push(if self.families[0] { "IPv4" } else { "IPv6" }.to_string());
@@ -115,8 +133,18 @@ impl Filter {
                 parts.push(format!("{label} {}", list.join(",")));
             }
         }
+        for (label, nets) in [("src", &self.srcs), ("dst", &self.dsts)] {
+            if !nets.is_empty() {
+                let list: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
+                parts.push(format!("{label} {}", list.join(",")));
+            }
+        }
         parts.join(", ")
     }
+}
+
+fn within(nets: &[IpNet], ip: IpAddr) -> bool {
+    nets.is_empty() || nets.iter().any(|n| n.contains(&ip))
 }
 
 #[cfg(test)]
@@ -149,6 +177,8 @@ mod tests {
             ports: vec![],
             sports: vec![],
             dports: vec![],
+            srcs: vec![],
+            dsts: vec![],
             ipv4: false,
             ipv6: false,
         }
@@ -189,7 +219,7 @@ mod tests {
         assert!(!f.matches(&socket(TcpState::CloseWait, Family::Ipv6, 5000, 1)));
         assert!(!f.matches(&socket(TcpState::Established, Family::Ipv4, 5000, 1)));
         assert!(!f.matches(&socket(TcpState::CloseWait, Family::Ipv4, 5001, 1)));
-        assert_eq!(f.describe(), "state LISTEN|CLOSE_WAIT, IPv4, port 5000");
+        assert_eq!(f.describe(), "state close-wait|listening, IPv4, port 5000");
 
         let mut a = args(&[]);
         a.sports = vec![PortRange { lo: 1, hi: 1024 }];
@@ -198,5 +228,20 @@ mod tests {
         assert!(f.matches(&socket(TcpState::Established, Family::Ipv6, 80, 5432)));
         assert!(!f.matches(&socket(TcpState::Established, Family::Ipv6, 5432, 80)));
         assert!(!Filter::new(&args(&[])).is_restrictive());
+    }
+
+    #[test]
+    fn addresses_and_networks() {
+        let mut a = args(&[]);
+        a.srcs = vec!["127.0.0.0/8".parse().unwrap()];
+        a.dsts = vec!["10.0.0.5/32".parse().unwrap(), "::1/128".parse().unwrap()];
+        let f = Filter::new(&a);
+        let mut s = socket(TcpState::Established, Family::Ipv4, 1, 2);
+        assert!(!f.matches(&s), "peer 127.0.0.1 is not in dst");
+        s.remote = ([10, 0, 0, 5], 5432).into();
+        assert!(f.matches(&s));
+        s.local = ([192, 168, 0, 1], 1).into();
+        assert!(!f.matches(&s), "local 192.168.0.1 is not in src");
+        assert_eq!(f.describe(), "src 127.0.0.0/8, dst 10.0.0.5/32,::1/128");
     }
 }

@@ -5,8 +5,11 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::cli::GroupKey;
 use crate::collect::Collection;
-use crate::model::Tally;
+use crate::collect::owners::{Attribution, Owners};
+use crate::group::Group;
+use crate::model::{Socket, Tally};
 
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -15,6 +18,36 @@ pub struct Report {
     /// The filter as a person reads it (`state CLOSE_WAIT, port 5432`); empty when none.
     pub filter: String,
     pub findings: Vec<Finding>,
+    pub collection: Collection,
+}
+
+/// `sockscope list`: the matching sockets, sorted, and who holds them.
+#[derive(Debug, Clone)]
+pub struct SocketList {
+    pub collected_at: SystemTime,
+    pub sockets: Vec<Socket>,
+    /// Present with `--processes`.
+    pub owners: Option<(Owners, Attribution)>,
+    /// Show timers and retransmits (`-o`).
+    pub timers: bool,
+    pub filter: String,
+    pub collection: Collection,
+}
+
+/// `sockscope top`: groups of sockets, largest first.
+#[derive(Debug, Clone)]
+pub struct TopReport {
+    pub collected_at: SystemTime,
+    pub by: Vec<GroupKey>,
+    /// Sockets that matched the filters (the denominator of each share).
+    pub total: u64,
+    /// The largest groups, up to the limit.
+    pub groups: Vec<Group>,
+    /// Groups left out by the limit: how many, and how many sockets they count.
+    pub rest: Option<(u64, u64)>,
+    /// Present when grouping by process.
+    pub attribution: Option<Attribution>,
+    pub filter: String,
     pub collection: Collection,
 }
 

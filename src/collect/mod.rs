@@ -2,6 +2,7 @@
 //! (`--proc-root`, default `/proc`), so tests and offline analysis can use a copy.
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
+pub mod owners;
 pub mod proc_tcp;
 
 use std::fs::File;
@@ -30,6 +31,10 @@ pub struct ProcSource {
 }
 
 impl ProcSource {
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn new(root: impl Into<PathBuf>, pid: Option<u32>) -> ProcSource {
         ProcSource {
             root: root.into(),
@@ -93,6 +98,8 @@ pub struct Collection {
     pub skipped_lines: u64,
     /// The first [`SKIPPED_DETAILS`] skipped lines.
     pub skipped: Vec<SkippedLine>,
+    /// USER_HZ, the unit of the timer column (`sysconf(_SC_CLK_TCK)`, almost always 100).
+    pub clock_ticks: u64,
 }
 
 /// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which
@@ -123,6 +130,7 @@ pub fn for_each_socket(
         sockets_seen: 0,
         skipped_lines: 0,
         skipped: Vec::new(),
+        clock_ticks: procfs::ticks_per_second().max(1),
     };
     for (family, name) in [(Family::Ipv4, "tcp"), (Family::Ipv6, "tcp6")] {
         let path = net.join(name);

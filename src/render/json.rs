@@ -8,6 +8,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use crate::collect::Collection;
+use crate::collect::owners::Attribution;
 use crate::model::{Family, Tally, TcpState};
 use crate::report::{Finding, Report};
 
@@ -25,7 +27,7 @@ struct Document<'a> {
 }
 
 /// All eleven states, zeros included, in kernel code order. `family: None` sums both.
-struct States<'a> {
+pub(crate) struct States<'a> {
     tally: &'a Tally,
     family: Option<Family>,
 }
@@ -51,7 +53,7 @@ struct Families<'a> {
 }
 
 #[derive(Serialize)]
-struct CollectionView<'a> {
+pub(crate) struct CollectionView<'a> {
     source: &'a str,
     proc_root: &'a Path,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,68 +67,52 @@ struct CollectionView<'a> {
     filter: Option<&'a str>,
     skipped_lines: u64,
     /// Sockets in state codes this version does not know, by family then hex code.
-    unknown_states: BTreeMap<&'static str, BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unknown_states: Option<BTreeMap<&'static str, BTreeMap<String, u64>>>,
     files: Vec<FileView<'a>>,
     /// The first skipped lines, with why.
     skipped: Vec<SkippedView<'a>>,
+    /// Who holds the sockets, when the command looked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attribution: Option<AttributionView<'a>>,
 }
 
 #[derive(Serialize)]
-struct FileView<'a> {
-    path: &'a Path,
-    family: &'static str,
-    present: bool,
-    read: bool,
+struct AttributionView<'a> {
     sockets: u64,
-    skipped_lines: u64,
+    attributed: u64,
+    /// Inode 0: orphaned, mini-sockets and accept-queue children; no process can hold them.
+    no_process: u64,
+    /// Real sockets whose holder was not found.
+    unknown: u64,
+    /// Held by more than one process.
+    shared: u64,
+    processes_scanned: u64,
+    processes_unreadable: u64,
+    processes_vanished: u64,
+    fds_unreadable: u64,
+    hidepid: Option<&'a str>,
+    notes: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct SkippedView<'a> {
-    path: &'a Path,
-    line: u64,
-    reason: String,
-}
-
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let c = &report.collection;
-    let mut unknown_states: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
-    for (family, code, n) in report.tally.unknown() {
-        unknown_states
-            .entry(family.key())
-            .or_default()
-            .insert(format!("{code:#04X}"), n);
-    }
-    let document = Document {
-        schema_version: SCHEMA_VERSION,
-        collected_at: humantime::format_rfc3339_seconds(report.collected_at).to_string(),
-        total: report.tally.total(),
-        states: States {
-            tally: &report.tally,
-            family: None,
-        },
-        families: Families {
-            ipv4: States {
-                tally: &report.tally,
-                family: Some(Family::Ipv4),
-            },
-            ipv6: States {
-                tally: &report.tally,
-                family: Some(Family::Ipv6),
-            },
-        },
-        findings: &report.findings,
-        collection: CollectionView {
+impl<'a> CollectionView<'a> {
+    pub(crate) fn new(
+        c: &'a Collection,
+        matched: u64,
+        filter: &'a str,
+        attribution: Option<&'a Attribution>,
+    ) -> CollectionView<'a> {
+        CollectionView {
             source: c.source,
             proc_root: &c.proc_root,
             pid: c.pid,
             netns: c.netns.as_deref(),
             duration_ms: (c.duration.as_secs_f64() * 1e6).round() / 1e3,
             sockets_seen: c.sockets_seen,
-            sockets_matched: report.tally.total(),
-            filter: Some(report.filter.as_str()).filter(|f| !f.is_empty()),
+            sockets_matched: matched,
+            filter: Some(filter).filter(|f| !f.is_empty()),
             skipped_lines: c.skipped_lines,
-            unknown_states,
+            unknown_states: None,
             files: c
                 .files
                 .iter()
@@ -148,8 +134,85 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     reason: s.why.to_string(),
                 })
                 .collect(),
-        },
-    };
-    serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::from)?;
+            attribution: attribution.map(|a| AttributionView {
+                sockets: a.sockets,
+                attributed: a.attributed,
+                no_process: a.no_process,
+                unknown: a.unknown,
+                shared: a.shared,
+                processes_scanned: a.walk.processes_scanned,
+                processes_unreadable: a.walk.processes_unreadable,
+                processes_vanished: a.walk.processes_vanished,
+                fds_unreadable: a.walk.fds_unreadable,
+                hidepid: a.walk.hidepid.as_deref(),
+                notes: a.notes(),
+            }),
+        }
+    }
+}
+
+/// Writes a document as pretty JSON and a final newline.
+pub(crate) fn write(out: &mut dyn Write, document: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, document).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+#[derive(Serialize)]
+struct FileView<'a> {
+    path: &'a Path,
+    family: &'static str,
+    present: bool,
+    read: bool,
+    sockets: u64,
+    skipped_lines: u64,
+}
+
+#[derive(Serialize)]
+struct SkippedView<'a> {
+    path: &'a Path,
+    line: u64,
+    reason: String,
+}
+
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut unknown_states: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
+    for (family, code, n) in report.tally.unknown() {
+        unknown_states
+            .entry(family.key())
+            .or_default()
+            .insert(format!("{code:#04X}"), n);
+    }
+    let mut collection = CollectionView::new(
+        &report.collection,
+        report.tally.total(),
+        &report.filter,
+        None,
+    );
+    collection.unknown_states = Some(unknown_states);
+    let document = Document {
+        schema_version: SCHEMA_VERSION,
+        collected_at: timestamp(report.collected_at),
+        total: report.tally.total(),
+        states: States {
+            tally: &report.tally,
+            family: None,
+        },
+        families: Families {
+            ipv4: States {
+                tally: &report.tally,
+                family: Some(Family::Ipv4),
+            },
+            ipv6: States {
+                tally: &report.tally,
+                family: Some(Family::Ipv6),
+            },
+        },
+        findings: &report.findings,
+        collection,
+    };
+    write(out, &document)
+}
+
+pub(crate) fn timestamp(at: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
 }

@@ -1,6 +1,87 @@
 //! Output formats. Each renders a [`Report`](crate::report::Report) to a writer and never reads
 //! the system.
 
+pub mod escape;
 pub mod json;
+pub mod list;
 pub mod plain;
 pub mod table;
+pub mod top;
+
+use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
+
+use crate::collect::Collection;
+
+/// A comfy-table in our house style: rounded boxes on a terminal, ASCII when piped, styling
+/// only when colour is wanted, never wrapped to the terminal width.
+pub(crate) fn new_table(style: Style) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(if style.unicode {
+            UTF8_FULL_CONDENSED.with_rounded_corners()
+        } else {
+            ASCII_FULL_CONDENSED
+        })
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if style.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+}
+
+/// A count cell; zeros are dimmed on a colour terminal so the non-zero states stand out.
+pub(crate) fn count(n: u64, style: Style) -> Cell {
+    let cell = Cell::new(n);
+    if style.color && n == 0 {
+        cell.fg(Color::DarkGrey)
+    } else {
+        cell
+    }
+}
+
+pub(crate) fn bold(cell: Cell, style: Style) -> Cell {
+    if style.color {
+        cell.add_attribute(Attribute::Bold)
+    } else {
+        cell
+    }
+}
+
+/// How the terminal wants tables drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    /// Box-drawing characters (a terminal); plain ASCII when piped.
+    pub unicode: bool,
+    /// ANSI colour (a terminal without `NO_COLOR`).
+    pub color: bool,
+}
+
+/// The lines every human-readable output ends with: the filter, absent files, skipped lines.
+pub(crate) fn notes(filter: &str, matched: u64, collection: &Collection) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !filter.is_empty() {
+        notes.push(format!(
+            "Filter: {filter} ({matched} of {} sockets match).",
+            collection.sockets_seen
+        ));
+    }
+    for file in &collection.files {
+        if file.read && !file.present {
+            notes.push(format!(
+                "No {}: IPv6 is disabled or not built into this kernel.",
+                file.path.display()
+            ));
+        }
+    }
+    if collection.skipped_lines > 0 {
+        notes.push(format!(
+            "Skipped {} malformed line{} (details on stderr and in --json); the counts above exclude them.",
+            collection.skipped_lines,
+            if collection.skipped_lines == 1 { "" } else { "s" }
+        ));
+    }
+    notes
+}

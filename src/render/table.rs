@@ -4,37 +4,19 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
-use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+use comfy_table::{Cell, CellAlignment};
+
+use super::{bold, count};
 
 use crate::model::{Family, TcpState};
 use crate::report::Report;
 
-/// How the terminal wants the table drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Style {
-    /// Box-drawing characters (a terminal); plain ASCII when piped.
-    pub unicode: bool,
-    /// ANSI colour (a terminal without `NO_COLOR`).
-    pub color: bool,
-}
+pub use super::Style;
 
 pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", headline(report))?;
 
-    let mut table = Table::new();
-    table
-        .load_style(if style.unicode {
-            UTF8_FULL_CONDENSED.with_rounded_corners()
-        } else {
-            ASCII_FULL_CONDENSED
-        })
-        .set_content_arrangement(ContentArrangement::Disabled);
-    if style.color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
+    let mut table = super::new_table(style);
     table.set_header(["State", "IPv4", "IPv6", "Total"].map(|h| bold(Cell::new(h), style)));
 
     let tally = &report.tally;
@@ -73,27 +55,10 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<
     }
     writeln!(out, "{table}")?;
 
-    for note in notes(report) {
+    for note in super::notes(&report.filter, report.tally.total(), &report.collection) {
         writeln!(out, "{note}")?;
     }
     Ok(())
-}
-
-fn count(n: u64, style: Style) -> Cell {
-    let cell = Cell::new(n);
-    if style.color && n == 0 {
-        cell.fg(Color::DarkGrey)
-    } else {
-        cell
-    }
-}
-
-fn bold(cell: Cell, style: Style) -> Cell {
-    if style.color {
-        cell.add_attribute(Attribute::Bold)
-    } else {
-        cell
-    }
 }
 
 /// `TCP sockets in net:[4026531840]: 27 sockets from /proc/net/tcp{,6} in 0.4 ms`
@@ -121,35 +86,6 @@ fn headline(report: &Report) -> String {
     )
 }
 
-fn notes(report: &Report) -> Vec<String> {
-    let c = &report.collection;
-    let mut notes = Vec::new();
-    if !report.filter.is_empty() {
-        notes.push(format!(
-            "Filter: {} ({} of {} sockets match).",
-            report.filter,
-            report.tally.total(),
-            c.sockets_seen
-        ));
-    }
-    for file in &c.files {
-        if file.read && !file.present {
-            notes.push(format!(
-                "No {}: IPv6 is disabled or not built into this kernel.",
-                file.path.display()
-            ));
-        }
-    }
-    if c.skipped_lines > 0 {
-        notes.push(format!(
-            "Skipped {} malformed line{} (details on stderr and in --json); the counts above exclude them.",
-            c.skipped_lines,
-            if c.skipped_lines == 1 { "" } else { "s" }
-        ));
-    }
-    notes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +111,7 @@ mod tests {
                 sockets_seen: 1,
                 skipped_lines: 0,
                 skipped: vec![],
+                clock_ticks: 100,
             },
         }
     }

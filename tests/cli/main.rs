@@ -6,4 +6,5 @@ mod bad_input;
 mod completions;
 mod golden;
 mod live;
+mod owners;
 mod util;

@@ -1,0 +1,201 @@
+//! `top`'s grouping: sockets counted per key (process, port, peer, uid, or a nesting of them)
+//! and per state. Pure: the owners come in already collected.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::cli::GroupKey;
+use crate::collect::owners::Owners;
+use crate::model::{Socket, TcpState};
+
+/// One component of a group's key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyValue {
+    Process {
+        pid: u32,
+        comm: String,
+    },
+    /// Inode 0: no process can hold the socket (orphaned, mini-socket, accept queue).
+    NoProcess,
+    /// A real socket whose holder could not be found.
+    UnknownOwner,
+    LocalPort(u16),
+    RemotePort(u16),
+    Peer(IpAddr),
+    Uid(u32),
+}
+
+/// Sockets of one group, by state (kernel code order; unknown codes summed apart).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub total: u64,
+    pub states: [u64; 11],
+    pub unknown_states: u64,
+}
+
+impl Counts {
+    fn add(&mut self, state: TcpState) {
+        self.total += 1;
+        match state.index() {
+            Some(i) => self.states[i] += 1,
+            None => self.unknown_states += 1,
+        }
+    }
+
+    pub fn get(&self, state: TcpState) -> u64 {
+        state.index().map_or(0, |i| self.states[i])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub key: Vec<KeyValue>,
+    pub counts: Counts,
+}
+
+/// Accumulates sockets into groups as they stream by.
+pub struct Grouper<'a> {
+    keys: &'a [GroupKey],
+    owners: Option<&'a Owners>,
+    groups: HashMap<Vec<KeyValue>, Counts>,
+}
+
+impl<'a> Grouper<'a> {
+    /// `owners` is needed only when `keys` holds [`GroupKey::Process`].
+    pub fn new(keys: &'a [GroupKey], owners: Option<&'a Owners>) -> Grouper<'a> {
+        Grouper {
+            keys,
+            owners,
+            groups: HashMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, socket: &Socket) {
+        let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::with_capacity(self.keys.len())];
+        for &key in self.keys {
+            let values = self.values(key, socket);
+            if let [only] = values.as_slice() {
+                for t in &mut tuples {
+                    t.push(only.clone());
+                }
+            } else {
+                // A socket held by several processes counts once for each.
+                tuples = tuples
+                    .iter()
+                    .flat_map(|t| {
+                        values.iter().map(move |v| {
+                            let mut t = t.clone();
+                            t.push(v.clone());
+                            t
+                        })
+                    })
+                    .collect();
+            }
+        }
+        for tuple in tuples {
+            self.groups.entry(tuple).or_default().add(socket.state);
+        }
+    }
+
+    fn values(&self, key: GroupKey, socket: &Socket) -> Vec<KeyValue> {
+        match key {
+            GroupKey::LocalPort => vec![KeyValue::LocalPort(socket.local.port())],
+            GroupKey::RemotePort => vec![KeyValue::RemotePort(socket.remote.port())],
+            GroupKey::Peer => vec![KeyValue::Peer(socket.remote.ip())],
+            GroupKey::Uid => vec![KeyValue::Uid(socket.uid)],
+            GroupKey::Process if socket.inode == 0 => vec![KeyValue::NoProcess],
+            GroupKey::Process => {
+                let holders: Vec<KeyValue> = self
+                    .owners
+                    .into_iter()
+                    .flat_map(|o| o.of(socket.inode))
+                    .map(|p| KeyValue::Process {
+                        pid: p.pid,
+                        comm: p.comm.clone(),
+                    })
+                    .collect();
+                if holders.is_empty() {
+                    vec![KeyValue::UnknownOwner]
+                } else {
+                    holders
+                }
+            }
+        }
+    }
+
+    /// The groups, largest first; ties in key order, so output is stable.
+    pub fn finish(self) -> Vec<Group> {
+        let mut groups: Vec<Group> = self
+            .groups
+            .into_iter()
+            .map(|(key, counts)| Group { key, counts })
+            .collect();
+        groups.sort_by(|a, b| {
+            b.counts
+                .total
+                .cmp(&a.counts.total)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Family, SocketKind, TimerKind};
+
+    fn socket(state: TcpState, sport: u16, peer: [u8; 4], inode: u64) -> Socket {
+        Socket {
+            family: Family::Ipv4,
+            kind: SocketKind::Full,
+            local: ([127, 0, 0, 1], sport).into(),
+            remote: (peer, 40000).into(),
+            state,
+            tx_queue: 0,
+            rx_queue: 0,
+            timer: TimerKind::Off,
+            timer_ticks: 0,
+            retransmits: 0,
+            uid: 1000,
+            probes: 0,
+            inode,
+        }
+    }
+
+    #[test]
+    fn nested_keys_count_per_state_largest_first() {
+        let keys = [GroupKey::LocalPort, GroupKey::Peer];
+        let mut g = Grouper::new(&keys, None);
+        g.add(&socket(TcpState::CloseWait, 80, [10, 0, 0, 5], 1));
+        g.add(&socket(TcpState::CloseWait, 80, [10, 0, 0, 5], 2));
+        g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], 3));
+        g.add(&socket(TcpState::Established, 443, [10, 0, 0, 6], 4));
+        let groups = g.finish();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            groups[0].key,
+            vec![
+                KeyValue::LocalPort(80),
+                KeyValue::Peer([10, 0, 0, 5].into())
+            ]
+        );
+        assert_eq!(groups[0].counts.total, 3);
+        assert_eq!(groups[0].counts.get(TcpState::CloseWait), 2);
+        assert_eq!(groups[1].counts.get(TcpState::Established), 1);
+    }
+
+    #[test]
+    fn sockets_without_owners_are_named_not_dropped() {
+        let keys = [GroupKey::Process];
+        let owners = Owners::default();
+        let mut g = Grouper::new(&keys, Some(&owners));
+        g.add(&socket(TcpState::TimeWait, 80, [10, 0, 0, 5], 0));
+        g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], 7));
+        let keys: Vec<_> = g.finish().into_iter().map(|g| g.key).collect();
+        assert_eq!(
+            keys,
+            vec![vec![KeyValue::NoProcess], vec![KeyValue::UnknownOwner]]
+        );
+    }
+}

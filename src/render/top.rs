@@ -1,0 +1,261 @@
+//! `sockscope top`: socket counts per group, largest first, with each group's share of the
+//! total and its split by state.
+
+use std::io::{self, Write};
+
+use comfy_table::{Cell, CellAlignment};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use super::json::{CollectionView, SCHEMA_VERSION, timestamp, write};
+use super::{Style, bold, count, escape};
+use crate::cli::GroupKey;
+use crate::group::{Counts, Group, KeyValue};
+use crate::model::TcpState;
+use crate::report::TopReport;
+
+fn heading(key: GroupKey) -> &'static str {
+    match key {
+        GroupKey::Process => "Process",
+        GroupKey::LocalPort => "Local port",
+        GroupKey::RemotePort => "Remote port",
+        GroupKey::Peer => "Peer",
+        GroupKey::Uid => "Uid",
+    }
+}
+
+/// A key value for people (`field: false`) or for awk (`field: true`, one token).
+fn key_text(value: &KeyValue, field: bool) -> String {
+    match value {
+        KeyValue::Process { pid, comm } if field => format!("{pid}/{}", escape::for_field(comm)),
+        KeyValue::Process { pid, comm } => format!("{}[{pid}]", escape::for_terminal(comm)),
+        KeyValue::NoProcess if field => "-".into(),
+        KeyValue::NoProcess => "(no process)".into(),
+        KeyValue::UnknownOwner if field => "?".into(),
+        KeyValue::UnknownOwner => "(unknown)".into(),
+        KeyValue::LocalPort(p) | KeyValue::RemotePort(p) => p.to_string(),
+        KeyValue::Peer(ip) => ip.to_string(),
+        KeyValue::Uid(uid) => uid.to_string(),
+    }
+}
+
+fn share(n: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        n as f64 / total as f64
+    }
+}
+
+/// States with at least one socket in the shown groups, in lifecycle order: the columns.
+fn columns(groups: &[Group]) -> (Vec<TcpState>, bool) {
+    let states = TcpState::LIFECYCLE
+        .into_iter()
+        .filter(|&s| groups.iter().any(|g| g.counts.get(s) > 0))
+        .collect();
+    let unknown = groups.iter().any(|g| g.counts.unknown_states > 0);
+    (states, unknown)
+}
+
+pub fn render_table(report: &TopReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let keys = report.by.len();
+    let (states, unknown) = columns(&report.groups);
+    let mut table = super::new_table(style);
+    let mut header: Vec<Cell> = report.by.iter().map(|&k| Cell::new(heading(k))).collect();
+    header.extend([Cell::new("Sockets"), Cell::new("Share")]);
+    header.extend(states.iter().map(|s| Cell::new(s.name())));
+    if unknown {
+        header.push(Cell::new("UNKNOWN"));
+    }
+    table.set_header(
+        header
+            .into_iter()
+            .map(|c| bold(c, style))
+            .collect::<Vec<_>>(),
+    );
+    for group in &report.groups {
+        let mut row: Vec<Cell> = group
+            .key
+            .iter()
+            .map(|k| Cell::new(key_text(k, false)))
+            .collect();
+        row.push(Cell::new(group.counts.total));
+        row.push(Cell::new(format!(
+            "{:.1}%",
+            100.0 * share(group.counts.total, report.total)
+        )));
+        row.extend(states.iter().map(|&s| count(group.counts.get(s), style)));
+        if unknown {
+            row.push(count(group.counts.unknown_states, style));
+        }
+        table.add_row(row);
+    }
+    for column in keys..keys + 2 + states.len() + usize::from(unknown) {
+        if let Some(c) = table.column_mut(column) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    if report.groups.is_empty() {
+        writeln!(out, "No sockets match.")?;
+    } else {
+        writeln!(out, "{table}")?;
+    }
+    for note in notes(report) {
+        writeln!(out, "{note}")?;
+    }
+    Ok(())
+}
+
+/// The limit, the filter, gaps in attribution and skipped lines, in words.
+pub fn notes(report: &TopReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some((groups, sockets)) = report.rest {
+        notes.push(format!(
+            "{groups} smaller groups with {sockets} sockets not shown (-n 0 shows all)."
+        ));
+    }
+    notes.extend(super::notes(
+        &report.filter,
+        report.total,
+        &report.collection,
+    ));
+    if let Some(a) = &report.attribution {
+        notes.extend(a.notes());
+    }
+    notes
+}
+
+/// One group a line: the key fields, the count, the share in percent, then `STATE=N` for each
+/// non-zero state. No header.
+pub fn render_plain(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
+    for group in &report.groups {
+        let mut fields: Vec<String> = group.key.iter().map(|k| key_text(k, true)).collect();
+        fields.push(group.counts.total.to_string());
+        fields.push(format!(
+            "{:.1}",
+            100.0 * share(group.counts.total, report.total)
+        ));
+        for state in TcpState::LIFECYCLE {
+            let n = group.counts.get(state);
+            if n > 0 {
+                fields.push(format!("{}={n}", state.name()));
+            }
+        }
+        if group.counts.unknown_states > 0 {
+            fields.push(format!("UNKNOWN={}", group.counts.unknown_states));
+        }
+        writeln!(out, "{}", fields.join(" "))?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    collected_at: String,
+    by: &'a [GroupKey],
+    total: u64,
+    groups: Vec<GroupView<'a>>,
+    /// Groups left out by `-n`.
+    other: Option<OtherView>,
+    collection: CollectionView<'a>,
+}
+
+#[derive(Serialize)]
+struct OtherView {
+    groups: u64,
+    sockets: u64,
+}
+
+struct GroupView<'a> {
+    by: &'a [GroupKey],
+    group: &'a Group,
+    total: u64,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum ProcessView<'a> {
+    Process {
+        pid: u32,
+        comm: &'a str,
+    },
+    /// Inode 0: no process can hold the socket.
+    None,
+    /// The holder could not be found.
+    Unknown,
+}
+
+struct StatesView<'a>(&'a Counts);
+
+impl Serialize for StatesView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(TcpState::KNOWN.len()))?;
+        for state in TcpState::KNOWN {
+            map.serialize_entry(state.name(), &self.0.get(state))?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for GroupView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.by.iter().zip(&self.group.key) {
+            let name = match key {
+                GroupKey::Process => "process",
+                GroupKey::LocalPort => "local_port",
+                GroupKey::RemotePort => "remote_port",
+                GroupKey::Peer => "peer",
+                GroupKey::Uid => "uid",
+            };
+            match value {
+                KeyValue::Process { pid, comm } => {
+                    map.serialize_entry(name, &ProcessView::Process { pid: *pid, comm })?
+                }
+                KeyValue::NoProcess => map.serialize_entry(name, &ProcessView::None)?,
+                KeyValue::UnknownOwner => map.serialize_entry(name, &ProcessView::Unknown)?,
+                KeyValue::LocalPort(p) | KeyValue::RemotePort(p) => map.serialize_entry(name, p)?,
+                KeyValue::Peer(ip) => map.serialize_entry(name, &ip.to_string())?,
+                KeyValue::Uid(uid) => map.serialize_entry(name, uid)?,
+            }
+        }
+        let counts = &self.group.counts;
+        map.serialize_entry("total", &counts.total)?;
+        let share = (share(counts.total, self.total) * 1e4).round() / 1e4;
+        map.serialize_entry("share", &share)?;
+        map.serialize_entry("states", &StatesView(counts))?;
+        if counts.unknown_states > 0 {
+            map.serialize_entry("unknown_states", &counts.unknown_states)?;
+        }
+        map.end()
+    }
+}
+
+pub fn render_json(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
+    let document = Document {
+        schema_version: SCHEMA_VERSION,
+        collected_at: timestamp(report.collected_at),
+        by: &report.by,
+        total: report.total,
+        groups: report
+            .groups
+            .iter()
+            .map(|group| GroupView {
+                by: &report.by,
+                group,
+                total: report.total,
+            })
+            .collect(),
+        other: report
+            .rest
+            .map(|(groups, sockets)| OtherView { groups, sockets }),
+        collection: CollectionView::new(
+            &report.collection,
+            report.total,
+            &report.filter,
+            report.attribution.as_ref(),
+        ),
+    };
+    write(out, &document)
+}

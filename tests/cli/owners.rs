@@ -1,0 +1,461 @@
+//! Process attribution, `list` and `top`: fake /proc trees built at test time (fd symlinks are
+//! not committed), and real sockets held by this test process.
+
+use std::fs;
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+use crate::util::{fixture, root, sockscope, stdout_of};
+
+const EVIL: &str = "\x1b]0;pwned\x07";
+
+/// A /proc tree: the loopback-mix socket tables plus processes holding its sockets.
+struct FakeProc {
+    dir: TempDir,
+}
+
+impl FakeProc {
+    fn new() -> FakeProc {
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("net");
+        fs::create_dir_all(&net).unwrap();
+        for f in ["tcp", "tcp6"] {
+            fs::copy(
+                root().join(fixture("loopback-mix/net")).join(f),
+                net.join(f),
+            )
+            .unwrap();
+        }
+        let fake = FakeProc { dir };
+        // A master and its forked worker share the listener on 5000.
+        fake.process(
+            100,
+            "server",
+            &[
+                (0, "/dev/null"),
+                (3, "socket:[4726]"),
+                (4, "socket:[4727]"),
+                (5, "socket:[4728]"),
+            ],
+        );
+        fake.process(
+            101,
+            "server",
+            &[
+                (3, "socket:[4726]"),
+                (6, "socket:[4730]"),
+                (7, "socket:[4746]"),
+                (8, "socket:[4734]"),
+                (9, "socket:[4736]"),
+                (10, "socket:[4738]"),
+                (11, "socket:[4740]"),
+                (12, "socket:[4732]"),
+            ],
+        );
+        fake.process(
+            200,
+            "client",
+            &[
+                (3, "socket:[4729]"),
+                (4, "socket:[4747]"),
+                (5, "socket:[4748]"),
+                (6, "socket:[4731]"),
+                (7, "socket:[4735]"),
+                (8, "socket:[4745]"),
+                (9, "socket:[4733]"),
+            ],
+        );
+        // A process that names itself with an escape sequence.
+        fake.process(
+            300,
+            EVIL,
+            &[
+                (3, "socket:[4749]"),
+                (4, "socket:[4750]"),
+                (5, "socket:[4751]"),
+            ],
+        );
+        // Non-socket fds, a socket of another table, and a dangling link.
+        fake.process(
+            500,
+            "misc",
+            &[
+                (0, "/dev/null"),
+                (1, "pipe:[123]"),
+                (2, "socket:[999999]"),
+                (3, "/nonexistent/gone"),
+            ],
+        );
+        // Listed in /proc but gone before its fds could be read.
+        fs::create_dir_all(fake.path().join("400")).unwrap();
+        fake
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn process(&self, pid: u32, comm: &str, fds: &[(u32, &str)]) -> PathBuf {
+        let dir = self.path().join(pid.to_string());
+        fs::create_dir_all(dir.join("fd")).unwrap();
+        for (fd, target) in fds {
+            symlink(target, dir.join("fd").join(fd.to_string())).unwrap();
+        }
+        // Field 22 is the start time; the rest is a real line's shape.
+        let stat = format!(
+            "{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 {} 3133440 352 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+            1000 + pid
+        );
+        fs::write(dir.join("stat"), stat).unwrap();
+        let limits = fs::read_to_string(root().join("tests/fixtures/limits.txt")).unwrap();
+        fs::write(dir.join("limits"), limits).unwrap();
+        dir
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        stdout_of(sockscope().args(args).arg("--proc-root").arg(self.path()))
+    }
+}
+
+/// The temp dir's path and the uids of fake processes (the dir owner) vary between runs.
+fn settings(fake: &FakeProc) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex_escape(&fake.path().display().to_string()), "[ROOT]");
+    s.add_filter(r"in \d+\.\d ms", "in [DURATION] ms");
+    s.add_filter(
+        r#""duration_ms": [0-9.e-]+"#,
+        r#""duration_ms": "[DURATION]""#,
+    );
+    s.add_filter(r#""collected_at": "[^"]+""#, r#""collected_at": "[TIME]""#);
+    s.add_filter(r#"("comm": "[^"]*",\s+"uid": )\d+"#, "$1[UID]");
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn list_with_processes_in_every_format() {
+    let fake = FakeProc::new();
+    for format in ["table", "plain", "json"] {
+        let out = fake.run(&["list", "-p", "-o", "--format", format]);
+        settings(&fake).bind(|| insta::assert_snapshot!(format!("list__{format}"), out));
+    }
+}
+
+#[test]
+fn top_by_process_in_every_format() {
+    let fake = FakeProc::new();
+    for format in ["table", "plain", "json"] {
+        let out = fake.run(&["top", "--by", "process", "--format", format]);
+        settings(&fake).bind(|| insta::assert_snapshot!(format!("top_process__{format}"), out));
+    }
+    let nested = fake.run(&[
+        "top",
+        "--by",
+        "process",
+        "--by",
+        "local-port",
+        "--state",
+        "connected",
+        "-n",
+        "5",
+    ]);
+    settings(&fake).bind(|| insta::assert_snapshot!("top_process_port__table", nested));
+    for key in ["remote-port", "peer", "uid"] {
+        let out = fake.run(&["top", "--by", key, "--format", "plain"]);
+        settings(&fake).bind(|| insta::assert_snapshot!(format!("top_{key}__plain"), out));
+    }
+}
+
+#[test]
+fn shared_sockets_count_for_each_holder() {
+    let fake = FakeProc::new();
+    let json = fake.run(&[
+        "top",
+        "--by",
+        "process",
+        "--state",
+        "listening",
+        "--port",
+        "5000",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let pids: Vec<u64> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["process"]["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids, vec![100, 101]);
+    assert_eq!(v["collection"]["attribution"]["shared"], 1);
+}
+
+#[test]
+fn gaps_are_counted_not_hidden() {
+    let fake = FakeProc::new();
+    let json = fake.run(&["list", "-p", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let a = &v["collection"]["attribution"];
+    assert_eq!(a["sockets"], 27);
+    assert_eq!(
+        a["no_process"], 7,
+        "inode 0: accept queue, orphans, TIME_WAIT"
+    );
+    assert_eq!(a["attributed"], 20);
+    assert_eq!(a["unknown"], 0);
+    assert_eq!(a["processes_scanned"], 6);
+    assert_eq!(a["processes_vanished"], 1, "pid 400 has no fd directory");
+    assert_eq!(a["fds_unreadable"], 0, "a dangling link still reads");
+}
+
+#[test]
+fn process_names_are_escaped_for_terminals_and_exact_in_json() {
+    let fake = FakeProc::new();
+    for args in [
+        &["list", "-p"][..],
+        &["top"],
+        &["list", "-p", "--format", "plain"],
+        &["top", "--format", "plain"],
+    ] {
+        let out = fake.run(args);
+        assert!(
+            !out.contains('\x1b') && !out.contains('\x07'),
+            "raw control bytes in {args:?}:\n{out}"
+        );
+        assert!(out.contains(r"\x1b]0;pwned\x07"), "{args:?}:\n{out}");
+    }
+    let json = fake.run(&["top", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let comms: Vec<&str> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["process"]["comm"].as_str())
+        .collect();
+    assert!(comms.contains(&EVIL), "{comms:?}");
+}
+
+#[test]
+fn a_tree_without_processes_reports_every_owner_unknown() {
+    let out = sockscope()
+        .args(["list", "-p", "--json", "--proc-root"])
+        .arg(fixture("loopback-mix"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["collection"]["attribution"]["unknown"], 20);
+    assert_eq!(v["collection"]["attribution"]["processes_scanned"], 0);
+}
+
+#[test]
+fn unknown_group_key_and_bad_networks_are_usage_errors() {
+    sockscope()
+        .args(["top", "--by", "container"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("invalid value 'container'")
+                .and(predicate::str::contains("local-port")),
+        );
+    sockscope()
+        .args(["list", "--dst", "10.0.0.0/33"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not an address or network"));
+}
+
+#[test]
+fn list_filters_by_address_and_sorts() {
+    let fake = FakeProc::new();
+    let out = fake.run(&[
+        "list", "--dst", "::1", "--sort", "peer", "--format", "plain",
+    ]);
+    let peers: Vec<&str> = out.lines().map(|l| l.split(' ').nth(4).unwrap()).collect();
+    assert_eq!(
+        peers,
+        vec![
+            "[::1]:5001",
+            "[::1]:5001",
+            "[::1]:5001",
+            "[::1]:43738",
+            "[::1]:43742"
+        ]
+    );
+    let out = fake.run(&["list", "--sort", "tx", "--format", "plain"]);
+    assert!(out.starts_with("FIN_WAIT1 0 3863439 "), "{out}");
+    let out = fake.run(&[
+        "list",
+        "--src",
+        "127.0.0.0/8",
+        "--state",
+        "close-wait",
+        "--format",
+        "plain",
+    ]);
+    assert_eq!(out.lines().count(), 2);
+}
+
+/// Runs the binary as `nobody` when we are root (so other users' fds are unreadable), or as
+/// ourselves otherwise. `None` (test skipped) when that cannot be arranged here.
+fn unprivileged(args: &[&str]) -> Option<std::process::Output> {
+    let bin = assert_cmd::cargo::cargo_bin("sockscope");
+    let is_root = fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    let mut cmd = if is_root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let output = cmd.current_dir("/").args(args).output().ok()?;
+    if !output.status.success()
+        && String::from_utf8_lossy(&output.stderr).contains("Permission denied")
+    {
+        return None;
+    }
+    Some(output)
+}
+
+#[test]
+fn unreadable_processes_make_attribution_partial_not_failed() {
+    let fake = FakeProc::new();
+    let secret = fake.process(600, "secret", &[(3, "socket:[4730]")]);
+    // Give 4730 to the unreadable process alone.
+    fs::remove_file(fake.path().join("101/fd/6")).unwrap();
+    fs::set_permissions(secret.join("fd"), fs::Permissions::from_mode(0o000)).unwrap();
+    for dir in walkdirs(fake.path()) {
+        if !dir.ends_with("600/fd") {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    let root_arg = fake.path().display().to_string();
+    let Some(out) = unprivileged(&["top", "--json", "--proc-root", &root_arg]) else {
+        println!(
+            "skipped: cannot run sockscope as an unprivileged user here (setpriv missing, or the binary is not reachable for nobody)"
+        );
+        return;
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &v["collection"]["attribution"];
+    assert_eq!(a["processes_unreadable"], 1);
+    assert_eq!(a["unknown"], 1);
+    let notes = a["notes"].to_string();
+    assert!(notes.contains("CAP_SYS_PTRACE"), "{notes}");
+    fs::set_permissions(secret.join("fd"), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn walkdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(walkdirs(&entry.path()));
+        }
+    }
+    out
+}
+
+/// CLOSE_WAIT sockets held by this very process: `top` must name our pid with the exact count.
+#[test]
+fn top_names_this_process_for_its_close_wait_sockets() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        held.push((client, server));
+    }
+    let me = u64::from(std::process::id());
+    let mut found = None;
+    for _ in 0..60 {
+        let json = stdout_of(sockscope().args([
+            "top",
+            "--by",
+            "process",
+            "--state",
+            "close-wait",
+            "--port",
+            &port,
+            "--json",
+        ]));
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        found = v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["process"]["pid"] == me)
+            .map(|g| {
+                (
+                    g["total"].clone(),
+                    g["states"]["CLOSE_WAIT"].clone(),
+                    v["total"].clone(),
+                )
+            });
+        if found.as_ref().is_some_and(|(t, _, _)| t == 3) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(found, Some((3.into(), 3.into(), 3.into())));
+    // Unprivileged, the same command still works and says why the owner is unknown.
+    if let Some(out) = unprivileged(&[
+        "top",
+        "--by",
+        "process",
+        "--state",
+        "close-wait",
+        "--port",
+        &port,
+        "--json",
+    ]) {
+        let is_root = unsafe_is_root();
+        assert_eq!(out.status.code(), Some(0));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if is_root {
+            assert_eq!(v["collection"]["attribution"]["unknown"], 3, "{v}");
+            assert!(
+                v["collection"]["attribution"]["processes_unreadable"]
+                    .as_u64()
+                    .unwrap()
+                    > 0
+            );
+        }
+    } else {
+        println!("skipped unprivileged run: setpriv missing or binary unreachable for nobody");
+    }
+    drop(held);
+}
+
+fn unsafe_is_root() -> bool {
+    fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
