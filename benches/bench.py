@@ -105,21 +105,25 @@ def commands(binary):
         ("sockscope (table)", f"{binary}"),
         ("sockscope --json", f"{binary} --json"),
     ]
+    cmds.append(("sockscope top --by process", f"{binary} top --by process"))
     if shutil.which("ss"):
         cmds.append(("ss -tan | awk", SS_AWK))
+        cmds.append(("ss -tanp > /dev/null", "ss -tanp"))
     if shutil.which("netstat"):
         cmds.append(("netstat -n | awk (the one-liner)", ONE_LINER))
         cmds.append(("netstat -tan | awk", ONE_LINER_ALL))
     return cmds
 
 
-def measure_here(binary, runs):
+def measure_here(binary, runs, only=None):
     """Runs inside the namespace: prints one table row per command."""
     real = subprocess.run([binary, "--format", "plain"], check=True, capture_output=True,
                           text=True).stdout
     total = sum(int(line.split()[1]) for line in real.splitlines())
     print(f"<!-- {total} sockets: {' '.join(real.split())} -->", flush=True)
     for label, cmd in commands(binary):
+        if only and only not in label:
+            continue
         lo, med, hi, rss = measure(cmd, runs)
         rss = "n/a" if rss is None else f"{rss / 1024:.1f} MiB"
         print(f"| {total:,} | `{label}` | {lo*1e3:.1f} ms | {med*1e3:.1f} ms | "
@@ -132,9 +136,10 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/sockscope"))
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--only", help="run only the commands whose label contains this text")
     args = ap.parse_args()
     if args.inside:
-        return measure_here(args.binary, args.runs)
+        return measure_here(args.binary, args.runs, args.only)
     counts = args.count or [10000, 100000]
     if not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary} not found: run cargo build --release first")
@@ -144,8 +149,11 @@ def main():
     for count in counts:
         builder = setup(count)
         try:
-            sh("ip", "netns", "exec", NS, sys.executable, os.path.abspath(__file__),
-               "--inside", "--binary", os.path.abspath(args.binary), "--runs", str(args.runs))
+            inner = [sys.executable, os.path.abspath(__file__), "--inside",
+                     "--binary", os.path.abspath(args.binary), "--runs", str(args.runs)]
+            if args.only:
+                inner += ["--only", args.only]
+            sh("ip", "netns", "exec", NS, *inner)
         finally:
             teardown(builder)
 

@@ -164,6 +164,49 @@ fn check_scene(ip: std::net::IpAddr) {
 
     compare_with_ss(&port);
     compare_with_netstat(&port);
+    compare_list_with_ss(&port);
+}
+
+/// `sockscope list` and `ss -tan` with the same filter agree row for row: state, queues,
+/// addresses. LISTEN's Send-Q is the backlog in ss (from sock_diag); /proc has no such field.
+fn compare_list_with_ss(port: &str) {
+    let filter = format!("( sport = :{port} or dport = :{port} )");
+    let Ok(out) = Command::new("ss").args(["-tanH", &filter]).output() else {
+        println!("skipped ss row comparison: ss is not installed");
+        return;
+    };
+    let unmap = |addr: &str| -> String {
+        // ss shows IPv4 peers of dual-stack sockets as [::ffff:a.b.c.d]; we show a.b.c.d.
+        match addr
+            .strip_prefix("[::ffff:")
+            .and_then(|a| a.split_once(']'))
+        {
+            Some((v4, port)) => format!("{v4}{port}"),
+            None => addr.to_string(),
+        }
+    };
+    let ss_state = |s: &str| match s {
+        "ESTAB" => "ESTABLISHED".to_string(),
+        "UNCONN" => "CLOSE".to_string(),
+        other => other.replace("-WAIT-", "_WAIT").replace('-', "_"),
+    };
+    let mut theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let state = ss_state(f[0]);
+            let send_q = if state == "LISTEN" { "0" } else { f[2] };
+            format!("{state} {} {send_q} {} {}", f[1], unmap(f[3]), unmap(f[4]))
+        })
+        .collect();
+    let mut ours: Vec<String> =
+        stdout_of(sockscope().args(["list", "--format", "plain", "--port", port]))
+            .lines()
+            .map(str::to_string)
+            .collect();
+    theirs.sort();
+    ours.sort();
+    assert_eq!(ours, theirs, "sockscope list vs ss -tan '{filter}'");
 }
 
 #[test]
