@@ -150,25 +150,15 @@ fn within(nets: &[IpNet], ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SocketKind;
-    use crate::model::TimerKind;
 
     fn socket(state: TcpState, family: Family, sport: u16, dport: u16) -> Socket {
-        Socket {
-            family,
-            kind: SocketKind::Full,
-            local: ([127, 0, 0, 1], sport).into(),
-            remote: ([127, 0, 0, 1], dport).into(),
+        let mut s = Socket::for_test(
             state,
-            tx_queue: 0,
-            rx_queue: 0,
-            timer: TimerKind::Off,
-            timer_ticks: 0,
-            retransmits: 0,
-            uid: 0,
-            probes: 0,
-            inode: 1,
-        }
+            &format!("127.0.0.1:{sport}"),
+            &format!("127.0.0.1:{dport}"),
+        );
+        s.family = family;
+        s
     }
 
     fn args(states: &[StateArg]) -> FilterArgs {

@@ -143,24 +143,16 @@ impl<'a> Grouper<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Family, SocketKind, TimerKind};
 
     fn socket(state: TcpState, sport: u16, peer: [u8; 4], inode: u64) -> Socket {
-        Socket {
-            family: Family::Ipv4,
-            kind: SocketKind::Full,
-            local: ([127, 0, 0, 1], sport).into(),
-            remote: (peer, 40000).into(),
+        let peer = std::net::Ipv4Addr::from(peer);
+        let mut s = Socket::for_test(
             state,
-            tx_queue: 0,
-            rx_queue: 0,
-            timer: TimerKind::Off,
-            timer_ticks: 0,
-            retransmits: 0,
-            uid: 1000,
-            probes: 0,
-            inode,
-        }
+            &format!("127.0.0.1:{sport}"),
+            &format!("{peer}:40000"),
+        );
+        s.inode = inode;
+        s
     }
 
     #[test]

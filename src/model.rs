@@ -218,6 +218,34 @@ pub struct Socket {
     pub inode: u64,
 }
 
+#[cfg(test)]
+impl Socket {
+    /// A full socket for unit tests: `local` and `remote` as `"127.0.0.1:80"`, the family taken
+    /// from the local address, inode 1, everything else zero.
+    pub(crate) fn for_test(state: TcpState, local: &str, remote: &str) -> Socket {
+        let local: SocketAddr = local.parse().expect("a socket address");
+        Socket {
+            family: if local.is_ipv4() {
+                Family::Ipv4
+            } else {
+                Family::Ipv6
+            },
+            kind: SocketKind::Full,
+            local,
+            remote: remote.parse().expect("a socket address"),
+            state,
+            tx_queue: 0,
+            rx_queue: 0,
+            timer: TimerKind::Off,
+            timer_ticks: 0,
+            retransmits: 0,
+            uid: 0,
+            probes: 0,
+            inode: 1,
+        }
+    }
+}
+
 /// Socket counts per family and state. Fixed-size, so memory does not grow with the number of
 /// sockets counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -436,10 +436,9 @@ fn top_names_this_process_for_its_close_wait_sockets() {
         &port,
         "--json",
     ]) {
-        let is_root = unsafe_is_root();
         assert_eq!(out.status.code(), Some(0));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        if is_root {
+        if is_root() {
             assert_eq!(v["collection"]["attribution"]["unknown"], 3, "{v}");
             assert!(
                 v["collection"]["attribution"]["processes_unreadable"]
@@ -454,7 +453,8 @@ fn top_names_this_process_for_its_close_wait_sockets() {
     drop(held);
 }
 
-fn unsafe_is_root() -> bool {
+/// Whether this test runs as root (the owner of its own /proc entry).
+fn is_root() -> bool {
     fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false)
