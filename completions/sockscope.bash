@@ -59,7 +59,7 @@ _sockscope() {
 
     case "${cmd}" in
         sockscope)
-            opts="-4 -6 -h -V --format --json --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help --version summary list top completions man help"
+            opts="-4 -6 -h -V --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help --version summary list top completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,7 +289,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__summary)
-            opts="-4 -6 -h --format --json --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
+            opts="-4 -6 -h --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sockscope_global_optspecs
-    string join \n format= json state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= h/help V/version
+    string join \n format= json no-processes state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= h/help V/version
 end
 
 function __fish_sockscope_needs_command
@@ -51,6 +51,7 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -l dst -d 'Only socket
 complete -c sockscope -n "__fish_sockscope_needs_command" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_needs_command" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_needs_command" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -88,6 +89,7 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l dst -d '
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'

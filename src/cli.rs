@@ -48,6 +48,10 @@ pub enum Command {
 pub struct SummaryArgs {
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Do not look up which processes hold the sockets behind findings: faster, and quiet about
+    /// permissions; findings then name ports and peers only.
+    #[arg(long)]
+    pub no_processes: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod collect;
 pub mod commands;
+pub mod diagnose;
 pub mod error;
 pub mod filter;
 pub mod group;

@@ -15,10 +15,27 @@ use crate::model::{Socket, Tally};
 pub struct Report {
     pub collected_at: SystemTime,
     pub tally: Tally,
-    /// The filter as a person reads it (`state CLOSE_WAIT, port 5432`); empty when none.
+    /// The filter as a person reads it (`state close-wait, port 5432`); empty when none.
     pub filter: String,
     pub findings: Vec<Finding>,
+    pub diagnostics: Diagnostics,
     pub collection: Collection,
+}
+
+/// How the diagnostics ran: what they could not check, and how far owners were found.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    /// False for `--format plain`, which only counts.
+    pub ran: bool,
+    pub rules: usize,
+    /// Rules that lacked an input: (id, why).
+    pub skipped: Vec<(&'static str, String)>,
+    /// Context files and sysctls that could not be read: (path, why).
+    pub context_missing: Vec<(std::path::PathBuf, String)>,
+    /// Present when processes were looked up for the findings.
+    pub attribution: Option<Attribution>,
+    /// `--no-processes` was given.
+    pub processes_skipped: bool,
 }
 
 /// `sockscope list`: the matching sockets, sorted, and who holds them.
@@ -67,18 +84,43 @@ pub struct Finding {
     pub severity: Severity,
     pub title: String,
     pub summary: String,
-    pub evidence: serde_json::Map<String, serde_json::Value>,
+    /// The numbers, and the thresholds they crossed.
+    pub evidence: serde_json::Value,
     /// Most likely first.
     pub causes: Vec<String>,
     pub next_steps: Vec<String>,
     pub culprits: Vec<Culprit>,
+    /// Sockets whose holders would name the culprit processes (not serialized).
+    #[serde(skip)]
+    pub inodes: Vec<u64>,
 }
 
 /// Who a finding points at, with how many of the sockets in question it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Culprit {
-    Process { pid: u32, comm: String, count: u64 },
-    LocalPort { port: u16, count: u64 },
-    Peer { addr: String, count: u64 },
+    Process {
+        pid: u32,
+        comm: String,
+        count: u64,
+        /// Open fds of the process, and its RLIMIT_NOFILE soft limit (`null`: unlimited).
+        fd_count: u64,
+        nofile_soft: Option<u64>,
+    },
+    LocalPort {
+        port: u16,
+        count: u64,
+    },
+    Peer {
+        addr: String,
+        count: u64,
+    },
+    /// A remote endpoint, with the local address the connections come from when it matters.
+    Destination {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        local_addr: Option<String>,
+        addr: String,
+        port: u16,
+        count: u64,
+    },
 }

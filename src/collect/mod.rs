@@ -2,6 +2,7 @@
 //! (`--proc-root`, default `/proc`), so tests and offline analysis can use a copy.
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
+pub mod context;
 pub mod owners;
 pub mod proc_tcp;
 
@@ -43,7 +44,7 @@ impl ProcSource {
     }
 
     /// `ROOT/net`, or `ROOT/PID/net` for another process's network namespace.
-    fn net_dir(&self) -> PathBuf {
+    pub fn net_dir(&self) -> PathBuf {
         match self.pid {
             Some(pid) => self.root.join(pid.to_string()).join("net"),
             None => self.root.join("net"),

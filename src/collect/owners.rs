@@ -91,14 +91,19 @@ pub struct Attribution {
 
 impl Attribution {
     pub fn of<'a>(sockets: impl IntoIterator<Item = &'a Socket>, owners: &Owners) -> Attribution {
+        Attribution::of_inodes(sockets.into_iter().map(|s| s.inode), owners)
+    }
+
+    /// As [`Attribution::of`], for sockets known by inode only (0: no process can hold it).
+    pub fn of_inodes(inodes: impl IntoIterator<Item = u64>, owners: &Owners) -> Attribution {
         let mut a = Attribution {
             walk: owners.stats.clone(),
             ..Attribution::default()
         };
-        for socket in sockets {
+        for inode in inodes {
             a.sockets += 1;
-            match owners.by_inode.get(&socket.inode) {
-                _ if socket.inode == 0 => a.no_process += 1,
+            match owners.by_inode.get(&inode) {
+                _ if inode == 0 => a.no_process += 1,
                 Some(holders) => {
                     a.attributed += 1;
                     if holders.len() > 1 {

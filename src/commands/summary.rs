@@ -1,4 +1,5 @@
-//! `sockscope` / `sockscope summary`: every socket counted by family and state.
+//! `sockscope` / `sockscope summary`: every socket counted by family and state, then the
+//! diagnostics over what was seen.
 
 use std::io::Write;
 use std::time::SystemTime;
@@ -6,23 +7,39 @@ use std::time::SystemTime;
 use super::{style, warn_skipped};
 use crate::Terminal;
 use crate::cli::{Format, SummaryArgs};
+use crate::collect::context::{KernelContext, read_context};
+use crate::collect::owners::{Attribution, find_owners};
 use crate::collect::{self, Collection, ProcSource};
+use crate::diagnose::observe::Observations;
+use crate::diagnose::thresholds::Thresholds;
+use crate::diagnose::{self, Processes, RULES, Snapshot};
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::model::Tally;
 use crate::render;
-use crate::report::Report;
+use crate::report::{Diagnostics, Report};
 
 /// Counts while streaming: nothing per socket is kept, so memory stays flat however many
-/// sockets there are.
-pub fn count(source: &ProcSource, filter: &Filter) -> Result<(Tally, Collection), Error> {
+/// sockets there are. With `observe`, the diagnostics' observations are gathered in the same
+/// pass (they keep only anomalous sockets).
+pub fn count(
+    source: &ProcSource,
+    filter: &Filter,
+    mut observe: Option<&mut Observations>,
+) -> Result<(Tally, Collection), Error> {
     let mut tally = Tally::default();
     let collection = collect::for_each_socket(
         source,
         |family| filter.wants_family(family),
         |socket| {
+            if let Some(obs) = observe.as_deref_mut() {
+                obs.count(socket);
+            }
             if filter.matches(socket) {
                 tally.add(socket.family, socket.state);
+                if let Some(obs) = observe.as_deref_mut() {
+                    obs.add(socket);
+                }
             }
         },
     )?;
@@ -37,17 +54,68 @@ pub fn run(
 ) -> Result<(), Error> {
     let filter = Filter::new(&args.filter);
     let source = ProcSource::new(&args.source.proc_root, args.source.pid);
+    let format = args.output.format();
     let collected_at = SystemTime::now();
-    let (tally, collection) = count(&source, &filter)?;
+    // `--format plain` is the awk replacement: it only counts, as fast as it can.
+    let diagnose = format != Format::Plain;
+    let thresholds = Thresholds::default();
+    let context = if diagnose {
+        read_context(source.root(), &source.net_dir(), args.source.pid.is_some())
+    } else {
+        KernelContext::default()
+    };
+    let mut obs = Observations::new(&thresholds, &context);
+    let (tally, collection) = count(&source, &filter, diagnose.then_some(&mut obs))?;
     warn_skipped(&collection, err);
+
+    let mut diagnostics = Diagnostics {
+        ran: diagnose,
+        rules: RULES.len(),
+        processes_skipped: args.no_processes,
+        ..Diagnostics::default()
+    };
+    let mut findings = Vec::new();
+    if diagnose {
+        let mut snapshot = Snapshot {
+            obs: &obs,
+            ctx: &context,
+            owners: None,
+            processes: if args.no_processes {
+                Processes::Skipped
+            } else {
+                Processes::Pending
+            },
+        };
+        let mut diagnosis = diagnose::diagnose(&snapshot, &thresholds);
+        let wanted = diagnose::wanted_inodes(&diagnosis.findings);
+        let owners;
+        if !args.no_processes {
+            // Only the sockets behind findings are looked up; a healthy machine walks nothing.
+            owners = find_owners(source.root(), &wanted).map_err(|e| Error::Read {
+                path: source.root().to_path_buf(),
+                source: e,
+            })?;
+            snapshot.owners = Some(&owners);
+            snapshot.processes = Processes::LookedUp;
+            diagnosis = diagnose::diagnose(&snapshot, &thresholds);
+            if !wanted.is_empty() {
+                let inodes = diagnose::wanted_inodes(&diagnosis.findings);
+                diagnostics.attribution = Some(Attribution::of_inodes(inodes, &owners));
+            }
+        }
+        findings = diagnosis.findings;
+        diagnostics.skipped = diagnosis.skipped;
+        diagnostics.context_missing = context.missing.clone();
+    }
     let report = Report {
         collected_at,
         tally,
         filter: filter.describe(),
-        findings: Vec::new(),
+        findings,
+        diagnostics,
         collection,
     };
-    match args.output.format() {
+    match format {
         Format::Table => render::table::render(&report, style(terminal), out)?,
         Format::Json => render::json::render(&report, out)?,
         Format::Plain => render::plain::render(&report, out)?,

@@ -75,6 +75,27 @@ pub(crate) struct CollectionView<'a> {
     /// Who holds the sockets, when the command looked.
     #[serde(skip_serializing_if = "Option::is_none")]
     attribution: Option<AttributionView<'a>>,
+    /// What the diagnostics could not check, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diagnostics: Option<DiagnosticsView<'a>>,
+}
+
+#[derive(Serialize)]
+struct DiagnosticsView<'a> {
+    rules_checked: usize,
+    rules_skipped: Vec<Reason<'a>>,
+    context_missing: Vec<Reason<'a>>,
+    /// `looked_up`, `not_needed` (no finding wanted any) or `skipped` (`--no-processes`).
+    processes: &'static str,
+}
+
+#[derive(Serialize)]
+struct Reason<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a Path>,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -134,6 +155,7 @@ impl<'a> CollectionView<'a> {
                     reason: s.why.to_string(),
                 })
                 .collect(),
+            diagnostics: None,
             attribution: attribution.map(|a| AttributionView {
                 sockets: a.sockets,
                 attributed: a.attributed,
@@ -182,13 +204,42 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             .or_default()
             .insert(format!("{code:#04X}"), n);
     }
+    let d = &report.diagnostics;
     let mut collection = CollectionView::new(
         &report.collection,
         report.tally.total(),
         &report.filter,
-        None,
+        d.attribution.as_ref(),
     );
     collection.unknown_states = Some(unknown_states);
+    collection.diagnostics = d.ran.then(|| DiagnosticsView {
+        rules_checked: d.rules - d.skipped.len(),
+        rules_skipped: d
+            .skipped
+            .iter()
+            .map(|(id, why)| Reason {
+                id: Some(id),
+                path: None,
+                reason: why,
+            })
+            .collect(),
+        context_missing: d
+            .context_missing
+            .iter()
+            .map(|(path, why)| Reason {
+                id: None,
+                path: Some(path),
+                reason: why,
+            })
+            .collect(),
+        processes: if d.processes_skipped {
+            "skipped"
+        } else if d.attribution.is_some() {
+            "looked_up"
+        } else {
+            "not_needed"
+        },
+    });
     let document = Document {
         schema_version: SCHEMA_VERSION,
         collected_at: timestamp(report.collected_at),

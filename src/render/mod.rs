@@ -2,6 +2,7 @@
 //! the system.
 
 pub mod escape;
+pub mod findings;
 pub mod json;
 pub mod list;
 pub mod plain;

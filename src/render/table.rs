@@ -58,6 +58,9 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<
     for note in super::notes(&report.filter, report.tally.total(), &report.collection) {
         writeln!(out, "{note}")?;
     }
+    if report.diagnostics.ran {
+        super::findings::render(report, style, out)?;
+    }
     Ok(())
 }
 
@@ -101,6 +104,7 @@ mod tests {
             tally,
             filter: String::new(),
             findings: vec![],
+            diagnostics: Default::default(),
             collection: Collection {
                 source: "proc",
                 proc_root: "/proc".into(),

@@ -1,0 +1,296 @@
+//! Kernel context the diagnostics need besides the socket tables: `/proc/net/sockstat{,6}`,
+//! the counters of `/proc/net/netstat` and `/proc/net/snmp`, a few sysctls, conntrack fill.
+//!
+//! Any of it may be missing (containers, modules not loaded, old kernels) or malformed: each
+//! value is optional and the reason it is absent is kept, so a rule that needs it says
+//! "unknown" instead of guessing. Nothing here is an error.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, BufRead};
+use std::path::{Path, PathBuf};
+
+use crate::error::Cause;
+
+/// `/proc/net/sockstat`'s TCP line (and `sockstat6`'s inuse).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sockstat {
+    /// IPv4 sockets in use in this network namespace.
+    pub inuse: u64,
+    /// Orphaned sockets, host-wide.
+    pub orphan: u64,
+    /// TIME_WAIT mini-sockets (and orphaned FIN_WAIT2 ones) in this namespace.
+    pub tw: u64,
+    /// Allocated sockets, host-wide.
+    pub alloc: u64,
+    /// TCP memory in pages, host-wide.
+    pub mem: u64,
+}
+
+/// The sysctls the rules compare against. Per-namespace ones are `None` with `--pid`: /proc/sys
+/// shows the reader's namespace, not the target's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sysctls {
+    pub ip_local_port_range: Option<(u16, u16)>,
+    /// Reserved ports, as inclusive ranges.
+    pub ip_local_reserved_ports: Option<Vec<(u16, u16)>>,
+    pub tcp_max_tw_buckets: Option<u64>,
+    pub tcp_max_orphans: Option<u64>,
+    pub tcp_fin_timeout: Option<u64>,
+    pub tcp_syncookies: Option<u64>,
+    pub tcp_max_syn_backlog: Option<u64>,
+    pub somaxconn: Option<u64>,
+    /// Pages: [min, pressure, max].
+    pub tcp_mem: Option<[u64; 3]>,
+    pub tcp_tw_reuse: Option<u64>,
+}
+
+/// Everything read besides the socket tables, with what could not be read and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelContext {
+    pub sockstat: Option<Sockstat>,
+    pub sockstat6_inuse: Option<u64>,
+    /// Cumulative counters by `Group.Name`, e.g. `TcpExt.ListenOverflows`, `Tcp.RetransSegs`.
+    pub counters: BTreeMap<String, i64>,
+    pub sysctl: Sysctls,
+    /// (count, max) of the connection-tracking table; `None` when the module is not loaded.
+    pub conntrack: Option<(u64, u64)>,
+    /// What is missing: (the file, why).
+    pub missing: Vec<(PathBuf, String)>,
+}
+
+impl KernelContext {
+    pub fn counter(&self, name: &str) -> Option<i64> {
+        self.counters.get(name).copied()
+    }
+}
+
+/// Reads the context under `root` (`/proc`). `net` is where the network files are: `root/net`,
+/// or `root/PID/net` with `--pid`, in which case the per-namespace sysctls are not read.
+pub fn read_context(root: &Path, net: &Path, other_netns: bool) -> KernelContext {
+    let mut ctx = KernelContext::default();
+    if let Some(text) = read(&mut ctx, &net.join("sockstat")) {
+        ctx.sockstat = parse_sockstat(&text);
+        if ctx.sockstat.is_none() {
+            ctx.missing
+                .push((net.join("sockstat"), "no well-formed TCP line".into()));
+        }
+    }
+    if let Some(text) = read(&mut ctx, &net.join("sockstat6")) {
+        ctx.sockstat6_inuse = parse_pairs(&text, "TCP6:").and_then(|p| p.get("inuse").copied());
+    }
+    for file in ["netstat", "snmp"] {
+        if let Some(text) = read(&mut ctx, &net.join(file)) {
+            ctx.counters.extend(parse_counters(text.as_bytes()));
+        }
+    }
+    let ipv4 = root.join("sys/net/ipv4");
+    let core = root.join("sys/net/core");
+    let s = &mut ctx.sysctl;
+    let mut missing = Vec::new();
+    let mut value = |path: PathBuf, per_netns: bool| -> Option<String> {
+        if per_netns && other_netns {
+            return None;
+        }
+        match fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                missing.push((path, Cause(&e).to_string()));
+                None
+            }
+        }
+    };
+    let number = |text: Option<String>| text.and_then(|t| t.trim().parse::<u64>().ok());
+    s.ip_local_port_range =
+        value(ipv4.join("ip_local_port_range"), true).and_then(|t| parse_port_range(&t));
+    s.ip_local_reserved_ports =
+        value(ipv4.join("ip_local_reserved_ports"), true).and_then(|t| parse_port_list(&t));
+    s.tcp_max_tw_buckets = number(value(ipv4.join("tcp_max_tw_buckets"), true));
+    s.tcp_max_orphans = number(value(ipv4.join("tcp_max_orphans"), false));
+    s.tcp_fin_timeout = number(value(ipv4.join("tcp_fin_timeout"), true));
+    s.tcp_syncookies = number(value(ipv4.join("tcp_syncookies"), true));
+    s.tcp_max_syn_backlog = number(value(ipv4.join("tcp_max_syn_backlog"), true));
+    s.somaxconn = number(value(core.join("somaxconn"), true));
+    s.tcp_mem = value(ipv4.join("tcp_mem"), false).and_then(|t| parse_tcp_mem(&t));
+    s.tcp_tw_reuse = number(value(ipv4.join("tcp_tw_reuse"), true));
+    ctx.missing.extend(missing);
+    // Conntrack is optional: its absence means the module is not loaded, not a problem.
+    let netfilter = root.join("sys/net/netfilter");
+    let count = fs::read_to_string(netfilter.join("nf_conntrack_count")).ok();
+    let max = fs::read_to_string(netfilter.join("nf_conntrack_max")).ok();
+    if let (Some(count), Some(max)) = (count, max)
+        && !other_netns
+    {
+        ctx.conntrack = count.trim().parse().ok().zip(max.trim().parse().ok());
+    }
+    ctx
+}
+
+fn read(ctx: &mut KernelContext, path: &Path) -> Option<String> {
+    match fs::read(path) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) => {
+            ctx.missing
+                .push((path.to_path_buf(), Cause(&e).to_string()));
+            None
+        }
+    }
+}
+
+/// The `key value key value…` pairs of the line starting with `prefix` (as ss parses
+/// sockstat: later kernels may add pairs such as `pressure`).
+fn parse_pairs(text: &str, prefix: &str) -> Option<BTreeMap<String, u64>> {
+    let line = text.lines().find(|l| l.starts_with(prefix))?;
+    let mut words = line[prefix.len()..].split_whitespace();
+    let mut pairs = BTreeMap::new();
+    while let (Some(key), Some(value)) = (words.next(), words.next()) {
+        pairs.insert(key.to_string(), value.parse().ok()?);
+    }
+    Some(pairs)
+}
+
+pub fn parse_sockstat(text: &str) -> Option<Sockstat> {
+    let p = parse_pairs(text, "TCP:")?;
+    Some(Sockstat {
+        inuse: *p.get("inuse")?,
+        orphan: *p.get("orphan")?,
+        tw: *p.get("tw")?,
+        alloc: *p.get("alloc")?,
+        mem: *p.get("mem")?,
+    })
+}
+
+/// Header/value line pairs (`TcpExt: A B` then `TcpExt: 1 2`), mapped by name; the set of
+/// counters varies by kernel. A value that is not a number is left out.
+pub fn parse_counters(text: impl BufRead) -> BTreeMap<String, i64> {
+    let mut counters = BTreeMap::new();
+    let mut header: Option<(String, Vec<String>)> = None;
+    for line in text.lines().map_while(io::Result::ok) {
+        let Some((group, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        match header.take() {
+            Some((g, names)) if g == group => {
+                for (name, value) in names.iter().zip(&words) {
+                    if let Ok(v) = value.parse::<i64>() {
+                        counters.insert(format!("{group}.{name}"), v);
+                    }
+                }
+            }
+            _ => {
+                header = Some((
+                    group.to_string(),
+                    words.iter().map(|w| w.to_string()).collect(),
+                ))
+            }
+        }
+    }
+    counters
+}
+
+fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let mut words = text.split_whitespace();
+    let lo = words.next()?.parse().ok()?;
+    let hi = words.next()?.parse().ok()?;
+    (lo <= hi && words.next().is_none()).then_some((lo, hi))
+}
+
+/// `8080,9000-9010` (an empty file is no reserved ports).
+fn parse_port_list(text: &str) -> Option<Vec<(u16, u16)>> {
+    text.trim()
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| match p.trim().split_once('-') {
+            Some((lo, hi)) => Some((lo.parse().ok()?, hi.parse().ok()?)),
+            None => p.trim().parse().ok().map(|v| (v, v)),
+        })
+        .collect()
+}
+
+fn parse_tcp_mem(text: &str) -> Option<[u64; 3]> {
+    let v: Vec<u64> = text
+        .split_whitespace()
+        .map(|w| w.parse().ok())
+        .collect::<Option<_>>()?;
+    <[u64; 3]>::try_from(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // From /proc/net/sockstat on Linux 6.18.44, and a line with the proposed `pressure` pair.
+    #[test]
+    fn sockstat_pairs() {
+        let text =
+            "sockets: used 9\nTCP: inuse 1 orphan 0 tw 0 alloc 1 mem 0\nUDP: inuse 0 mem 0\n";
+        assert_eq!(
+            parse_sockstat(text),
+            Some(Sockstat {
+                inuse: 1,
+                orphan: 0,
+                tw: 0,
+                alloc: 1,
+                mem: 0
+            })
+        );
+        let future = "TCP: inuse 5 orphan 1 tw 2 alloc 7 mem 3 pressure 0\n";
+        assert_eq!(parse_sockstat(future).map(|s| s.tw), Some(2));
+        assert_eq!(
+            parse_sockstat("TCP: inuse x orphan 0 tw 0 alloc 1 mem 0\n"),
+            None
+        );
+        assert_eq!(parse_sockstat("TCP: inuse 1\n"), None);
+        assert_eq!(parse_sockstat(""), None);
+    }
+
+    #[test]
+    fn counters_by_name_with_signed_values_and_odd_lines() {
+        let text = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 3 17 19\n\
+                    Tcp: RtoAlgorithm MaxConn RetransSegs\nTcp: 1 -1 42\n\
+                    IpExt: A B\nIpExt: 1 x\nNoColon\nLonely: header only\n";
+        let c = parse_counters(text.as_bytes());
+        assert_eq!(c.get("TcpExt.ListenOverflows"), Some(&17));
+        assert_eq!(c.get("Tcp.MaxConn"), Some(&-1));
+        assert_eq!(c.get("Tcp.RetransSegs"), Some(&42));
+        assert_eq!(c.get("IpExt.A"), Some(&1));
+        assert_eq!(c.get("IpExt.B"), None, "not a number: left out");
+        assert_eq!(c.get("Lonely.header"), None);
+    }
+
+    #[test]
+    fn sysctl_shapes() {
+        assert_eq!(parse_port_range("32768\t60999\n"), Some((32768, 60999)));
+        assert_eq!(parse_port_range(""), None);
+        assert_eq!(parse_port_range("60999 32768"), None);
+        assert_eq!(parse_port_list("\n"), Some(vec![]));
+        assert_eq!(
+            parse_port_list("8080,9000-9010\n"),
+            Some(vec![(8080, 8080), (9000, 9010)])
+        );
+        assert_eq!(parse_port_list("80,x"), None);
+        assert_eq!(
+            parse_tcp_mem("287898\t383867\t575796\n"),
+            Some([287898, 383867, 575796])
+        );
+        assert_eq!(parse_tcp_mem("1 2"), None);
+        assert_eq!(parse_tcp_mem("1 2 3 4"), None);
+    }
+
+    #[test]
+    fn a_missing_tree_gives_an_empty_context_with_reasons() {
+        let ctx = read_context(
+            Path::new("/nonexistent"),
+            Path::new("/nonexistent/net"),
+            false,
+        );
+        assert_eq!(ctx.sockstat, None);
+        assert_eq!(ctx.sysctl, Sysctls::default());
+        assert!(
+            ctx.missing
+                .iter()
+                .any(|(p, why)| p.ends_with("sockstat") && why.contains("no such file"))
+        );
+    }
+}

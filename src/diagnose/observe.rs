@@ -1,0 +1,253 @@
+//! What the rules need from the socket tables, gathered while streaming: counts and small
+//! per-key maps, plus the few sockets that look wrong. Never every socket, so the summary's
+//! memory stays flat on a healthy machine of any size.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+
+use super::thresholds::Thresholds;
+use crate::collect::context::KernelContext;
+use crate::model::{Socket, SocketKind, Tally, TcpState, TimerKind};
+
+/// Sockets of one kind of trouble, by where they point.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pile {
+    pub total: u64,
+    pub by_local_port: HashMap<u16, u64>,
+    pub by_peer: HashMap<IpAddr, u64>,
+    /// Inodes of the ones a process may hold (not 0).
+    pub inodes: Vec<u64>,
+    pub max_retransmits: u32,
+}
+
+impl Pile {
+    fn add(&mut self, s: &Socket) {
+        self.total += 1;
+        *self.by_local_port.entry(s.local.port()).or_default() += 1;
+        *self.by_peer.entry(s.remote.ip()).or_default() += 1;
+        if s.inode != 0 {
+            self.inodes.push(s.inode);
+        }
+        self.max_retransmits = self.max_retransmits.max(s.retransmits);
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SynRecv {
+    pub total: u64,
+    /// SYN-ACK resent at least once: the peer has not completed the handshake.
+    pub resent: u64,
+    pub sources: HashSet<IpAddr>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SynSent {
+    pub total: u64,
+    /// SYN resent at least `min_retransmits` times.
+    pub retried: u64,
+    pub inodes: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub local: SocketAddr,
+    /// Accept-queue length.
+    pub queued: u32,
+    pub inode: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observations {
+    /// Every socket, before filters: the denominators of shares.
+    pub all: Tally,
+    pub close_wait: Pile,
+    /// CLOSE_WAIT with unread data (at least the FIN): the application is not reading.
+    pub close_wait_unread: u64,
+    /// CLOSE_WAIT with inode 0: closed by the peer before the application accept()ed it.
+    pub close_wait_unaccepted: u64,
+    /// Local ports in use per (local IP, remote IP, remote port), for ephemeral-port pressure.
+    pub destinations: HashMap<(IpAddr, IpAddr, u16), u64>,
+    pub syn_recv: HashMap<u16, SynRecv>,
+    pub listeners: Vec<Listener>,
+    pub syn_sent: HashMap<SocketAddr, SynSent>,
+    pub fin_wait1: Pile,
+    pub fin_wait2_orphaned: Pile,
+    pub fin_wait2_held: Pile,
+    pub last_ack: Pile,
+    pub closing: Pile,
+    /// Sockets with at least the warning amount of unread data.
+    pub rx_backlog: Vec<Socket>,
+    /// Sockets retransmitting, or stuck behind a zero window with data queued.
+    pub tx_trouble: Vec<Socket>,
+    /// Time-wait mini-sockets seen (TIME_WAIT and orphaned FIN_WAIT2), for when sockstat is missing.
+    pub time_wait_minis: u64,
+    /// `ip_local_port_range` as read, so only ephemeral local ports count toward destinations.
+    port_range: Option<(u16, u16)>,
+    syn_sent_min_retransmits: u32,
+    rx_warn: u64,
+    tx_warn_retransmits: u32,
+    tx_warn_zero_window_bytes: u64,
+}
+
+impl Observations {
+    pub fn new(thresholds: &Thresholds, context: &KernelContext) -> Observations {
+        Observations {
+            port_range: context.sysctl.ip_local_port_range,
+            syn_sent_min_retransmits: thresholds.syn_sent.min_retransmits,
+            rx_warn: thresholds.rx_backlog.warn_bytes,
+            tx_warn_retransmits: thresholds.tx_backlog.warn_retransmits,
+            tx_warn_zero_window_bytes: thresholds.tx_backlog.warn_zero_window_bytes,
+            ..Observations::default()
+        }
+    }
+
+    /// Every socket, filtered or not: shares are taken against the whole table.
+    pub fn count(&mut self, s: &Socket) {
+        self.all.add(s.family, s.state);
+    }
+
+    /// A socket that passed the filters.
+    pub fn add(&mut self, s: &Socket) {
+        if s.kind == SocketKind::TimeWait {
+            self.time_wait_minis += 1;
+        }
+        if let Some((lo, hi)) = self.port_range
+            && (lo..=hi).contains(&s.local.port())
+            && s.remote.port() != 0
+            && s.state != TcpState::Listen
+        {
+            *self
+                .destinations
+                .entry((s.local.ip(), s.remote.ip(), s.remote.port()))
+                .or_default() += 1;
+        }
+        match s.state {
+            TcpState::CloseWait => {
+                self.close_wait.add(s);
+                if s.rx_queue > 0 {
+                    self.close_wait_unread += 1;
+                }
+                if s.inode == 0 {
+                    self.close_wait_unaccepted += 1;
+                }
+            }
+            TcpState::SynRecv => {
+                let e = self.syn_recv.entry(s.local.port()).or_default();
+                e.total += 1;
+                if s.retransmits > 0 {
+                    e.resent += 1;
+                }
+                e.sources.insert(s.remote.ip());
+            }
+            TcpState::Listen => self.listeners.push(Listener {
+                local: s.local,
+                queued: s.rx_queue,
+                inode: s.inode,
+            }),
+            TcpState::SynSent => {
+                let e = self.syn_sent.entry(s.remote).or_default();
+                e.total += 1;
+                if s.retransmits >= self.syn_sent_min_retransmits {
+                    e.retried += 1;
+                    if s.inode != 0 {
+                        e.inodes.push(s.inode);
+                    }
+                }
+            }
+            TcpState::FinWait1 => self.fin_wait1.add(s),
+            TcpState::FinWait2 if s.kind == SocketKind::TimeWait => self.fin_wait2_orphaned.add(s),
+            TcpState::FinWait2 => self.fin_wait2_held.add(s),
+            TcpState::LastAck => self.last_ack.add(s),
+            TcpState::Closing => self.closing.add(s),
+            _ => {}
+        }
+        if matches!(s.state, TcpState::Established | TcpState::CloseWait)
+            && u64::from(s.rx_queue) >= self.rx_warn
+        {
+            self.rx_backlog.push(*s);
+        }
+        let zero_window = s.timer == TimerKind::Persist
+            && s.probes > 0
+            && u64::from(s.tx_queue) >= self.tx_warn_zero_window_bytes;
+        if s.kind == SocketKind::Full
+            && !matches!(s.state, TcpState::SynSent | TcpState::Listen)
+            && (s.retransmits >= self.tx_warn_retransmits || zero_window)
+        {
+            self.tx_trouble.push(*s);
+        }
+    }
+
+    pub fn established(&self) -> u64 {
+        self.all.state_total(TcpState::Established)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> KernelContext {
+        let mut c = KernelContext::default();
+        c.sysctl.ip_local_port_range = Some((32768, 60999));
+        c
+    }
+
+    #[test]
+    fn close_wait_unread_and_unaccepted() {
+        let mut o = Observations::new(&Thresholds::default(), &ctx());
+        let mut s = Socket::for_test(TcpState::CloseWait, "10.0.0.1:8080", "10.0.0.5:40000");
+        s.rx_queue = 1;
+        o.add(&s);
+        s.rx_queue = 0;
+        s.inode = 0;
+        o.add(&s);
+        assert_eq!(o.close_wait.total, 2);
+        assert_eq!((o.close_wait_unread, o.close_wait_unaccepted), (1, 1));
+        assert_eq!(o.close_wait.inodes, vec![1]);
+        assert_eq!(o.close_wait.by_local_port.get(&8080), Some(&2));
+    }
+
+    #[test]
+    fn only_ephemeral_local_ports_count_toward_destinations() {
+        let mut o = Observations::new(&Thresholds::default(), &ctx());
+        o.add(&Socket::for_test(
+            TcpState::TimeWait,
+            "10.0.0.1:40000",
+            "10.0.0.5:5432",
+        ));
+        o.add(&Socket::for_test(
+            TcpState::Established,
+            "10.0.0.1:40001",
+            "10.0.0.5:5432",
+        ));
+        o.add(&Socket::for_test(
+            TcpState::Established,
+            "10.0.0.1:8080",
+            "10.0.0.9:40002",
+        ));
+        let key = (
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.5".parse().unwrap(),
+            5432,
+        );
+        assert_eq!(o.destinations.get(&key), Some(&2));
+        assert_eq!(o.destinations.len(), 1);
+    }
+
+    #[test]
+    fn only_anomalous_sockets_are_kept() {
+        let mut o = Observations::new(&Thresholds::default(), &ctx());
+        for _ in 0..1000 {
+            o.add(&Socket::for_test(
+                TcpState::Established,
+                "10.0.0.1:8080",
+                "10.0.0.5:40000",
+            ));
+        }
+        let mut slow = Socket::for_test(TcpState::Established, "10.0.0.1:8080", "10.0.0.5:40001");
+        slow.rx_queue = 2 << 20;
+        o.add(&slow);
+        assert_eq!(o.rx_backlog.len(), 1);
+        assert!(o.tx_trouble.is_empty());
+    }
+}

@@ -1,0 +1,156 @@
+//! Rules about listening sockets: half-open connections (A4) and the accept queue (A5).
+
+use serde_json::json;
+
+use super::{finding, strings, who};
+use crate::diagnose::thresholds::Thresholds;
+use crate::diagnose::{Outcome, Snapshot, TOP_CULPRITS, process_culprits};
+use crate::report::{Culprit, Severity};
+
+pub fn syn_recv(s: &Snapshot, t: &Thresholds) -> Outcome {
+    let th = &t.syn_recv;
+    let mut ports: Vec<(u16, u64, u64, usize)> = s
+        .obs
+        .syn_recv
+        .iter()
+        .filter(|(_, v)| v.total >= th.warn)
+        .map(|(port, v)| (*port, v.total, v.resent, v.sources.len()))
+        .collect();
+    if ports.is_empty() {
+        return Outcome::Quiet;
+    }
+    ports.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let (port, n, resent, sources) = ports[0];
+    let cookies = s.ctx.sysctl.tcp_syncookies;
+    let mut sev = if n >= th.crit {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    if cookies == Some(0) {
+        // Without syncookies a full SYN queue drops legitimate clients too.
+        sev = Severity::Critical;
+    }
+    let mut summary = format!(
+        "{n} half-open connections (SYN_RECV) on port {port} from {sources} source addresses; {resent} have had their SYN-ACK resent, so their peers never completed the handshake."
+    );
+    summary.push_str(match cookies {
+        Some(0) => " tcp_syncookies is 0: once the SYN queue is full, new clients are dropped.",
+        Some(_) => {
+            " SYN cookies are enabled, so the kernel keeps answering while the queue is full."
+        }
+        None => " Whether SYN cookies are enabled is unknown.",
+    });
+    let overflow = s.ctx.counter("TcpExt.TCPReqQFullDrop");
+    let cookies_sent = s.ctx.counter("TcpExt.SyncookiesSent");
+    Outcome::Fired(finding(
+        "syn_recv_flood",
+        sev,
+        format!("{n} half-open connections on port {port}"),
+        summary,
+        json!({
+            "port": port,
+            "syn_recv": n,
+            "syn_ack_resent": resent,
+            "sources": sources,
+            "tcp_syncookies": cookies,
+            "counters_since_boot": { "SyncookiesSent": cookies_sent, "TCPReqQFullDrop": overflow },
+            "thresholds": { "warn": th.warn, "crit": th.crit },
+        }),
+        strings(&[
+            "A SYN flood from spoofed sources (many sources, SYN-ACKs resent, handshakes never completed).",
+            "A legitimate burst of clients larger than the listen backlog.",
+            "Final ACKs lost on the way back (asymmetric routing).",
+        ]),
+        vec![
+            format!("ss -tn state syn-recv '( sport = :{port} )' | awk '{{print $5}}' | cut -d: -f1 | sort | uniq -c | sort -rn | head"),
+            "nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv TcpExtTCPReqQFullDrop TcpExtListenDrops".into(),
+            "sysctl net.ipv4.tcp_syncookies net.ipv4.tcp_max_syn_backlog net.core.somaxconn".into(),
+        ],
+        ports
+            .iter()
+            .take(TOP_CULPRITS)
+            .map(|(port, n, _, _)| Culprit::LocalPort { port: *port, count: *n })
+            .collect(),
+        Vec::new(),
+    ))
+}
+
+pub fn accept_queue(s: &Snapshot, t: &Thresholds) -> Outcome {
+    let th = &t.accept_queue;
+    let somaxconn = s.ctx.sysctl.somaxconn;
+    let by_share =
+        |q: u32| somaxconn.is_some_and(|m| f64::from(q) >= th.warn_share_of_somaxconn * m as f64);
+    let mut full: Vec<&crate::diagnose::observe::Listener> = s
+        .obs
+        .listeners
+        .iter()
+        .filter(|l| u64::from(l.queued) >= th.warn || by_share(l.queued))
+        .collect();
+    if full.is_empty() {
+        return Outcome::Quiet;
+    }
+    full.sort_by(|a, b| b.queued.cmp(&a.queued).then_with(|| a.local.cmp(&b.local)));
+    let worst = full[0];
+    // The queue is full once it exceeds the backlog, which somaxconn bounds.
+    let crit = somaxconn.is_some_and(|m| u64::from(worst.queued) >= m);
+    let sev = if crit {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let inodes: Vec<u64> = full.iter().map(|l| l.inode).filter(|&i| i != 0).collect();
+    let processes = process_culprits(s, &inodes);
+    let port = worst.local.port();
+    let mut summary = format!(
+        "{} connections on {} are established but not accept()ed by the application",
+        worst.queued, worst.local
+    );
+    if full.len() > 1 {
+        summary.push_str(&format!(" (and {} more listeners back up)", full.len() - 1));
+    }
+    summary.push_str(match somaxconn {
+        Some(m) => format!(
+            ". Its backlog is at most net.core.somaxconn = {m}; when the queue exceeds the backlog, new SYNs are dropped and clients time out."
+        ),
+        None => ". When the queue exceeds the backlog, new SYNs are dropped and clients time out.".into(),
+    }
+    .as_str());
+    if let Some(text) = who(s, &processes, !inodes.is_empty()) {
+        summary.push_str(&format!(" Listener: {text}."));
+    }
+    let mut culprits = processes;
+    culprits.extend(full.iter().take(TOP_CULPRITS).map(|l| Culprit::LocalPort {
+        port: l.local.port(),
+        count: u64::from(l.queued),
+    }));
+    Outcome::Fired(finding(
+        "accept_queue_overflow",
+        sev,
+        format!("Accept queue backing up on port {port}"),
+        summary,
+        json!({
+            "listener": worst.local.to_string(),
+            "queued": worst.queued,
+            "somaxconn": somaxconn,
+            "listeners_affected": full.len(),
+            "counters_since_boot": {
+                "ListenOverflows": s.ctx.counter("TcpExt.ListenOverflows"),
+                "ListenDrops": s.ctx.counter("TcpExt.ListenDrops"),
+            },
+            "thresholds": { "warn": th.warn, "warn_share_of_somaxconn": th.warn_share_of_somaxconn },
+        }),
+        strings(&[
+            "The accept loop is slow or stalled: CPU starvation, GC pauses, a full worker pool, a deadlock.",
+            "The listen backlog is too small for bursts of new connections.",
+            "TLS handshakes or other work done before accept() returns.",
+        ]),
+        vec![
+            format!("ss -lntp '( sport = :{port} )'   # Recv-Q (waiting) against Send-Q (the backlog)"),
+            "nstat -az TcpExtListenOverflows TcpExtListenDrops".into(),
+            "Check the service's health: CPU, thread dumps, event-loop lag; then its listen() backlog.".into(),
+        ],
+        culprits,
+        inodes,
+    ))
+}

@@ -1,0 +1,83 @@
+//! The rules, grouped by what they look at. Each is `fn(&Snapshot, &Thresholds) -> Outcome`.
+
+pub mod limits;
+pub mod listen;
+pub mod queues;
+pub mod states;
+
+use crate::collect::context::KernelContext;
+use crate::report::{Culprit, Finding, Severity};
+
+use super::{Processes, Snapshot};
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Why a rule's input is missing, from what the context reader recorded.
+fn missing(ctx: &KernelContext, what: &str, per_netns: bool) -> String {
+    match ctx.missing.iter().find(|(p, _)| p.ends_with(what)) {
+        Some((path, why)) => format!("{what} unknown: cannot read '{}': {why}", path.display()),
+        None if per_netns => format!(
+            "{what} unknown: with --pid, /proc/sys shows this process's network namespace, not the target's"
+        ),
+        None => format!("{what} unknown: not a well-formed value"),
+    }
+}
+
+/// "java[4242] holds 298 (fds: 61200 of 65536)" for the first process culprit, or why there is
+/// none.
+fn who(s: &Snapshot, culprits: &[Culprit], wanted: bool) -> Option<String> {
+    let first = culprits.iter().find_map(|c| match c {
+        Culprit::Process {
+            pid,
+            comm,
+            count,
+            fd_count,
+            nofile_soft,
+        } => Some(format!(
+            "{}[{pid}] holds {count}{}",
+            crate::render::escape::for_terminal(comm),
+            match nofile_soft {
+                Some(limit) => format!(" (open fds: {fd_count} of {limit})"),
+                None => String::new(),
+            }
+        )),
+        _ => None,
+    });
+    match (first, s.processes) {
+        (Some(text), _) => Some(text),
+        (None, Processes::Skipped) if wanted => {
+            Some("processes not looked up (--no-processes)".into())
+        }
+        (None, Processes::LookedUp) if wanted => {
+            Some("their processes could not be identified (see the attribution notes)".into())
+        }
+        _ => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    id: &'static str,
+    severity: Severity,
+    title: String,
+    summary: String,
+    evidence: serde_json::Value,
+    causes: Vec<String>,
+    next_steps: Vec<String>,
+    culprits: Vec<Culprit>,
+    inodes: Vec<u64>,
+) -> Finding {
+    Finding {
+        id,
+        severity,
+        title,
+        summary,
+        evidence,
+        causes,
+        next_steps,
+        culprits,
+        inodes,
+    }
+}

@@ -1,0 +1,137 @@
+//! Rules about data stuck in socket queues: unread receive data (A13) and unsent or
+//! unacknowledged send data (A14).
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::{finding, strings, who};
+use crate::diagnose::thresholds::Thresholds;
+use crate::diagnose::{Outcome, Snapshot, peer_culprits, plural, process_culprits};
+use crate::model::TimerKind;
+use crate::report::Severity;
+
+pub fn rx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
+    let slow = &s.obs.rx_backlog;
+    if slow.is_empty() {
+        return Outcome::Quiet;
+    }
+    let bytes: u64 = slow.iter().map(|x| u64::from(x.rx_queue)).sum();
+    let worst = slow
+        .iter()
+        .max_by_key(|x| x.rx_queue)
+        .map_or(0, |x| x.rx_queue);
+    let inodes: Vec<u64> = slow.iter().map(|x| x.inode).filter(|&i| i != 0).collect();
+    let processes = process_culprits(s, &inodes);
+    let mut peers: HashMap<std::net::IpAddr, u64> = HashMap::new();
+    for x in slow {
+        *peers.entry(x.remote.ip()).or_default() += 1;
+    }
+    let mut summary = format!(
+        "{} at least {} KiB of received data the application has not read ({} KiB in all, {} KiB on the worst).",
+        if slow.len() == 1 {
+            "1 socket holds".to_string()
+        } else {
+            format!("{} sockets hold", slow.len())
+        },
+        t.rx_backlog.warn_bytes / 1024,
+        bytes / 1024,
+        worst / 1024
+    );
+    if let Some(text) = who(s, &processes, !inodes.is_empty()) {
+        summary.push_str(&format!(" Reader: {text}."));
+    }
+    let mut culprits = processes;
+    culprits.extend(peer_culprits(&peers));
+    Outcome::Fired(finding(
+        "rx_backlog",
+        Severity::Warning,
+        "Applications not reading their sockets".into(),
+        summary,
+        json!({
+            "sockets": slow.len(),
+            "unread_bytes": bytes,
+            "worst_bytes": worst,
+            "thresholds": { "warn_bytes": t.rx_backlog.warn_bytes },
+        }),
+        strings(&[
+            "The application is blocked: locks, a slow downstream call, garbage-collection pauses.",
+            "Its event loop is starved of CPU.",
+            "A bug that stops reading one connection.",
+        ]),
+        vec![
+            "sockscope list --sort rx -p | head".into(),
+            "nstat -az TcpExtTCPRcvQDrop TcpExtTCPWantZeroWindowAdv TcpExtTCPToZeroWindowAdv"
+                .into(),
+        ],
+        culprits,
+        inodes,
+    ))
+}
+
+pub fn tx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
+    let th = &t.tx_backlog;
+    let stuck = &s.obs.tx_trouble;
+    if stuck.is_empty() {
+        return Outcome::Quiet;
+    }
+    let worst = stuck.iter().map(|x| x.retransmits).max().unwrap_or(0);
+    let zero_window = stuck
+        .iter()
+        .filter(|x| x.timer == TimerKind::Persist)
+        .count();
+    let sev = if worst >= th.crit_retransmits {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let mut peers: HashMap<std::net::IpAddr, u64> = HashMap::new();
+    for x in stuck {
+        *peers.entry(x.remote.ip()).or_default() += 1;
+    }
+    let inodes: Vec<u64> = stuck.iter().map(|x| x.inode).filter(|&i| i != 0).collect();
+    let processes = process_culprits(s, &inodes);
+    let culprits_peers = peer_culprits(&peers);
+    let mut summary = format!(
+        "{} cannot deliver data: {} retransmitting (the worst {} times without an answer), {zero_window} stalled behind a peer's zero window.",
+        plural(stuck.len() as u64, "socket"),
+        stuck.len() - zero_window,
+        worst
+    );
+    if let Some(crate::report::Culprit::Peer { addr, count }) = culprits_peers.first() {
+        summary.push_str(&format!(" Most point at {addr} ({count})."));
+    }
+    if let Some(text) = who(s, &processes, !inodes.is_empty()) {
+        summary.push_str(&format!(" Sender: {text}."));
+    }
+    let mut culprits = processes;
+    culprits.extend(culprits_peers);
+    Outcome::Fired(finding(
+        "tx_backlog",
+        sev,
+        "Connections that cannot deliver their data".into(),
+        summary,
+        json!({
+            "sockets": stuck.len(),
+            "zero_window": zero_window,
+            "max_retransmits": worst,
+            "thresholds": {
+                "warn_retransmits": th.warn_retransmits,
+                "crit_retransmits": th.crit_retransmits,
+                "warn_zero_window_bytes": th.warn_zero_window_bytes,
+            },
+        }),
+        strings(&[
+            "The peer is not reading (a zero window).",
+            "Packet loss or an MTU black hole on the path.",
+            "The peer is dead; without keepalive or TCP_USER_TIMEOUT the connection waits out tcp_retries2 (about 15 minutes).",
+        ]),
+        vec![
+            "ss -tnoi state established '( ! dport = :0 )' | grep -B1 -E 'retrans|persist'".into(),
+            "sockscope list --sort tx -p -o | head".into(),
+            "Set TCP_USER_TIMEOUT or keepalive on long-lived connections.".into(),
+        ],
+        culprits,
+        inodes,
+    ))
+}

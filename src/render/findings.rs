@@ -1,0 +1,126 @@
+//! Findings for people: after the state table, most severe first, each a short block an
+//! operator can act on — what, the numbers, who, why, what to run next.
+
+use std::io::{self, Write};
+
+use super::Style;
+use super::escape::for_terminal;
+use crate::report::{Culprit, Finding, Report, Severity};
+
+fn label(severity: Severity, style: Style) -> String {
+    let (text, colour) = match severity {
+        Severity::Critical => ("CRITICAL", "1;31"),
+        Severity::Warning => ("WARNING", "1;33"),
+        Severity::Info => ("INFO", "1;36"),
+    };
+    if style.color {
+        format!("\x1b[{colour}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn culprit_text(c: &Culprit) -> String {
+    match c {
+        Culprit::Process {
+            pid,
+            comm,
+            count,
+            fd_count,
+            nofile_soft,
+        } => {
+            let fds = match nofile_soft {
+                Some(limit) => format!(", {fd_count} of {limit} fds open"),
+                None => format!(", {fd_count} fds open"),
+            };
+            format!("{}[{pid}] {count}{fds}", for_terminal(comm))
+        }
+        Culprit::LocalPort { port, count } => format!("port {port}: {count}"),
+        Culprit::Peer { addr, count } => format!("peer {addr}: {count}"),
+        Culprit::Destination {
+            local_addr,
+            addr,
+            port,
+            count,
+        } => {
+            let dst = if addr.contains(':') {
+                format!("[{addr}]:{port}")
+            } else {
+                format!("{addr}:{port}")
+            };
+            match local_addr {
+                Some(local) => format!("{local} -> {dst}: {count}"),
+                None => format!("{dst}: {count}"),
+            }
+        }
+    }
+}
+
+fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "{} {} ({})", label(f.severity, style), f.title, f.id)?;
+    writeln!(out, "  {}", f.summary)?;
+    if !f.culprits.is_empty() {
+        let who: Vec<String> = f.culprits.iter().map(culprit_text).collect();
+        writeln!(out, "  Who: {}", who.join("; "))?;
+    }
+    if !f.causes.is_empty() {
+        writeln!(out, "  Likely causes, most likely first:")?;
+        for (i, cause) in f.causes.iter().enumerate() {
+            writeln!(out, "    {}. {cause}", i + 1)?;
+        }
+    }
+    if !f.next_steps.is_empty() {
+        writeln!(out, "  Next:")?;
+        for step in &f.next_steps {
+            writeln!(out, "    {step}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The findings, or one line saying the checks found nothing.
+pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let d = &report.diagnostics;
+    let checked = d.rules - d.skipped.len();
+    if report.findings.is_empty() {
+        writeln!(out)?;
+        write!(out, "No problems found ({checked} checks")?;
+        if !d.skipped.is_empty() {
+            write!(
+                out,
+                "; {} skipped for missing data, see --json",
+                d.skipped.len()
+            )?;
+        }
+        writeln!(out, ").")?;
+        return Ok(());
+    }
+    for f in &report.findings {
+        block(f, style, out)?;
+    }
+    if let Some(a) = &d.attribution {
+        let notes = a.notes();
+        if !notes.is_empty() {
+            writeln!(out)?;
+            for note in notes {
+                writeln!(out, "{note}")?;
+            }
+        }
+    }
+    if !d.skipped.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} of {} checks skipped for missing data: {}.",
+            d.skipped.len(),
+            d.rules,
+            d.skipped
+                .iter()
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    Ok(())
+}
