@@ -30,10 +30,10 @@ pub fn culprit_text(c: &Culprit) -> String {
             nofile_soft,
         } => {
             let fds = match nofile_soft {
-                Some(limit) => format!(", {fd_count} of {limit} fds open"),
-                None => format!(", {fd_count} fds open"),
+                Some(limit) => format!("{fd_count} of {limit} fds open"),
+                None => format!("{fd_count} fds open"),
             };
-            format!("{}[{pid}] {count}{fds}", for_terminal(comm))
+            format!("{}[{pid}] holds {count} ({fds})", for_terminal(comm))
         }
         Culprit::LocalPort { port, count } => format!("port {port}: {count}"),
         Culprit::Peer { addr, count } => format!("peer {addr}: {count}"),

@@ -4,6 +4,7 @@
 mod awk;
 mod bad_input;
 mod completions;
+mod diagnostics;
 mod golden;
 mod live;
 mod owners;

@@ -116,8 +116,16 @@ pub fn accept_queue(s: &Snapshot, t: &Thresholds) -> Outcome {
         None => ". When the queue exceeds the backlog, new SYNs are dropped and clients time out.".into(),
     }
     .as_str());
-    if let Some(text) = who(s, &processes, !inodes.is_empty()) {
-        summary.push_str(&format!(" Listener: {text}."));
+    match processes.first() {
+        Some(Culprit::Process { pid, comm, .. }) => summary.push_str(&format!(
+            " The listener belongs to {}[{pid}].",
+            crate::render::escape::for_terminal(comm)
+        )),
+        _ => {
+            if let Some(text) = who(s, &processes, !inodes.is_empty()) {
+                summary.push_str(&format!(" Listener: {text}."));
+            }
+        }
     }
     let mut culprits = processes;
     culprits.extend(full.iter().take(TOP_CULPRITS).map(|l| Culprit::LocalPort {

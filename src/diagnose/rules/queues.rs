@@ -92,11 +92,24 @@ pub fn tx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
     let inodes: Vec<u64> = stuck.iter().map(|x| x.inode).filter(|&i| i != 0).collect();
     let processes = process_culprits(s, &inodes);
     let culprits_peers = peer_culprits(&peers);
+    let worst_peer = match culprits_peers.first() {
+        Some(crate::report::Culprit::Peer { addr, .. }) => Some(addr.clone()),
+        _ => None,
+    };
+    let retransmitting = stuck.len() - zero_window;
+    let mut parts = Vec::new();
+    if retransmitting > 0 {
+        parts.push(format!(
+            "{retransmitting} retransmitting without an answer (the worst {worst} times)"
+        ));
+    }
+    if zero_window > 0 {
+        parts.push(format!("{zero_window} stalled behind a peer's zero window"));
+    }
     let mut summary = format!(
-        "{} cannot deliver data: {} retransmitting (the worst {} times without an answer), {zero_window} stalled behind a peer's zero window.",
+        "{} cannot deliver data: {}.",
         plural(stuck.len() as u64, "socket"),
-        stuck.len() - zero_window,
-        worst
+        parts.join(", ")
     );
     if let Some(crate::report::Culprit::Peer { addr, count }) = culprits_peers.first() {
         summary.push_str(&format!(" Most point at {addr} ({count})."));
@@ -127,8 +140,16 @@ pub fn tx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
             "The peer is dead; without keepalive or TCP_USER_TIMEOUT the connection waits out tcp_retries2 (about 15 minutes).",
         ]),
         vec![
-            "ss -tnoi state established '( ! dport = :0 )' | grep -B1 -E 'retrans|persist'".into(),
-            "sockscope list --sort tx -p -o | head".into(),
+            match &worst_peer {
+                Some(addr) => format!(
+                    "ss -tnoi '( dst {addr} )'   # retrans, rto, cwnd and timers per connection"
+                ),
+                None => "ss -tnoi state established".into(),
+            },
+            match &worst_peer {
+                Some(addr) => format!("sockscope list --sort tx -p -o --dst {addr}"),
+                None => "sockscope list --sort tx -p -o".into(),
+            },
             "Set TCP_USER_TIMEOUT or keepalive on long-lived connections.".into(),
         ],
         culprits,
