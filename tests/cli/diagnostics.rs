@@ -34,10 +34,8 @@ enum Form {
 }
 
 #[derive(Clone, Copy)]
-struct Sock<'a> {
+struct Sock {
     state: u8,
-    local: &'a str,
-    remote: &'a str,
     rx: u32,
     tx: u32,
     timer: u8,
@@ -134,7 +132,7 @@ impl Scenario {
     fn add(
         &mut self,
         n: usize,
-        make: impl Fn(usize) -> (String, String, Sock<'static>),
+        make: impl Fn(usize) -> (String, String, Sock),
     ) -> Vec<u64> {
         let mut inodes = Vec::new();
         for i in 0..n {
@@ -168,7 +166,7 @@ impl Scenario {
     fn many(
         mut self,
         n: usize,
-        make: impl Fn(usize) -> (String, String, Sock<'static>),
+        make: impl Fn(usize) -> (String, String, Sock),
     ) -> Scenario {
         self.add(n, make);
         self
@@ -179,7 +177,7 @@ impl Scenario {
         pid: u32,
         comm: &'static str,
         n: usize,
-        make: impl Fn(usize) -> (String, String, Sock<'static>),
+        make: impl Fn(usize) -> (String, String, Sock),
     ) -> Scenario {
         let inodes = self.add(n, make);
         self.processes.push((pid, comm, inodes));
@@ -307,11 +305,11 @@ fn check(id: &str, severity: &str, trigger: Scenario, near_miss: Scenario) {
     assert_eq!(ids(&v), vec![], "near miss for {id} fired:\n{table}");
 }
 
-fn est(i: usize) -> (String, String, Sock<'static>) {
+fn est(i: usize) -> (String, String, Sock) {
     (
         format!("10.0.0.1:8080"),
         format!("10.0.1.{}:{}", i % 200, 40000 + i),
-        sock(ESTABLISHED, "", ""),
+        sock(ESTABLISHED),
     )
 }
 
@@ -319,7 +317,7 @@ fn close_wait(n: usize) -> Scenario {
     Scenario::new()
         .many(100, est)
         .owned_by(4242, "java", n, |i| {
-            let mut s = sock(CLOSE_WAIT, "", "");
+            let mut s = sock(CLOSE_WAIT);
             s.rx = u32::from(i % 5 != 0);
             ("10.0.0.1:8080".into(), format!("10.0.0.5:{}", 50000 + i), s)
         })
@@ -359,7 +357,7 @@ fn ports(n: usize) -> Scenario {
     Scenario::new()
         .set("ipv4/ip_local_port_range", "40000 40099")
         .many(n, |i| {
-            let mut s = sock(TIME_WAIT, "", "");
+            let mut s = sock(TIME_WAIT);
             s.form = Form::Mini;
             s.timer = 3;
             s.owned = false;
@@ -389,7 +387,7 @@ fn time_wait_buckets() {
 
 fn syn_flood(n: usize) -> Scenario {
     Scenario::new().many(n, |i| {
-        let mut s = sock(SYN_RECV, "", "");
+        let mut s = sock(SYN_RECV);
         s.form = Form::Mini;
         s.timer = 1;
         s.owned = false;
@@ -409,7 +407,7 @@ fn syn_recv_flood() {
 
 fn queue(n: u32) -> Scenario {
     Scenario::new().owned_by(900, "api", 1, move |_| {
-        let mut s = sock(LISTEN, "", "");
+        let mut s = sock(LISTEN);
         s.rx = n;
         ("10.0.0.1:8080".into(), "0.0.0.0:0".into(), s)
     })
@@ -431,7 +429,7 @@ fn accept_queue_overflow() {
 
 fn syn_sent(n: usize) -> Scenario {
     Scenario::new().owned_by(77, "worker", n, |i| {
-        let mut s = sock(SYN_SENT, "", "");
+        let mut s = sock(SYN_SENT);
         s.tx = 1;
         s.timer = 1;
         s.retrans = 2;
@@ -446,7 +444,7 @@ fn syn_sent_stuck() {
 
 fn orphans_in(state: u8, n: usize, retrans: u32) -> Scenario {
     Scenario::new().many(n, move |i| {
-        let mut s = sock(state, "", "");
+        let mut s = sock(state);
         s.owned = false;
         s.retrans = retrans;
         s.timer = 1;
@@ -487,7 +485,7 @@ fn closing_excess() {
 
 fn fin_wait2(n: usize) -> Scenario {
     Scenario::new().many(n, |i| {
-        let mut s = sock(FIN_WAIT2, "", "");
+        let mut s = sock(FIN_WAIT2);
         s.form = Form::Mini;
         s.timer = 3;
         s.owned = false;
@@ -523,7 +521,7 @@ fn tcp_memory_pressure() {
 
 fn reader(rx: u32) -> Scenario {
     Scenario::new().owned_by(321, "consumer", 1, move |_| {
-        let mut s = sock(ESTABLISHED, "", "");
+        let mut s = sock(ESTABLISHED);
         s.rx = rx;
         ("10.0.0.1:9092".into(), "10.0.0.8:50000".into(), s)
     })
@@ -541,7 +539,7 @@ fn rx_backlog() {
 
 fn sender(retrans: u32) -> Scenario {
     Scenario::new().many(1, move |_| {
-        let mut s = sock(ESTABLISHED, "", "");
+        let mut s = sock(ESTABLISHED);
         s.tx = 65536;
         s.timer = 1;
         s.retrans = retrans;
