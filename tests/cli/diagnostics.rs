@@ -46,11 +46,9 @@ struct Sock {
     owned: bool,
 }
 
-fn sock<'a>(state: u8, local: &'a str, remote: &'a str) -> Sock<'a> {
+fn sock(state: u8) -> Sock {
     Sock {
         state,
-        local,
-        remote,
         rx: 0,
         tx: 0,
         timer: 0,
@@ -129,11 +127,7 @@ impl Scenario {
     }
 
     /// Adds `n` sockets; `make(i)` describes the i-th. Returns their inodes (0 for unowned).
-    fn add(
-        &mut self,
-        n: usize,
-        make: impl Fn(usize) -> (String, String, Sock),
-    ) -> Vec<u64> {
+    fn add(&mut self, n: usize, make: impl Fn(usize) -> (String, String, Sock)) -> Vec<u64> {
         let mut inodes = Vec::new();
         for i in 0..n {
             let (local, remote, s) = make(i);
@@ -163,11 +157,7 @@ impl Scenario {
         inodes
     }
 
-    fn many(
-        mut self,
-        n: usize,
-        make: impl Fn(usize) -> (String, String, Sock),
-    ) -> Scenario {
+    fn many(mut self, n: usize, make: impl Fn(usize) -> (String, String, Sock)) -> Scenario {
         self.add(n, make);
         self
     }
