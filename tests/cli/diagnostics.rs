@@ -297,7 +297,7 @@ fn check(id: &str, severity: &str, trigger: Scenario, near_miss: Scenario) {
 
 fn est(i: usize) -> (String, String, Sock) {
     (
-        format!("10.0.0.1:8080"),
+        "10.0.0.1:8080".to_string(),
         format!("10.0.1.{}:{}", i % 200, 40000 + i),
         sock(ESTABLISHED),
     )
