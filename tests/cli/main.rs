@@ -5,6 +5,7 @@ mod awk;
 mod bad_input;
 mod completions;
 mod diagnostics;
+mod docs;
 mod golden;
 mod live;
 mod owners;

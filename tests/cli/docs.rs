@@ -1,0 +1,31 @@
+//! The README's table of diagnostics is generated from the thresholds the code uses.
+
+use sockscope::diagnose::thresholds::{Thresholds, catalog_markdown};
+
+use crate::util::root;
+
+const BEGIN: &str =
+    "<!-- diagnostics:begin (generated: SOCKSCOPE_REFRESH=1 cargo test --test cli docs) -->\n";
+const END: &str = "<!-- diagnostics:end -->";
+
+#[test]
+fn docs_readme_lists_every_rule_with_its_defaults() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let generated = catalog_markdown(&Thresholds::default());
+    let (Some(start), Some(end)) = (readme.find(BEGIN), readme.find(END)) else {
+        panic!(
+            "README.md lacks the diagnostics markers; refresh with SOCKSCOPE_REFRESH=1 cargo test --test cli docs"
+        );
+    };
+    let current = &readme[start + BEGIN.len()..end];
+    if std::env::var_os("SOCKSCOPE_REFRESH").is_some() {
+        let updated = format!("{}{BEGIN}{generated}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert!(
+        current == generated,
+        "README.md's diagnostics table is stale; refresh it with:\n    SOCKSCOPE_REFRESH=1 cargo test --test cli docs"
+    );
+}
