@@ -37,7 +37,8 @@ pub struct Process {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WalkStats {
     pub processes_scanned: u64,
-    /// `/proc/PID/fd` unreadable: another user's process without CAP_SYS_PTRACE.
+    /// `/proc/PID/fd` (or the links in it) unreadable: another user's process without
+    /// CAP_SYS_PTRACE, or one a security policy shields.
     pub processes_unreadable: u64,
     /// Gone between listing `/proc` and reading it.
     pub processes_vanished: u64,
@@ -200,7 +201,12 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
         let dir = root.join(pid.to_string());
         found.clear();
         let fd_count = match scan_fds(&dir.join("fd"), wanted, &mut found, &mut owners.stats) {
-            Ok(n) => n,
+            Ok((n, denied)) => {
+                if denied {
+                    owners.stats.processes_unreadable += 1;
+                }
+                n
+            }
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 owners.stats.processes_unreadable += 1;
                 continue;
@@ -231,15 +237,16 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
     Ok(owners)
 }
 
-/// Reads one fd directory; returns how many fds it lists and pushes (inode, fd) for each
-/// wanted socket.
+/// Reads one fd directory; returns how many fds it lists, and whether reading some of its links
+/// was refused, and pushes (inode, fd) for each wanted socket.
 fn scan_fds(
     fd_dir: &Path,
     wanted: &HashSet<u64>,
     found: &mut Vec<(u64, u32)>,
     stats: &mut WalkStats,
-) -> io::Result<u64> {
+) -> io::Result<(u64, bool)> {
     let mut count = 0;
+    let mut denied = false;
     let mut link_path = PathBuf::from(fd_dir);
     for entry in fs::read_dir(fd_dir)? {
         let Ok(entry) = entry else {
@@ -259,10 +266,13 @@ fn scan_fds(
                     found.push((inode, fd));
                 }
             }
-            Err(_) => stats.fds_unreadable += 1,
+            Err(e) => {
+                stats.fds_unreadable += 1;
+                denied |= e.kind() == io::ErrorKind::PermissionDenied;
+            }
         }
     }
-    Ok(count)
+    Ok((count, denied))
 }
 
 /// `socket:[12345]` → 12345.
@@ -358,8 +368,8 @@ mod tests {
         symlink("socket:[12]", fd.join("5")).unwrap();
         let mut found = Vec::new();
         let mut stats = WalkStats::default();
-        let n = scan_fds(&fd, &HashSet::from([10, 11]), &mut found, &mut stats).unwrap();
-        assert_eq!(n, 3);
+        let (n, denied) = scan_fds(&fd, &HashSet::from([10, 11]), &mut found, &mut stats).unwrap();
+        assert_eq!((n, denied), (3, false));
         assert_eq!(found, vec![(10, 3)]);
     }
 

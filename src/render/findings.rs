@@ -79,22 +79,14 @@ fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The findings, or one line saying the checks found nothing.
+/// The findings, or one line saying the checks found nothing; then the checks that could not
+/// run, each with why.
 pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
     let d = &report.diagnostics;
     let checked = d.rules - d.skipped.len();
     if report.findings.is_empty() {
         writeln!(out)?;
-        write!(out, "No problems found ({checked} checks")?;
-        if !d.skipped.is_empty() {
-            write!(
-                out,
-                "; {} skipped for missing data, see --json",
-                d.skipped.len()
-            )?;
-        }
-        writeln!(out, ").")?;
-        return Ok(());
+        writeln!(out, "No problems found ({checked} checks).")?;
     }
     for f in &report.findings {
         block(f, style, out)?;
@@ -112,15 +104,13 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<
         writeln!(out)?;
         writeln!(
             out,
-            "{} of {} checks skipped for missing data: {}.",
+            "{} of {} checks skipped for missing data:",
             d.skipped.len(),
-            d.rules,
-            d.skipped
-                .iter()
-                .map(|(id, _)| *id)
-                .collect::<Vec<_>>()
-                .join(", ")
+            d.rules
         )?;
+        for (id, why) in &d.skipped {
+            writeln!(out, "  {id}: {why}")?;
+        }
     }
     Ok(())
 }
