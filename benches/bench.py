@@ -104,6 +104,7 @@ def commands(binary):
         ("sockscope --format plain", f"{binary} --format plain"),
         ("sockscope (table)", f"{binary}"),
         ("sockscope --json", f"{binary} --json"),
+        ("sockscope --no-processes", f"{binary} --no-processes"),
     ]
     cmds.append(("sockscope top --by process", f"{binary} top --by process"))
     if shutil.which("ss"):

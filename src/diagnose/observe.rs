@@ -83,6 +83,10 @@ pub struct Observations {
     pub time_wait_minis: u64,
     /// `ip_local_port_range` as read, so only ephemeral local ports count toward destinations.
     port_range: Option<(u16, u16)>,
+    /// Ports with a listener: connections accepted on them use no ephemeral port, even when the
+    /// listener itself sits in the ephemeral range (bind to port 0). The kernel lists listeners
+    /// first in each table, so they are known before their connections stream by.
+    listening_ports: HashSet<u16>,
     syn_sent_min_retransmits: u32,
     rx_warn: u64,
     tx_warn_retransmits: u32,
@@ -111,10 +115,12 @@ impl Observations {
         if s.kind == SocketKind::TimeWait {
             self.time_wait_minis += 1;
         }
-        if let Some((lo, hi)) = self.port_range
+        if s.state == TcpState::Listen {
+            self.listening_ports.insert(s.local.port());
+        } else if let Some((lo, hi)) = self.port_range
             && (lo..=hi).contains(&s.local.port())
             && s.remote.port() != 0
-            && s.state != TcpState::Listen
+            && !self.listening_ports.contains(&s.local.port())
         {
             *self
                 .destinations
@@ -232,6 +238,37 @@ mod tests {
         );
         assert_eq!(o.destinations.get(&key), Some(&2));
         assert_eq!(o.destinations.len(), 1);
+    }
+
+    #[test]
+    fn connections_accepted_on_an_ephemeral_listener_use_no_port() {
+        let mut o = Observations::new(&Thresholds::default(), &ctx());
+        o.add(&Socket::for_test(
+            TcpState::Listen,
+            "127.0.0.1:41000",
+            "0.0.0.0:0",
+        ));
+        o.add(&Socket::for_test(
+            TcpState::Established,
+            "127.0.0.1:41000",
+            "127.0.0.1:45000",
+        ));
+        o.add(&Socket::for_test(
+            TcpState::Established,
+            "127.0.0.1:45000",
+            "127.0.0.1:41000",
+        ));
+        let key = (
+            "127.0.0.1".parse().unwrap(),
+            "127.0.0.1".parse().unwrap(),
+            41000,
+        );
+        assert_eq!(o.destinations.len(), 1, "{:?}", o.destinations);
+        assert_eq!(
+            o.destinations.get(&key),
+            Some(&1),
+            "only the client side counts"
+        );
     }
 
     #[test]
