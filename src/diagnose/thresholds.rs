@@ -363,7 +363,7 @@ pub fn catalog(t: &Thresholds) -> Vec<RuleDoc> {
         RuleDoc {
             id: "risky_settings",
             catalog: "A18",
-            meaning: "Settings worth knowing during an incident: syncookies off, a small somaxconn, lowered TIME_WAIT or orphan limits, tcp_tw_reuse changed.",
+            meaning: "Settings worth knowing during an incident: syncookies off, a small somaxconn, a low TIME_WAIT or orphan limit that is a quarter used, tcp_tw_reuse changed.",
             defaults: "information only".to_string(),
             why: "Not wrong in themselves, but each changes how the failures above play out.",
         },

@@ -562,6 +562,16 @@ fn risky_settings() {
         Scenario::new().set("ipv4/tcp_syncookies", "0"),
         Scenario::new(),
     );
+    // A small TIME_WAIT limit (a fresh namespace's default) is noted only once it is in use.
+    let small = |tw| {
+        Scenario::new()
+            .set("ipv4/tcp_max_tw_buckets", "16384")
+            .sockstat(0, tw, 5)
+    };
+    let (_, v, _) = small(100).run(&[]);
+    assert_eq!(ids(&v), vec![]);
+    let (_, v, _) = small(5000).run(&[]);
+    assert_eq!(ids(&v), vec![("risky_settings".into(), "info".into())]);
 }
 
 #[test]

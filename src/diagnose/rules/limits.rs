@@ -273,15 +273,17 @@ pub fn risky_settings(s: &Snapshot, _t: &Thresholds) -> Outcome {
     if let Some(m) = sys.somaxconn.filter(|&m| m < 1024) {
         notes.push(format!("net.core.somaxconn = {m}: every listen backlog is capped this low (4096 is the default since Linux 5.4)."));
     }
-    if let Some(v) = sys.tcp_max_tw_buckets.filter(|&v| v < 32768) {
-        notes.push(format!(
-            "net.ipv4.tcp_max_tw_buckets = {v}: low; connections past it close without TIME_WAIT."
-        ));
+    // A low limit is only worth a note when it is being used: the kernel sizes both from the
+    // connection hash, so small values are normal on small machines and fresh namespaces.
+    let tw = s.ctx.sockstat.map_or(s.obs.time_wait_minis, |st| st.tw);
+    if let Some(v) = sys.tcp_max_tw_buckets.filter(|&v| v < 32768 && tw * 4 >= v) {
+        notes.push(format!("net.ipv4.tcp_max_tw_buckets = {v} with {tw} TIME_WAIT sockets: connections past the limit close without TIME_WAIT."));
     }
-    if let Some(v) = sys.tcp_max_orphans.filter(|&v| v < 32768) {
-        notes.push(format!(
-            "net.ipv4.tcp_max_orphans = {v}: low; orphans past a quarter of it may be reset."
-        ));
+    let orphans = s.ctx.sockstat.map(|st| st.orphan);
+    if let (Some(v), Some(o)) = (sys.tcp_max_orphans.filter(|&v| v < 32768), orphans)
+        && o * 4 >= v
+    {
+        notes.push(format!("net.ipv4.tcp_max_orphans = {v} with {o} orphans: past a quarter of it the kernel may reset orphans."));
     }
     if let Some(v) = sys.tcp_tw_reuse.filter(|&v| v != 2) {
         notes.push(format!(
