@@ -124,3 +124,48 @@ pub enum Culprit {
         count: u64,
     },
 }
+
+/// How people read a culprit: `java[4242] holds 298 (61200 of 65536 fds open)`,
+/// `port 8080: 300`, `peer 10.0.0.5: 300`, `10.0.0.1 -> 10.0.0.5:5432: 27412`.
+impl std::fmt::Display for Culprit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Culprit::Process {
+                pid,
+                comm,
+                count,
+                fd_count,
+                nofile_soft,
+            } => {
+                let comm = crate::render::escape::for_terminal(comm);
+                match nofile_soft {
+                    Some(limit) => {
+                        write!(
+                            f,
+                            "{comm}[{pid}] holds {count} ({fd_count} of {limit} fds open)"
+                        )
+                    }
+                    None => write!(f, "{comm}[{pid}] holds {count} ({fd_count} fds open)"),
+                }
+            }
+            Culprit::LocalPort { port, count } => write!(f, "port {port}: {count}"),
+            Culprit::Peer { addr, count } => write!(f, "peer {addr}: {count}"),
+            Culprit::Destination {
+                local_addr,
+                addr,
+                port,
+                count,
+            } => {
+                let dst = if addr.contains(':') {
+                    format!("[{addr}]:{port}")
+                } else {
+                    format!("{addr}:{port}")
+                };
+                match local_addr {
+                    Some(local) => write!(f, "{local} -> {dst}: {count}"),
+                    None => write!(f, "{dst}: {count}"),
+                }
+            }
+        }
+    }
+}

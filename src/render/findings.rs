@@ -4,8 +4,7 @@
 use std::io::{self, Write};
 
 use super::Style;
-use super::escape::for_terminal;
-use crate::report::{Culprit, Finding, Report, Severity};
+use crate::report::{Finding, Report, Severity};
 
 fn label(severity: Severity, style: Style) -> String {
     let (text, colour) = match severity {
@@ -20,48 +19,12 @@ fn label(severity: Severity, style: Style) -> String {
     }
 }
 
-pub fn culprit_text(c: &Culprit) -> String {
-    match c {
-        Culprit::Process {
-            pid,
-            comm,
-            count,
-            fd_count,
-            nofile_soft,
-        } => {
-            let fds = match nofile_soft {
-                Some(limit) => format!("{fd_count} of {limit} fds open"),
-                None => format!("{fd_count} fds open"),
-            };
-            format!("{}[{pid}] holds {count} ({fds})", for_terminal(comm))
-        }
-        Culprit::LocalPort { port, count } => format!("port {port}: {count}"),
-        Culprit::Peer { addr, count } => format!("peer {addr}: {count}"),
-        Culprit::Destination {
-            local_addr,
-            addr,
-            port,
-            count,
-        } => {
-            let dst = if addr.contains(':') {
-                format!("[{addr}]:{port}")
-            } else {
-                format!("{addr}:{port}")
-            };
-            match local_addr {
-                Some(local) => format!("{local} -> {dst}: {count}"),
-                None => format!("{dst}: {count}"),
-            }
-        }
-    }
-}
-
 fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "{} {} ({})", label(f.severity, style), f.title, f.id)?;
     writeln!(out, "  {}", f.summary)?;
     if !f.culprits.is_empty() {
-        let who: Vec<String> = f.culprits.iter().map(culprit_text).collect();
+        let who: Vec<String> = f.culprits.iter().map(|c| c.to_string()).collect();
         writeln!(out, "  Who: {}", who.join("; "))?;
     }
     if !f.causes.is_empty() {

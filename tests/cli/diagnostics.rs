@@ -6,7 +6,6 @@ use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::symlink;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -258,26 +257,6 @@ fn ids(v: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn settings(dir: &Path) -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(&regex_escape(&dir.display().to_string()), "[ROOT]");
-    s.add_filter(r"in \d+\.\d ms", "in [DURATION] ms");
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '/' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
-}
-
 /// The trigger fires exactly `id` at `severity` (golden table and findings JSON); the near miss
 /// fires nothing.
 fn check(id: &str, severity: &str, trigger: Scenario, near_miss: Scenario) {
@@ -287,7 +266,7 @@ fn check(id: &str, severity: &str, trigger: Scenario, near_miss: Scenario) {
         vec![(id.to_string(), severity.to_string())],
         "{table}"
     );
-    settings(dir.path()).bind(|| {
+    crate::util::snapshot_settings(Some(dir.path())).bind(|| {
         insta::assert_snapshot!(format!("rule_{id}__table"), table);
         insta::assert_json_snapshot!(format!("rule_{id}__json"), v["findings"]);
     });

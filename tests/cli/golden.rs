@@ -3,22 +3,6 @@
 
 use crate::util::{CLEAN_SCENARIOS, fixture, sockscope, stdout_of};
 
-/// Timing and clock values differ on every run.
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"in \d+\.\d ms", "in [DURATION] ms");
-    s.add_filter(
-        r#""duration_ms": [0-9.e-]+"#,
-        r#""duration_ms": "[DURATION]""#,
-    );
-    s.add_filter(
-        r#""collected_at": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ""#,
-        r#""collected_at": "[TIME]""#,
-    );
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
 fn golden(scenario: &str, args: &[&str], name: &str) {
     let out = stdout_of(
         sockscope()
@@ -26,7 +10,7 @@ fn golden(scenario: &str, args: &[&str], name: &str) {
             .arg(fixture(scenario))
             .args(args),
     );
-    settings().bind(|| insta::assert_snapshot!(name, out));
+    crate::util::snapshot_settings(None).bind(|| insta::assert_snapshot!(name, out));
 }
 
 #[test]

@@ -122,39 +122,13 @@ impl FakeProc {
     }
 }
 
-/// The temp dir's path and the uids of fake processes (the dir owner) vary between runs.
-fn settings(fake: &FakeProc) -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(&regex_escape(&fake.path().display().to_string()), "[ROOT]");
-    s.add_filter(r"in \d+\.\d ms", "in [DURATION] ms");
-    s.add_filter(
-        r#""duration_ms": [0-9.e-]+"#,
-        r#""duration_ms": "[DURATION]""#,
-    );
-    s.add_filter(r#""collected_at": "[^"]+""#, r#""collected_at": "[TIME]""#);
-    s.add_filter(r#"("comm": "[^"]*",\s+"uid": )\d+"#, "$1[UID]");
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '/' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn list_with_processes_in_every_format() {
     let fake = FakeProc::new();
     for format in ["table", "plain", "json"] {
         let out = fake.run(&["list", "-p", "-o", "--format", format]);
-        settings(&fake).bind(|| insta::assert_snapshot!(format!("list__{format}"), out));
+        crate::util::snapshot_settings(Some(fake.path()))
+            .bind(|| insta::assert_snapshot!(format!("list__{format}"), out));
     }
 }
 
@@ -163,7 +137,8 @@ fn top_by_process_in_every_format() {
     let fake = FakeProc::new();
     for format in ["table", "plain", "json"] {
         let out = fake.run(&["top", "--by", "process", "--format", format]);
-        settings(&fake).bind(|| insta::assert_snapshot!(format!("top_process__{format}"), out));
+        crate::util::snapshot_settings(Some(fake.path()))
+            .bind(|| insta::assert_snapshot!(format!("top_process__{format}"), out));
     }
     let nested = fake.run(&[
         "top",
@@ -176,10 +151,12 @@ fn top_by_process_in_every_format() {
         "-n",
         "5",
     ]);
-    settings(&fake).bind(|| insta::assert_snapshot!("top_process_port__table", nested));
+    crate::util::snapshot_settings(Some(fake.path()))
+        .bind(|| insta::assert_snapshot!("top_process_port__table", nested));
     for key in ["remote-port", "peer", "uid"] {
         let out = fake.run(&["top", "--by", key, "--format", "plain"]);
-        settings(&fake).bind(|| insta::assert_snapshot!(format!("top_{key}__plain"), out));
+        crate::util::snapshot_settings(Some(fake.path()))
+            .bind(|| insta::assert_snapshot!(format!("top_{key}__plain"), out));
     }
 }
 

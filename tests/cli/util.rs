@@ -32,3 +32,36 @@ pub fn stdout_of(cmd: &mut Command) -> String {
     );
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
+
+/// Snapshot settings: timings, clocks, the temp dir `root` (as `[ROOT]`) and process uids (the
+/// temp dir's owner, different for root and other users) vary between runs.
+pub fn snapshot_settings(root: Option<&Path>) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    if let Some(root) = root {
+        let escaped: String = root
+            .display()
+            .to_string()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '/' {
+                    c.to_string()
+                } else {
+                    format!("\\{c}")
+                }
+            })
+            .collect();
+        s.add_filter(&escaped, "[ROOT]");
+    }
+    s.add_filter(r"in \d+\.\d ms", "in [DURATION] ms");
+    s.add_filter(
+        r#""duration_ms": [0-9.e-]+"#,
+        r#""duration_ms": "[DURATION]""#,
+    );
+    s.add_filter(
+        r#""collected_at": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ""#,
+        r#""collected_at": "[TIME]""#,
+    );
+    s.add_filter(r#"("comm": "[^"]*",\s+"uid": )\d+"#, "$1[UID]");
+    s.set_prepend_module_to_snapshot(false);
+    s
+}

@@ -25,26 +25,13 @@ fn missing(ctx: &KernelContext, what: &str, per_netns: bool) -> String {
     }
 }
 
-/// "java[4242] holds 298 (fds: 61200 of 65536)" for the first process culprit, or why there is
-/// none.
+/// "java[4242] holds 298 (61200 of 65536 fds open)" for the first process culprit, or why there is
+/// none when processes were wanted.
 fn who(s: &Snapshot, culprits: &[Culprit], wanted: bool) -> Option<String> {
-    let first = culprits.iter().find_map(|c| match c {
-        Culprit::Process {
-            pid,
-            comm,
-            count,
-            fd_count,
-            nofile_soft,
-        } => Some(format!(
-            "{}[{pid}] holds {count}{}",
-            crate::render::escape::for_terminal(comm),
-            match nofile_soft {
-                Some(limit) => format!(" (open fds: {fd_count} of {limit})"),
-                None => String::new(),
-            }
-        )),
-        _ => None,
-    });
+    let first = culprits
+        .iter()
+        .find(|c| matches!(c, Culprit::Process { .. }))
+        .map(|c| c.to_string());
     match (first, s.processes) {
         (Some(text), _) => Some(text),
         (None, Processes::Skipped) if wanted => {
