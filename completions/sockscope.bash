@@ -16,6 +16,9 @@ _sockscope() {
             ",$1")
                 cmd="sockscope"
                 ;;
+            sockscope,check)
+                cmd="sockscope__subcmd__check"
+                ;;
             sockscope,completions)
                 cmd="sockscope__subcmd__completions"
                 ;;
@@ -33,6 +36,9 @@ _sockscope() {
                 ;;
             sockscope,top)
                 cmd="sockscope__subcmd__top"
+                ;;
+            sockscope__subcmd__help,check)
+                cmd="sockscope__subcmd__help__subcmd__check"
                 ;;
             sockscope__subcmd__help,completions)
                 cmd="sockscope__subcmd__help__subcmd__completions"
@@ -59,7 +65,7 @@ _sockscope() {
 
     case "${cmd}" in
         sockscope)
-            opts="-4 -6 -h -V --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help --version summary list top completions man help"
+            opts="-4 -6 -h -V --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help --version summary list top check completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -67,6 +73,68 @@ _sockscope() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "table json plain" -- "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -W "established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait closed close-wait last-ack listening closing all connected synchronized bucket big" -- "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockscope__subcmd__check)
+            opts="-4 -6 -h --format --warn --crit --textfile --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text nagios json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --state)
@@ -123,8 +191,22 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__help)
-            opts="summary list top completions man help"
+            opts="summary list top check completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockscope__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -40,6 +40,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand summary 'Count TCP sockets by state (the default command)'
             cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
             cand top 'Count sockets per process, port, peer or uid, most first'
+            cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print the man page (roff) to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -107,6 +108,27 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'sockscope;check'= {
+            cand --format 'Output format'
+            cand --warn 'Warning when a state''s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable'
+            cand --crit 'Critical when a state''s count is outside RANGE, e.g. --crit close-wait=500. Repeatable'
+            cand --textfile 'Also write the Prometheus text format to PATH, atomically (for node_exporter''s textfile collector), whatever --format says'
+            cand --state 'Only sockets in this state or state group (repeatable)'
+            cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
+            cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
+            cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
+            cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
+            cand --no-processes 'Do not look up the processes behind findings'
+            cand -4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand --ipv4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand -6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand --ipv6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'sockscope;completions'= {
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -119,6 +141,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand summary 'Count TCP sockets by state (the default command)'
             cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
             cand top 'Count sockets per process, port, peer or uid, most first'
+            cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print the man page (roff) to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -128,6 +151,8 @@ set edit:completion:arg-completer[sockscope] = {|@words|
         &'sockscope;help;list'= {
         }
         &'sockscope;help;top'= {
+        }
+        &'sockscope;help;check'= {
         }
         &'sockscope;help;completions'= {
         }

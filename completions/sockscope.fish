@@ -59,6 +59,7 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -s V -l version -d 'Pr
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print the man page (roff) to standard output'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -166,11 +167,46 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l json -d 'Sam
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'Nothing when OK; otherwise the status and each finding (for cron mail)'
+nagios\t'One line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+json\t'The summary JSON plus `status`'
+prometheus\t'The Prometheus text exposition format'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l warn -d 'Warning when a state\'s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l crit -d 'Critical when a state\'s count is outside RANGE, e.g. --crit close-wait=500. Repeatable' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l textfile -d 'Also write the Prometheus text format to PATH, atomically (for node_exporter\'s textfile collector), whatever --format says' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l no-processes -d 'Do not look up the processes behind findings'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "man" -d 'Print the man page (roff) to standard output'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "man" -d 'Print the man page (roff) to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -31,6 +31,12 @@ pub enum Command {
     /// For example, who holds the CLOSE_WAIT sockets, and toward which peers:
     /// sockscope top --by process --by peer --state close-wait
     Top(TopArgs),
+    /// Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN.
+    ///
+    /// Runs every diagnostic rule plus the --warn/--crit state thresholds. The default text
+    /// output prints nothing when all is well, so cron mails only on trouble.
+    Check(CheckArgs),
     /// Print a shell completion script to standard output.
     ///
     /// For example: sockscope completions bash > /etc/bash_completion.d/sockscope
@@ -76,6 +82,68 @@ pub struct ListArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// Warning when a state's count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20),
+    /// e.g. --warn close-wait=100. Repeatable.
+    #[arg(long = "warn", value_name = "STATE=RANGE", value_parser = parse_state_range)]
+    pub warn: Vec<StateRange>,
+    /// Critical when a state's count is outside RANGE, e.g. --crit close-wait=500. Repeatable.
+    #[arg(long = "crit", value_name = "STATE=RANGE", value_parser = parse_state_range)]
+    pub crit: Vec<StateRange>,
+    /// Also write the Prometheus text format to PATH, atomically (for node_exporter's textfile
+    /// collector), whatever --format says.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+    /// Do not look up the processes behind findings.
+    #[arg(long)]
+    pub no_processes: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Nothing when OK; otherwise the status and each finding (for cron mail).
+    Text,
+    /// One line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga).
+    Nagios,
+    /// The summary JSON plus `status`.
+    Json,
+    /// The Prometheus text exposition format.
+    Prometheus,
+}
+
+/// `close-wait=100`: a state (or state group) and a Nagios range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateRange {
+    pub state: StateArg,
+    pub range: crate::check::range::Range,
+}
+
+fn parse_state_range(text: &str) -> Result<StateRange, String> {
+    let (state, range) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not STATE=RANGE, e.g. close-wait=100"))?;
+    let state = StateArg::from_str(state.trim(), true).map_err(|_| {
+        let names: Vec<String> = StateArg::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        format!("unknown state '{state}'; valid: {}", names.join(", "))
+    })?;
+    Ok(StateRange {
+        state,
+        range: range.parse()?,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -221,6 +289,15 @@ pub struct FilterArgs {
     pub ipv6: bool,
 }
 
+impl StateArg {
+    /// The name on the command line (`close-wait`, `connected`).
+    pub fn to_possible_value_name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+}
+
 /// An inclusive port range; a single port is `lo == hi`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortRange {
@@ -323,6 +400,28 @@ mod tests {
         assert!(parse_port_range("http").is_err());
         assert!(parse_port_range("9-1").is_err());
         assert!(parse_port_range("").is_err());
+    }
+
+    #[test]
+    fn state_ranges() {
+        let r = parse_state_range("CLOSE_WAIT=100").unwrap();
+        assert_eq!(r.state, StateArg::CloseWait);
+        assert!(r.range.alerts(101.0) && !r.range.alerts(100.0));
+        assert!(
+            parse_state_range("close-wait")
+                .unwrap_err()
+                .contains("STATE=RANGE")
+        );
+        assert!(
+            parse_state_range("half-open=1")
+                .unwrap_err()
+                .contains("valid: established")
+        );
+        assert!(
+            parse_state_range("close-wait=5:1")
+                .unwrap_err()
+                .contains("greater than end")
+        );
     }
 
     #[test]

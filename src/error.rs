@@ -17,6 +17,9 @@ pub enum Error {
         source: io::Error,
     },
 
+    #[error("cannot write '{}': {}", path.display(), Cause(source))]
+    Write { path: PathBuf, source: io::Error },
+
     #[error("no process {pid} under '{}': it has exited, or it is hidden from this user", root.display())]
     NoProcess { pid: u32, root: PathBuf },
 

@@ -4,6 +4,7 @@
 //! `commands` holds the glue of each subcommand.
 //! The binary is a thin wrapper around [`run`].
 
+pub mod check;
 pub mod cli;
 pub mod collect;
 pub mod commands;
@@ -32,14 +33,35 @@ pub struct Terminal {
     pub no_color: bool,
 }
 
-/// Runs one command, writing results to `out` and warnings to `err`.
+/// Runs one command, writing results to `out` and warnings to `err`; returns the exit code.
+/// `check` turns its own failures into UNKNOWN (3) here, in the format asked for.
 pub fn run(
+    cli: &Cli,
+    terminal: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
+    if let Some(Command::Check(args)) = &cli.command {
+        return match check::run(args, out, err) {
+            Ok(status) => Ok(status.code()),
+            Err(e) if e.is_broken_pipe() => Err(e),
+            Err(e) => {
+                check::report_unknown(args.format, &e.to_string(), out)?;
+                Ok(check::Status::Unknown.code())
+            }
+        };
+    }
+    run_command(cli, terminal, out, err).map(|()| 0)
+}
+
+fn run_command(
     cli: &Cli,
     terminal: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     match &cli.command {
+        Some(Command::Check(_)) => Ok(()),
         None => commands::summary::run(&cli.summary, terminal, out, err),
         Some(Command::Summary(args)) => commands::summary::run(args, terminal, out, err),
         Some(Command::List(args)) => commands::list::run(args, terminal, out, err),

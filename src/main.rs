@@ -7,19 +7,49 @@ use clap::Parser;
 use sockscope::Terminal;
 use sockscope::cli::Cli;
 
+/// Whether the command line asks for `check`, whose every failure must exit 3 (UNKNOWN): clap's
+/// own usage code 2 would read as CRITICAL to a monitoring system.
+fn is_check() -> bool {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .as_deref()
+        == Some("check")
+}
+
 fn main() -> ExitCode {
-    // Usage errors exit with clap's code 2, --help and --version with 0.
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if is_check() => {
+            // Help and version included: monitoring-plugins reserve 3 for anything not a check.
+            let text = e.render().to_string();
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("invalid arguments");
+            if e.use_stderr() {
+                println!("SOCKSCOPE UNKNOWN - {first}");
+            } else {
+                println!("{first}");
+            }
+            for line in lines {
+                println!("{line}");
+            }
+            return ExitCode::from(3);
+        }
+        // Usage errors exit with clap's code 2, --help and --version with 0.
+        Err(e) => e.exit(),
+    };
     let stdout = io::stdout();
     let terminal = Terminal {
         stdout_is_terminal: stdout.is_terminal(),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
     };
     let mut out = BufWriter::new(stdout.lock());
-    let result = sockscope::run(&cli, terminal, &mut out, &mut io::stderr())
-        .and_then(|()| out.flush().map_err(sockscope::SockscopeError::from));
+    let result = sockscope::run(&cli, terminal, &mut out, &mut io::stderr()).and_then(|code| {
+        out.flush().map_err(sockscope::SockscopeError::from)?;
+        Ok(code)
+    });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         // `sockscope list | head`: the reader has what it wanted.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {

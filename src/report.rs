@@ -76,6 +76,22 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Warning => "WARNING",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+}
+
+impl Finding {
+    pub fn severity_word(&self) -> &'static str {
+        self.severity.word()
+    }
+}
+
 /// One diagnosis: what is wrong, the numbers, who is behind it, why, and what to run next.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {

@@ -36,6 +36,10 @@ impl ProcSource {
         &self.root
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
     pub fn new(root: impl Into<PathBuf>, pid: Option<u32>) -> ProcSource {
         ProcSource {
             root: root.into(),

@@ -46,32 +46,36 @@ pub fn count(
     Ok((tally, collection))
 }
 
-pub fn run(
-    args: &SummaryArgs,
-    terminal: Terminal,
-    out: &mut dyn Write,
+/// What one collection and diagnosis produced, for `summary` and `check`.
+pub struct Analysis {
+    pub report: Report,
+    pub context: KernelContext,
+}
+
+/// Counts the sockets, and with `diagnose` reads the context and runs the rules (looking up
+/// owners only for the sockets behind findings, unless `no_processes`).
+pub fn analyse(
+    filter: &Filter,
+    source: &ProcSource,
+    thresholds: &Thresholds,
+    diagnose: bool,
+    no_processes: bool,
     err: &mut dyn Write,
-) -> Result<(), Error> {
-    let filter = Filter::new(&args.filter);
-    let source = ProcSource::new(&args.source.proc_root, args.source.pid);
-    let format = args.output.format();
+) -> Result<Analysis, Error> {
     let collected_at = SystemTime::now();
-    // `--format plain` is the awk replacement: it only counts, as fast as it can.
-    let diagnose = format != Format::Plain;
-    let thresholds = Thresholds::default();
     let context = if diagnose {
-        read_context(source.root(), &source.net_dir(), args.source.pid.is_some())
+        read_context(source.root(), &source.net_dir(), source.pid().is_some())
     } else {
         KernelContext::default()
     };
-    let mut obs = Observations::new(&thresholds, &context);
-    let (tally, collection) = count(&source, &filter, diagnose.then_some(&mut obs))?;
+    let mut obs = Observations::new(thresholds, &context);
+    let (tally, collection) = count(source, filter, diagnose.then_some(&mut obs))?;
     warn_skipped(&collection, err);
 
     let mut diagnostics = Diagnostics {
         ran: diagnose,
         rules: RULES.len(),
-        processes_skipped: args.no_processes,
+        processes_skipped: no_processes,
         ..Diagnostics::default()
     };
     let mut findings = Vec::new();
@@ -80,16 +84,16 @@ pub fn run(
             obs: &obs,
             ctx: &context,
             owners: None,
-            processes: if args.no_processes {
+            processes: if no_processes {
                 Processes::Skipped
             } else {
                 Processes::Pending
             },
         };
-        let mut diagnosis = diagnose::diagnose(&snapshot, &thresholds);
+        let mut diagnosis = diagnose::diagnose(&snapshot, thresholds);
         let wanted = diagnose::wanted_inodes(&diagnosis.findings);
         let owners;
-        if !args.no_processes {
+        if !no_processes {
             // Only the sockets behind findings are looked up; a healthy machine walks nothing.
             owners = find_owners(source.root(), &wanted).map_err(|e| Error::Read {
                 path: source.root().to_path_buf(),
@@ -97,7 +101,7 @@ pub fn run(
             })?;
             snapshot.owners = Some(&owners);
             snapshot.processes = Processes::LookedUp;
-            diagnosis = diagnose::diagnose(&snapshot, &thresholds);
+            diagnosis = diagnose::diagnose(&snapshot, thresholds);
             if !wanted.is_empty() {
                 let inodes = diagnose::wanted_inodes(&diagnosis.findings);
                 diagnostics.attribution = Some(Attribution::of_inodes(inodes, &owners));
@@ -115,10 +119,33 @@ pub fn run(
         diagnostics,
         collection,
     };
+    Ok(Analysis { report, context })
+}
+
+pub fn run(
+    args: &SummaryArgs,
+    terminal: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let filter = Filter::new(&args.filter);
+    let source = ProcSource::new(&args.source.proc_root, args.source.pid);
+    let format = args.output.format();
+    // `--format plain` is the awk replacement: it only counts, as fast as it can.
+    let diagnose = format != Format::Plain;
+    let analysis = analyse(
+        &filter,
+        &source,
+        &Thresholds::default(),
+        diagnose,
+        args.no_processes,
+        err,
+    )?;
+    let report = &analysis.report;
     match format {
-        Format::Table => render::table::render(&report, style(terminal), out)?,
-        Format::Json => render::json::render(&report, out)?,
-        Format::Plain => render::plain::render(&report, out)?,
+        Format::Table => render::table::render(report, style(terminal), out)?,
+        Format::Json => render::json::render(report, out)?,
+        Format::Plain => render::plain::render(report, out)?,
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ fn label(severity: Severity, style: Style) -> String {
     }
 }
 
-fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "{} {} ({})", label(f.severity, style), f.title, f.id)?;
     writeln!(out, "  {}", f.summary)?;

@@ -18,6 +18,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Serialize)]
 struct Document<'a> {
     schema_version: u32,
+    /// `ok`, `warning`, `critical` (only from `check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_code: Option<u8>,
     collected_at: String,
     total: u64,
     states: States<'a>,
@@ -197,6 +202,15 @@ struct SkippedView<'a> {
 }
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    render_with_status(report, None, out)
+}
+
+/// The summary document, plus `status` and `exit_code` for `check`.
+pub fn render_with_status(
+    report: &Report,
+    status: Option<crate::check::Status>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut unknown_states: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
     for (family, code, n) in report.tally.unknown() {
         unknown_states
@@ -242,6 +256,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     });
     let document = Document {
         schema_version: SCHEMA_VERSION,
+        status: status.map(|s| s.word().to_lowercase()),
+        exit_code: status.map(|s| s.code()),
         collected_at: timestamp(report.collected_at),
         total: report.tally.total(),
         states: States {

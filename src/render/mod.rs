@@ -1,11 +1,13 @@
 //! Output formats. Each renders a [`Report`](crate::report::Report) to a writer and never reads
 //! the system.
 
+pub mod check;
 pub mod escape;
 pub mod findings;
 pub mod json;
 pub mod list;
 pub mod plain;
+pub mod prometheus;
 pub mod table;
 pub mod top;
 

@@ -3,6 +3,7 @@
 
 mod awk;
 mod bad_input;
+mod check;
 mod completions;
 mod diagnostics;
 mod docs;

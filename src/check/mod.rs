@@ -1,0 +1,250 @@
+//! `sockscope check`: the alerting front end. Runs the collector and every rule, adds the
+//! `--warn`/`--crit` state thresholds, and turns the findings into a monitoring-plugins status.
+//! It must never fail in a way a monitoring system could read as CRITICAL: every failure to
+//! measure is UNKNOWN (exit 3).
+
+pub mod range;
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::cli::{CheckArgs, CheckFormat, StateRange};
+use crate::collect::ProcSource;
+use crate::commands::summary::{Analysis, analyse};
+use crate::diagnose::thresholds::Thresholds;
+use crate::error::Error;
+use crate::filter::Filter;
+use crate::model::{Family, TcpState};
+use crate::render;
+use crate::report::{Finding, Report, Severity};
+
+/// The monitoring-plugins status; the discriminant is the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Ok = 0,
+    Warning = 1,
+    Critical = 2,
+    Unknown = 3,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// Info findings do not change the status.
+    pub fn of(findings: &[Finding]) -> Status {
+        match findings.iter().map(|f| f.severity).max() {
+            Some(Severity::Critical) => Status::Critical,
+            Some(Severity::Warning) => Status::Warning,
+            _ => Status::Ok,
+        }
+    }
+}
+
+/// The states a `--warn`/`--crit` value counts (one state, or a group such as `connected`).
+fn states_of(spec: &StateRange) -> Vec<TcpState> {
+    let args = crate::cli::FilterArgs {
+        states: vec![spec.state],
+        ports: vec![],
+        sports: vec![],
+        dports: vec![],
+        srcs: vec![],
+        dsts: vec![],
+        ipv4: false,
+        ipv6: false,
+    };
+    let filter = Filter::new(&args);
+    TcpState::LIFECYCLE
+        .into_iter()
+        .filter(|&s| filter.wants_state(s))
+        .collect()
+}
+
+/// The label a state threshold goes by: `close_wait`, or the group name (`connected`).
+pub fn label(spec: &StateRange) -> String {
+    let states = states_of(spec);
+    match states.as_slice() {
+        [one] => one.name().to_lowercase(),
+        _ => spec.state.to_possible_value_name().replace('-', "_"),
+    }
+}
+
+/// Findings for the state counts outside their `--warn`/`--crit` ranges.
+pub fn state_findings(report: &Report, warn: &[StateRange], crit: &[StateRange]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for spec in warn.iter().chain(crit) {
+        let name = label(spec);
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let states = states_of(spec);
+        let count: u64 = states.iter().map(|&s| report.tally.state_total(s)).sum();
+        let w = warn.iter().find(|r| label(r) == name).map(|r| r.range);
+        let c = crit.iter().find(|r| label(r) == name).map(|r| r.range);
+        let severity = if c.is_some_and(|r| r.alerts(count as f64)) {
+            Severity::Critical
+        } else if w.is_some_and(|r| r.alerts(count as f64)) {
+            Severity::Warning
+        } else {
+            continue;
+        };
+        let crossed = if severity == Severity::Critical { c } else { w };
+        let range = crossed.map(|r| r.to_string()).unwrap_or_default();
+        findings.push(Finding {
+            id: "state_count",
+            severity,
+            title: format!(
+                "{name}={count}, outside its {} range {range}",
+                if severity == Severity::Critical {
+                    "critical"
+                } else {
+                    "warning"
+                }
+            ),
+            summary: format!(
+                "{count} socket{} in {} (IPv4 {}, IPv6 {}); the {} range is {range}.",
+                if count == 1 { "" } else { "s" },
+                states
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                states
+                    .iter()
+                    .map(|&s| report.tally.get(Family::Ipv4, s))
+                    .sum::<u64>(),
+                states
+                    .iter()
+                    .map(|&s| report.tally.get(Family::Ipv6, s))
+                    .sum::<u64>(),
+                if severity == Severity::Critical {
+                    "critical"
+                } else {
+                    "warning"
+                },
+            ),
+            evidence: json!({
+                "state": name,
+                "count": count,
+                "warn": w.map(|r| r.to_string()),
+                "crit": c.map(|r| r.to_string()),
+            }),
+            causes: vec![],
+            next_steps: vec![format!(
+                "sockscope top --by process --by peer --state {}",
+                spec.state.to_possible_value_name()
+            )],
+            culprits: vec![],
+            inodes: vec![],
+        });
+    }
+    findings
+}
+
+/// Runs the check; returns the status to exit with. Errors are the caller's to turn into
+/// UNKNOWN.
+pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status, Error> {
+    let filter = Filter::new(&args.filter);
+    let source = ProcSource::new(&args.source.proc_root, args.source.pid);
+    let thresholds = Thresholds::default();
+    let Analysis {
+        mut report,
+        context,
+    } = analyse(&filter, &source, &thresholds, true, args.no_processes, err)?;
+    let mut extra = state_findings(&report, &args.warn, &args.crit);
+    report.findings.append(&mut extra);
+    report
+        .findings
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let status = Status::of(&report.findings);
+    let view = CheckView {
+        report: &report,
+        context: &context,
+        status,
+        warn: &args.warn,
+        crit: &args.crit,
+    };
+    if let Some(path) = &args.textfile {
+        write_textfile(path, &view)?;
+    }
+    match args.format {
+        CheckFormat::Text => render::check::text(&view, out)?,
+        CheckFormat::Nagios => render::check::nagios(&view, out)?,
+        CheckFormat::Json => render::json::render_with_status(&report, Some(status), out)?,
+        CheckFormat::Prometheus => render::prometheus::render(&view, out)?,
+    }
+    Ok(status)
+}
+
+/// A failure to measure, said the way the chosen format's reader expects; the status is UNKNOWN.
+pub fn report_unknown(
+    format: CheckFormat,
+    message: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        CheckFormat::Json => {
+            let doc = json!({
+                "schema_version": render::json::SCHEMA_VERSION,
+                "status": "unknown",
+                "exit_code": Status::Unknown.code(),
+                "error": message,
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+            writeln!(out)
+        }
+        CheckFormat::Prometheus => {
+            writeln!(
+                out,
+                "# HELP sockscope_status Overall status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
+            )?;
+            writeln!(out, "# TYPE sockscope_status gauge")?;
+            writeln!(out, "sockscope_status {}", Status::Unknown.code())
+        }
+        CheckFormat::Text | CheckFormat::Nagios => writeln!(out, "SOCKSCOPE UNKNOWN - {message}"),
+    }
+}
+
+/// Everything the check renderers need.
+pub struct CheckView<'a> {
+    pub report: &'a Report,
+    pub context: &'a crate::collect::context::KernelContext,
+    pub status: Status,
+    pub warn: &'a [StateRange],
+    pub crit: &'a [StateRange],
+}
+
+/// Writes the Prometheus text to a temp file beside `path`, then renames it into place, so
+/// node_exporter never reads half a file.
+fn write_textfile(path: &Path, view: &CheckView) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let fail = |source: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sockscope-")
+        .suffix(".prom.tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    render::prometheus::render(view, tmp.as_file_mut()).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

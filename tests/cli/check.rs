@@ -1,0 +1,219 @@
+//! `sockscope check`: exit codes, every format over OK, WARNING, CRITICAL and UNKNOWN, the
+//! Prometheus output read back by a real exposition-format parser, the atomic textfile, and real
+//! sockets.
+
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
+
+use crate::util::{fixture, snapshot_settings, sockscope};
+
+/// loopback-mix holds 3 CLOSE_WAIT: these thresholds put it in each status.
+const CASES: &[(&str, &[&str], i32)] = &[
+    ("ok", &[], 0),
+    ("warning", &["--warn", "close-wait=2"], 1),
+    (
+        "critical",
+        &["--warn", "close-wait=1", "--crit", "CLOSE_WAIT=2"],
+        2,
+    ),
+];
+
+fn check(args: &[&str]) -> (i32, String) {
+    let out = sockscope()
+        .arg("check")
+        .args(args)
+        .arg("--proc-root")
+        .arg(fixture("loopback-mix"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn exit_codes_and_every_format() {
+    let mut settings = snapshot_settings(None);
+    settings.add_filter(
+        r"sockscope_last_run_timestamp_seconds [0-9.]+",
+        "sockscope_last_run_timestamp_seconds [TIME]",
+    );
+    settings.add_filter(
+        r"sockscope_collection_duration_seconds [0-9.]+",
+        "sockscope_collection_duration_seconds [DURATION]",
+    );
+    for (name, args, code) in CASES {
+        for format in ["text", "nagios", "json", "prometheus"] {
+            let mut all = args.to_vec();
+            all.extend(["--format", format]);
+            let (got, out) = check(&all);
+            assert_eq!(got, *code, "{name} {format}:\n{out}");
+            if *name == "ok" && format == "text" {
+                assert_eq!(out, "", "cron must get nothing when all is well");
+            }
+            settings.bind(|| insta::assert_snapshot!(format!("check_{name}__{format}"), out));
+        }
+    }
+}
+
+#[test]
+fn every_failure_to_measure_is_unknown() {
+    for format in ["text", "nagios", "json", "prometheus"] {
+        let out = sockscope()
+            .args(["check", "--format", format, "--proc-root"])
+            .arg(fixture("no-tcp"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{format}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("unknown") || text.contains("UNKNOWN") || text.contains(" 3"),
+            "{text}"
+        );
+        snapshot_settings(None)
+            .bind(|| insta::assert_snapshot!(format!("check_unknown__{format}"), text));
+    }
+    // Bad arguments, and --help, are UNKNOWN too: clap's usage code 2 would read as CRITICAL.
+    for args in [
+        &["check", "--warn", "close-wait=5:1"][..],
+        &["check", "--crit", "bogus=1"],
+        &["check", "--bogus"],
+        &["check", "--help"],
+    ] {
+        let out = sockscope().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+    }
+    let out = sockscope()
+        .args(["check", "--warn", "close-wait=5:1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("SOCKSCOPE UNKNOWN - "), "{text}");
+    assert!(text.contains("start is greater than end"), "{text}");
+}
+
+#[test]
+fn prometheus_output_parses_and_has_every_series() {
+    let (code, text) = check(&["--warn", "close-wait=2", "--format", "prometheus"]);
+    assert_eq!(code, 1);
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    let sockets: Vec<_> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "sockscope_sockets")
+        .collect();
+    assert_eq!(sockets.len(), 22, "11 states x 2 families, zeros included");
+    let close_wait = sockets
+        .iter()
+        .find(|s| {
+            s.labels.get("state") == Some("close_wait") && s.labels.get("family") == Some("ipv4")
+        })
+        .unwrap();
+    assert!(matches!(close_wait.value, prometheus_parse::Value::Gauge(v) if v == 2.0));
+    let finding = scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == "sockscope_finding"
+                && s.labels.get("id") == Some("state_count")
+                && s.labels.get("severity") == Some("warning")
+        })
+        .unwrap();
+    assert!(matches!(finding.value, prometheus_parse::Value::Gauge(v) if v == 1.0));
+    for name in [
+        "sockscope_status",
+        "sockscope_last_run_timestamp_seconds",
+        "sockscope_collection_duration_seconds",
+    ] {
+        assert!(
+            scrape.samples.iter().any(|s| s.metric == name),
+            "{name} missing"
+        );
+    }
+    assert!(
+        scrape.docs.contains_key("sockscope_sockets"),
+        "HELP lines present"
+    );
+}
+
+#[test]
+fn textfile_is_written_atomically_beside_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sockscope.prom");
+    let (code, out) = check(&["--textfile", path.to_str().unwrap()]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "text output stays silent when OK"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("sockscope_status 0"), "{text}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("sockscope.prom")]);
+    // A directory that does not exist is UNKNOWN, naming the path.
+    let (code, out) = check(&[
+        "--textfile",
+        "/nonexistent/dir/sockscope.prom",
+        "--format",
+        "nagios",
+    ]);
+    assert_eq!(code, 3);
+    assert!(
+        out.contains("cannot write '/nonexistent/dir/sockscope.prom'"),
+        "{out}"
+    );
+}
+
+/// This process holds CLOSE_WAIT sockets on one port: `check --warn close-wait=...` exits 1 for
+/// that port and 0 for a clean one.
+#[test]
+fn real_close_wait_sockets_make_check_warn() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        held.push((client, server));
+    }
+    let clean = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let clean_port = clean.local_addr().unwrap().port().to_string();
+    let run = |port: &str| {
+        let out = sockscope()
+            .args([
+                "check",
+                "--format",
+                "nagios",
+                "--warn",
+                "close-wait=2",
+                "--port",
+                port,
+            ])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let mut result = run(&port);
+    for _ in 0..40 {
+        if result.0 == Some(1) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        result = run(&port);
+    }
+    assert_eq!(result.0, Some(1), "{}", result.1);
+    assert!(
+        result.1.starts_with("SOCKSCOPE WARNING - close_wait=3"),
+        "{}",
+        result.1
+    );
+    let (code, out) = run(&clean_port);
+    assert_eq!(code, Some(0), "{out}");
+    drop(held);
+}
