@@ -100,6 +100,17 @@ pub struct CheckArgs {
     /// collector), whatever --format says.
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
+    /// Remember this run in PATH (created if missing): enables rates, growth, sockets stuck
+    /// across runs, and --renotify. Locked, and replaced atomically.
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+    /// With text output: do not print an unchanged problem again until this long has passed
+    /// (e.g. 1h); print the return to OK once.
+    #[arg(long, value_name = "DURATION", requires = "state_file", value_parser = parse_duration)]
+    pub renotify: Option<std::time::Duration>,
+    /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub stuck_after: std::time::Duration,
     /// Do not look up the processes behind findings.
     #[arg(long)]
     pub no_processes: bool,
@@ -107,6 +118,11 @@ pub struct CheckArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration ({e}); e.g. 30s, 5m, 1h"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

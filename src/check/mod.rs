@@ -3,15 +3,19 @@
 //! It must never fail in a way a monitoring system could read as CRITICAL: every failure to
 //! measure is UNKNOWN (exit 3).
 
+pub mod history;
 pub mod range;
+pub mod state;
 
 use std::io::Write;
 use std::path::Path;
+use std::time::UNIX_EPOCH;
 
 use serde_json::json;
 
 use crate::cli::{CheckArgs, CheckFormat, StateRange};
 use crate::collect::ProcSource;
+use crate::collect::owners::find_owners;
 use crate::commands::summary::{Analysis, analyse};
 use crate::diagnose::thresholds::Thresholds;
 use crate::error::Error;
@@ -19,6 +23,7 @@ use crate::filter::Filter;
 use crate::model::{Family, TcpState};
 use crate::render;
 use crate::report::{Finding, Report, Severity};
+use state::{Previous, Saved, StateFile};
 
 /// The monitoring-plugins status; the discriminant is the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -160,12 +165,65 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let filter = Filter::new(&args.filter);
     let source = ProcSource::new(&args.source.proc_root, args.source.pid);
     let thresholds = Thresholds::default();
+    // Taken before collecting, so a concurrent run waits and then sees this run's state.
+    let state = match &args.state_file {
+        Some(path) => Some(StateFile::open(path)?),
+        None => None,
+    };
     let Analysis {
         mut report,
         context,
+        observations,
     } = analyse(&filter, &source, &thresholds, true, args.no_processes, err)?;
     let mut extra = state_findings(&report, &args.warn, &args.crit);
     report.findings.append(&mut extra);
+
+    let mut notes = Vec::new();
+    let mut saved = None;
+    if let Some((file, previous)) = &state {
+        let prev = match previous {
+            Previous::Found(saved) => Some(saved.as_ref()),
+            Previous::Missing => None,
+            Previous::Unusable(why) => {
+                // Said on stderr too: cron mails it even when the check itself is OK.
+                let _ = writeln!(err, "sockscope: warning: {why}");
+                notes.push(why.clone());
+                None
+            }
+        };
+        let since_epoch = report
+            .collected_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let now = since_epoch.as_secs();
+        let boot_id = read_boot_id(source.root());
+        let current = history::Current {
+            now,
+            now_ms: u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
+            boot_id: boot_id.as_deref(),
+            tally: &report.tally,
+            counters: &context.counters,
+            obs: &observations,
+        };
+        let stuck_after = args.stuck_after.as_secs();
+        let mut comparison = history::compare(prev, &current, &thresholds, stuck_after, None);
+        let wanted = crate::diagnose::wanted_inodes(&comparison.findings);
+        if !wanted.is_empty() && !args.no_processes {
+            let owners = find_owners(source.root(), &wanted).map_err(|e| Error::Read {
+                path: source.root().to_path_buf(),
+                source: e,
+            })?;
+            comparison = history::compare(prev, &current, &thresholds, stuck_after, Some(&owners));
+        }
+        notes.extend(comparison.notes);
+        report.findings.append(&mut comparison.findings);
+        let mut next = comparison.next;
+        if let Some(p) = prev {
+            next.notified_status = p.notified_status.clone();
+            next.notified_at = p.notified_at;
+        }
+        saved = Some((file, next, now));
+    }
     report
         .findings
         .sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -176,17 +234,73 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         status,
         warn: &args.warn,
         crit: &args.crit,
+        notes: &notes,
     };
     if let Some(path) = &args.textfile {
         write_textfile(path, &view)?;
     }
+    let mut print_text = true;
+    let mut recovered_from = None;
+    if let Some((_, next, now)) = &mut saved {
+        next.last_status = status.word().to_string();
+        let before = next.notified_status.clone();
+        print_text = notify(next, status, *now, args.renotify);
+        if status == Status::Ok && print_text {
+            recovered_from = before;
+        }
+    }
+    // Saved before anything is printed: a failure to save is UNKNOWN, and must be the only
+    // status line a monitoring system reads.
+    if let Some((file, next, _)) = &saved {
+        file.save(next)?;
+    }
     match args.format {
-        CheckFormat::Text => render::check::text(&view, out)?,
+        CheckFormat::Text if !print_text => {}
+        CheckFormat::Text => match &recovered_from {
+            Some(previous) => render::check::recovered(previous, out)?,
+            None => render::check::text(&view, out)?,
+        },
         CheckFormat::Nagios => render::check::nagios(&view, out)?,
-        CheckFormat::Json => render::json::render_with_status(&report, Some(status), out)?,
+        CheckFormat::Json => render::json::render_with_status(&report, Some(status), &notes, out)?,
         CheckFormat::Prometheus => render::prometheus::render(&view, out)?,
     }
     Ok(status)
+}
+
+/// Whether text output should speak this time, updating what was last said. Without
+/// `--renotify` every problem is printed; with it, an unchanged problem waits that long, and
+/// the return to OK is printed once.
+fn notify(
+    next: &mut Saved,
+    status: Status,
+    now: u64,
+    renotify: Option<std::time::Duration>,
+) -> bool {
+    let word = status.word();
+    let before = next.notified_status.clone();
+    let speak = match (status, before.as_deref(), renotify) {
+        (Status::Ok, Some(prev), _) if prev != "OK" => true,
+        (Status::Ok, _, _) => false,
+        (_, _, None) => true,
+        (_, Some(prev), Some(every)) if prev == word => next
+            .notified_at
+            .is_none_or(|at| now.saturating_sub(at) >= every.as_secs()),
+        _ => true,
+    };
+    if speak || status == Status::Ok {
+        next.notified_status = Some(word.to_string());
+        if speak {
+            next.notified_at = Some(now);
+        }
+    }
+    speak
+}
+
+/// `/proc/sys/kernel/random/boot_id`: a new value means counters restarted from zero.
+fn read_boot_id(root: &Path) -> Option<String> {
+    std::fs::read_to_string(root.join("sys/kernel/random/boot_id"))
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// A failure to measure, said the way the chosen format's reader expects; the status is UNKNOWN.
@@ -221,6 +335,8 @@ pub fn report_unknown(
 /// Everything the check renderers need.
 pub struct CheckView<'a> {
     pub report: &'a Report,
+    /// State-file notes: first run, reboot, counter resets, a replaced file.
+    pub notes: &'a [String],
     pub context: &'a crate::collect::context::KernelContext,
     pub status: Status,
     pub warn: &'a [StateRange],

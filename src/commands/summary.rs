@@ -50,6 +50,8 @@ pub fn count(
 pub struct Analysis {
     pub report: Report,
     pub context: KernelContext,
+    /// What the rules saw: `check` keeps part of it between runs.
+    pub observations: Observations,
 }
 
 /// Counts the sockets, and with `diagnose` reads the context and runs the rules (looking up
@@ -119,7 +121,11 @@ pub fn analyse(
         diagnostics,
         collection,
     };
-    Ok(Analysis { report, context })
+    Ok(Analysis {
+        report,
+        context,
+        observations: obs,
+    })
 }
 
 pub fn run(

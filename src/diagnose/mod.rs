@@ -126,7 +126,12 @@ fn peer_culprits(counts: &HashMap<std::net::IpAddr, u64>) -> Vec<Culprit> {
 
 /// The processes holding `inodes`, largest holders first, with their fd use.
 fn process_culprits(s: &Snapshot, inodes: &[u64]) -> Vec<Culprit> {
-    let Some(owners) = s.owners else {
+    holders(s.owners, inodes)
+}
+
+/// As [`process_culprits`], for callers outside the rules (the two-run checks).
+pub(crate) fn holders(owners: Option<&Owners>, inodes: &[u64]) -> Vec<Culprit> {
+    let Some(owners) = owners else {
         return Vec::new();
     };
     let mut per_pid: HashMap<u32, u64> = HashMap::new();

@@ -118,5 +118,16 @@ pub fn nagios(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
     for f in &view.report.findings {
         writeln!(out, "{} {}: {}", f.severity_word(), f.id, f.summary)?;
     }
+    for note in view.notes {
+        writeln!(out, "NOTE: {note}")?;
+    }
     Ok(())
+}
+
+/// The one line printed when a problem clears (text output with a state file).
+pub fn recovered(previous: &str, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "SOCKSCOPE OK: recovered (was {previous}); no problems found"
+    )
 }

@@ -23,6 +23,9 @@ struct Document<'a> {
     status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     exit_code: Option<u8>,
+    /// `check`'s notes about its state file (first run, reboot, counter resets).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
     collected_at: String,
     total: u64,
     states: States<'a>,
@@ -202,13 +205,14 @@ struct SkippedView<'a> {
 }
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    render_with_status(report, None, out)
+    render_with_status(report, None, &[], out)
 }
 
 /// The summary document, plus `status` and `exit_code` for `check`.
 pub fn render_with_status(
     report: &Report,
     status: Option<crate::check::Status>,
+    notes: &[String],
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut unknown_states: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
@@ -258,6 +262,7 @@ pub fn render_with_status(
         schema_version: SCHEMA_VERSION,
         status: status.map(|s| s.word().to_lowercase()),
         exit_code: status.map(|s| s.code()),
+        notes,
         collected_at: timestamp(report.collected_at),
         total: report.tally.total(),
         states: States {

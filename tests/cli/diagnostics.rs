@@ -14,7 +14,7 @@ use tempfile::TempDir;
 use crate::util::{root, sockscope, stdout_of};
 
 /// A /proc tree: socket lines in the kernel's format, context files, processes.
-struct Scenario {
+pub(crate) struct Scenario {
     v4: Vec<String>,
     v6: Vec<String>,
     sysctl: Vec<(&'static str, String)>,
@@ -33,9 +33,9 @@ enum Form {
 }
 
 #[derive(Clone, Copy)]
-struct Sock {
+pub(crate) struct Sock {
     state: u8,
-    rx: u32,
+    pub(crate) rx: u32,
     tx: u32,
     timer: u8,
     retrans: u32,
@@ -45,7 +45,7 @@ struct Sock {
     owned: bool,
 }
 
-fn sock(state: u8) -> Sock {
+pub(crate) fn sock(state: u8) -> Sock {
     Sock {
         state,
         rx: 0,
@@ -64,7 +64,7 @@ const SYN_RECV: u8 = 0x03;
 const FIN_WAIT1: u8 = 0x04;
 const FIN_WAIT2: u8 = 0x05;
 const TIME_WAIT: u8 = 0x06;
-const CLOSE_WAIT: u8 = 0x08;
+pub(crate) const CLOSE_WAIT: u8 = 0x08;
 const LAST_ACK: u8 = 0x09;
 const LISTEN: u8 = 0x0A;
 const CLOSING: u8 = 0x0B;
@@ -91,7 +91,7 @@ fn hex_endpoint(addr: &str) -> (String, bool) {
 
 impl Scenario {
     /// Context like a stock 6.x kernel on a mid-sized machine.
-    fn new() -> Scenario {
+    pub(crate) fn new() -> Scenario {
         Scenario {
             v4: Vec::new(),
             v6: Vec::new(),
@@ -156,12 +156,16 @@ impl Scenario {
         inodes
     }
 
-    fn many(mut self, n: usize, make: impl Fn(usize) -> (String, String, Sock)) -> Scenario {
+    pub(crate) fn many(
+        mut self,
+        n: usize,
+        make: impl Fn(usize) -> (String, String, Sock),
+    ) -> Scenario {
         self.add(n, make);
         self
     }
 
-    fn owned_by(
+    pub(crate) fn owned_by(
         mut self,
         pid: u32,
         comm: &'static str,
@@ -173,7 +177,7 @@ impl Scenario {
         self
     }
 
-    fn write(&self) -> TempDir {
+    pub(crate) fn write(&self) -> TempDir {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
         fs::create_dir_all(p.join("net")).unwrap();

@@ -10,4 +10,5 @@ mod docs;
 mod golden;
 mod live;
 mod owners;
+mod state;
 mod util;

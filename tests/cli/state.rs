@@ -1,0 +1,225 @@
+//! `check --state-file`: what needs two runs. Counters that move, go backwards or restart with a
+//! reboot; sockets that stay in CLOSE_WAIT; --renotify and the recovery notice; bad state files;
+//! concurrent runs.
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::diagnostics::{CLOSE_WAIT, Scenario, sock};
+use crate::util::sockscope;
+
+fn run(root: &Path, state: &Path, extra: &[&str]) -> (i32, String, serde_json::Value) {
+    let out = sockscope()
+        .args(["check", "--format", "json", "--state-file"])
+        .arg(state)
+        .args(extra)
+        .arg("--proc-root")
+        .arg(root)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        v,
+    )
+}
+
+fn ids(v: &serde_json::Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn counters(root: &Path, overflows: u64, out_segs: u64, retrans: u64) {
+    fs::write(
+        root.join("net/netstat"),
+        format!("TcpExt: ListenOverflows ListenDrops\nTcpExt: {overflows} {overflows}\n"),
+    )
+    .unwrap();
+    fs::write(
+        root.join("net/snmp"),
+        format!("Tcp: OutSegs RetransSegs EstabResets\nTcp: {out_segs} {retrans} 0\n"),
+    )
+    .unwrap();
+}
+
+fn boot(root: &Path, id: &str) {
+    fs::create_dir_all(root.join("sys/kernel/random")).unwrap();
+    fs::write(root.join("sys/kernel/random/boot_id"), format!("{id}\n")).unwrap();
+}
+
+#[test]
+fn counter_rates_resets_and_reboots() {
+    let dir = Scenario::new().write();
+    let root = dir.path();
+    let state = root.join("state.json");
+    boot(root, "boot-a");
+    counters(root, 10, 100_000, 0);
+    let (code, _, v) = run(root, &state, &[]);
+    assert_eq!(code, 0);
+    assert!(v["notes"][0].as_str().unwrap().contains("first run"), "{v}");
+
+    // Overflows and retransmissions since the last run: rate findings.
+    counters(root, 15, 120_000, 300);
+    let (code, _, v) = run(root, &state, &[]);
+    assert_eq!(code, 1, "{v}");
+    assert!(ids(&v).contains(&"listen_overflows".to_string()), "{v}");
+    assert!(ids(&v).contains(&"retransmission_rate".to_string()), "{v}");
+
+    // A counter going backwards is a reset: no finding, a note, no huge rate.
+    counters(root, 3, 130_000, 300);
+    let (code, _, v) = run(root, &state, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["notes"].to_string().contains("went backwards"), "{v}");
+
+    // A new boot id: rates are skipped altogether.
+    boot(root, "boot-b");
+    counters(root, 500, 10, 0);
+    let (code, _, v) = run(root, &state, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["notes"].to_string().contains("rebooted"), "{v}");
+}
+
+fn leak(n: usize) -> Scenario {
+    Scenario::new().owned_by(4242, "java", n, |i| {
+        let mut s = sock(CLOSE_WAIT);
+        s.rx = 1;
+        ("10.0.0.1:8080".into(), format!("10.0.0.5:{}", 50000 + i), s)
+    })
+}
+
+#[test]
+fn close_wait_sockets_that_stay_are_stuck() {
+    let dir = leak(3).write();
+    let state = dir.path().join("state.json");
+    let (code, _, v) = run(dir.path(), &state, &["--stuck-after", "1s"]);
+    assert_eq!((code, ids(&v)), (0, vec![]));
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, _, v) = run(dir.path(), &state, &["--stuck-after", "1s"]);
+    assert_eq!(code, 1, "{v}");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "close_wait_stuck")
+        .unwrap()
+        .clone();
+    assert_eq!(f["evidence"]["sockets"], 3);
+    assert!(
+        f["culprits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["pid"] == 4242),
+        "{f}"
+    );
+}
+
+#[test]
+fn renotify_speaks_once_and_says_when_it_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let bad = leak(30).write();
+    let good = Scenario::new().write();
+    let text = |root: &Path| {
+        let out = sockscope()
+            .args(["check", "--renotify", "1h", "--state-file"])
+            .arg(&state)
+            .arg("--proc-root")
+            .arg(root)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let (code, out) = text(bad.path());
+    assert_eq!(code, 1);
+    assert!(out.starts_with("SOCKSCOPE WARNING: "), "{out}");
+    let (code, out) = text(bad.path());
+    assert_eq!(
+        (code, out.as_str()),
+        (1, ""),
+        "an unchanged problem is not mailed again"
+    );
+    let (code, out) = text(good.path());
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("SOCKSCOPE OK: recovered (was WARNING)"),
+        "{out}"
+    );
+    let (code, out) = text(good.path());
+    assert_eq!((code, out.as_str()), (0, ""), "recovery is said once");
+}
+
+#[test]
+fn bad_state_files_are_replaced_or_unknown() {
+    let dir = Scenario::new().write();
+    let state = dir.path().join("state.json");
+    for content in [
+        "",
+        "{\"tool\":\"sockscope\",\"sche",
+        "{\"tool\":\"other\"}",
+        "{\"tool\":\"sockscope\",\"schema\":9}",
+    ] {
+        fs::write(&state, content).unwrap();
+        let (code, stderr, v) = run(dir.path(), &state, &[]);
+        assert_eq!(code, 0, "{content:?}: {v}");
+        assert!(
+            stderr.contains("sockscope: warning:"),
+            "{content:?}: {stderr}"
+        );
+        let saved: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+        assert_eq!(saved["tool"], "sockscope", "replaced by a good file");
+    }
+    // A directory, or a place that cannot be written: UNKNOWN, naming the path.
+    let nagios = |state: &Path| {
+        let out = sockscope()
+            .args(["check", "--format", "nagios", "--state-file"])
+            .arg(state)
+            .arg("--proc-root")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let (code, out) = nagios(dir.path());
+    assert_eq!(code, 3);
+    assert_eq!(out.lines().count(), 1, "one status line only: {out}");
+    assert!(out.starts_with("SOCKSCOPE UNKNOWN - cannot write"), "{out}");
+    let (code, out) = nagios(Path::new("/nonexistent/dir/state.json"));
+    assert_eq!(code, 3);
+    assert!(out.contains("/nonexistent/dir/state.json"), "{out}");
+}
+
+#[test]
+fn concurrent_runs_lose_nothing() {
+    let dir = Scenario::new().write();
+    let state = dir.path().join("state.json");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (root, state) = (dir.path().to_path_buf(), state.clone());
+            std::thread::spawn(move || run(&root, &state, &[]).0)
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 0);
+    }
+    let saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(
+        saved["history"]["LISTEN"].as_array().unwrap().len(),
+        4,
+        "every run recorded: {saved}"
+    );
+}
