@@ -115,7 +115,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__check)
-            opts="-4 -6 -h --format --warn --crit --textfile --state-file --renotify --stuck-after --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
+            opts="-4 -6 -h --format --warn --crit --textfile --config --state-file --renotify --stuck-after --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -134,6 +134,10 @@ _sockscope() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

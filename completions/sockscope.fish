@@ -174,6 +174,7 @@ prometheus\t'The Prometheus text exposition format'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l warn -d 'Warning when a state\'s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l crit -d 'Critical when a state\'s count is outside RANGE, e.g. --crit close-wait=500. Repeatable' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l textfile -d 'Also write the Prometheus text format to PATH, atomically (for node_exporter\'s textfile collector), whatever --format says' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state-file -d 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l renotify -d 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r

@@ -100,6 +100,10 @@ pub struct CheckArgs {
     /// collector), whatever --format says.
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
+    /// Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it,
+    /// $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// Remember this run in PATH (created if missing): enables rates, growth, sockets stuck
     /// across runs, and --renotify. Locked, and replaced atomically.
     #[arg(long, value_name = "PATH")]

@@ -20,6 +20,9 @@ pub enum Error {
     #[error("cannot write '{}': {}", path.display(), Cause(source))]
     Write { path: PathBuf, source: io::Error },
 
+    #[error("bad configuration in '{}': {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
     #[error("no process {pid} under '{}': it has exited, or it is hidden from this user", root.display())]
     NoProcess { pid: u32, root: PathBuf },
 

@@ -35,6 +35,21 @@ pub struct Comparison {
     pub next: Saved,
 }
 
+/// The ids of the findings this module raises.
+pub const IDS: &[&str] = &[
+    "listen_overflows",
+    "syn_queue_overflow",
+    "syncookies_sent",
+    "time_wait_overflow",
+    "tcp_memory_aborts",
+    "retransmission_rate",
+    "resets_spike",
+    "close_wait_growing",
+    "close_wait_stuck",
+    "fin_wait2_stuck",
+    "accept_queue_stalled",
+];
+
 /// Counters whose increase since the last run is itself a problem: (counter, id, severity,
 /// what it means).
 const EVENT_COUNTERS: &[(&str, &str, Severity, &str)] = &[

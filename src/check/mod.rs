@@ -3,6 +3,7 @@
 //! It must never fail in a way a monitoring system could read as CRITICAL: every failure to
 //! measure is UNKNOWN (exit 3).
 
+pub mod config;
 pub mod history;
 pub mod range;
 pub mod state;
@@ -17,12 +18,12 @@ use crate::cli::{CheckArgs, CheckFormat, StateRange};
 use crate::collect::ProcSource;
 use crate::collect::owners::find_owners;
 use crate::commands::summary::{Analysis, analyse};
-use crate::diagnose::thresholds::Thresholds;
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::model::{Family, TcpState};
+use crate::model::TcpState;
 use crate::render;
 use crate::report::{Finding, Report, Severity};
+use range::Range;
 use state::{Previous, Saved, StateFile};
 
 /// The monitoring-plugins status; the discriminant is the exit code.
@@ -86,75 +87,122 @@ pub fn label(spec: &StateRange) -> String {
     }
 }
 
-/// Findings for the state counts outside their `--warn`/`--crit` ranges.
-pub fn state_findings(report: &Report, warn: &[StateRange], crit: &[StateRange]) -> Vec<Finding> {
+fn judge(count: u64, w: Option<Range>, c: Option<Range>) -> Option<(Severity, Range)> {
+    match (c, w) {
+        (Some(c), _) if c.alerts(count as f64) => Some((Severity::Critical, c)),
+        (_, Some(w)) if w.alerts(count as f64) => Some((Severity::Warning, w)),
+        _ => None,
+    }
+}
+
+fn state_finding(
+    name: String,
+    states: &[TcpState],
+    count: u64,
+    (severity, range): (Severity, Range),
+    w: Option<Range>,
+    c: Option<Range>,
+    arg: &str,
+) -> Finding {
+    let level = if severity == Severity::Critical {
+        "critical"
+    } else {
+        "warning"
+    };
+    Finding {
+        id: "state_count",
+        severity,
+        title: format!("{name}={count}, outside its {level} range {range}"),
+        summary: format!(
+            "{count} socket{} in {}; the {level} range is {range}.",
+            if count == 1 { "" } else { "s" },
+            states
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join("+"),
+        ),
+        evidence: json!({
+            "state": name,
+            "count": count,
+            "warn": w.map(|r| r.to_string()),
+            "crit": c.map(|r| r.to_string()),
+        }),
+        causes: vec![],
+        next_steps: vec![format!(
+            "sockscope top --by process --by peer --state {arg}"
+        )],
+        culprits: vec![],
+        inodes: vec![],
+    }
+}
+
+/// Findings for the state counts outside their ranges. Sockets on a port with its own ranges
+/// (config `[ports.N]`) are judged there, not in the global count.
+pub fn state_findings(
+    report: &Report,
+    obs: &crate::diagnose::observe::Observations,
+    warn: &[StateRange],
+    crit: &[StateRange],
+    ports: &[config::PortLevels],
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
+    let port_count = |port: u16, states: &[TcpState]| -> u64 {
+        states
+            .iter()
+            .map(|&s| obs.port_states.get(&(port, s)).copied().unwrap_or(0))
+            .sum()
+    };
     for spec in warn.iter().chain(crit) {
         let name = label(spec);
         if !seen.insert(name.clone()) {
             continue;
         }
         let states = states_of(spec);
-        let count: u64 = states.iter().map(|&s| report.tally.state_total(s)).sum();
+        let mut count: u64 = states.iter().map(|&s| report.tally.state_total(s)).sum();
+        for p in ports {
+            let theirs = p.warn.as_ref().or(p.crit.as_ref());
+            if theirs.is_some_and(|r| label(r) == name) {
+                count = count.saturating_sub(port_count(p.port, &states));
+            }
+        }
         let w = warn.iter().find(|r| label(r) == name).map(|r| r.range);
         let c = crit.iter().find(|r| label(r) == name).map(|r| r.range);
-        let severity = if c.is_some_and(|r| r.alerts(count as f64)) {
-            Severity::Critical
-        } else if w.is_some_and(|r| r.alerts(count as f64)) {
-            Severity::Warning
-        } else {
+        if let Some(verdict) = judge(count, w, c) {
+            findings.push(state_finding(
+                name,
+                &states,
+                count,
+                verdict,
+                w,
+                c,
+                &spec.state.to_possible_value_name(),
+            ));
+        }
+    }
+    for p in ports {
+        let Some(spec) = p.warn.as_ref().or(p.crit.as_ref()) else {
             continue;
         };
-        let crossed = if severity == Severity::Critical { c } else { w };
-        let range = crossed.map(|r| r.to_string()).unwrap_or_default();
-        findings.push(Finding {
-            id: "state_count",
-            severity,
-            title: format!(
-                "{name}={count}, outside its {} range {range}",
-                if severity == Severity::Critical {
-                    "critical"
-                } else {
-                    "warning"
-                }
-            ),
-            summary: format!(
-                "{count} socket{} in {} (IPv4 {}, IPv6 {}); the {} range is {range}.",
-                if count == 1 { "" } else { "s" },
-                states
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join("+"),
-                states
-                    .iter()
-                    .map(|&s| report.tally.get(Family::Ipv4, s))
-                    .sum::<u64>(),
-                states
-                    .iter()
-                    .map(|&s| report.tally.get(Family::Ipv6, s))
-                    .sum::<u64>(),
-                if severity == Severity::Critical {
-                    "critical"
-                } else {
-                    "warning"
-                },
-            ),
-            evidence: json!({
-                "state": name,
-                "count": count,
-                "warn": w.map(|r| r.to_string()),
-                "crit": c.map(|r| r.to_string()),
-            }),
-            causes: vec![],
-            next_steps: vec![format!(
-                "sockscope top --by process --by peer --state {}",
-                spec.state.to_possible_value_name()
-            )],
-            culprits: vec![],
-            inodes: vec![],
-        });
+        let states = states_of(spec);
+        let count = port_count(p.port, &states);
+        let (w, c) = (
+            p.warn.as_ref().map(|r| r.range),
+            p.crit.as_ref().map(|r| r.range),
+        );
+        if let Some(verdict) = judge(count, w, c) {
+            let name = format!("{}_port_{}", label(spec), p.port);
+            findings.push(state_finding(
+                name,
+                &states,
+                count,
+                verdict,
+                w,
+                c,
+                &format!("{} --sport {}", spec.state.to_possible_value_name(), p.port),
+            ));
+        }
     }
     findings
 }
@@ -164,7 +212,9 @@ pub fn state_findings(report: &Report, warn: &[StateRange], crit: &[StateRange])
 pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status, Error> {
     let filter = Filter::new(&args.filter);
     let source = ProcSource::new(&args.source.proc_root, args.source.pid);
-    let thresholds = Thresholds::default();
+    let mut config = config::load(args.config.as_deref())?;
+    config.override_with(&args.warn, &args.crit);
+    let thresholds = config.thresholds.clone();
     // Taken before collecting, so a concurrent run waits and then sees this run's state.
     let state = match &args.state_file {
         Some(path) => Some(StateFile::open(path)?),
@@ -174,8 +224,22 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         mut report,
         context,
         observations,
-    } = analyse(&filter, &source, &thresholds, true, args.no_processes, err)?;
-    let mut extra = state_findings(&report, &args.warn, &args.crit);
+    } = analyse(
+        &filter,
+        &source,
+        &thresholds,
+        true,
+        args.no_processes,
+        &config.watched_ports(),
+        err,
+    )?;
+    let mut extra = state_findings(
+        &report,
+        &observations,
+        &config.warn,
+        &config.crit,
+        &config.ports,
+    );
     report.findings.append(&mut extra);
 
     let mut notes = Vec::new();
@@ -232,8 +296,8 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         report: &report,
         context: &context,
         status,
-        warn: &args.warn,
-        crit: &args.crit,
+        warn: &config.warn,
+        crit: &config.crit,
         notes: &notes,
     };
     if let Some(path) = &args.textfile {

@@ -62,6 +62,7 @@ pub fn analyse(
     thresholds: &Thresholds,
     diagnose: bool,
     no_processes: bool,
+    watch_ports: &std::collections::BTreeSet<u16>,
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
     let collected_at = SystemTime::now();
@@ -71,6 +72,7 @@ pub fn analyse(
         KernelContext::default()
     };
     let mut obs = Observations::new(thresholds, &context);
+    obs.watch_ports(watch_ports.iter().copied());
     let (tally, collection) = count(source, filter, diagnose.then_some(&mut obs))?;
     warn_skipped(&collection, err);
 
@@ -145,6 +147,7 @@ pub fn run(
         &Thresholds::default(),
         diagnose,
         args.no_processes,
+        &Default::default(),
         err,
     )?;
     let report = &analysis.report;

@@ -87,6 +87,10 @@ pub struct Observations {
     /// listener itself sits in the ephemeral range (bind to port 0). The kernel lists listeners
     /// first in each table, so they are known before their connections stream by.
     listening_ports: HashSet<u16>,
+    /// Local ports whose sockets `check` judges apart (config `[ports.N]`), and their counts by
+    /// state.
+    watched_ports: HashSet<u16>,
+    pub port_states: HashMap<(u16, TcpState), u64>,
     syn_sent_min_retransmits: u32,
     rx_warn: u64,
     tx_warn_retransmits: u32,
@@ -105,6 +109,11 @@ impl Observations {
         }
     }
 
+    /// Counts the sockets of these local ports by state as well.
+    pub fn watch_ports(&mut self, ports: impl IntoIterator<Item = u16>) {
+        self.watched_ports.extend(ports);
+    }
+
     /// Every socket, filtered or not: shares are taken against the whole table.
     pub fn count(&mut self, s: &Socket) {
         self.all.add(s.family, s.state);
@@ -112,6 +121,12 @@ impl Observations {
 
     /// A socket that passed the filters.
     pub fn add(&mut self, s: &Socket) {
+        if self.watched_ports.contains(&s.local.port()) {
+            *self
+                .port_states
+                .entry((s.local.port(), s.state))
+                .or_default() += 1;
+        }
         if s.kind == SocketKind::TimeWait {
             self.time_wait_minis += 1;
         }

@@ -26,19 +26,22 @@ pub struct Thresholds {
 }
 
 /// A fill level: warning and critical as fractions of a limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ratio {
     pub warn: f64,
     pub crit: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Count {
     pub warn: u64,
     pub crit: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CloseWait {
     /// Warning when at least this many sockets are in CLOSE_WAIT…
     pub warn: u64,
@@ -51,13 +54,15 @@ pub struct CloseWait {
     pub crit_fd_share: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PerListener {
     pub warn: u64,
     pub crit: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptQueue {
     /// Warning when this many accepted connections wait on one listener…
     pub warn: u64,
@@ -65,7 +70,8 @@ pub struct AcceptQueue {
     pub warn_share_of_somaxconn: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SynSent {
     /// Warning when this many connection attempts to one destination…
     pub warn: u64,
@@ -76,7 +82,8 @@ pub struct SynSent {
     pub crit_destinations: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Orphans {
     pub warn: u64,
     pub crit: u64,
@@ -84,7 +91,8 @@ pub struct Orphans {
     pub warn_retransmits: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinWait2 {
     /// Warning when this many orphaned FIN_WAIT2 sockets point at one peer.
     pub warn_orphans_per_peer: u64,
@@ -92,13 +100,15 @@ pub struct FinWait2 {
     pub info_held: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RxBacklog {
     /// Warning when one socket has this many unread bytes.
     pub warn_bytes: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TxBacklog {
     pub warn_retransmits: u32,
     pub crit_retransmits: u32,
@@ -381,4 +391,51 @@ pub fn catalog_markdown(t: &Thresholds) -> String {
         ));
     }
     out
+}
+
+/// Applies one rule's `[rules.ID]` table from the config file to its thresholds. Keys are the
+/// field names of that rule's thresholds; anything else is an error that lists the valid ones.
+pub fn apply(t: &mut Thresholds, id: &str, table: &toml::Table) -> Result<(), String> {
+    fn merge<T>(current: &mut T, id: &str, table: &toml::Table) -> Result<(), String>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let mut base = toml::Table::try_from(&*current).map_err(|e| e.to_string())?;
+        for (key, value) in table {
+            if !base.contains_key(key) {
+                let valid: Vec<&str> = base.keys().map(String::as_str).chain(["enabled"]).collect();
+                return Err(format!(
+                    "unknown key '{key}' in [rules.{id}]; valid: {}",
+                    valid.join(", ")
+                ));
+            }
+            base.insert(key.clone(), value.clone());
+        }
+        *current = base
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[rules.{id}]: {}", e.message()))?;
+        Ok(())
+    }
+    let mut table = table.clone();
+    table.remove("enabled");
+    match id {
+        "close_wait_excess" => merge(&mut t.close_wait, id, &table),
+        "ephemeral_port_pressure" => merge(&mut t.ephemeral_ports, id, &table),
+        "time_wait_buckets" => merge(&mut t.time_wait_buckets, id, &table),
+        "syn_recv_flood" => merge(&mut t.syn_recv, id, &table),
+        "accept_queue_overflow" => merge(&mut t.accept_queue, id, &table),
+        "syn_sent_stuck" => merge(&mut t.syn_sent, id, &table),
+        "fin_wait1_excess" => merge(&mut t.fin_wait1, id, &table),
+        "fin_wait2_excess" => merge(&mut t.fin_wait2, id, &table),
+        "last_ack_excess" => merge(&mut t.last_ack, id, &table),
+        "closing_excess" => merge(&mut t.closing, id, &table),
+        "orphans_near_limit" => merge(&mut t.orphans, id, &table),
+        "tcp_memory_pressure" => merge(&mut t.tcp_memory, id, &table),
+        "rx_backlog" => merge(&mut t.rx_backlog, id, &table),
+        "tx_backlog" => merge(&mut t.tx_backlog, id, &table),
+        "conntrack_near_limit" => merge(&mut t.conntrack, id, &table),
+        // Rules without numeric thresholds can only be switched off.
+        _ if table.is_empty() => Ok(()),
+        _ => Err(format!("[rules.{id}] takes only 'enabled'")),
+    }
 }

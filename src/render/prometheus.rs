@@ -53,7 +53,11 @@ pub fn render(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
         "gauge",
         "1 when the rule found a problem of that severity in the last run, else 0.",
     )?;
-    let ids = RULES.iter().map(|(id, _)| *id).chain(["state_count"]);
+    let ids = RULES
+        .iter()
+        .map(|(id, _)| *id)
+        .chain(crate::check::history::IDS.iter().copied())
+        .chain(["state_count"]);
     for id in ids {
         for severity in [Severity::Info, Severity::Warning, Severity::Critical] {
             let on = report

@@ -217,3 +217,69 @@ fn real_close_wait_sockets_make_check_warn() {
     assert_eq!(code, Some(0), "{out}");
     drop(held);
 }
+
+#[test]
+fn config_file_thresholds_ports_and_disabled_rules() {
+    use crate::diagnostics::{Scenario, sock, time_wait_mini};
+    // 300 TIME_WAIT on :443 (a proxy) and 30 elsewhere; a LAST_ACK rule that would fire.
+    let scenario = Scenario::new()
+        .many(300, |i| {
+            let s = time_wait_mini(sock(0x06));
+            (
+                "10.0.0.1:443".into(),
+                format!("10.0.9.{}:{}", i % 200, 30000 + i),
+                s,
+            )
+        })
+        .many(30, |i| {
+            let s = time_wait_mini(sock(0x06));
+            (format!("10.0.0.1:{}", 20000 + i), "10.0.0.5:5432".into(), s)
+        });
+    let dir = scenario.write();
+    let config = dir.path().join("config.toml");
+    let run = |args: &[&str]| {
+        let out = sockscope()
+            .args(["check", "--format", "nagios", "--config"])
+            .arg(&config)
+            .args(args)
+            .arg("--proc-root")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    std::fs::write(&config, "[states]\ntime-wait = { warn = 100 }\n").unwrap();
+    let (code, out) = run(&[]);
+    assert_eq!(code, 1, "330 TIME_WAIT > 100: {out}");
+    // :443 judged on its own: the rest (30) is within the global range, :443 within its own.
+    std::fs::write(
+        &config,
+        "[states]\ntime-wait = { warn = 100 }\n[ports.443]\ntime-wait = { warn = 1000 }\n",
+    )
+    .unwrap();
+    let (code, out) = run(&[]);
+    assert_eq!(code, 0, "{out}");
+    std::fs::write(&config, "[states]\ntime-wait = { warn = 100 }\n[ports.443]\ntime-wait = { warn = 200, crit = 250 }\n").unwrap();
+    let (code, out) = run(&[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("time_wait_port_443=300"), "{out}");
+    // The command line wins over the file.
+    std::fs::write(&config, "[states]\ntime-wait = { warn = 100 }\n").unwrap();
+    let (code, _) = run(&["--warn", "time-wait=1000"]);
+    assert_eq!(code, 0);
+    // A disabled rule raises nothing.
+    std::fs::write(&config, "[rules.risky_settings]\nenabled = false\n").unwrap();
+    let (code, _) = run(&["--warn", "time-wait=1000"]);
+    assert_eq!(code, 0);
+    // A bad file is UNKNOWN, naming the file and the valid choices.
+    std::fs::write(&config, "[rules.close_wait]\nwarn = 1\n").unwrap();
+    let (code, out) = run(&[]);
+    assert_eq!(code, 3);
+    assert!(
+        out.contains("config.toml") && out.contains("valid: close_wait_excess"),
+        "{out}"
+    );
+}

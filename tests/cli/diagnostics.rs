@@ -45,6 +45,14 @@ pub(crate) struct Sock {
     owned: bool,
 }
 
+/// A TIME_WAIT mini-socket line (12 fields, no owner).
+pub(crate) fn time_wait_mini(mut s: Sock) -> Sock {
+    s.form = Form::Mini;
+    s.timer = 3;
+    s.owned = false;
+    s
+}
+
 pub(crate) fn sock(state: u8) -> Sock {
     Sock {
         state,
