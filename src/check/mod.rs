@@ -210,6 +210,13 @@ pub fn state_findings(
 /// Runs the check; returns the status to exit with. Errors are the caller's to turn into
 /// UNKNOWN.
 pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status, Error> {
+    // Nagios plugins keep stderr empty: warnings go into the long text instead.
+    let mut sink = std::io::sink();
+    let err: &mut dyn Write = if args.format == CheckFormat::Nagios {
+        &mut sink
+    } else {
+        err
+    };
     let filter = Filter::new(&args.filter);
     let source = ProcSource::new(&args.source.proc_root, args.source.pid);
     let mut config = config::load(args.config.as_deref())?;
@@ -243,6 +250,12 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     report.findings.append(&mut extra);
 
     let mut notes = Vec::new();
+    if report.collection.skipped_lines > 0 {
+        notes.push(format!(
+            "{} malformed lines in the socket tables were skipped (see --format json)",
+            report.collection.skipped_lines
+        ));
+    }
     let mut saved = None;
     if let Some((file, previous)) = &state {
         let prev = match previous {

@@ -283,3 +283,26 @@ fn config_file_thresholds_ports_and_disabled_rules() {
         "{out}"
     );
 }
+
+#[test]
+fn nagios_keeps_stderr_empty_and_says_everything_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    std::fs::write(&state, "garbage").unwrap();
+    let out = sockscope()
+        .args(["check", "--format", "nagios", "--state-file"])
+        .arg(&state)
+        .arg("--proc-root")
+        .arg(fixture("malformed"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("SOCKSCOPE OK - "), "{text}");
+    assert!(text.contains("NOTE: 7 malformed lines"), "{text}");
+    assert!(
+        text.contains("NOTE: state file") && text.contains("corrupt"),
+        "{text}"
+    );
+}

@@ -46,9 +46,13 @@ pub fn close_wait(s: &Snapshot, t: &Thresholds) -> Outcome {
     let ports = port_culprits(&cw.by_local_port);
     let peers = peer_culprits(&cw.by_peer);
     let mut summary = format!(
-        "{} in CLOSE_WAIT ({} of ESTABLISHED): their peers closed the connection and the local application has not called close(). ",
+        "{} in CLOSE_WAIT ({}): their peers closed the connection and the local application has not called close(). ",
         plural(n, "socket"),
-        percent(n, established)
+        if established == 0 {
+            "and none ESTABLISHED".to_string()
+        } else {
+            format!("{} of ESTABLISHED", percent(n, established))
+        }
     );
     summary.push_str(&format!(
         "{unread} still hold unread data (the application is not reading them at all); {} were read to the end and still not closed.",
