@@ -320,12 +320,12 @@ fn unreadable_processes_make_attribution_partial_not_failed() {
     let secret = fake.process(600, "secret", &[(3, "socket:[4730]")]);
     // Give 4730 to the unreadable process alone.
     fs::remove_file(fake.path().join("101/fd/6")).unwrap();
-    fs::set_permissions(secret.join("fd"), fs::Permissions::from_mode(0o000)).unwrap();
+    // Everything readable for the unprivileged run, then the one fd table shut (listed first:
+    // a non-root test could not walk into it afterwards).
     for dir in walkdirs(fake.path()) {
-        if !dir.ends_with("600/fd") {
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     }
+    fs::set_permissions(secret.join("fd"), fs::Permissions::from_mode(0o000)).unwrap();
     let root_arg = fake.path().display().to_string();
     let Some(out) = unprivileged(&["top", "--json", "--proc-root", &root_arg]) else {
         println!(
