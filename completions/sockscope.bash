@@ -65,7 +65,7 @@ _sockscope() {
 
     case "${cmd}" in
         sockscope)
-            opts="-4 -6 -h -V --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help --version summary list top check completions man help"
+            opts="-4 -6 -h -V --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help --version summary list top check completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -107,6 +107,10 @@ _sockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -115,7 +119,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__check)
-            opts="-4 -6 -h --format --warn --crit --textfile --config --state-file --renotify --stuck-after --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
+            opts="-4 -6 -h --format --warn --crit --textfile --config --state-file --renotify --stuck-after --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -183,6 +187,10 @@ _sockscope() {
                     ;;
                 --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -319,7 +327,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__list)
-            opts="-p -o -4 -6 -h --format --json --processes --timers --sort --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
+            opts="-p -o -4 -6 -h --format --json --processes --timers --sort --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,6 +373,10 @@ _sockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -387,7 +399,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__summary)
-            opts="-4 -6 -h --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
+            opts="-4 -6 -h --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -429,6 +441,10 @@ _sockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -437,7 +453,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__top)
-            opts="-n -4 -6 -h --format --json --by --limit --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --help"
+            opts="-n -4 -6 -h --format --json --by --limit --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,6 +505,10 @@ _sockscope() {
                     ;;
                 --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
                 *)

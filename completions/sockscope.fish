@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sockscope_global_optspecs
-    string join \n format= json no-processes state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= h/help V/version
+    string join \n format= json no-processes state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= h/help V/version
 end
 
 function __fish_sockscope_needs_command
@@ -50,6 +50,9 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -l src -d 'Only socket
 complete -c sockscope -n "__fish_sockscope_needs_command" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_needs_command" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
 complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_needs_command" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
@@ -89,6 +92,9 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l src -d '
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
@@ -125,6 +131,9 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l src -d 'Onl
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s p -l processes -d 'Show the processes holding each socket (pid, name). Other users\' processes need root or CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s o -l timers -d 'Show the pending timer (kind and time left, as `ss -o`) and the retransmit count'
@@ -163,6 +172,9 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l src -d 'Only
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
@@ -201,6 +213,9 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l src -d 'On
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l no-processes -d 'Do not look up the processes behind findings'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'

@@ -396,6 +396,18 @@ pub struct SourceArgs {
     /// Read the network namespace of process PID (a container's) via /proc/PID/net.
     #[arg(long, value_name = "PID")]
     pub pid: Option<u32>,
+    /// Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables.
+    /// auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink
+    /// is unavailable (the reason is in JSON collection.source_reason).
+    #[arg(long, value_enum, default_value_t = SourceKind::Auto)]
+    pub source: SourceKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceKind {
+    Auto,
+    Netlink,
+    Proc,
 }
 
 #[cfg(test)]

@@ -20,6 +20,12 @@ pub enum Error {
     #[error("cannot write '{}': {}", path.display(), Cause(source))]
     Write { path: PathBuf, source: io::Error },
 
+    #[error("netlink sock_diag failed: {}", Cause(.0))]
+    Netlink(io::Error),
+
+    #[error("{0}")]
+    Usage(String),
+
     #[error("bad configuration in '{}': {message}", path.display())]
     Config { path: PathBuf, message: String },
 

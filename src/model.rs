@@ -216,6 +216,9 @@ pub struct Socket {
     pub probes: u32,
     /// 0 when no process can own the socket (orphans, accept-queue children, mini-sockets).
     pub inode: u64,
+    /// A listener's backlog (the accept-queue limit). Only sock_diag reports it; `None` from
+    /// `/proc` and for other states.
+    pub backlog: Option<u32>,
 }
 
 #[cfg(test)]
@@ -242,6 +245,7 @@ impl Socket {
             uid: 0,
             probes: 0,
             inode: 1,
+            backlog: None,
         }
     }
 }

@@ -218,7 +218,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         err
     };
     let filter = Filter::new(&args.filter);
-    let source = ProcSource::new(&args.source.proc_root, args.source.pid);
+    let source = ProcSource::from_args(&args.source);
     let mut config = config::load(args.config.as_deref())?;
     config.override_with(&args.warn, &args.crit);
     let thresholds = config.thresholds.clone();

@@ -3,6 +3,7 @@
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
 pub mod context;
+pub mod netlink;
 pub mod owners;
 pub mod proc_tcp;
 
@@ -11,8 +12,9 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::cli::SourceKind;
 use crate::error::Error;
-use crate::model::{Family, Socket};
+use crate::model::{Family, Socket, TcpState};
 use proc_tcp::{Line, Malformation, TcpTable};
 
 /// How many skipped lines are kept with their details; the rest are only counted.
@@ -29,6 +31,9 @@ const READ_BUFFER: usize = 64 << 10;
 pub struct ProcSource {
     root: PathBuf,
     pid: Option<u32>,
+    kind: SourceKind,
+    /// States to ask sock_diag for (the kernel filters); /proc is always read whole.
+    states: u32,
 }
 
 impl ProcSource {
@@ -44,6 +49,34 @@ impl ProcSource {
         ProcSource {
             root: root.into(),
             pid,
+            kind: SourceKind::Auto,
+            states: netlink::ALL_STATES,
+        }
+    }
+
+    /// As the command line says: `--proc-root`, `--pid`, `--source`.
+    pub fn from_args(args: &crate::cli::SourceArgs) -> ProcSource {
+        let mut s = ProcSource::new(&args.proc_root, args.pid);
+        s.kind = args.source;
+        s
+    }
+
+    /// Lets sock_diag filter states in the kernel (only when the caller needs no other state).
+    pub fn only_states(mut self, wanted: impl Fn(TcpState) -> bool) -> ProcSource {
+        self.states = netlink::state_mask(wanted);
+        self
+    }
+
+    /// Whether netlink should be tried, or why not.
+    fn wants_netlink(&self) -> Result<bool, String> {
+        let live = self.root == Path::new("/proc") && self.pid.is_none();
+        match (self.kind, live) {
+            (SourceKind::Proc, _) => Ok(false),
+            (_, true) => Ok(true),
+            (SourceKind::Auto, false) => Ok(false),
+            (SourceKind::Netlink, false) => Err(
+                "--source netlink reads this process's own network namespace; --proc-root and --pid need --source proc (or auto)".into(),
+            ),
         }
     }
 
@@ -105,6 +138,8 @@ pub struct Collection {
     pub skipped: Vec<SkippedLine>,
     /// USER_HZ, the unit of the timer column (`sysconf(_SC_CLK_TCK)`, almost always 100).
     pub clock_ticks: u64,
+    /// Why /proc was read when netlink was the default (fallback, --proc-root, --pid).
+    pub source_reason: Option<String>,
 }
 
 /// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which
@@ -136,7 +171,43 @@ pub fn for_each_socket(
         skipped_lines: 0,
         skipped: Vec::new(),
         clock_ticks: procfs::ticks_per_second().max(1),
+        source_reason: None,
     };
+    match source.wants_netlink() {
+        Err(why) => return Err(Error::Usage(why)),
+        Ok(true) => match netlink::open() {
+            Ok(fd) => {
+                collection.source = "netlink";
+                for family in Family::ALL.into_iter().filter(|&f| wants(f)) {
+                    let n = netlink::dump(
+                        &fd,
+                        family,
+                        source.states,
+                        collection.clock_ticks,
+                        &mut |s| each(s),
+                    )
+                    .map_err(Error::Netlink)?;
+                    collection.sockets_seen += n;
+                }
+                collection.duration = started.elapsed();
+                return Ok(collection);
+            }
+            Err(e) if source.kind == SourceKind::Auto => {
+                collection.source_reason = Some(format!(
+                    "netlink sock_diag unavailable ({e}): read /proc instead"
+                ));
+            }
+            Err(e) => return Err(Error::Netlink(e)),
+        },
+        Ok(false) if source.kind == SourceKind::Auto => {
+            collection.source_reason = Some(if source.pid.is_some() {
+                "--pid: read that process's /proc/PID/net".into()
+            } else {
+                "--proc-root: read the tables under it".into()
+            });
+        }
+        Ok(false) => {}
+    }
     for (family, name) in [(Family::Ipv4, "tcp"), (Family::Ipv6, "tcp6")] {
         let path = net.join(name);
         let mut stats = FileStats {

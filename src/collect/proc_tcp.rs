@@ -218,6 +218,7 @@ pub fn parse_line(line: &[u8], family: Family) -> Result<Socket, Malformation> {
         uid,
         probes,
         inode,
+        backlog: None,
     })
 }
 

@@ -137,8 +137,13 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let filter = Filter::new(&args.filter);
-    let source = ProcSource::new(&args.source.proc_root, args.source.pid);
     let format = args.output.format();
+    let mut source = ProcSource::from_args(&args.source);
+    if format == Format::Plain {
+        // Counting only: sock_diag can skip the unwanted states in the kernel. The diagnostics
+        // need the whole table (shares of ESTABLISHED), so they do not.
+        source = source.only_states(|s| filter.wants_state(s));
+    }
     // `--format plain` is the awk replacement: it only counts, as fast as it can.
     let diagnose = format != Format::Plain;
     let analysis = analyse(

@@ -30,7 +30,8 @@ pub fn run(
         keys.push(GroupKey::Process);
     }
     let filter = Filter::new(&args.filter);
-    let source = ProcSource::new(&args.source.proc_root, args.source.pid);
+    // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
+    let source = ProcSource::from_args(&args.source).only_states(|s| filter.wants_state(s));
     let collected_at = SystemTime::now();
 
     let (groups, total, attribution, collection) = if keys.contains(&GroupKey::Process) {

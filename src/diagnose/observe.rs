@@ -53,6 +53,8 @@ pub struct Listener {
     pub local: SocketAddr,
     /// Accept-queue length.
     pub queued: u32,
+    /// The backlog, when the source knows it (sock_diag).
+    pub backlog: Option<u32>,
     pub inode: u64,
 }
 
@@ -163,6 +165,7 @@ impl Observations {
             TcpState::Listen => self.listeners.push(Listener {
                 local: s.local,
                 queued: s.rx_queue,
+                backlog: s.backlog,
                 inode: s.inode,
             }),
             TcpState::SynSent => {

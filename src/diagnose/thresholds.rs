@@ -257,11 +257,11 @@ pub fn catalog(t: &Thresholds) -> Vec<RuleDoc> {
             catalog: "A5",
             meaning: "Connections completed by the kernel but not yet accept()ed, per listener (LISTEN Recv-Q).",
             defaults: format!(
-                "warning at {} waiting or {} of net.core.somaxconn; critical when the queue reaches somaxconn",
+                "warning at {} waiting or {} of the backlog (sock_diag reports it; with /proc, net.core.somaxconn bounds it); critical when the queue reaches the backlog",
                 t.accept_queue.warn,
                 pct(t.accept_queue.warn_share_of_somaxconn)
             ),
-            why: "A full queue drops new SYNs (ListenOverflows): clients see timeouts while the service looks idle. /proc does not show each listener's backlog, only its upper bound somaxconn.",
+            why: "A full queue drops new SYNs (ListenOverflows): clients see timeouts while the service looks idle. /proc does not show each listener's backlog, only its upper bound somaxconn; sock_diag does.",
         },
         RuleDoc {
             id: "syn_sent_stuck",

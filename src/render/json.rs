@@ -63,6 +63,9 @@ struct Families<'a> {
 #[derive(Serialize)]
 pub(crate) struct CollectionView<'a> {
     source: &'a str,
+    /// Why /proc was read where netlink is the default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_reason: Option<&'a str>,
     proc_root: &'a Path,
     #[serde(skip_serializing_if = "Option::is_none")]
     pid: Option<u32>,
@@ -133,6 +136,7 @@ impl<'a> CollectionView<'a> {
     ) -> CollectionView<'a> {
         CollectionView {
             source: c.source,
+            source_reason: c.source_reason.as_deref(),
             proc_root: &c.proc_root,
             pid: c.pid,
             netns: c.netns.as_deref(),

@@ -101,7 +101,8 @@ fn row(report: &SocketList, socket: &Socket, field: bool) -> Vec<String> {
     let mut cells = vec![
         socket.state.to_string(),
         socket.rx_queue.to_string(),
-        socket.tx_queue.to_string(),
+        // As ss: a listener's Send-Q is its backlog, when the source knows it (sock_diag).
+        socket.backlog.unwrap_or(socket.tx_queue).to_string(),
         endpoint(socket.local),
         endpoint(socket.remote),
     ];

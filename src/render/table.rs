@@ -73,13 +73,13 @@ fn headline(report: &Report) -> String {
         (None, _) => "an unknown network namespace (saved /proc)".to_string(),
     };
     let read: Vec<&crate::collect::FileStats> = c.files.iter().filter(|f| f.read).collect();
-    let from = match (read.as_slice(), read.first().and_then(|f| f.path.parent())) {
-        ([_, _], Some(dir)) => format!("{}/tcp{{,6}}", dir.display()),
-        _ => read
-            .iter()
-            .map(|f| f.path.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" and "),
+    let from = match (
+        c.source,
+        read.as_slice(),
+        read.first().and_then(|f| f.path.parent()),
+    ) {
+        ("netlink", _, _) => "netlink sock_diag".to_string(),
+        (_, files, dir) => from_files(files, dir),
     };
     let plural = if c.sockets_seen == 1 { "" } else { "s" };
     format!(
@@ -87,6 +87,17 @@ fn headline(report: &Report) -> String {
         c.sockets_seen,
         c.duration.as_secs_f64() * 1e3
     )
+}
+
+fn from_files(read: &[&crate::collect::FileStats], dir: Option<&std::path::Path>) -> String {
+    match (read, dir) {
+        ([_, _], Some(dir)) => format!("{}/tcp{{,6}}", dir.display()),
+        _ => read
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and "),
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +127,7 @@ mod tests {
                 skipped_lines: 0,
                 skipped: vec![],
                 clock_ticks: 100,
+                source_reason: None,
             },
         }
     }

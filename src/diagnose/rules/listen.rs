@@ -79,21 +79,22 @@ pub fn syn_recv(s: &Snapshot, t: &Thresholds) -> Outcome {
 pub fn accept_queue(s: &Snapshot, t: &Thresholds) -> Outcome {
     let th = &t.accept_queue;
     let somaxconn = s.ctx.sysctl.somaxconn;
-    let by_share =
-        |q: u32| somaxconn.is_some_and(|m| f64::from(q) >= th.warn_share_of_somaxconn * m as f64);
-    let mut full: Vec<&crate::diagnose::observe::Listener> = s
-        .obs
-        .listeners
-        .iter()
-        .filter(|l| u64::from(l.queued) >= th.warn || by_share(l.queued))
-        .collect();
+    // With sock_diag the real backlog is known; /proc only offers its bound, somaxconn.
+    let limit = |l: &crate::diagnose::observe::Listener| l.backlog.map(u64::from).or(somaxconn);
+    let warns = |l: &crate::diagnose::observe::Listener| {
+        let q = u64::from(l.queued);
+        q >= th.warn
+            || limit(l).is_some_and(|m| q > 0 && q as f64 >= th.warn_share_of_somaxconn * m as f64)
+    };
+    let mut full: Vec<&crate::diagnose::observe::Listener> =
+        s.obs.listeners.iter().filter(|l| warns(l)).collect();
     if full.is_empty() {
         return Outcome::Quiet;
     }
     full.sort_by(|a, b| b.queued.cmp(&a.queued).then_with(|| a.local.cmp(&b.local)));
     let worst = full[0];
-    // The queue is full once it exceeds the backlog, which somaxconn bounds.
-    let crit = somaxconn.is_some_and(|m| u64::from(worst.queued) >= m);
+    // The queue is full once it exceeds the backlog (or its bound, somaxconn).
+    let crit = limit(worst).is_some_and(|m| u64::from(worst.queued) >= m);
     let sev = if crit {
         Severity::Critical
     } else {
@@ -109,11 +110,14 @@ pub fn accept_queue(s: &Snapshot, t: &Thresholds) -> Outcome {
     if full.len() > 1 {
         summary.push_str(&format!(" (and {} more listeners back up)", full.len() - 1));
     }
-    summary.push_str(match somaxconn {
-        Some(m) => format!(
+    summary.push_str(match (worst.backlog, somaxconn) {
+        (Some(b), _) => format!(
+            ". Its backlog is {b}; when the queue exceeds it, new SYNs are dropped and clients time out."
+        ),
+        (None, Some(m)) => format!(
             ". Its backlog is at most net.core.somaxconn = {m}; when the queue exceeds the backlog, new SYNs are dropped and clients time out."
         ),
-        None => ". When the queue exceeds the backlog, new SYNs are dropped and clients time out.".into(),
+        (None, None) => ". When the queue exceeds the backlog, new SYNs are dropped and clients time out.".into(),
     }
     .as_str());
     match processes.first() {
@@ -140,6 +144,7 @@ pub fn accept_queue(s: &Snapshot, t: &Thresholds) -> Outcome {
         json!({
             "listener": worst.local.to_string(),
             "queued": worst.queued,
+            "backlog": worst.backlog,
             "somaxconn": somaxconn,
             "listeners_affected": full.len(),
             "counters_since_boot": {
