@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::cli::{CheckArgs, CheckFormat, StateRange};
 use crate::collect::ProcSource;
 use crate::collect::owners::find_owners;
-use crate::commands::summary::{Analysis, analyse};
+use crate::commands::summary::{Analysis, Options, analyse};
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::model::TcpState;
@@ -235,9 +235,13 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         &filter,
         &source,
         &thresholds,
-        true,
-        args.no_processes,
-        &config.watched_ports(),
+        &Options {
+            diagnose: true,
+            no_processes: args.no_processes,
+            watch_ports: config.watched_ports(),
+            // Inodes name the holders, and the state file follows them across runs.
+            keep_inodes: !args.no_processes || args.state_file.is_some(),
+        },
         err,
     )?;
     let mut extra = state_findings(

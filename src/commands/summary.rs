@@ -56,15 +56,32 @@ pub struct Analysis {
 
 /// Counts the sockets, and with `diagnose` reads the context and runs the rules (looking up
 /// owners only for the sockets behind findings, unless `no_processes`).
+/// How `analyse` should run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Read the context and run the rules (false: only count).
+    pub diagnose: bool,
+    /// `--no-processes`.
+    pub no_processes: bool,
+    /// Local ports counted apart by state (config `[ports.N]`).
+    pub watch_ports: std::collections::BTreeSet<u16>,
+    /// Keep the inodes of anomalous sockets (to name holders or follow them across runs).
+    pub keep_inodes: bool,
+}
+
 pub fn analyse(
     filter: &Filter,
     source: &ProcSource,
     thresholds: &Thresholds,
-    diagnose: bool,
-    no_processes: bool,
-    watch_ports: &std::collections::BTreeSet<u16>,
+    options: &Options,
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
+    let Options {
+        diagnose,
+        no_processes,
+        ref watch_ports,
+        keep_inodes,
+    } = *options;
     let collected_at = SystemTime::now();
     let context = if diagnose {
         read_context(source.root(), &source.net_dir(), source.pid().is_some())
@@ -73,6 +90,7 @@ pub fn analyse(
     };
     let mut obs = Observations::new(thresholds, &context);
     obs.watch_ports(watch_ports.iter().copied());
+    obs.keep_inodes(keep_inodes);
     let (tally, collection) = count(source, filter, diagnose.then_some(&mut obs))?;
     warn_skipped(&collection, err);
 
@@ -146,15 +164,14 @@ pub fn run(
     }
     // `--format plain` is the awk replacement: it only counts, as fast as it can.
     let diagnose = format != Format::Plain;
-    let analysis = analyse(
-        &filter,
-        &source,
-        &Thresholds::default(),
+    let options = Options {
         diagnose,
-        args.no_processes,
-        &Default::default(),
-        err,
-    )?;
+        no_processes: args.no_processes,
+        watch_ports: Default::default(),
+        // Inodes only serve the owner lookup.
+        keep_inodes: !args.no_processes,
+    };
+    let analysis = analyse(&filter, &source, &Thresholds::default(), &options, err)?;
     let report = &analysis.report;
     match format {
         Format::Table => render::table::render(report, style(terminal), out)?,

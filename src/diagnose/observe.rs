@@ -21,11 +21,11 @@ pub struct Pile {
 }
 
 impl Pile {
-    fn add(&mut self, s: &Socket) {
+    fn add(&mut self, s: &Socket, keep_inode: bool) {
         self.total += 1;
         *self.by_local_port.entry(s.local.port()).or_default() += 1;
         *self.by_peer.entry(s.remote.ip()).or_default() += 1;
-        if s.inode != 0 {
+        if keep_inode && s.inode != 0 {
             self.inodes.push(s.inode);
         }
         self.max_retransmits = self.max_retransmits.max(s.retransmits);
@@ -93,6 +93,9 @@ pub struct Observations {
     /// state.
     watched_ports: HashSet<u16>,
     pub port_states: HashMap<(u16, TcpState), u64>,
+    /// Keep the inodes of anomalous sockets: needed to name their processes, or to follow them
+    /// across runs; otherwise memory would grow with every CLOSE_WAIT for nothing.
+    keep_inodes: bool,
     syn_sent_min_retransmits: u32,
     rx_warn: u64,
     tx_warn_retransmits: u32,
@@ -107,8 +110,14 @@ impl Observations {
             rx_warn: thresholds.rx_backlog.warn_bytes,
             tx_warn_retransmits: thresholds.tx_backlog.warn_retransmits,
             tx_warn_zero_window_bytes: thresholds.tx_backlog.warn_zero_window_bytes,
+            keep_inodes: true,
             ..Observations::default()
         }
+    }
+
+    /// Whether to keep the inodes of anomalous sockets (default: yes).
+    pub fn keep_inodes(&mut self, keep: bool) {
+        self.keep_inodes = keep;
     }
 
     /// Counts the sockets of these local ports by state as well.
@@ -146,7 +155,7 @@ impl Observations {
         }
         match s.state {
             TcpState::CloseWait => {
-                self.close_wait.add(s);
+                self.close_wait.add(s, self.keep_inodes);
                 if s.rx_queue > 0 {
                     self.close_wait_unread += 1;
                 }
@@ -173,16 +182,18 @@ impl Observations {
                 e.total += 1;
                 if s.retransmits >= self.syn_sent_min_retransmits {
                     e.retried += 1;
-                    if s.inode != 0 {
+                    if self.keep_inodes && s.inode != 0 {
                         e.inodes.push(s.inode);
                     }
                 }
             }
-            TcpState::FinWait1 => self.fin_wait1.add(s),
-            TcpState::FinWait2 if s.kind == SocketKind::TimeWait => self.fin_wait2_orphaned.add(s),
-            TcpState::FinWait2 => self.fin_wait2_held.add(s),
-            TcpState::LastAck => self.last_ack.add(s),
-            TcpState::Closing => self.closing.add(s),
+            TcpState::FinWait1 => self.fin_wait1.add(s, self.keep_inodes),
+            TcpState::FinWait2 if s.kind == SocketKind::TimeWait => {
+                self.fin_wait2_orphaned.add(s, self.keep_inodes)
+            }
+            TcpState::FinWait2 => self.fin_wait2_held.add(s, self.keep_inodes),
+            TcpState::LastAck => self.last_ack.add(s, self.keep_inodes),
+            TcpState::Closing => self.closing.add(s, self.keep_inodes),
             _ => {}
         }
         if matches!(s.state, TcpState::Established | TcpState::CloseWait)
