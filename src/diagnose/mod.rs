@@ -100,21 +100,21 @@ pub fn wanted_inodes(findings: &[Finding]) -> std::collections::HashSet<u64> {
 }
 
 /// The largest entries of a count map, count first, then key: stable output.
-fn top<K: Ord + Clone + Hash>(counts: &HashMap<K, u64>, n: usize) -> Vec<(K, u64)> {
+fn top<K: Ord + Clone + Hash, S>(counts: &HashMap<K, u64, S>, n: usize) -> Vec<(K, u64)> {
     let mut v: Vec<(K, u64)> = counts.iter().map(|(k, &c)| (k.clone(), c)).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.truncate(n);
     v
 }
 
-fn port_culprits(counts: &HashMap<u16, u64>) -> Vec<Culprit> {
+fn port_culprits<S>(counts: &HashMap<u16, u64, S>) -> Vec<Culprit> {
     top(counts, TOP_CULPRITS)
         .into_iter()
         .map(|(port, count)| Culprit::LocalPort { port, count })
         .collect()
 }
 
-fn peer_culprits(counts: &HashMap<std::net::IpAddr, u64>) -> Vec<Culprit> {
+fn peer_culprits<S>(counts: &HashMap<std::net::IpAddr, u64, S>) -> Vec<Culprit> {
     top(counts, TOP_CULPRITS)
         .into_iter()
         .map(|(ip, count)| Culprit::Peer {

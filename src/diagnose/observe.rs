@@ -2,8 +2,13 @@
 //! per-key maps, plus the few sockets that look wrong. Never every socket, so the summary's
 //! memory stays flat on a healthy machine of any size.
 
-use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
+
+// Every socket streams through these maps, so hashing is on the hot path: foldhash is several
+// times faster than SipHash and still seeded per process, so remote peers cannot aim
+// collisions at it.
+pub type HashMap<K, V> = foldhash::HashMap<K, V>;
+pub type HashSet<T> = foldhash::HashSet<T>;
 
 use super::thresholds::Thresholds;
 use crate::collect::context::KernelContext;
