@@ -142,7 +142,7 @@ def measure_here(binary, runs, only=None):
     total = sum(int(line.split()[1]) for line in real.splitlines())
     print(f"<!-- {total} sockets: {' '.join(real.split())} -->", flush=True)
     for label, cmd in commands(binary, big=total > 500_000):
-        if only and only not in label:
+        if only and not any(part in label for part in only.split(",")):
             continue
         lo, med, hi, rss = measure(cmd, runs)
         rss = "n/a" if rss is None else f"{rss / 1024:.1f} MiB"
@@ -156,7 +156,7 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/sockscope"))
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--only", help="run only the commands whose label contains this text")
+    ap.add_argument("--only", help="run only the commands whose label contains one of these comma-separated texts")
     args = ap.parse_args()
     if args.inside:
         return measure_here(args.binary, args.runs, args.only)
