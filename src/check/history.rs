@@ -94,6 +94,7 @@ const RESET_COUNTERS: &[&str] = &[
     "TcpExt.TCPAbortOnTimeout",
 ];
 
+/// The shared constructor; these findings carry no ranked causes (the counters say what).
 #[allow(clippy::too_many_arguments)]
 fn finding(
     id: &'static str,
@@ -105,17 +106,17 @@ fn finding(
     culprits: Vec<Culprit>,
     inodes: Vec<u64>,
 ) -> Finding {
-    Finding {
+    crate::diagnose::finding(
         id,
         severity,
         title,
         summary,
         evidence,
-        causes: Vec::new(),
-        next_steps: next,
+        Vec::new(),
+        next,
         culprits,
         inodes,
-    }
+    )
 }
 
 fn median(values: &[f64]) -> f64 {

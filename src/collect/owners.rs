@@ -187,10 +187,10 @@ fn sockets(n: u64) -> String {
 /// `wanted` is empty.
 pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
     let mut owners = Owners::default();
-    owners.stats.hidepid = hidepid(root);
     if wanted.is_empty() {
         return Ok(owners);
     }
+    owners.stats.hidepid = hidepid(root);
     let mut pids: Vec<u32> = fs::read_dir(root)?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();

@@ -6,6 +6,8 @@
 
 pub mod observe;
 mod rules;
+
+pub(crate) use rules::finding;
 pub mod thresholds;
 
 use std::collections::HashMap;

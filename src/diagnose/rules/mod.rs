@@ -44,8 +44,9 @@ fn who(s: &Snapshot, culprits: &[Culprit], wanted: bool) -> Option<String> {
     }
 }
 
+/// A finding from its parts; the two-run rules of `check` build theirs with it too.
 #[allow(clippy::too_many_arguments)]
-fn finding(
+pub(crate) fn finding(
     id: &'static str,
     severity: Severity,
     title: String,
