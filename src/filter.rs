@@ -54,6 +54,15 @@ fn state_mask(arg: StateArg) -> u16 {
     }
 }
 
+/// The states a `--state` value stands for (a group stands for several), in lifecycle order.
+pub fn states_in(arg: StateArg) -> Vec<TcpState> {
+    let mask = state_mask(arg);
+    TcpState::LIFECYCLE
+        .into_iter()
+        .filter(|s| s.index().is_some_and(|i| mask & (1 << i) != 0))
+        .collect()
+}
+
 impl Filter {
     pub fn new(args: &FilterArgs) -> Filter {
         let states = (!args.states.is_empty())
@@ -188,6 +197,16 @@ mod tests {
         assert!(!bucket.wants_state(TcpState::Established));
         let big = Filter::new(&args(&[StateArg::Big]));
         assert!(!big.wants_state(TcpState::TimeWait) && big.wants_state(TcpState::Listen));
+    }
+
+    #[test]
+    fn groups_expand_to_their_states() {
+        assert_eq!(states_in(StateArg::CloseWait), vec![TcpState::CloseWait]);
+        assert_eq!(
+            states_in(StateArg::Bucket),
+            vec![TcpState::SynRecv, TcpState::TimeWait]
+        );
+        assert_eq!(states_in(StateArg::Connected).len(), 9);
     }
 
     #[test]

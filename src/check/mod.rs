@@ -61,21 +61,7 @@ impl Status {
 
 /// The states a `--warn`/`--crit` value counts (one state, or a group such as `connected`).
 fn states_of(spec: &StateRange) -> Vec<TcpState> {
-    let args = crate::cli::FilterArgs {
-        states: vec![spec.state],
-        ports: vec![],
-        sports: vec![],
-        dports: vec![],
-        srcs: vec![],
-        dsts: vec![],
-        ipv4: false,
-        ipv6: false,
-    };
-    let filter = Filter::new(&args);
-    TcpState::LIFECYCLE
-        .into_iter()
-        .filter(|&s| filter.wants_state(s))
-        .collect()
+    crate::filter::states_in(spec.state)
 }
 
 /// The label a state threshold goes by: `close_wait`, or the group name (`connected`).
@@ -231,6 +217,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         mut report,
         context,
         observations,
+        owners,
     } = analyse(
         &filter,
         &source,
@@ -290,11 +277,20 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         let mut comparison = history::compare(prev, &current, &thresholds, stuck_after, None);
         let wanted = crate::diagnose::wanted_inodes(&comparison.findings);
         if !wanted.is_empty() && !args.no_processes {
-            let owners = find_owners(source.root(), &wanted).map_err(|e| Error::Read {
-                path: source.root().to_path_buf(),
-                source: e,
-            })?;
-            comparison = history::compare(prev, &current, &thresholds, stuck_after, Some(&owners));
+            // The diagnostics' lookup usually covers these already (stuck CLOSE_WAIT sockets are
+            // the ones close_wait_excess looked up): walk /proc/*/fd again only if it did not.
+            let walked;
+            let usable = match &owners {
+                Some((found, covered)) if wanted.is_subset(covered) => found,
+                _ => {
+                    walked = find_owners(source.root(), &wanted).map_err(|e| Error::Read {
+                        path: source.root().to_path_buf(),
+                        source: e,
+                    })?;
+                    &walked
+                }
+            };
+            comparison = history::compare(prev, &current, &thresholds, stuck_after, Some(usable));
         }
         notes.extend(comparison.notes);
         report.findings.append(&mut comparison.findings);

@@ -8,7 +8,9 @@ use super::{style, warn_skipped};
 use crate::Terminal;
 use crate::cli::{Format, SummaryArgs};
 use crate::collect::context::{KernelContext, read_context};
-use crate::collect::owners::{Attribution, find_owners};
+use std::collections::HashSet;
+
+use crate::collect::owners::{Attribution, Owners, find_owners};
 use crate::collect::{self, Collection, ProcSource};
 use crate::diagnose::observe::Observations;
 use crate::diagnose::thresholds::Thresholds;
@@ -52,6 +54,9 @@ pub struct Analysis {
     pub context: KernelContext,
     /// What the rules saw: `check` keeps part of it between runs.
     pub observations: Observations,
+    /// The owners looked up for the findings, and the inodes that lookup covered: `check`
+    /// reuses them rather than walking `/proc/*/fd` again.
+    pub owners: Option<(Owners, HashSet<u64>)>,
 }
 
 /// Counts the sockets, and with `diagnose` reads the context and runs the rules (looking up
@@ -101,33 +106,39 @@ pub fn analyse(
         ..Diagnostics::default()
     };
     let mut findings = Vec::new();
+    let mut owners = None;
     if diagnose {
-        let mut snapshot = Snapshot {
+        let processes = if no_processes {
+            Processes::Skipped
+        } else {
+            Processes::Pending
+        };
+        let first = Snapshot {
             obs: &obs,
             ctx: &context,
             owners: None,
-            processes: if no_processes {
-                Processes::Skipped
-            } else {
-                Processes::Pending
-            },
+            processes,
         };
-        let mut diagnosis = diagnose::diagnose(&snapshot, thresholds);
-        let wanted = diagnose::wanted_inodes(&diagnosis.findings);
-        let owners;
+        let mut diagnosis = diagnose::diagnose(&first, thresholds);
         if !no_processes {
             // Only the sockets behind findings are looked up; a healthy machine walks nothing.
-            owners = find_owners(source.root(), &wanted).map_err(|e| Error::Read {
+            let wanted = diagnose::wanted_inodes(&diagnosis.findings);
+            let found = find_owners(source.root(), &wanted).map_err(|e| Error::Read {
                 path: source.root().to_path_buf(),
                 source: e,
             })?;
-            snapshot.owners = Some(&owners);
-            snapshot.processes = Processes::LookedUp;
-            diagnosis = diagnose::diagnose(&snapshot, thresholds);
+            let second = Snapshot {
+                obs: &obs,
+                ctx: &context,
+                owners: Some(&found),
+                processes: Processes::LookedUp,
+            };
+            diagnosis = diagnose::diagnose(&second, thresholds);
             if !wanted.is_empty() {
                 let inodes = diagnose::wanted_inodes(&diagnosis.findings);
-                diagnostics.attribution = Some(Attribution::of_inodes(inodes, &owners));
+                diagnostics.attribution = Some(Attribution::of_inodes(inodes, &found));
             }
+            owners = Some((found, wanted));
         }
         findings = diagnosis.findings;
         diagnostics.skipped = diagnosis.skipped;
@@ -145,6 +156,7 @@ pub fn analyse(
         report,
         context,
         observations: obs,
+        owners,
     })
 }
 

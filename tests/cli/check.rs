@@ -2,7 +2,7 @@
 //! Prometheus output read back by a real exposition-format parser, the atomic textfile, and real
 //! sockets.
 
-use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
+use std::net::Ipv4Addr;
 
 use crate::util::{fixture, snapshot_settings, sockscope};
 
@@ -173,16 +173,10 @@ fn textfile_is_written_atomically_beside_the_target() {
 /// that port and 0 for a clean one.
 #[test]
 fn real_close_wait_sockets_make_check_warn() {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let (listener, held) = crate::util::hold_close_wait(3);
     let port = listener.local_addr().unwrap().port().to_string();
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        client.shutdown(Shutdown::Write).unwrap();
-        held.push((client, server));
-    }
-    let clean = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let clean =
+        crate::util::fresh_listener(Ipv4Addr::LOCALHOST.into()).expect("a loopback listener");
     let clean_port = clean.local_addr().unwrap().port().to_string();
     let run = |port: &str| {
         let out = sockscope()

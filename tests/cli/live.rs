@@ -4,36 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{sockscope, stdout_of};
-
-/// A listener on a port no socket of this namespace mentions, so `--port` sees only ours.
-fn fresh_listener(ip: std::net::IpAddr) -> Option<TcpListener> {
-    for _ in 0..50 {
-        let listener = match TcpListener::bind(SocketAddr::new(ip, 0)) {
-            Ok(l) => l,
-            Err(_) => return None,
-        };
-        let port = listener.local_addr().unwrap().port();
-        let needle = format!(":{port:04X} ");
-        let busy = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
-            std::fs::read_to_string(f)
-                .unwrap_or_default()
-                .lines()
-                .skip(1)
-                .filter(|l| l.contains(&needle))
-                .count()
-                > 1
-        });
-        if !busy {
-            return Some(listener);
-        }
-    }
-    None
-}
+use crate::util::{fresh_listener, sockscope, stdout_of};
 
 /// Sockets in known states around one listener. Dropping it closes them.
 struct Scene {

@@ -2,7 +2,6 @@
 //! not committed), and real sockets held by this test process.
 
 use std::fs;
-use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -361,15 +360,8 @@ fn walkdirs(dir: &Path) -> Vec<PathBuf> {
 /// CLOSE_WAIT sockets held by this very process: `top` must name our pid with the exact count.
 #[test]
 fn top_names_this_process_for_its_close_wait_sockets() {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let (listener, held) = crate::util::hold_close_wait(3);
     let port = listener.local_addr().unwrap().port().to_string();
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        client.shutdown(Shutdown::Write).unwrap();
-        held.push((client, server));
-    }
     let me = u64::from(std::process::id());
     let mut found = None;
     for _ in 0..60 {

@@ -1,3 +1,4 @@
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -64,4 +65,45 @@ pub fn snapshot_settings(root: Option<&Path>) -> insta::Settings {
     s.add_filter(r#"("comm": "[^"]*",\s+"uid": )\d+"#, "$1[UID]");
     s.set_prepend_module_to_snapshot(false);
     s
+}
+
+/// A listener on a port no socket of this namespace mentions, so `--port` sees only ours.
+pub fn fresh_listener(ip: std::net::IpAddr) -> Option<TcpListener> {
+    for _ in 0..50 {
+        let listener = match TcpListener::bind(SocketAddr::new(ip, 0)) {
+            Ok(l) => l,
+            Err(_) => return None,
+        };
+        let port = listener.local_addr().unwrap().port();
+        let needle = format!(":{port:04X} ");
+        let busy = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .skip(1)
+                .filter(|l| l.contains(&needle))
+                .count()
+                > 1
+        });
+        if !busy {
+            return Some(listener);
+        }
+    }
+    None
+}
+
+/// `n` connections to a fresh loopback port whose clients have shut down writing: this process
+/// holds them in CLOSE_WAIT (server side) and FIN_WAIT2 (client side). Keep the result alive.
+pub fn hold_close_wait(n: usize) -> (TcpListener, Vec<(TcpStream, TcpStream)>) {
+    let listener = fresh_listener(Ipv4Addr::LOCALHOST.into()).expect("a loopback listener");
+    let addr = listener.local_addr().unwrap();
+    let held = (0..n)
+        .map(|_| {
+            let client = TcpStream::connect(addr).unwrap();
+            let (server, _) = listener.accept().unwrap();
+            client.shutdown(Shutdown::Write).unwrap();
+            (client, server)
+        })
+        .collect();
+    (listener, held)
 }
