@@ -46,6 +46,9 @@ pub struct WalkStats {
     pub fds_unreadable: u64,
     /// The `hidepid=` option of the /proc mount, if any: other users' processes are hidden.
     pub hidepid: Option<String>,
+    /// The walk ran as root: what it could not read, a security policy shields (advising root
+    /// would be wrong).
+    pub as_root: bool,
 }
 
 /// inode → the processes holding it.
@@ -122,12 +125,19 @@ impl Attribution {
         let mut notes = Vec::new();
         let w = &self.walk;
         if self.unknown > 0 {
-            if w.processes_unreadable > 0 || w.hidepid.is_some() {
+            if w.as_root && w.processes_unreadable > 0 {
+                notes.push(format!(
+                    "Owners unknown for {}: {} refused even to root (a sandbox or security policy shields {}).",
+                    sockets(self.unknown),
+                    processes(w.processes_unreadable),
+                    if w.processes_unreadable == 1 { "it" } else { "them" }
+                ));
+            } else if w.processes_unreadable > 0 || w.hidepid.is_some() {
                 let mut why = Vec::new();
                 if w.processes_unreadable > 0 {
                     why.push(format!(
-                        "{} processes of other users could not be read",
-                        w.processes_unreadable
+                        "{} of other users could not be read",
+                        processes(w.processes_unreadable)
                     ));
                 }
                 if let Some(h) = &w.hidepid {
@@ -175,6 +185,14 @@ impl Attribution {
     }
 }
 
+fn processes(n: u64) -> String {
+    if n == 1 {
+        "1 process".into()
+    } else {
+        format!("{n} processes")
+    }
+}
+
 fn sockets(n: u64) -> String {
     if n == 1 {
         "1 socket".into()
@@ -191,6 +209,7 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
         return Ok(owners);
     }
     owners.stats.hidepid = hidepid(root);
+    owners.stats.as_root = rustix::process::geteuid().is_root();
     let mut pids: Vec<u32> = fs::read_dir(root)?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
@@ -337,6 +356,29 @@ fn hidepid(root: &Path) -> Option<String> {
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn unreadable_owners_get_advice_that_fits_who_is_asking() {
+        let mut a = Attribution {
+            sockets: 2,
+            unknown: 2,
+            ..Attribution::default()
+        };
+        a.walk.processes_unreadable = 1;
+        let user = a.notes().join(" ");
+        assert!(
+            user.contains("1 process of other users could not be read"),
+            "{user}"
+        );
+        assert!(
+            user.contains("run as root or grant CAP_SYS_PTRACE"),
+            "{user}"
+        );
+        a.walk.as_root = true;
+        let root = a.notes().join(" ");
+        assert!(root.contains("refused even to root"), "{root}");
+        assert!(!root.contains("run as root"), "{root}");
+    }
 
     #[test]
     fn socket_links_are_recognised() {
