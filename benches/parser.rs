@@ -5,8 +5,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use sockscope::collect::proc_tcp::{Line, TcpTable};
-use sockscope::model::{Family, Tally};
+use sockscope::internals::{Family, Line, Tally, TcpTable};
 
 const V4: &str = include_str!("../tests/fixtures/loopback-mix/net/tcp");
 const V6: &str = include_str!("../tests/fixtures/loopback-mix/net/tcp6");

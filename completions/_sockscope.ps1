@@ -22,6 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
     $completions = @(switch ($command) {
         'sockscope' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Thresholds and disabled rules (TOML), as `check` reads them. Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is a warning here, and the defaults apply')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sockets in this state or state group (repeatable)')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)')
             [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)')
@@ -52,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
         }
         'sockscope;summary' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Thresholds and disabled rules (TOML), as `check` reads them. Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is a warning here, and the defaults apply')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sockets in this state or state group (repeatable)')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)')
             [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)')

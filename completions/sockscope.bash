@@ -65,7 +65,7 @@ _sockscope() {
 
     case "${cmd}" in
         sockscope)
-            opts="-4 -6 -h -V --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help --version summary list top check completions man help"
+            opts="-4 -6 -h -V --format --json --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help --version summary list top check completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -73,6 +73,10 @@ _sockscope() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "table json plain" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --state)
@@ -399,7 +403,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__summary)
-            opts="-4 -6 -h --format --json --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-4 -6 -h --format --json --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +411,10 @@ _sockscope() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "table json plain" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --state)

@@ -19,6 +19,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
     var completions = [
         &'sockscope'= {
             cand --format 'Output format'
+            cand --config 'Thresholds and disabled rules (TOML), as `check` reads them. Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is a warning here, and the defaults apply'
             cand --state 'Only sockets in this state or state group (repeatable)'
             cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
             cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
@@ -48,6 +49,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
         }
         &'sockscope;summary'= {
             cand --format 'Output format'
+            cand --config 'Thresholds and disabled rules (TOML), as `check` reads them. Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is a warning here, and the defaults apply'
             cand --state 'Only sockets in this state or state group (repeatable)'
             cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
             cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'

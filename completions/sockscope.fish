@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sockscope_global_optspecs
-    string join \n format= json no-processes state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= h/help V/version
+    string join \n format= json no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= h/help V/version
 end
 
 function __fish_sockscope_needs_command
@@ -27,6 +27,7 @@ end
 complete -c sockscope -n "__fish_sockscope_needs_command" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
+complete -c sockscope -n "__fish_sockscope_needs_command" -l config -d 'Thresholds and disabled rules (TOML), as `check` reads them. Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is a warning here, and the defaults apply' -r -F
 complete -c sockscope -n "__fish_sockscope_needs_command" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
 syn-recv\t''
@@ -69,6 +70,7 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l config -d 'Thresholds and disabled rules (TOML), as `check` reads them. Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is a warning here, and the defaults apply' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
 syn-recv\t''

@@ -1,111 +1,82 @@
-//! Which sockets a command looks at: states, families and ports from the command line.
+//! Which sockets a command looks at: states, families, ports and addresses.
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use clap::ValueEnum;
+use crate::model::{Family, Socket, StateSet, TcpState};
 
-use crate::cli::{FilterArgs, PortRange, StateArg};
-use crate::model::{Family, Socket, TcpState};
-
-/// A compiled filter. An empty list means "no restriction".
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// Bit i set = `TcpState::KNOWN[i]` wanted; `None` = every state, unknown codes included.
-    states: Option<u16>,
-    /// The `--state` values as given, for describing the filter.
-    state_names: Vec<String>,
-    families: [bool; 2],
-    ports: Vec<PortRange>,
-    sports: Vec<PortRange>,
-    dports: Vec<PortRange>,
-    srcs: Vec<IpNet>,
-    dsts: Vec<IpNet>,
+/// An inclusive port range; a single port is `lo == hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
 }
 
-fn bit(state: TcpState) -> u16 {
-    1 << (state.code() - 1)
-}
-
-const ALL_STATES: u16 = (1 << 11) - 1;
-
-fn state_mask(arg: StateArg) -> u16 {
-    use TcpState::*;
-    let listening_or_closed = bit(Listen) | bit(Close);
-    let bucket = bit(SynRecv) | bit(TimeWait);
-    match arg {
-        StateArg::Established => bit(Established),
-        StateArg::SynSent => bit(SynSent),
-        StateArg::SynRecv => bit(SynRecv),
-        StateArg::FinWait1 => bit(FinWait1),
-        StateArg::FinWait2 => bit(FinWait2),
-        StateArg::TimeWait => bit(TimeWait),
-        StateArg::Closed => bit(Close),
-        StateArg::CloseWait => bit(CloseWait),
-        StateArg::LastAck => bit(LastAck),
-        StateArg::Listening => bit(Listen),
-        StateArg::Closing => bit(Closing),
-        StateArg::All => ALL_STATES,
-        StateArg::Connected => ALL_STATES & !listening_or_closed,
-        StateArg::Synchronized => ALL_STATES & !listening_or_closed & !bit(SynSent),
-        StateArg::Bucket => bucket,
-        StateArg::Big => ALL_STATES & !bucket,
+impl PortRange {
+    pub fn contains(self, port: u16) -> bool {
+        (self.lo..=self.hi).contains(&port)
     }
 }
 
-/// The states a `--state` value stands for (a group stands for several), in lifecycle order.
-pub fn states_in(arg: StateArg) -> Vec<TcpState> {
-    let mask = state_mask(arg);
-    TcpState::LIFECYCLE
-        .into_iter()
-        .filter(|s| s.index().is_some_and(|i| mask & (1 << i) != 0))
-        .collect()
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.lo == self.hi {
+            write!(f, "{}", self.lo)
+        } else {
+            write!(f, "{}-{}", self.lo, self.hi)
+        }
+    }
+}
+
+/// A compiled filter. An empty list means "no restriction".
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// `None` = every state, unknown codes included.
+    pub states: Option<StateSet>,
+    /// The `--state` values as given, for describing the filter.
+    pub state_names: Vec<String>,
+    /// [IPv4, IPv6].
+    pub families: [bool; 2],
+    pub ports: Vec<PortRange>,
+    pub sports: Vec<PortRange>,
+    pub dports: Vec<PortRange>,
+    pub srcs: Vec<IpNet>,
+    pub dsts: Vec<IpNet>,
+}
+
+impl Default for Filter {
+    fn default() -> Filter {
+        Filter {
+            states: None,
+            state_names: Vec::new(),
+            families: [true, true],
+            ports: Vec::new(),
+            sports: Vec::new(),
+            dports: Vec::new(),
+            srcs: Vec::new(),
+            dsts: Vec::new(),
+        }
+    }
 }
 
 impl Filter {
-    pub fn new(args: &FilterArgs) -> Filter {
-        let states = (!args.states.is_empty())
-            .then(|| args.states.iter().fold(0, |mask, &s| mask | state_mask(s)));
-        let both = !args.ipv4 && !args.ipv6;
-        let state_names = args
-            .states
-            .iter()
-            .filter_map(|s| s.to_possible_value())
-            .map(|v| v.get_name().to_string())
-            .collect();
-        Filter {
-            states,
-            state_names,
-            families: [args.ipv4 || both, args.ipv6 || both],
-            ports: args.ports.clone(),
-            sports: args.sports.clone(),
-            dports: args.dports.clone(),
-            srcs: args.srcs.clone(),
-            dsts: args.dsts.clone(),
-        }
-    }
-
     /// Whether any socket of this family can match: the collector skips the file otherwise.
     pub fn wants_family(&self, family: Family) -> bool {
         self.families[family.index()]
     }
 
-    pub fn is_restrictive(&self) -> bool {
-        self.states.is_some_and(|m| m != ALL_STATES)
-            || !self.families.iter().all(|&f| f)
-            || !self.ports.is_empty()
-            || !self.sports.is_empty()
-            || !self.dports.is_empty()
-            || !self.srcs.is_empty()
-            || !self.dsts.is_empty()
+    /// The states sock_diag may be asked for, or `None` when every state is wanted (unknown
+    /// codes included).
+    pub fn kernel_states(&self) -> Option<StateSet> {
+        self.states.filter(|s| !s.is_all())
     }
 
     pub fn wants_state(&self, state: TcpState) -> bool {
-        match (self.states, state.index()) {
-            (None, _) => true,
-            (Some(mask), Some(i)) => mask & (1 << i) != 0,
-            (Some(mask), None) => mask == ALL_STATES,
+        match self.states {
+            None => true,
+            Some(set) if set.is_all() => true,
+            Some(set) => set.contains(state),
         }
     }
 
@@ -126,7 +97,7 @@ impl Filter {
     /// A short human description, e.g. `state close-wait, dport 5432`; empty when unfiltered.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
-        if self.states.is_some_and(|m| m != ALL_STATES) {
+        if self.kernel_states().is_some() {
             parts.push(format!("state {}", self.state_names.join("|")));
         }
         if !self.families.iter().all(|&f| f) {
@@ -170,59 +141,31 @@ mod tests {
         s
     }
 
-    fn args(states: &[StateArg]) -> FilterArgs {
-        FilterArgs {
-            states: states.to_vec(),
-            ports: vec![],
-            sports: vec![],
-            dports: vec![],
-            srcs: vec![],
-            dsts: vec![],
-            ipv4: false,
-            ipv6: false,
+    fn states(set: StateSet, names: &[&str]) -> Filter {
+        Filter {
+            states: Some(set),
+            state_names: names.iter().map(|s| s.to_string()).collect(),
+            ..Filter::default()
         }
-    }
-
-    #[test]
-    fn groups_follow_ss() {
-        let connected = Filter::new(&args(&[StateArg::Connected]));
-        assert!(!connected.wants_state(TcpState::Listen));
-        assert!(!connected.wants_state(TcpState::Close));
-        assert!(connected.wants_state(TcpState::SynSent));
-        let sync = Filter::new(&args(&[StateArg::Synchronized]));
-        assert!(!sync.wants_state(TcpState::SynSent));
-        assert!(sync.wants_state(TcpState::CloseWait));
-        let bucket = Filter::new(&args(&[StateArg::Bucket]));
-        assert!(bucket.wants_state(TcpState::TimeWait) && bucket.wants_state(TcpState::SynRecv));
-        assert!(!bucket.wants_state(TcpState::Established));
-        let big = Filter::new(&args(&[StateArg::Big]));
-        assert!(!big.wants_state(TcpState::TimeWait) && big.wants_state(TcpState::Listen));
-    }
-
-    #[test]
-    fn groups_expand_to_their_states() {
-        assert_eq!(states_in(StateArg::CloseWait), vec![TcpState::CloseWait]);
-        assert_eq!(
-            states_in(StateArg::Bucket),
-            vec![TcpState::SynRecv, TcpState::TimeWait]
-        );
-        assert_eq!(states_in(StateArg::Connected).len(), 9);
     }
 
     #[test]
     fn unknown_states_pass_only_unfiltered_or_all() {
         let odd = TcpState::Unknown(0x0D);
-        assert!(Filter::new(&args(&[])).wants_state(odd));
-        assert!(Filter::new(&args(&[StateArg::All])).wants_state(odd));
-        assert!(!Filter::new(&args(&[StateArg::Connected])).wants_state(odd));
+        assert!(Filter::default().wants_state(odd));
+        assert!(states(StateSet::ALL, &["all"]).wants_state(odd));
+        assert!(!states(StateSet::connected(), &["connected"]).wants_state(odd));
+        assert_eq!(states(StateSet::ALL, &["all"]).kernel_states(), None);
     }
 
     #[test]
     fn ports_and_families() {
-        let mut a = args(&[StateArg::CloseWait, StateArg::Listening]);
-        a.ports = vec![PortRange { lo: 5000, hi: 5000 }];
-        a.ipv4 = true;
-        let f = Filter::new(&a);
+        let mut f = states(
+            StateSet::of(&[TcpState::CloseWait, TcpState::Listen]),
+            &["close-wait", "listening"],
+        );
+        f.ports = vec![PortRange { lo: 5000, hi: 5000 }];
+        f.families = [true, false];
         assert!(f.matches(&socket(TcpState::CloseWait, Family::Ipv4, 5000, 40000)));
         assert!(f.matches(&socket(TcpState::CloseWait, Family::Ipv4, 40000, 5000)));
         assert!(!f.matches(&socket(TcpState::CloseWait, Family::Ipv6, 5000, 1)));
@@ -230,21 +173,23 @@ mod tests {
         assert!(!f.matches(&socket(TcpState::CloseWait, Family::Ipv4, 5001, 1)));
         assert_eq!(f.describe(), "state close-wait|listening, IPv4, port 5000");
 
-        let mut a = args(&[]);
-        a.sports = vec![PortRange { lo: 1, hi: 1024 }];
-        a.dports = vec![PortRange { lo: 5432, hi: 5432 }];
-        let f = Filter::new(&a);
+        let f = Filter {
+            sports: vec![PortRange { lo: 1, hi: 1024 }],
+            dports: vec![PortRange { lo: 5432, hi: 5432 }],
+            ..Filter::default()
+        };
         assert!(f.matches(&socket(TcpState::Established, Family::Ipv6, 80, 5432)));
         assert!(!f.matches(&socket(TcpState::Established, Family::Ipv6, 5432, 80)));
-        assert!(!Filter::new(&args(&[])).is_restrictive());
+        assert_eq!(Filter::default().describe(), "");
     }
 
     #[test]
     fn addresses_and_networks() {
-        let mut a = args(&[]);
-        a.srcs = vec!["127.0.0.0/8".parse().unwrap()];
-        a.dsts = vec!["10.0.0.5/32".parse().unwrap(), "::1/128".parse().unwrap()];
-        let f = Filter::new(&a);
+        let f = Filter {
+            srcs: vec!["127.0.0.0/8".parse().unwrap()],
+            dsts: vec!["10.0.0.5/32".parse().unwrap(), "::1/128".parse().unwrap()],
+            ..Filter::default()
+        };
         let mut s = socket(TcpState::Established, Family::Ipv4, 1, 2);
         assert!(!f.matches(&s), "peer 127.0.0.1 is not in dst");
         s.remote = ([10, 0, 0, 5], 5432).into();

@@ -2,62 +2,15 @@
 //! and per state. Pure: the owners come in already collected.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
-use crate::cli::GroupKey;
-use crate::collect::owners::Owners;
-use crate::model::{Socket, TcpState};
-
-/// One component of a group's key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KeyValue {
-    Process {
-        pid: u32,
-        comm: String,
-    },
-    /// Inode 0: no process can hold the socket (orphaned, mini-socket, accept queue).
-    NoProcess,
-    /// A real socket whose holder could not be found.
-    UnknownOwner,
-    LocalPort(u16),
-    RemotePort(u16),
-    Peer(IpAddr),
-    Uid(u32),
-}
-
-/// Sockets of one group, by state (kernel code order; unknown codes summed apart).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub total: u64,
-    pub states: [u64; 11],
-    pub unknown_states: u64,
-}
-
-impl Counts {
-    fn add(&mut self, state: TcpState) {
-        self.total += 1;
-        match state.index() {
-            Some(i) => self.states[i] += 1,
-            None => self.unknown_states += 1,
-        }
-    }
-
-    pub fn get(&self, state: TcpState) -> u64 {
-        state.index().map_or(0, |i| self.states[i])
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    pub key: Vec<KeyValue>,
-    pub counts: Counts,
-}
+use crate::model::{Socket, StateCounts};
+use crate::report::{Group, GroupKey, KeyValue, Owners};
 
 /// Accumulates sockets into groups as they stream by.
 pub struct Grouper<'a> {
     keys: &'a [GroupKey],
     owners: Option<&'a Owners>,
-    groups: HashMap<Vec<KeyValue>, Counts>,
+    groups: HashMap<Vec<KeyValue>, StateCounts>,
 }
 
 impl<'a> Grouper<'a> {
@@ -132,8 +85,8 @@ impl<'a> Grouper<'a> {
             .collect();
         groups.sort_by(|a, b| {
             b.counts
-                .total
-                .cmp(&a.counts.total)
+                .total()
+                .cmp(&a.counts.total())
                 .then_with(|| a.key.cmp(&b.key))
         });
         groups
@@ -143,6 +96,7 @@ impl<'a> Grouper<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TcpState;
 
     fn socket(state: TcpState, sport: u16, peer: [u8; 4], inode: u64) -> Socket {
         let peer = std::net::Ipv4Addr::from(peer);
@@ -172,7 +126,7 @@ mod tests {
                 KeyValue::Peer([10, 0, 0, 5].into())
             ]
         );
-        assert_eq!(groups[0].counts.total, 3);
+        assert_eq!(groups[0].counts.total(), 3);
         assert_eq!(groups[0].counts.get(TcpState::CloseWait), 2);
         assert_eq!(groups[1].counts.get(TcpState::Established), 1);
     }

@@ -1,20 +1,21 @@
 //! sockscope: count TCP sockets by state, explain what is wrong, alert on it.
 //!
-//! Data flows one way: `cli` → `collect` (reads the kernel) → `report` → `render`;
-//! `commands` holds the glue of each subcommand.
-//! The binary is a thin wrapper around [`run`].
+//! Data flows one way, and a module imports only the ones before it:
+//! `model → report → collect → filter, group, diagnose → alert → render → pipeline →
+//! commands, cli`. The binary is a thin wrapper around [`run`].
 
-pub mod check;
+mod alert;
 pub mod cli;
-pub mod collect;
-pub mod commands;
-pub mod diagnose;
-pub mod error;
-pub mod filter;
-pub mod group;
-pub mod model;
-pub mod render;
-pub mod report;
+mod collect;
+mod commands;
+mod diagnose;
+mod error;
+mod filter;
+mod group;
+mod model;
+mod pipeline;
+mod render;
+mod report;
 
 use std::io::Write;
 
@@ -24,6 +25,19 @@ use crate::cli::{Cli, Command};
 use crate::error::Error;
 
 pub use crate::error::Error as SockscopeError;
+
+/// What the benchmarks, fuzz targets and documentation tests reach inside: the parsers and the
+/// generated rule table. Not a stable API.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::collect::proc_tcp::{Line, TcpTable};
+    pub use crate::model::{Family, Tally};
+
+    /// The README's rule table, from the thresholds the code uses.
+    pub fn rule_table_markdown() -> String {
+        crate::diagnose::catalog::catalog_markdown(&Default::default())
+    }
+}
 
 /// What the caller knows about the terminal; the library never inspects the process itself.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,12 +56,12 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
     if let Some(Command::Check(args)) = &cli.command {
-        return match check::run(args, out, err) {
+        return match commands::check::run(args, out, err) {
             Ok(status) => Ok(status.code()),
             Err(e) if e.is_broken_pipe() => Err(e),
             Err(e) => {
-                check::report_unknown(args.format, &e.to_string(), out)?;
-                Ok(check::Status::Unknown.code())
+                commands::check::report_unknown(args.format, &e.to_string(), out)?;
+                Ok(report::Status::Unknown.code())
             }
         };
     }

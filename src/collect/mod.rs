@@ -1,4 +1,5 @@
-//! The only code that touches `/proc`. Everything is read relative to a root directory
+//! The only code that opens files or sockets to read the system: sock_diag, the `/proc` socket
+//! tables, the kernel context, the owners. Everything is read relative to a root directory
 //! (`--proc-root`, default `/proc`), so tests and offline analysis can use a copy.
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
@@ -12,10 +13,10 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli::SourceKind;
 use crate::error::Error;
-use crate::model::{Family, Socket, TcpState};
-use proc_tcp::{Line, Malformation, TcpTable};
+use crate::model::{Family, Socket, StateSet};
+use crate::report::{Collection, FileStats, SkippedLine};
+use proc_tcp::{Line, TcpTable};
 
 /// How many skipped lines are kept with their details; the rest are only counted.
 pub const SKIPPED_DETAILS: usize = 20;
@@ -26,9 +27,18 @@ pub const SKIPPED_DETAILS: usize = 20;
 /// as for cat). A larger buffer buys nothing; this one just never splits a page.
 const READ_BUFFER: usize = 64 << 10;
 
-/// Where sockets are read from.
+/// Which reader `--source` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// netlink for the running system, /proc for a copy, a `--pid` or when netlink fails.
+    Auto,
+    Netlink,
+    Proc,
+}
+
+/// Where sockets are read from: sock_diag or the `/proc` tables under a root.
 #[derive(Debug, Clone)]
-pub struct ProcSource {
+pub struct Source {
     root: PathBuf,
     pid: Option<u32>,
     kind: SourceKind,
@@ -36,7 +46,7 @@ pub struct ProcSource {
     states: u32,
 }
 
-impl ProcSource {
+impl Source {
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -45,25 +55,19 @@ impl ProcSource {
         self.pid
     }
 
-    pub fn new(root: impl Into<PathBuf>, pid: Option<u32>) -> ProcSource {
-        ProcSource {
+    pub fn new(root: impl Into<PathBuf>, pid: Option<u32>, kind: SourceKind) -> Source {
+        Source {
             root: root.into(),
             pid,
-            kind: SourceKind::Auto,
+            kind,
             states: netlink::ALL_STATES,
         }
     }
 
-    /// As the command line says: `--proc-root`, `--pid`, `--source`.
-    pub fn from_args(args: &crate::cli::SourceArgs) -> ProcSource {
-        let mut s = ProcSource::new(&args.proc_root, args.pid);
-        s.kind = args.source;
-        s
-    }
-
     /// Lets sock_diag filter states in the kernel (only when the caller needs no other state).
-    pub fn only_states(mut self, wanted: impl Fn(TcpState) -> bool) -> ProcSource {
-        self.states = netlink::state_mask(wanted);
+    /// `None` (every state, unknown codes included) keeps the full dump.
+    pub fn only_states(mut self, wanted: Option<StateSet>) -> Source {
+        self.states = wanted.map_or(netlink::ALL_STATES, StateSet::sock_diag_mask);
         self
     }
 
@@ -102,50 +106,10 @@ impl ProcSource {
     }
 }
 
-/// What one socket table file gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileStats {
-    pub path: PathBuf,
-    pub family: Family,
-    /// False when the file does not exist: for tcp6, IPv6 is absent (not an error).
-    pub present: bool,
-    /// False when the family was filtered out, so the file was not opened.
-    pub read: bool,
-    pub sockets: u64,
-    pub skipped: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedLine {
-    pub path: PathBuf,
-    pub line: u64,
-    pub why: Malformation,
-}
-
-/// How a snapshot was collected: reported with every result so nothing is hidden.
-#[derive(Debug, Clone)]
-pub struct Collection {
-    pub source: &'static str,
-    pub proc_root: PathBuf,
-    pub pid: Option<u32>,
-    pub netns: Option<String>,
-    pub files: Vec<FileStats>,
-    pub duration: Duration,
-    /// Every socket parsed, before filters.
-    pub sockets_seen: u64,
-    pub skipped_lines: u64,
-    /// The first [`SKIPPED_DETAILS`] skipped lines.
-    pub skipped: Vec<SkippedLine>,
-    /// USER_HZ, the unit of the timer column (`sysconf(_SC_CLK_TCK)`, almost always 100).
-    pub clock_ticks: u64,
-    /// Why /proc was read when netlink was the default (fallback, --proc-root, --pid).
-    pub source_reason: Option<String>,
-}
-
 /// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which
 /// families to read at all.
 pub fn for_each_socket(
-    source: &ProcSource,
+    source: &Source,
     wants: impl Fn(Family) -> bool,
     mut each: impl FnMut(&Socket),
 ) -> Result<Collection, Error> {

@@ -31,14 +31,6 @@ const IPPROTO_TCP: u8 = 6;
 /// kernel walk the bind hash as well. Request sockets come with the SYN_RECV bit.
 pub const ALL_STATES: u32 = 0xfff;
 
-/// The kernel's state bitmask for the states `wanted` accepts.
-pub fn state_mask(wanted: impl Fn(TcpState) -> bool) -> u32 {
-    TcpState::KNOWN
-        .iter()
-        .filter(|&&s| wanted(s))
-        .fold(0, |mask, s| mask | (1 << s.code()))
-}
-
 /// Opens a sock_diag socket; fails where netlink is not available (some sandboxes).
 pub fn open() -> io::Result<OwnedFd> {
     let fd = socket_with(
@@ -196,8 +188,6 @@ mod tests {
 
     #[test]
     fn masks_and_requests() {
-        assert_eq!(state_mask(|_| true), 0b1111_1111_1110);
-        assert_eq!(state_mask(|s| s == TcpState::CloseWait), 1 << 8);
         let r = request(Family::Ipv6, ALL_STATES);
         assert_eq!(u32_at(&r, 0), 72);
         assert_eq!((r[16], r[17]), (AF_INET6, IPPROTO_TCP));

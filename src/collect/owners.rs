@@ -9,197 +9,12 @@
 //! root and handed to a service (systemd socket activation, a master that forks and drops
 //! privileges) is held by processes of another uid.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::model::Socket;
-
-/// A process that holds at least one wanted socket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Process {
-    pub pid: u32,
-    /// The kernel's `comm` (up to 15 bytes), exactly as the process set it: may hold control
-    /// characters, so escape it before printing to a terminal.
-    pub comm: String,
-    pub uid: u32,
-    /// Clock ticks after boot (stat field 22): with the pid, identifies the process across pid
-    /// reuse.
-    pub starttime: u64,
-    /// Open file descriptors of any kind.
-    pub fd_count: u64,
-    /// `RLIMIT_NOFILE` soft limit; `None` when unlimited or unreadable.
-    pub nofile_soft: Option<u64>,
-}
-
-/// What the walk could and could not see; reported with every attributed result.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WalkStats {
-    pub processes_scanned: u64,
-    /// `/proc/PID/fd` (or the links in it) unreadable: another user's process without
-    /// CAP_SYS_PTRACE, or one a security policy shields.
-    pub processes_unreadable: u64,
-    /// Gone between listing `/proc` and reading it.
-    pub processes_vanished: u64,
-    /// fd links that disappeared or could not be read while being listed.
-    pub fds_unreadable: u64,
-    /// The `hidepid=` option of the /proc mount, if any: other users' processes are hidden.
-    pub hidepid: Option<String>,
-    /// The walk ran as root: what it could not read, a security policy shields (advising root
-    /// would be wrong).
-    pub as_root: bool,
-}
-
-/// inode → the processes holding it.
-#[derive(Debug, Clone, Default)]
-pub struct Owners {
-    processes: Vec<Process>,
-    by_inode: HashMap<u64, Vec<usize>>,
-    pub stats: WalkStats,
-}
-
-impl Owners {
-    /// The processes holding `inode` (several after fork or fd passing), in pid order.
-    pub fn of(&self, inode: u64) -> impl Iterator<Item = &Process> + '_ {
-        self.by_inode
-            .get(&inode)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.processes[i])
-    }
-
-    pub fn is_attributed(&self, inode: u64) -> bool {
-        self.by_inode.contains_key(&inode)
-    }
-
-    pub fn processes(&self) -> &[Process] {
-        &self.processes
-    }
-}
-
-/// How far attribution got for a set of sockets: what a reader needs to trust the owner columns.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attribution {
-    pub sockets: u64,
-    pub attributed: u64,
-    /// Inode 0: orphaned after close(), a TIME_WAIT or request mini-socket, or an accepted
-    /// connection still in the accept queue. No process can own these.
-    pub no_process: u64,
-    /// A real socket whose holder was not found (unreadable or hidden processes, or a race).
-    pub unknown: u64,
-    /// Held by more than one process (fork, fd passing).
-    pub shared: u64,
-    pub walk: WalkStats,
-}
-
-impl Attribution {
-    pub fn of<'a>(sockets: impl IntoIterator<Item = &'a Socket>, owners: &Owners) -> Attribution {
-        Attribution::of_inodes(sockets.into_iter().map(|s| s.inode), owners)
-    }
-
-    /// As [`Attribution::of`], for sockets known by inode only (0: no process can hold it).
-    pub fn of_inodes(inodes: impl IntoIterator<Item = u64>, owners: &Owners) -> Attribution {
-        let mut a = Attribution {
-            walk: owners.stats.clone(),
-            ..Attribution::default()
-        };
-        for inode in inodes {
-            a.sockets += 1;
-            match owners.by_inode.get(&inode) {
-                _ if inode == 0 => a.no_process += 1,
-                Some(holders) => {
-                    a.attributed += 1;
-                    if holders.len() > 1 {
-                        a.shared += 1;
-                    }
-                }
-                None => a.unknown += 1,
-            }
-        }
-        a
-    }
-
-    /// Why some owners are missing, in words an operator can act on.
-    pub fn notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
-        let w = &self.walk;
-        if self.unknown > 0 {
-            if w.as_root && w.processes_unreadable > 0 {
-                notes.push(format!(
-                    "Owners unknown for {}: {} refused even to root (a sandbox or security policy shields {}).",
-                    sockets(self.unknown),
-                    processes(w.processes_unreadable),
-                    if w.processes_unreadable == 1 { "it" } else { "them" }
-                ));
-            } else if w.processes_unreadable > 0 || w.hidepid.is_some() {
-                let mut why = Vec::new();
-                if w.processes_unreadable > 0 {
-                    why.push(format!(
-                        "{} of other users could not be read",
-                        processes(w.processes_unreadable)
-                    ));
-                }
-                if let Some(h) = &w.hidepid {
-                    why.push(format!("/proc is mounted with hidepid={h}"));
-                }
-                notes.push(format!(
-                    "Owners unknown for {} ({}): run as root or grant CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH.",
-                    sockets(self.unknown),
-                    why.join("; ")
-                ));
-            } else {
-                notes.push(format!(
-                    "Owners unknown for {}: closed during the scan, or held by processes outside this PID namespace.",
-                    sockets(self.unknown)
-                ));
-            }
-        }
-        if self.no_process > 0 {
-            notes.push(format!(
-                "{} no process by design: orphaned after close() (FIN_WAIT1, LAST_ACK, CLOSING, TIME_WAIT, orphaned FIN_WAIT2) or waiting in an accept queue.",
-                if self.no_process == 1 { "1 socket has".to_string() } else { format!("{} sockets have", self.no_process) }
-            ));
-        }
-        if self.shared > 0 {
-            notes.push(format!(
-                "{} held by several processes (fork, fd passing); each holder is counted.",
-                if self.shared == 1 {
-                    "1 socket is".to_string()
-                } else {
-                    format!("{} sockets are", self.shared)
-                }
-            ));
-        }
-        if w.processes_vanished > 0 {
-            notes.push(format!(
-                "{} exited during the owner lookup.",
-                if w.processes_vanished == 1 {
-                    "1 process".to_string()
-                } else {
-                    format!("{} processes", w.processes_vanished)
-                }
-            ));
-        }
-        notes
-    }
-}
-
-fn processes(n: u64) -> String {
-    if n == 1 {
-        "1 process".into()
-    } else {
-        format!("{n} processes")
-    }
-}
-
-fn sockets(n: u64) -> String {
-    if n == 1 {
-        "1 socket".into()
-    } else {
-        format!("{n} sockets")
-    }
-}
+use crate::report::{Owners, Process, WalkStats};
 
 /// Walks `root/*/fd` and records who holds each of the `wanted` inodes. Nothing is read when
 /// `wanted` is empty.
@@ -240,15 +55,7 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
         }
         match describe(&dir, pid, fd_count, &found) {
             Some(process) => {
-                let index = owners.processes.len();
-                owners.processes.push(process);
-                for &(inode, _) in &found {
-                    let holders = owners.by_inode.entry(inode).or_default();
-                    // One entry per process, however many fds it holds the socket under.
-                    if holders.last() != Some(&index) {
-                        holders.push(index);
-                    }
-                }
+                owners.insert(process, found.iter().map(|&(inode, _)| inode));
             }
             None => owners.stats.processes_vanished += 1,
         }
@@ -356,29 +163,6 @@ fn hidepid(root: &Path) -> Option<String> {
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
-
-    #[test]
-    fn unreadable_owners_get_advice_that_fits_who_is_asking() {
-        let mut a = Attribution {
-            sockets: 2,
-            unknown: 2,
-            ..Attribution::default()
-        };
-        a.walk.processes_unreadable = 1;
-        let user = a.notes().join(" ");
-        assert!(
-            user.contains("1 process of other users could not be read"),
-            "{user}"
-        );
-        assert!(
-            user.contains("run as root or grant CAP_SYS_PTRACE"),
-            "{user}"
-        );
-        a.walk.as_root = true;
-        let root = a.notes().join(" ");
-        assert!(root.contains("refused even to root"), "{root}");
-        assert!(!root.contains("run as root"), "{root}");
-    }
 
     #[test]
     fn socket_links_are_recognised() {

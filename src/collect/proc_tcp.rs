@@ -6,55 +6,11 @@
 //! fields, so anything from 17 up is accepted. Fields are split on whitespace, never by column:
 //! IPv4 lines are space-padded to a fixed width.
 
-use std::fmt;
 use std::io::{self, BufRead};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::model::{Family, Socket, SocketKind, TcpState, TimerKind};
-
-/// Why a line was skipped. Static text only, so the hot loop never formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Malformation {
-    FieldCount(usize),
-    SlotNumber,
-    Address(&'static str),
-    AddressLength(Family),
-    State,
-    Queues,
-    Timer,
-    Retransmits,
-    Uid,
-    Probes,
-    Inode,
-    /// The file ended in the middle of a line: the kernel always ends lines with a newline.
-    Truncated,
-}
-
-impl fmt::Display for Malformation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Malformation::FieldCount(n) => {
-                write!(f, "{n} fields, expected 12 (mini-socket) or at least 17")
-            }
-            Malformation::SlotNumber => f.write_str("first field is not a slot number like '0:'"),
-            Malformation::Address(which) => write!(f, "bad {which} address"),
-            Malformation::AddressLength(Family::Ipv4) => {
-                f.write_str("address is not 8 hex digits, as tcp (IPv4) writes it")
-            }
-            Malformation::AddressLength(Family::Ipv6) => {
-                f.write_str("address is not 32 hex digits, as tcp6 (IPv6) writes it")
-            }
-            Malformation::State => f.write_str("state is not a hex code"),
-            Malformation::Queues => f.write_str("bad tx_queue:rx_queue field"),
-            Malformation::Timer => f.write_str("bad tr:tm->when field"),
-            Malformation::Retransmits => f.write_str("bad retrnsmt field"),
-            Malformation::Uid => f.write_str("uid is not a decimal number"),
-            Malformation::Probes => f.write_str("timeout (probes) is not a decimal number"),
-            Malformation::Inode => f.write_str("inode is not a decimal number"),
-            Malformation::Truncated => f.write_str("truncated line (no newline at end of file)"),
-        }
-    }
-}
+use crate::report::Malformation;
 
 /// One item of the parse: a socket, a skipped line, or a read failure (after which the
 /// iterator ends).

@@ -2,18 +2,16 @@
 
 use std::cmp::Reverse;
 use std::io::Write;
-use std::time::SystemTime;
 
-use super::{matching_sockets, notes_to_stderr, owners_of, warn_skipped};
+use super::notes_to_stderr;
 use crate::Terminal;
-use crate::cli::{Format, ListArgs, SortKey};
-use crate::collect::ProcSource;
-use crate::collect::owners::Attribution;
+use crate::cli::{Format, ListArgs};
+use crate::diagnose::Settings;
 use crate::error::Error;
-use crate::filter::Filter;
 use crate::model::{Socket, TcpState};
+use crate::pipeline::{self, Plan};
 use crate::render;
-use crate::report::SocketList;
+use crate::report::{SocketList, SortKey};
 
 /// Lifecycle position, unknown codes last: the order people read states in.
 fn state_rank(state: TcpState) -> (usize, u8) {
@@ -46,27 +44,30 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let filter = Filter::new(&args.filter);
+    let mut scope = args.scope();
     // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
-    let source = ProcSource::from_args(&args.source).only_states(|s| filter.wants_state(s));
-    let collected_at = SystemTime::now();
-    let (mut sockets, collection) = matching_sockets(&source, &filter)?;
-    warn_skipped(&collection, err);
-    sort(&mut sockets, args.sort);
+    scope.source = scope.source.only_states(scope.filter.kernel_states());
+    let mut sockets: Vec<Socket> = Vec::new();
+    let analysis = pipeline::analyse(
+        &scope,
+        &Plan::default(),
+        &Settings::default(),
+        &mut |s| sockets.push(*s),
+        err,
+    )?;
+    sort(&mut sockets, args.sort.into());
     let owners = if args.processes {
-        let owners = owners_of(&source, &sockets)?;
-        let attribution = Attribution::of(&sockets, &owners);
-        Some((owners, attribution))
+        Some(pipeline::owners_of_sockets(&scope.source, &sockets)?)
     } else {
         None
     };
     let report = SocketList {
-        collected_at,
+        collected_at: analysis.report.collected_at,
         sockets,
         owners,
         timers: args.timers,
-        filter: filter.describe(),
-        collection,
+        filter: analysis.report.filter,
+        collection: analysis.report.collection,
     };
     match args.output.format() {
         Format::Table => render::list::render_table(&report, out)?,
@@ -74,7 +75,7 @@ pub fn run(
         Format::Plain => {
             render::list::render_plain(&report, out)?;
             if let Some((_, attribution)) = &report.owners {
-                notes_to_stderr(&attribution.notes(), err);
+                notes_to_stderr(&render::attribution::notes(attribution), err);
             }
         }
     }

@@ -1,18 +1,17 @@
 //! `sockscope top`: sockets counted per process, port, peer or uid, largest groups first.
 
 use std::io::Write;
-use std::time::SystemTime;
 
-use super::{matching_sockets, notes_to_stderr, owners_of, style, warn_skipped};
+use super::{notes_to_stderr, style};
 use crate::Terminal;
-use crate::cli::{Format, GroupKey, TopArgs};
-use crate::collect::owners::Attribution;
-use crate::collect::{self, ProcSource};
+use crate::cli::{Format, TopArgs};
+use crate::diagnose::Settings;
 use crate::error::Error;
-use crate::filter::Filter;
 use crate::group::Grouper;
+use crate::model::Socket;
+use crate::pipeline::{self, Plan};
 use crate::render;
-use crate::report::TopReport;
+use crate::report::{GroupKey, TopReport};
 
 pub fn run(
     args: &TopArgs,
@@ -20,67 +19,44 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let mut keys: Vec<GroupKey> = Vec::new();
-    for &key in &args.by {
-        if !keys.contains(&key) {
-            keys.push(key);
-        }
-    }
-    if keys.is_empty() {
-        keys.push(GroupKey::Process);
-    }
-    let filter = Filter::new(&args.filter);
+    let keys = args.keys();
+    let mut scope = args.scope();
     // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
-    let source = ProcSource::from_args(&args.source).only_states(|s| filter.wants_state(s));
-    let collected_at = SystemTime::now();
+    scope.source = scope.source.only_states(scope.filter.kernel_states());
+    let plan = Plan::default();
+    let settings = Settings::default();
 
-    let (groups, total, attribution, collection) = if keys.contains(&GroupKey::Process) {
+    let (groups, attribution, analysis) = if keys.contains(&GroupKey::Process) {
         // Owners are looked up by inode once every matching socket is known.
-        let (sockets, collection) = matching_sockets(&source, &filter)?;
-        let owners = owners_of(&source, &sockets)?;
+        let mut sockets: Vec<Socket> = Vec::new();
+        let analysis = pipeline::analyse(&scope, &plan, &settings, &mut |s| sockets.push(*s), err)?;
+        let (owners, attribution) = pipeline::owners_of_sockets(&scope.source, &sockets)?;
         let mut grouper = Grouper::new(&keys, Some(&owners));
         for socket in &sockets {
             grouper.add(socket);
         }
-        let attribution = Attribution::of(&sockets, &owners);
-        (
-            grouper.finish(),
-            sockets.len() as u64,
-            Some(attribution),
-            collection,
-        )
+        (grouper.finish(), Some(attribution), analysis)
     } else {
         // No owners needed: group while streaming, keeping no socket.
         let mut grouper = Grouper::new(&keys, None);
-        let mut total = 0u64;
-        let collection = collect::for_each_socket(
-            &source,
-            |family| filter.wants_family(family),
-            |socket| {
-                if filter.matches(socket) {
-                    total += 1;
-                    grouper.add(socket);
-                }
-            },
-        )?;
-        (grouper.finish(), total, None, collection)
+        let analysis = pipeline::analyse(&scope, &plan, &settings, &mut |s| grouper.add(s), err)?;
+        (grouper.finish(), None, analysis)
     };
-    warn_skipped(&collection, err);
 
     let mut groups = groups;
     let rest = (args.limit > 0 && groups.len() > args.limit).then(|| {
         let cut = groups.split_off(args.limit);
-        (cut.len() as u64, cut.iter().map(|g| g.counts.total).sum())
+        (cut.len() as u64, cut.iter().map(|g| g.counts.total()).sum())
     });
     let report = TopReport {
-        collected_at,
+        collected_at: analysis.report.collected_at,
         by: keys,
-        total,
+        total: analysis.report.tally.total(),
         groups,
         rest,
         attribution,
-        filter: filter.describe(),
-        collection,
+        filter: analysis.report.filter,
+        collection: analysis.report.collection,
     };
     match args.output.format() {
         Format::Table => render::top::render_table(&report, style(terminal), out)?,
@@ -88,7 +64,7 @@ pub fn run(
         Format::Plain => {
             render::top::render_plain(&report, out)?;
             if let Some(attribution) = &report.attribution {
-                notes_to_stderr(&attribution.notes(), err);
+                notes_to_stderr(&render::attribution::notes(attribution), err);
             }
         }
     }

@@ -2,20 +2,20 @@
 //! finding an operator can act on. Rules never read the system; owners come in already looked
 //! up (and only for the sockets of findings that fired).
 //!
-//! The catalog is `shared/reference/diagnostics.md` §2; ids are stable once shipped.
+//! The catalog is `shared/reference/diagnostics.md` §2; ids are stable once shipped, and
+//! [`all_ids`] is the one list the README table, the config, Prometheus and the state file use.
 
+pub mod catalog;
 pub mod observe;
+pub mod ranges;
 mod rules;
-
-pub(crate) use rules::finding;
 pub mod thresholds;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
-use crate::collect::context::KernelContext;
-use crate::collect::owners::Owners;
-use crate::report::{Culprit, Finding, Severity};
+use crate::model::KernelContext;
+use crate::report::{Culprit, Finding, Owners};
 use observe::Observations;
 use thresholds::Thresholds;
 
@@ -33,7 +33,7 @@ pub enum Processes {
 }
 
 /// Everything a rule may look at.
-pub struct Snapshot<'a> {
+pub struct Input<'a> {
     pub obs: &'a Observations,
     pub ctx: &'a KernelContext,
     pub owners: Option<&'a Owners>,
@@ -49,9 +49,9 @@ pub enum Outcome {
     Skipped(String),
 }
 
-type Rule = fn(&Snapshot, &Thresholds) -> Outcome;
+type Rule = fn(&Input, &Thresholds) -> Outcome;
 
-/// Every rule, by id, in catalog order.
+/// Every rule that judges one collection, by id, in catalog order.
 pub const RULES: &[(&str, Rule)] = &[
     ("close_wait_excess", rules::states::close_wait),
     ("ephemeral_port_pressure", rules::limits::ephemeral_ports),
@@ -71,18 +71,68 @@ pub const RULES: &[(&str, Rule)] = &[
     ("risky_settings", rules::limits::risky_settings),
 ];
 
+/// The rules that compare two collections (`check --state-file`, `serve`, `watch`).
+pub const TWO_RUN_IDS: &[&str] = &[
+    "listen_overflows",
+    "syn_queue_overflow",
+    "syncookies_sent",
+    "time_wait_overflow",
+    "tcp_memory_aborts",
+    "retransmission_rate",
+    "resets_spike",
+    "close_wait_growing",
+    "close_wait_stuck",
+    "fin_wait2_stuck",
+    "accept_queue_stalled",
+];
+
+/// The findings of the operator's own state ranges (`--warn`, `--crit`, `[states]`).
+pub const STATE_COUNT_ID: &str = "state_count";
+
+/// Every finding id there is: the rules, the two-run rules, the state ranges.
+pub fn all_ids() -> impl Iterator<Item = &'static str> {
+    RULES
+        .iter()
+        .map(|(id, _)| *id)
+        .chain(TWO_RUN_IDS.iter().copied())
+        .chain([STATE_COUNT_ID])
+}
+
+/// The thresholds, and the rules the operator switched off.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Diagnosis {
+pub struct Settings {
+    pub thresholds: Thresholds,
+    /// Rule ids from `[rules.ID] enabled = false`.
+    pub disabled: BTreeSet<String>,
+}
+
+impl Settings {
+    pub fn enabled(&self, id: &str) -> bool {
+        !self.disabled.contains(id)
+    }
+
+    /// How many single-collection rules run.
+    pub fn rules_enabled(&self) -> usize {
+        RULES.iter().filter(|(id, _)| self.enabled(id)).count()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdict {
     /// Most severe first, then in catalog order.
     pub findings: Vec<Finding>,
     /// Rules that could not run: (id, why).
     pub skipped: Vec<(&'static str, String)>,
 }
 
-pub fn diagnose(snapshot: &Snapshot, thresholds: &Thresholds) -> Diagnosis {
-    let mut d = Diagnosis::default();
+/// Runs every enabled rule.
+pub fn diagnose(input: &Input, settings: &Settings) -> Verdict {
+    let mut d = Verdict::default();
     for (id, rule) in RULES {
-        match rule(snapshot, thresholds) {
+        if !settings.enabled(id) {
+            continue;
+        }
+        match rule(input, &settings.thresholds) {
             Outcome::Fired(f) => d.findings.push(f),
             Outcome::Quiet => {}
             Outcome::Skipped(why) => d.skipped.push((id, why)),
@@ -127,12 +177,12 @@ fn peer_culprits<S>(counts: &HashMap<std::net::IpAddr, u64, S>) -> Vec<Culprit> 
 }
 
 /// The processes holding `inodes`, largest holders first, with their fd use.
-fn process_culprits(s: &Snapshot, inodes: &[u64]) -> Vec<Culprit> {
+fn process_culprits(s: &Input, inodes: &[u64]) -> Vec<Culprit> {
     holders(s.owners, inodes)
 }
 
-/// As [`process_culprits`], for callers outside the rules (the two-run checks).
-pub(crate) fn holders(owners: Option<&Owners>, inodes: &[u64]) -> Vec<Culprit> {
+/// As [`process_culprits`], for the two-run rules.
+pub fn holders(owners: Option<&Owners>, inodes: &[u64]) -> Vec<Culprit> {
     let Some(owners) = owners else {
         return Vec::new();
     };
@@ -155,16 +205,6 @@ pub(crate) fn holders(owners: Option<&Owners>, inodes: &[u64]) -> Vec<Culprit> {
             })
         })
         .collect()
-}
-
-fn severity(warn: bool, crit: bool) -> Option<Severity> {
-    if crit {
-        Some(Severity::Critical)
-    } else if warn {
-        Some(Severity::Warning)
-    } else {
-        None
-    }
 }
 
 /// `1 socket`, `2 sockets`.
@@ -191,7 +231,7 @@ mod tests {
     #[test]
     fn every_rule_is_in_the_catalog_once_and_in_order() {
         let ids: Vec<&str> = RULES.iter().map(|(id, _)| *id).collect();
-        let documented: Vec<&str> = thresholds::catalog(&Thresholds::default())
+        let documented: Vec<&str> = catalog::catalog(&Thresholds::default())
             .iter()
             .map(|r| r.id)
             .collect();
@@ -202,13 +242,13 @@ mod tests {
     fn an_empty_machine_is_quiet() {
         let ctx = KernelContext::default();
         let obs = Observations::new(&Thresholds::default(), &ctx);
-        let s = Snapshot {
+        let s = Input {
             obs: &obs,
             ctx: &ctx,
             owners: None,
             processes: Processes::Pending,
         };
-        let d = diagnose(&s, &Thresholds::default());
+        let d = diagnose(&s, &Settings::default());
         assert!(d.findings.is_empty(), "{:?}", d.findings);
     }
 }

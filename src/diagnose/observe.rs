@@ -11,7 +11,7 @@ pub type HashMap<K, V> = foldhash::HashMap<K, V>;
 pub type HashSet<T> = foldhash::HashSet<T>;
 
 use super::thresholds::Thresholds;
-use crate::collect::context::KernelContext;
+use crate::model::KernelContext;
 use crate::model::{Socket, SocketKind, Tally, TcpState, TimerKind};
 
 /// Sockets of one kind of trouble, by where they point.
@@ -131,12 +131,12 @@ impl Observations {
     }
 
     /// Every socket, filtered or not: shares are taken against the whole table.
-    pub fn count(&mut self, s: &Socket) {
+    pub fn count_all(&mut self, s: &Socket) {
         self.all.add(s.family, s.state);
     }
 
     /// A socket that passed the filters.
-    pub fn add(&mut self, s: &Socket) {
+    pub fn observe(&mut self, s: &Socket) {
         if self.watched_ports.contains(&s.local.port()) {
             *self
                 .port_states
@@ -237,10 +237,10 @@ mod tests {
         let mut o = Observations::new(&Thresholds::default(), &ctx());
         let mut s = Socket::for_test(TcpState::CloseWait, "10.0.0.1:8080", "10.0.0.5:40000");
         s.rx_queue = 1;
-        o.add(&s);
+        o.observe(&s);
         s.rx_queue = 0;
         s.inode = 0;
-        o.add(&s);
+        o.observe(&s);
         assert_eq!(o.close_wait.total, 2);
         assert_eq!((o.close_wait_unread, o.close_wait_unaccepted), (1, 1));
         assert_eq!(o.close_wait.inodes, vec![1]);
@@ -250,17 +250,17 @@ mod tests {
     #[test]
     fn only_ephemeral_local_ports_count_toward_destinations() {
         let mut o = Observations::new(&Thresholds::default(), &ctx());
-        o.add(&Socket::for_test(
+        o.observe(&Socket::for_test(
             TcpState::TimeWait,
             "10.0.0.1:40000",
             "10.0.0.5:5432",
         ));
-        o.add(&Socket::for_test(
+        o.observe(&Socket::for_test(
             TcpState::Established,
             "10.0.0.1:40001",
             "10.0.0.5:5432",
         ));
-        o.add(&Socket::for_test(
+        o.observe(&Socket::for_test(
             TcpState::Established,
             "10.0.0.1:8080",
             "10.0.0.9:40002",
@@ -277,17 +277,17 @@ mod tests {
     #[test]
     fn connections_accepted_on_an_ephemeral_listener_use_no_port() {
         let mut o = Observations::new(&Thresholds::default(), &ctx());
-        o.add(&Socket::for_test(
+        o.observe(&Socket::for_test(
             TcpState::Listen,
             "127.0.0.1:41000",
             "0.0.0.0:0",
         ));
-        o.add(&Socket::for_test(
+        o.observe(&Socket::for_test(
             TcpState::Established,
             "127.0.0.1:41000",
             "127.0.0.1:45000",
         ));
-        o.add(&Socket::for_test(
+        o.observe(&Socket::for_test(
             TcpState::Established,
             "127.0.0.1:45000",
             "127.0.0.1:41000",
@@ -309,7 +309,7 @@ mod tests {
     fn only_anomalous_sockets_are_kept() {
         let mut o = Observations::new(&Thresholds::default(), &ctx());
         for _ in 0..1000 {
-            o.add(&Socket::for_test(
+            o.observe(&Socket::for_test(
                 TcpState::Established,
                 "10.0.0.1:8080",
                 "10.0.0.5:40000",
@@ -317,7 +317,7 @@ mod tests {
         }
         let mut slow = Socket::for_test(TcpState::Established, "10.0.0.1:8080", "10.0.0.5:40001");
         slow.rx_queue = 2 << 20;
-        o.add(&slow);
+        o.observe(&slow);
         assert_eq!(o.rx_backlog.len(), 1);
         assert!(o.tx_trouble.is_empty());
     }

@@ -2,22 +2,22 @@
 
 use std::io::{self, Write};
 
-use crate::check::{CheckView, Status, label};
+use super::culprit;
 use crate::model::TcpState;
-use crate::report::Culprit;
+use crate::report::{CheckReport, Severity, StateRange, Status};
 
 /// Nothing when OK, so cron sends no mail; otherwise the status line and every finding.
-pub fn text(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
-    if view.status == Status::Ok {
+pub fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    if report.status == Status::Ok {
         return Ok(());
     }
-    writeln!(out, "SOCKSCOPE {}: {}", view.status.word(), short(view))?;
+    writeln!(out, "SOCKSCOPE {}: {}", report.status.word(), short(report))?;
     let style = super::Style::default();
-    for f in view
-        .report
+    for f in report
+        .summary
         .findings
         .iter()
-        .filter(|f| f.severity > crate::report::Severity::Info)
+        .filter(|f| f.severity > Severity::Info)
     {
         super::findings::block(f, style, out)?;
     }
@@ -26,15 +26,15 @@ pub fn text(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
 
 /// The most severe finding's title and first culprit, then how many more: the part of the
 /// Nagios line a pager shows.
-fn short(view: &CheckView) -> String {
-    let alerts: Vec<_> = view
-        .report
+fn short(report: &CheckReport) -> String {
+    let alerts: Vec<_> = report
+        .summary
         .findings
         .iter()
-        .filter(|f| f.severity > crate::report::Severity::Info)
+        .filter(|f| f.severity > Severity::Info)
         .collect();
     let Some(first) = alerts.first() else {
-        let n = view.report.tally.total();
+        let n = report.summary.tally.total();
         return format!(
             "{n} TCP socket{}, no problems found",
             if n == 1 { "" } else { "s" }
@@ -42,15 +42,7 @@ fn short(view: &CheckView) -> String {
     };
     let mut text = first.title.clone();
     if let Some(c) = first.culprits.first() {
-        let who = match c {
-            Culprit::Process { pid, comm, .. } => {
-                format!("{}[{pid}]", super::escape::for_terminal(comm))
-            }
-            Culprit::LocalPort { port, .. } => format!("port {port}"),
-            Culprit::Peer { addr, .. } => addr.clone(),
-            Culprit::Destination { addr, port, .. } => format!("{addr}:{port}"),
-        };
-        text.push_str(&format!(" ({who})"));
+        text.push_str(&format!(" ({})", culprit::name(c)));
     }
     if alerts.len() > 1 {
         text.push_str(&format!(", and {} more", alerts.len() - 1));
@@ -84,41 +76,41 @@ pub const PERF_COUNTERS: &[(&str, &str)] = &[
 ];
 
 /// `SOCKSCOPE WARNING - summary | perfdata`, then one line per finding.
-pub fn nagios(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
+pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     let mut perf = Vec::new();
     for state in TcpState::LIFECYCLE {
         let name = state.name().to_lowercase();
-        let range = |specs: &[crate::cli::StateRange]| {
+        let range = |specs: &[StateRange]| {
             specs
                 .iter()
-                .find(|r| label(r) == name)
+                .find(|r| r.label() == name)
                 .map(|r| r.range.to_string())
                 .unwrap_or_default()
         };
         perf.push(format!(
             "{}={};{};{};0;",
             perf_label(&name),
-            view.report.tally.state_total(state),
-            range(view.warn),
-            range(view.crit)
+            report.summary.tally.state_total(state),
+            range(&report.warn),
+            range(&report.crit)
         ));
     }
     for (counter, name) in PERF_COUNTERS {
-        if let Some(v) = view.context.counter(counter) {
+        if let Some(v) = report.context.counter(counter) {
             perf.push(format!("{name}={v}c;;;0;"));
         }
     }
     writeln!(
         out,
         "SOCKSCOPE {} - {} | {}",
-        view.status.word(),
-        short(view),
+        report.status.word(),
+        short(report),
         perf.join(" ")
     )?;
-    for f in &view.report.findings {
-        writeln!(out, "{} {}: {}", f.severity_word(), f.id, f.summary)?;
+    for f in &report.summary.findings {
+        writeln!(out, "{} {}: {}", f.severity.word(), f.id, f.summary)?;
     }
-    for note in view.notes {
+    for note in &report.notes {
         writeln!(out, "NOTE: {note}")?;
     }
     Ok(())
@@ -130,4 +122,9 @@ pub fn recovered(previous: &str, out: &mut dyn Write) -> io::Result<()> {
         out,
         "SOCKSCOPE OK: recovered (was {previous}); no problems found"
     )
+}
+
+/// A failure to measure: the one line a monitoring system reads.
+pub fn unknown(message: &str, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "SOCKSCOPE UNKNOWN - {message}")
 }

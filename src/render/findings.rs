@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::Style;
-use crate::report::{Finding, Report, Severity};
+use crate::report::{Finding, Severity, SummaryReport};
 
 fn label(severity: Severity, style: Style) -> String {
     let (text, colour) = match severity {
@@ -24,7 +24,7 @@ pub fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{} {} ({})", label(f.severity, style), f.title, f.id)?;
     writeln!(out, "  {}", f.summary)?;
     if !f.culprits.is_empty() {
-        let who: Vec<String> = f.culprits.iter().map(|c| c.to_string()).collect();
+        let who: Vec<String> = f.culprits.iter().map(super::culprit::describe).collect();
         writeln!(out, "  Who: {}", who.join("; "))?;
     }
     if !f.causes.is_empty() {
@@ -44,8 +44,8 @@ pub fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
 
 /// The findings, or one line saying the checks found nothing; then the checks that could not
 /// run, each with why.
-pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
-    let d = &report.diagnostics;
+pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let d = &report.checks;
     let checked = d.rules - d.skipped.len();
     if report.findings.is_empty() {
         writeln!(out)?;
@@ -55,7 +55,7 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<
         block(f, style, out)?;
     }
     if let Some(a) = &d.attribution {
-        let notes = a.notes();
+        let notes = super::attribution::notes(a);
         if !notes.is_empty() {
             writeln!(out)?;
             for note in notes {

@@ -8,10 +8,10 @@ use std::path::Path;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use crate::collect::Collection;
-use crate::collect::owners::Attribution;
-use crate::model::{Family, Tally, TcpState};
-use crate::report::{Finding, Report};
+use crate::model::{Family, StateCounts, TcpState};
+use crate::report::Attribution;
+use crate::report::Collection;
+use crate::report::{CheckReport, Finding, Status, SummaryReport};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -34,21 +34,14 @@ struct Document<'a> {
     collection: CollectionView<'a>,
 }
 
-/// All eleven states, zeros included, in kernel code order. `family: None` sums both.
-pub(crate) struct States<'a> {
-    tally: &'a Tally,
-    family: Option<Family>,
-}
+/// All eleven states, zeros included, in kernel code order: the one way counts are written.
+pub(crate) struct States<'a>(pub &'a StateCounts);
 
 impl Serialize for States<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(TcpState::KNOWN.len()))?;
         for state in TcpState::KNOWN {
-            let n = match self.family {
-                Some(f) => self.tally.get(f, state),
-                None => self.tally.state_total(state),
-            };
-            map.serialize_entry(state.name(), &n)?;
+            map.serialize_entry(state.name(), &self.0.get(state))?;
         }
         map.end()
     }
@@ -179,7 +172,7 @@ impl<'a> CollectionView<'a> {
                 processes_vanished: a.walk.processes_vanished,
                 fds_unreadable: a.walk.fds_unreadable,
                 hidepid: a.walk.hidepid.as_deref(),
-                notes: a.notes(),
+                notes: super::attribution::notes(a),
             }),
         }
     }
@@ -208,14 +201,39 @@ struct SkippedView<'a> {
     reason: String,
 }
 
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
     render_with_status(report, None, &[], out)
 }
 
+/// `check --format json`: the summary document, plus `status`, `exit_code` and the notes.
+pub fn render_check(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    render_with_status(&check.summary, Some(check.status), &check.notes, out)
+}
+
+/// A failed `check`: the status and why.
+pub fn render_unknown(message: &str, out: &mut dyn Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Unknown<'a> {
+        schema_version: u32,
+        status: &'static str,
+        exit_code: u8,
+        error: &'a str,
+    }
+    write(
+        out,
+        &Unknown {
+            schema_version: SCHEMA_VERSION,
+            status: "unknown",
+            exit_code: Status::Unknown.code(),
+            error: message,
+        },
+    )
+}
+
 /// The summary document, plus `status` and `exit_code` for `check`.
-pub fn render_with_status(
-    report: &Report,
-    status: Option<crate::check::Status>,
+fn render_with_status(
+    report: &SummaryReport,
+    status: Option<Status>,
     notes: &[String],
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -226,7 +244,7 @@ pub fn render_with_status(
             .or_default()
             .insert(format!("{code:#04X}"), n);
     }
-    let d = &report.diagnostics;
+    let d = &report.checks;
     let mut collection = CollectionView::new(
         &report.collection,
         report.tally.total(),
@@ -262,6 +280,7 @@ pub fn render_with_status(
             "not_needed"
         },
     });
+    let both = report.tally.both();
     let document = Document {
         schema_version: SCHEMA_VERSION,
         status: status.map(|s| s.word().to_lowercase()),
@@ -269,19 +288,10 @@ pub fn render_with_status(
         notes,
         collected_at: timestamp(report.collected_at),
         total: report.tally.total(),
-        states: States {
-            tally: &report.tally,
-            family: None,
-        },
+        states: States(&both),
         families: Families {
-            ipv4: States {
-                tally: &report.tally,
-                family: Some(Family::Ipv4),
-            },
-            ipv6: States {
-                tally: &report.tally,
-                family: Some(Family::Ipv6),
-            },
+            ipv4: States(report.tally.family(Family::Ipv4)),
+            ipv6: States(report.tally.family(Family::Ipv6)),
         },
         findings: &report.findings,
         collection,

@@ -9,8 +9,8 @@ use serde::ser::{SerializeSeq, Serializer};
 
 use super::escape;
 use super::json::{CollectionView, SCHEMA_VERSION, timestamp, write};
-use crate::collect::owners::Owners;
 use crate::model::{Socket, SocketKind, TimerKind};
+use crate::report::Owners;
 use crate::report::SocketList;
 
 /// `ss`-style endpoint: `127.0.0.1:80`, `[::1]:80`, and `*` for port 0 (listeners' peers).
@@ -169,7 +169,7 @@ pub fn notes(report: &SocketList) -> Vec<String> {
         &report.collection,
     );
     if let Some((_, attribution)) = &report.owners {
-        notes.extend(attribution.notes());
+        notes.extend(super::attribution::notes(attribution));
     }
     notes
 }

@@ -1,7 +1,9 @@
-//! Output formats. Each renders a [`Report`](crate::report::Report) to a writer and never reads
-//! the system.
+//! Output formats: one renderer per report and format, writing to any `Write`. Renderers read
+//! `report` and `model` only and never the system; the wording lives here.
 
+pub mod attribution;
 pub mod check;
+pub mod culprit;
 pub mod escape;
 pub mod findings;
 pub mod json;
@@ -14,7 +16,7 @@ pub mod top;
 use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
-use crate::collect::Collection;
+use crate::report::Collection;
 
 /// A comfy-table in our house style: rounded boxes on a terminal, ASCII when piped, styling
 /// only when colour is wanted, never wrapped to the terminal width.

@@ -4,11 +4,11 @@
 use std::io::{self, Write};
 
 use crate::model::TcpState;
-use crate::report::Report;
+use crate::report::SummaryReport;
 
 /// Non-zero states only (awk never sees the others), in lifecycle order. Codes this build
 /// does not know are summed as `UNKNOWN`, which is what netstat prints for them.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
     for state in TcpState::LIFECYCLE {
         let n = report.tally.state_total(state);
         if n > 0 {

@@ -5,10 +5,8 @@
 use std::io::{self, Write};
 use std::time::UNIX_EPOCH;
 
-use crate::check::CheckView;
-use crate::diagnose::RULES;
 use crate::model::{Family, TcpState};
-use crate::report::{Culprit, Severity};
+use crate::report::{CheckReport, Culprit, Severity, Status};
 
 /// Culprits per finding exported as series: enough to name the cause, few enough to keep
 /// label cardinality bounded.
@@ -27,8 +25,8 @@ fn header(out: &mut dyn Write, name: &str, kind: &str, help: &str) -> io::Result
     writeln!(out, "# TYPE {name} {kind}")
 }
 
-pub fn render(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
-    let report = view.report;
+pub fn render(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    let report = &check.summary;
     header(
         out,
         "sockscope_sockets",
@@ -53,12 +51,7 @@ pub fn render(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
         "gauge",
         "1 when the rule found a problem of that severity in the last run, else 0.",
     )?;
-    let ids = RULES
-        .iter()
-        .map(|(id, _)| *id)
-        .chain(crate::check::history::IDS.iter().copied())
-        .chain(["state_count"]);
-    for id in ids {
+    for &id in &check.finding_ids {
         for severity in [Severity::Info, Severity::Warning, Severity::Critical] {
             let on = report
                 .findings
@@ -73,13 +66,7 @@ pub fn render(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
-    header(
-        out,
-        "sockscope_status",
-        "gauge",
-        "Overall status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-    )?;
-    writeln!(out, "sockscope_status {}", view.status.code())?;
+    status(check.status, out)?;
 
     header(
         out,
@@ -115,7 +102,7 @@ pub fn render(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
         "Cumulative TCP counters from /proc/net/netstat and /proc/net/snmp.",
     )?;
     for (counter, _) in super::check::PERF_COUNTERS {
-        if let Some(v) = view.context.counter(counter) {
+        if let Some(v) = check.context.counter(counter) {
             writeln!(
                 out,
                 "sockscope_kernel_counter_total{{name=\"{}\"}} {v}",
@@ -147,4 +134,19 @@ pub fn render(view: &CheckView, out: &mut dyn Write) -> io::Result<()> {
         "sockscope_collection_duration_seconds {:.6}",
         report.collection.duration.as_secs_f64()
     )
+}
+
+fn status(status: Status, out: &mut dyn Write) -> io::Result<()> {
+    header(
+        out,
+        "sockscope_status",
+        "gauge",
+        "Overall status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+    )?;
+    writeln!(out, "sockscope_status {}", status.code())
+}
+
+/// A failed run: only the status, UNKNOWN.
+pub fn render_unknown(out: &mut dyn Write) -> io::Result<()> {
+    status(Status::Unknown, out)
 }

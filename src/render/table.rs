@@ -9,11 +9,11 @@ use comfy_table::{Cell, CellAlignment};
 use super::{bold, count};
 
 use crate::model::{Family, TcpState};
-use crate::report::Report;
+use crate::report::SummaryReport;
 
 pub use super::Style;
 
-pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", headline(report))?;
 
     let mut table = super::new_table(style);
@@ -58,21 +58,21 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<
     for note in super::notes(&report.filter, report.tally.total(), &report.collection) {
         writeln!(out, "{note}")?;
     }
-    if report.diagnostics.ran {
+    if report.checks.ran {
         super::findings::render(report, style, out)?;
     }
     Ok(())
 }
 
 /// `TCP sockets in net:[4026531840]: 27 sockets from /proc/net/tcp{,6} in 0.4 ms`
-fn headline(report: &Report) -> String {
+fn headline(report: &SummaryReport) -> String {
     let c = &report.collection;
     let netns = match (&c.netns, c.pid) {
         (Some(ns), Some(pid)) => format!("{ns} (pid {pid})"),
         (Some(ns), None) => ns.clone(),
         (None, _) => "an unknown network namespace (saved /proc)".to_string(),
     };
-    let read: Vec<&crate::collect::FileStats> = c.files.iter().filter(|f| f.read).collect();
+    let read: Vec<&crate::report::FileStats> = c.files.iter().filter(|f| f.read).collect();
     let from = match (
         c.source,
         read.as_slice(),
@@ -89,7 +89,7 @@ fn headline(report: &Report) -> String {
     )
 }
 
-fn from_files(read: &[&crate::collect::FileStats], dir: Option<&std::path::Path>) -> String {
+fn from_files(read: &[&crate::report::FileStats], dir: Option<&std::path::Path>) -> String {
     match (read, dir) {
         ([_, _], Some(dir)) => format!("{}/tcp{{,6}}", dir.display()),
         _ => read
@@ -103,19 +103,19 @@ fn from_files(read: &[&crate::collect::FileStats], dir: Option<&std::path::Path>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::Collection;
     use crate::model::Tally;
+    use crate::report::Collection;
     use std::time::{Duration, SystemTime};
 
-    fn report() -> Report {
+    fn report() -> SummaryReport {
         let mut tally = Tally::default();
         tally.add(Family::Ipv4, TcpState::CloseWait);
-        Report {
+        SummaryReport {
             collected_at: SystemTime::UNIX_EPOCH,
             tally,
             filter: String::new(),
             findings: vec![],
-            diagnostics: Default::default(),
+            checks: Default::default(),
             collection: Collection {
                 source: "proc",
                 proc_root: "/proc".into(),

@@ -7,12 +7,10 @@ use comfy_table::{Cell, CellAlignment};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::json::{CollectionView, SCHEMA_VERSION, timestamp, write};
+use super::json::{CollectionView, SCHEMA_VERSION, States, timestamp, write};
 use super::{Style, bold, count, escape};
-use crate::cli::GroupKey;
-use crate::group::{Counts, Group, KeyValue};
 use crate::model::TcpState;
-use crate::report::TopReport;
+use crate::report::{Group, GroupKey, KeyValue, TopReport};
 
 fn heading(key: GroupKey) -> &'static str {
     match key {
@@ -53,7 +51,7 @@ fn columns(groups: &[Group]) -> (Vec<TcpState>, bool) {
         .into_iter()
         .filter(|&s| groups.iter().any(|g| g.counts.get(s) > 0))
         .collect();
-    let unknown = groups.iter().any(|g| g.counts.unknown_states > 0);
+    let unknown = groups.iter().any(|g| g.counts.unknown_total() > 0);
     (states, unknown)
 }
 
@@ -79,14 +77,14 @@ pub fn render_table(report: &TopReport, style: Style, out: &mut dyn Write) -> io
             .iter()
             .map(|k| Cell::new(key_text(k, false)))
             .collect();
-        row.push(Cell::new(group.counts.total));
+        row.push(Cell::new(group.counts.total()));
         row.push(Cell::new(format!(
             "{:.1}%",
-            100.0 * share(group.counts.total, report.total)
+            100.0 * share(group.counts.total(), report.total)
         )));
         row.extend(states.iter().map(|&s| count(group.counts.get(s), style)));
         if unknown {
-            row.push(count(group.counts.unknown_states, style));
+            row.push(count(group.counts.unknown_total(), style));
         }
         table.add_row(row);
     }
@@ -120,7 +118,7 @@ pub fn notes(report: &TopReport) -> Vec<String> {
         &report.collection,
     ));
     if let Some(a) = &report.attribution {
-        notes.extend(a.notes());
+        notes.extend(super::attribution::notes(a));
     }
     notes
 }
@@ -130,10 +128,10 @@ pub fn notes(report: &TopReport) -> Vec<String> {
 pub fn render_plain(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
     for group in &report.groups {
         let mut fields: Vec<String> = group.key.iter().map(|k| key_text(k, true)).collect();
-        fields.push(group.counts.total.to_string());
+        fields.push(group.counts.total().to_string());
         fields.push(format!(
             "{:.1}",
-            100.0 * share(group.counts.total, report.total)
+            100.0 * share(group.counts.total(), report.total)
         ));
         for state in TcpState::LIFECYCLE {
             let n = group.counts.get(state);
@@ -141,8 +139,8 @@ pub fn render_plain(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
                 fields.push(format!("{}={n}", state.name()));
             }
         }
-        if group.counts.unknown_states > 0 {
-            fields.push(format!("UNKNOWN={}", group.counts.unknown_states));
+        if group.counts.unknown_total() > 0 {
+            fields.push(format!("UNKNOWN={}", group.counts.unknown_total()));
         }
         writeln!(out, "{}", fields.join(" "))?;
     }
@@ -153,7 +151,7 @@ pub fn render_plain(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
 struct Document<'a> {
     schema_version: u32,
     collected_at: String,
-    by: &'a [GroupKey],
+    by: Vec<&'static str>,
     total: u64,
     groups: Vec<GroupView<'a>>,
     /// Groups left out by `-n`.
@@ -186,18 +184,6 @@ enum ProcessView<'a> {
     Unknown,
 }
 
-struct StatesView<'a>(&'a Counts);
-
-impl Serialize for StatesView<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(TcpState::KNOWN.len()))?;
-        for state in TcpState::KNOWN {
-            map.serialize_entry(state.name(), &self.0.get(state))?;
-        }
-        map.end()
-    }
-}
-
 impl Serialize for GroupView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
@@ -221,14 +207,25 @@ impl Serialize for GroupView<'_> {
             }
         }
         let counts = &self.group.counts;
-        map.serialize_entry("total", &counts.total)?;
-        let share = (share(counts.total, self.total) * 1e4).round() / 1e4;
+        map.serialize_entry("total", &counts.total())?;
+        let share = (share(counts.total(), self.total) * 1e4).round() / 1e4;
         map.serialize_entry("share", &share)?;
-        map.serialize_entry("states", &StatesView(counts))?;
-        if counts.unknown_states > 0 {
-            map.serialize_entry("unknown_states", &counts.unknown_states)?;
+        map.serialize_entry("states", &States(counts))?;
+        if counts.unknown_total() > 0 {
+            map.serialize_entry("unknown_states", &counts.unknown_total())?;
         }
         map.end()
+    }
+}
+
+/// The key as `--by` names it.
+fn key_name(key: GroupKey) -> &'static str {
+    match key {
+        GroupKey::Process => "process",
+        GroupKey::LocalPort => "local-port",
+        GroupKey::RemotePort => "remote-port",
+        GroupKey::Peer => "peer",
+        GroupKey::Uid => "uid",
     }
 }
 
@@ -236,7 +233,7 @@ pub fn render_json(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
     let document = Document {
         schema_version: SCHEMA_VERSION,
         collected_at: timestamp(report.collected_at),
-        by: &report.by,
+        by: report.by.iter().map(|&k| key_name(k)).collect(),
         total: report.total,
         groups: report
             .groups

@@ -334,6 +334,37 @@ fn close_wait_excess() {
     );
 }
 
+/// `[rules.X] enabled = false` silences the rule everywhere it runs: `check` exits 0 and
+/// neither `check` nor the summary reports it, even with thresholds it would cross.
+#[test]
+fn a_disabled_rule_raises_nothing() {
+    let dir = close_wait(25).write();
+    let config = dir.path().join("config.toml");
+    let run = |args: &[&str]| {
+        let out = sockscope()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .arg("--proc-root")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), ids(&v))
+    };
+    let fired = vec![("close_wait_excess".to_string(), "critical".to_string())];
+    std::fs::write(&config, "[rules.close_wait_excess]\nwarn = 1\ncrit = 2\n").unwrap();
+    assert_eq!(run(&["check", "--format", "json"]), (2, fired.clone()));
+    assert_eq!(run(&["--json"]), (0, fired));
+    std::fs::write(
+        &config,
+        "[rules.close_wait_excess]\nwarn = 1\ncrit = 2\nenabled = false\n",
+    )
+    .unwrap();
+    assert_eq!(run(&["check", "--format", "json"]), (0, vec![]));
+    assert_eq!(run(&["--json"]), (0, vec![]));
+}
+
 fn ports(n: usize) -> Scenario {
     Scenario::new()
         .set("ipv4/ip_local_port_range", "40000 40099")

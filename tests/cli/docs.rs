@@ -1,6 +1,6 @@
 //! The README's table of diagnostics is generated from the thresholds the code uses.
 
-use sockscope::diagnose::thresholds::{Thresholds, catalog_markdown};
+use sockscope::internals::rule_table_markdown;
 
 use crate::util::root;
 
@@ -12,7 +12,7 @@ const END: &str = "<!-- diagnostics:end -->";
 fn docs_readme_lists_every_rule_with_its_defaults() {
     let path = root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
-    let generated = catalog_markdown(&Thresholds::default());
+    let generated = rule_table_markdown();
     let (Some(start), Some(end)) = (readme.find(BEGIN), readme.find(END)) else {
         panic!(
             "README.md lacks the diagnostics markers; refresh with SOCKSCOPE_REFRESH=1 cargo test --test cli docs"

@@ -179,7 +179,7 @@ fn bad_state_files_are_replaced_or_unknown() {
             serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
         assert_eq!(saved["tool"], "sockscope", "replaced by a good file");
     }
-    // A directory, or a place that cannot be written: UNKNOWN, naming the path.
+    // A directory, or a place that cannot be written: UNKNOWN, naming the path and why.
     let nagios = |state: &Path| {
         let out = sockscope()
             .args(["check", "--format", "nagios", "--state-file"])
@@ -196,7 +196,11 @@ fn bad_state_files_are_replaced_or_unknown() {
     let (code, out) = nagios(dir.path());
     assert_eq!(code, 3);
     assert_eq!(out.lines().count(), 1, "one status line only: {out}");
-    assert!(out.starts_with("SOCKSCOPE UNKNOWN - cannot write"), "{out}");
+    assert!(
+        out.starts_with("SOCKSCOPE UNKNOWN - cannot read")
+            && out.contains("is not a regular file (a directory)"),
+        "{out}"
+    );
     let (code, out) = nagios(Path::new("/nonexistent/dir/state.json"));
     assert_eq!(code, 3);
     assert!(out.contains("/nonexistent/dir/state.json"), "{out}");

@@ -4,23 +4,17 @@
 
 use serde_json::json;
 
-use super::{finding, missing, strings};
+use super::{missing, strings};
 use crate::diagnose::thresholds::{Ratio, Thresholds};
-use crate::diagnose::{Outcome, Snapshot, TOP_CULPRITS, percent};
-use crate::report::{Culprit, Severity};
+use crate::diagnose::{Input, Outcome, TOP_CULPRITS, percent};
+use crate::report::{Culprit, Finding, Severity};
 
 fn by_ratio(used: u64, limit: u64, r: &Ratio) -> Option<Severity> {
     let share = used as f64 / limit.max(1) as f64;
-    if share >= r.crit {
-        Some(Severity::Critical)
-    } else if share >= r.warn {
-        Some(Severity::Warning)
-    } else {
-        None
-    }
+    Severity::from_levels(share >= r.warn, share >= r.crit)
 }
 
-pub fn ephemeral_ports(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn ephemeral_ports(s: &Input, t: &Thresholds) -> Outcome {
     let Some((lo, hi)) = s.ctx.sysctl.ip_local_port_range else {
         return Outcome::Skipped(missing(s.ctx, "ip_local_port_range", true));
     };
@@ -65,7 +59,7 @@ pub fn ephemeral_ports(s: &Snapshot, t: &Thresholds) -> Outcome {
         ));
     }
     let tw_reuse = s.ctx.sysctl.tcp_tw_reuse;
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "ephemeral_port_pressure",
         sev,
         format!("Local ports toward {dst} running out"),
@@ -107,7 +101,7 @@ pub fn ephemeral_ports(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn time_wait_buckets(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn time_wait_buckets(s: &Input, t: &Thresholds) -> Outcome {
     let Some(limit) = s.ctx.sysctl.tcp_max_tw_buckets else {
         return Outcome::Skipped(missing(s.ctx, "tcp_max_tw_buckets", true));
     };
@@ -117,7 +111,7 @@ pub fn time_wait_buckets(s: &Snapshot, t: &Thresholds) -> Outcome {
         return Outcome::Quiet;
     };
     let overflow = s.ctx.counter("TcpExt.TCPTimeWaitOverflow");
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "time_wait_buckets",
         sev,
         format!("TIME_WAIT sockets at {} of the kernel limit", percent(tw, limit)),
@@ -145,7 +139,7 @@ pub fn time_wait_buckets(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn orphans(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn orphans(s: &Input, t: &Thresholds) -> Outcome {
     let Some(stat) = s.ctx.sockstat else {
         return Outcome::Skipped(missing(s.ctx, "sockstat", false));
     };
@@ -155,7 +149,7 @@ pub fn orphans(s: &Snapshot, t: &Thresholds) -> Outcome {
     let Some(sev) = by_ratio(stat.orphan, limit, &t.orphans) else {
         return Outcome::Quiet;
     };
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "orphans_near_limit",
         sev,
         format!(
@@ -186,7 +180,7 @@ pub fn orphans(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn tcp_memory(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn tcp_memory(s: &Input, t: &Thresholds) -> Outcome {
     let Some(stat) = s.ctx.sockstat else {
         return Outcome::Skipped(missing(s.ctx, "sockstat", false));
     };
@@ -196,14 +190,10 @@ pub fn tcp_memory(s: &Snapshot, t: &Thresholds) -> Outcome {
     let mem = stat.mem;
     let warn = mem as f64 >= t.tcp_memory.warn * pressure as f64;
     let crit = mem as f64 >= t.tcp_memory.crit * max as f64;
-    let sev = if crit {
-        Severity::Critical
-    } else if warn {
-        Severity::Warning
-    } else {
+    let Some(sev) = Severity::from_levels(warn, crit) else {
         return Outcome::Quiet;
     };
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "tcp_memory_pressure",
         sev,
         "TCP memory under pressure".into(),
@@ -234,7 +224,7 @@ pub fn tcp_memory(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn conntrack(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn conntrack(s: &Input, t: &Thresholds) -> Outcome {
     // No conntrack files: the module is not loaded, nothing to check.
     let Some((count, max)) = s.ctx.conntrack else {
         return Outcome::Quiet;
@@ -242,7 +232,7 @@ pub fn conntrack(s: &Snapshot, t: &Thresholds) -> Outcome {
     let Some(sev) = by_ratio(count, max, &t.conntrack) else {
         return Outcome::Quiet;
     };
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "conntrack_near_limit",
         sev,
         format!("Connection tracking table at {}", percent(count, max)),
@@ -264,7 +254,7 @@ pub fn conntrack(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn risky_settings(s: &Snapshot, _t: &Thresholds) -> Outcome {
+pub fn risky_settings(s: &Input, _t: &Thresholds) -> Outcome {
     let sys = &s.ctx.sysctl;
     let mut notes: Vec<String> = Vec::new();
     if sys.tcp_syncookies == Some(0) {
@@ -293,7 +283,7 @@ pub fn risky_settings(s: &Snapshot, _t: &Thresholds) -> Outcome {
     if notes.is_empty() {
         return Outcome::Quiet;
     }
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "risky_settings",
         Severity::Info,
         "Settings worth knowing".into(),

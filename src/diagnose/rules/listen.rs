@@ -2,12 +2,12 @@
 
 use serde_json::json;
 
-use super::{finding, strings, who};
+use super::{strings, who};
 use crate::diagnose::thresholds::Thresholds;
-use crate::diagnose::{Outcome, Snapshot, TOP_CULPRITS, process_culprits};
-use crate::report::{Culprit, Severity};
+use crate::diagnose::{Input, Outcome, TOP_CULPRITS, process_culprits};
+use crate::report::{Culprit, Finding, Severity};
 
-pub fn syn_recv(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.syn_recv;
     let mut ports: Vec<(u16, u64, u64, usize)> = s
         .obs
@@ -22,11 +22,7 @@ pub fn syn_recv(s: &Snapshot, t: &Thresholds) -> Outcome {
     ports.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let (port, n, resent, sources) = ports[0];
     let cookies = s.ctx.sysctl.tcp_syncookies;
-    let mut sev = if n >= th.crit {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    };
+    let mut sev = Severity::warning_or_critical(n >= th.crit);
     if cookies == Some(0) {
         // Without syncookies a full SYN queue drops legitimate clients too.
         sev = Severity::Critical;
@@ -43,7 +39,7 @@ pub fn syn_recv(s: &Snapshot, t: &Thresholds) -> Outcome {
     });
     let overflow = s.ctx.counter("TcpExt.TCPReqQFullDrop");
     let cookies_sent = s.ctx.counter("TcpExt.SyncookiesSent");
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "syn_recv_flood",
         sev,
         format!("{n} half-open connections on port {port}"),
@@ -76,7 +72,7 @@ pub fn syn_recv(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn accept_queue(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn accept_queue(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.accept_queue;
     let somaxconn = s.ctx.sysctl.somaxconn;
     // With sock_diag the real backlog is known; /proc only offers its bound, somaxconn.
@@ -95,11 +91,7 @@ pub fn accept_queue(s: &Snapshot, t: &Thresholds) -> Outcome {
     let worst = full[0];
     // The queue is full once it exceeds the backlog (or its bound, somaxconn).
     let crit = limit(worst).is_some_and(|m| u64::from(worst.queued) >= m);
-    let sev = if crit {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    };
+    let sev = Severity::warning_or_critical(crit);
     let inodes: Vec<u64> = full.iter().map(|l| l.inode).filter(|&i| i != 0).collect();
     let processes = process_culprits(s, &inodes);
     let port = worst.local.port();
@@ -120,23 +112,15 @@ pub fn accept_queue(s: &Snapshot, t: &Thresholds) -> Outcome {
         (None, None) => ". When the queue exceeds the backlog, new SYNs are dropped and clients time out.".into(),
     }
     .as_str());
-    match processes.first() {
-        Some(Culprit::Process { pid, comm, .. }) => summary.push_str(&format!(
-            " The listener belongs to {}[{pid}].",
-            crate::render::escape::for_terminal(comm)
-        )),
-        _ => {
-            if let Some(text) = who(s, &processes, !inodes.is_empty()) {
-                summary.push_str(&format!(" Listener: {text}."));
-            }
-        }
+    if let Some(text) = who(s, &processes, !inodes.is_empty()) {
+        summary.push_str(&format!(" Listener: {text}."));
     }
     let mut culprits = processes;
     culprits.extend(full.iter().take(TOP_CULPRITS).map(|l| Culprit::LocalPort {
         port: l.local.port(),
         count: u64::from(l.queued),
     }));
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "accept_queue_overflow",
         sev,
         format!("Accept queue backing up on port {port}"),

@@ -1,14 +1,14 @@
-//! The rules, grouped by what they look at. Each is `fn(&Snapshot, &Thresholds) -> Outcome`.
+//! The rules, grouped by what they look at. Each is `fn(&Input, &Thresholds) -> Outcome`.
 
 pub mod limits;
 pub mod listen;
 pub mod queues;
 pub mod states;
 
-use crate::collect::context::KernelContext;
-use crate::report::{Culprit, Finding, Severity};
+use crate::model::KernelContext;
+use crate::report::Culprit;
 
-use super::{Processes, Snapshot};
+use super::{Input, Processes};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -25,47 +25,19 @@ fn missing(ctx: &KernelContext, what: &str, per_netns: bool) -> String {
     }
 }
 
-/// "java[4242] holds 298 (61200 of 65536 fds open)" for the first process culprit, or why there is
-/// none when processes were wanted.
-fn who(s: &Snapshot, culprits: &[Culprit], wanted: bool) -> Option<String> {
-    let first = culprits
+/// Why no process is named when one was wanted (the `Who:` line names those found).
+fn who(s: &Input, culprits: &[Culprit], wanted: bool) -> Option<String> {
+    let named = culprits
         .iter()
-        .find(|c| matches!(c, Culprit::Process { .. }))
-        .map(|c| c.to_string());
-    match (first, s.processes) {
-        (Some(text), _) => Some(text),
-        (None, Processes::Skipped) if wanted => {
+        .any(|c| matches!(c, Culprit::Process { .. }));
+    match (named, s.processes) {
+        (true, _) => None,
+        (false, Processes::Skipped) if wanted => {
             Some("processes not looked up (--no-processes)".into())
         }
-        (None, Processes::LookedUp) if wanted => {
+        (false, Processes::LookedUp) if wanted => {
             Some("their processes could not be identified (see the attribution notes)".into())
         }
         _ => None,
-    }
-}
-
-/// A finding from its parts; the two-run rules of `check` build theirs with it too.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn finding(
-    id: &'static str,
-    severity: Severity,
-    title: String,
-    summary: String,
-    evidence: serde_json::Value,
-    causes: Vec<String>,
-    next_steps: Vec<String>,
-    culprits: Vec<Culprit>,
-    inodes: Vec<u64>,
-) -> Finding {
-    Finding {
-        id,
-        severity,
-        title,
-        summary,
-        evidence,
-        causes,
-        next_steps,
-        culprits,
-        inodes,
     }
 }

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::{finding, strings, who};
+use super::{strings, who};
 use crate::diagnose::thresholds::Thresholds;
-use crate::diagnose::{Outcome, Snapshot, peer_culprits, plural, process_culprits};
+use crate::diagnose::{Input, Outcome, peer_culprits, plural, process_culprits};
 use crate::model::TimerKind;
-use crate::report::Severity;
+use crate::report::{Finding, Severity};
 
-pub fn rx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn rx_backlog(s: &Input, t: &Thresholds) -> Outcome {
     let slow = &s.obs.rx_backlog;
     if slow.is_empty() {
         return Outcome::Quiet;
@@ -43,7 +43,7 @@ pub fn rx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
     }
     let mut culprits = processes;
     culprits.extend(peer_culprits(&peers));
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "rx_backlog",
         Severity::Warning,
         "Applications not reading their sockets".into(),
@@ -69,7 +69,7 @@ pub fn rx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn tx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn tx_backlog(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.tx_backlog;
     let stuck = &s.obs.tx_trouble;
     if stuck.is_empty() {
@@ -80,11 +80,7 @@ pub fn tx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
         .iter()
         .filter(|x| x.timer == TimerKind::Persist)
         .count();
-    let sev = if worst >= th.crit_retransmits {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    };
+    let sev = Severity::warning_or_critical(worst >= th.crit_retransmits);
     let mut peers: HashMap<std::net::IpAddr, u64> = HashMap::new();
     for x in stuck {
         *peers.entry(x.remote.ip()).or_default() += 1;
@@ -119,7 +115,7 @@ pub fn tx_backlog(s: &Snapshot, t: &Thresholds) -> Outcome {
     }
     let mut culprits = processes;
     culprits.extend(culprits_peers);
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "tx_backlog",
         sev,
         "Connections that cannot deliver their data".into(),

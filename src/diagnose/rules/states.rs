@@ -3,16 +3,16 @@
 
 use serde_json::json;
 
-use super::{finding, strings, who};
+use super::{strings, who};
 use crate::diagnose::observe::Pile;
 use crate::diagnose::thresholds::{Orphans, Thresholds};
 use crate::diagnose::{
-    Outcome, Processes, Snapshot, TOP_CULPRITS, peer_culprits, percent, plural, port_culprits,
-    process_culprits, severity, top,
+    Input, Outcome, Processes, TOP_CULPRITS, peer_culprits, percent, plural, port_culprits,
+    process_culprits, top,
 };
-use crate::report::{Culprit, Severity};
+use crate::report::{Culprit, Finding, Severity};
 
-pub fn close_wait(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn close_wait(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.close_wait;
     let cw = &s.obs.close_wait;
     let n = cw.total;
@@ -37,7 +37,8 @@ pub fn close_wait(s: &Snapshot, t: &Thresholds) -> Outcome {
     // Before owners are known, a pile big enough for one process to reach the per-process limit
     // is worth looking up.
     let lookup = s.processes == Processes::Pending && n >= th.crit_per_process;
-    let Some(sev) = severity(warn, crit).or(lookup.then_some(Severity::Warning)) else {
+    let Some(sev) = Severity::from_levels(warn, crit).or(lookup.then_some(Severity::Warning))
+    else {
         return Outcome::Quiet;
     };
 
@@ -98,7 +99,7 @@ pub fn close_wait(s: &Snapshot, t: &Thresholds) -> Outcome {
     let mut culprits = processes;
     culprits.extend(ports);
     culprits.extend(peers);
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "close_wait_excess",
         sev,
         format!("{} stuck in CLOSE_WAIT", plural(n, "connection")),
@@ -124,7 +125,7 @@ pub fn close_wait(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn syn_sent(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn syn_sent(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.syn_sent;
     let mut affected: Vec<(std::net::SocketAddr, u64, u64)> = s
         .obs
@@ -139,11 +140,7 @@ pub fn syn_sent(s: &Snapshot, t: &Thresholds) -> Outcome {
     affected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let worst = affected[0];
     let crit = worst.1 >= th.crit || affected.len() as u64 >= th.crit_destinations;
-    let sev = if crit {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    };
+    let sev = Severity::warning_or_critical(crit);
     let inodes: Vec<u64> = affected
         .iter()
         .flat_map(|(dst, _, _)| s.obs.syn_sent[dst].inodes.iter().copied())
@@ -180,7 +177,7 @@ pub fn syn_sent(s: &Snapshot, t: &Thresholds) -> Outcome {
                 count: *n,
             }),
     );
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "syn_sent_stuck",
         sev,
         format!("Connections to {} are not being answered", worst.0),
@@ -222,7 +219,7 @@ fn orphan_state(
 ) -> Outcome {
     let n = pile.total;
     let warn = n >= th.warn || (n > 0 && pile.max_retransmits >= th.warn_retransmits);
-    let Some(sev) = severity(warn, n >= th.crit) else {
+    let Some(sev) = Severity::from_levels(warn, n >= th.crit) else {
         return Outcome::Quiet;
     };
     let peers = peer_culprits(&pile.by_peer);
@@ -240,7 +237,7 @@ fn orphan_state(
         .to_lowercase()
         .replace('_', "-")
         .replace("wait1", "wait-1");
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         id,
         sev,
         format!("{} stuck in {state}", plural(n, "connection")),
@@ -261,7 +258,7 @@ fn orphan_state(
     ))
 }
 
-pub fn fin_wait1(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn fin_wait1(s: &Input, t: &Thresholds) -> Outcome {
     orphan_state(
         "fin_wait1_excess",
         "FIN_WAIT1",
@@ -277,7 +274,7 @@ pub fn fin_wait1(s: &Snapshot, t: &Thresholds) -> Outcome {
     )
 }
 
-pub fn last_ack(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn last_ack(s: &Input, t: &Thresholds) -> Outcome {
     orphan_state(
         "last_ack_excess",
         "LAST_ACK",
@@ -293,7 +290,7 @@ pub fn last_ack(s: &Snapshot, t: &Thresholds) -> Outcome {
     )
 }
 
-pub fn fin_wait2(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn fin_wait2(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.fin_wait2;
     let orphaned = &s.obs.fin_wait2_orphaned;
     let held = &s.obs.fin_wait2_held;
@@ -325,7 +322,7 @@ pub fn fin_wait2(s: &Snapshot, t: &Thresholds) -> Outcome {
     }
     let mut culprits = processes;
     culprits.extend(peer_culprits(&orphaned.by_peer));
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "fin_wait2_excess",
         sev,
         format!(
@@ -352,13 +349,13 @@ pub fn fin_wait2(s: &Snapshot, t: &Thresholds) -> Outcome {
     ))
 }
 
-pub fn closing(s: &Snapshot, t: &Thresholds) -> Outcome {
+pub fn closing(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.closing;
     let n = s.obs.closing.total;
-    let Some(sev) = severity(n >= th.warn, n >= th.crit) else {
+    let Some(sev) = Severity::from_levels(n >= th.warn, n >= th.crit) else {
         return Outcome::Quiet;
     };
-    Outcome::Fired(finding(
+    Outcome::Fired(Finding::new(
         "closing_excess",
         sev,
         format!("{} stuck in CLOSING", plural(n, "connection")),

@@ -1,4 +1,4 @@
-//! `check`'s configuration file (TOML): thresholds per rule, ranges per state, overrides per
+//! The configuration file (TOML): thresholds per rule, ranges per state, overrides per
 //! local port, rules switched off. Precedence: command line, then this file, then the defaults.
 //!
 //! ```toml
@@ -18,15 +18,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
 use serde::Deserialize;
 
-use super::history::IDS as HISTORY_IDS;
-use super::range::Range;
-use crate::cli::{StateArg, StateRange};
-use crate::diagnose::RULES;
-use crate::diagnose::thresholds::{self, Thresholds};
+use crate::diagnose::thresholds::Thresholds;
+use crate::diagnose::{Settings, all_ids};
 use crate::error::Error;
+use crate::model::StateSelector;
+use crate::report::{PortRanges, Range, StateRange};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,55 +44,35 @@ struct Levels {
     crit: Option<toml::Value>,
 }
 
-/// A state's ranges for sockets on one local port, judged apart from the rest.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PortLevels {
-    pub port: u16,
-    pub warn: Option<StateRange>,
-    pub crit: Option<StateRange>,
-}
-
-/// Everything `check` takes from its configuration, defaults filled in.
-#[derive(Debug, Clone)]
+/// Everything `check` and the summary take from the configuration, defaults filled in.
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     pub path: Option<PathBuf>,
-    pub thresholds: Thresholds,
-    pub disabled: BTreeSet<String>,
+    pub settings: Settings,
     pub warn: Vec<StateRange>,
     pub crit: Vec<StateRange>,
-    pub ports: Vec<PortLevels>,
+    pub ports: Vec<PortRanges>,
 }
 
 impl Config {
-    /// The defaults, before any file.
-    pub fn defaults() -> Config {
-        Config {
-            path: None,
-            thresholds: Thresholds::default(),
-            disabled: BTreeSet::new(),
-            warn: Vec::new(),
-            crit: Vec::new(),
-            ports: Vec::new(),
-        }
-    }
-
     /// Command-line `--warn`/`--crit` replace the file's range for the same state.
     pub fn override_with(&mut self, warn: &[StateRange], crit: &[StateRange]) {
         for (mine, theirs) in [(&mut self.warn, warn), (&mut self.crit, crit)] {
             for r in theirs {
-                mine.retain(|m| m.state != r.state);
+                mine.retain(|m| m.label() != r.label());
                 mine.push(r.clone());
             }
         }
     }
 
+    /// Local ports whose sockets are counted apart by state (`[ports.N]`).
     pub fn watched_ports(&self) -> BTreeSet<u16> {
         self.ports.iter().map(|p| p.port).collect()
     }
 }
 
-/// The file to read: `explicit`, else `$XDG_CONFIG_HOME/sockscope/config.toml` (or
-/// `~/.config/...`), else `/etc/sockscope/config.toml`, whichever exists first.
+/// The file to read: the one given, else `$XDG_CONFIG_HOME/sockscope/config.toml` (or
+/// `~/.config/…`), else `/etc/sockscope/config.toml`, if present.
 pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
@@ -109,26 +87,25 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Reads and checks the configuration; without a file, the defaults.
 pub fn load(explicit: Option<&Path>) -> Result<Config, Error> {
-    let mut config = Config::defaults();
     let Some(path) = locate(explicit) else {
-        return Ok(config);
+        return Ok(Config::default());
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let text = super::file::read_text(&path, super::file::CONFIG_LIMIT)?;
+    parse(&path, &text)
+}
+
+/// Parses a configuration file's text; errors name the file and the key.
+pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
+    let mut config = Config::default();
     let bad = |message: String| Error::Config {
-        path: path.clone(),
+        path: path.to_path_buf(),
         message,
     };
     let shape: FileShape =
-        toml::from_str(&text).map_err(|e| bad(e.to_string().trim().to_string()))?;
-    let valid_ids: Vec<&str> = RULES
-        .iter()
-        .map(|(id, _)| *id)
-        .chain(HISTORY_IDS.iter().copied())
-        .collect();
+        toml::from_str(text).map_err(|e| bad(e.to_string().trim().to_string()))?;
+    let valid_ids: Vec<&str> = all_ids().collect();
     for (id, table) in &shape.rules {
         if !valid_ids.contains(&id.as_str()) {
             return Err(bad(format!(
@@ -139,13 +116,13 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, Error> {
         if let Some(enabled) = table.get("enabled") {
             match enabled.as_bool() {
                 Some(false) => {
-                    config.disabled.insert(id.clone());
+                    config.settings.disabled.insert(id.clone());
                 }
                 Some(true) => {}
                 None => return Err(bad(format!("[rules.{id}] enabled must be true or false"))),
             }
         }
-        thresholds::apply(&mut config.thresholds, id, table).map_err(bad)?;
+        apply(&mut config.settings.thresholds, id, table).map_err(bad)?;
     }
     for (state, levels) in &shape.states {
         let (warn, crit) = ranges(state, levels).map_err(|m| bad(format!("[states] {m}")))?;
@@ -159,23 +136,23 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, Error> {
         for (state, levels) in states {
             let (warn, crit) =
                 ranges(state, levels).map_err(|m| bad(format!("[ports.{port}] {m}")))?;
-            config.ports.push(PortLevels { port, warn, crit });
+            config.ports.push(PortRanges { port, warn, crit });
         }
     }
-    config.path = Some(path);
+    config.path = Some(path.to_path_buf());
     Ok(config)
 }
 
+/// A state's `{ warn = …, crit = … }`.
 fn ranges(
     state: &str,
     levels: &Levels,
 ) -> Result<(Option<StateRange>, Option<StateRange>), String> {
-    let arg = StateArg::from_str(state, true).map_err(|_| {
-        let names: Vec<String> = StateArg::value_variants()
-            .iter()
-            .map(|v| v.to_possible_value_name())
-            .collect();
-        format!("unknown state '{state}'; valid: {}", names.join(", "))
+    let selector = StateSelector::parse(state).ok_or_else(|| {
+        format!(
+            "unknown state '{state}'; valid: {}",
+            StateSelector::valid_names()
+        )
     })?;
     let one = |v: &Option<toml::Value>| -> Result<Option<StateRange>, String> {
         let Some(v) = v else { return Ok(None) };
@@ -190,9 +167,60 @@ fn ranges(
             }
         };
         let range: Range = text.parse().map_err(|e| format!("{state}: {e}"))?;
-        Ok(Some(StateRange { state: arg, range }))
+        Ok(Some(StateRange {
+            name: selector.name.to_string(),
+            states: selector.states,
+            range,
+        }))
     };
     Ok((one(&levels.warn)?, one(&levels.crit)?))
+}
+
+/// Applies one rule's `[rules.ID]` table from the config file to its thresholds. Keys are the
+/// field names of that rule's thresholds; anything else is an error that lists the valid ones.
+fn apply(t: &mut Thresholds, id: &str, table: &toml::Table) -> Result<(), String> {
+    fn merge<T>(current: &mut T, id: &str, table: &toml::Table) -> Result<(), String>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let mut base = toml::Table::try_from(&*current).map_err(|e| e.to_string())?;
+        for (key, value) in table {
+            if !base.contains_key(key) {
+                let valid: Vec<&str> = base.keys().map(String::as_str).chain(["enabled"]).collect();
+                return Err(format!(
+                    "unknown key '{key}' in [rules.{id}]; valid: {}",
+                    valid.join(", ")
+                ));
+            }
+            base.insert(key.clone(), value.clone());
+        }
+        *current = base
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[rules.{id}]: {}", e.message()))?;
+        Ok(())
+    }
+    let mut table = table.clone();
+    table.remove("enabled");
+    match id {
+        "close_wait_excess" => merge(&mut t.close_wait, id, &table),
+        "ephemeral_port_pressure" => merge(&mut t.ephemeral_ports, id, &table),
+        "time_wait_buckets" => merge(&mut t.time_wait_buckets, id, &table),
+        "syn_recv_flood" => merge(&mut t.syn_recv, id, &table),
+        "accept_queue_overflow" => merge(&mut t.accept_queue, id, &table),
+        "syn_sent_stuck" => merge(&mut t.syn_sent, id, &table),
+        "fin_wait1_excess" => merge(&mut t.fin_wait1, id, &table),
+        "fin_wait2_excess" => merge(&mut t.fin_wait2, id, &table),
+        "last_ack_excess" => merge(&mut t.last_ack, id, &table),
+        "closing_excess" => merge(&mut t.closing, id, &table),
+        "orphans_near_limit" => merge(&mut t.orphans, id, &table),
+        "tcp_memory_pressure" => merge(&mut t.tcp_memory, id, &table),
+        "rx_backlog" => merge(&mut t.rx_backlog, id, &table),
+        "tx_backlog" => merge(&mut t.tx_backlog, id, &table),
+        "conntrack_near_limit" => merge(&mut t.conntrack, id, &table),
+        // Rules without numeric thresholds can only be switched off.
+        _ if table.is_empty() => Ok(()),
+        _ => Err(format!("[rules.{id}] takes only 'enabled'")),
+    }
 }
 
 #[cfg(test)]
@@ -200,10 +228,7 @@ mod tests {
     use super::*;
 
     fn load_text(text: &str) -> Result<Config, String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, text).unwrap();
-        load(Some(&path)).map_err(|e| e.to_string())
+        parse(Path::new("config.toml"), text).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -215,12 +240,12 @@ mod tests {
              [rules.risky_settings]\nenabled = false\n",
         )
         .unwrap();
-        assert_eq!(c.thresholds.close_wait.warn, 50);
+        assert_eq!(c.settings.thresholds.close_wait.warn, 50);
         assert_eq!(
-            c.thresholds.close_wait.crit, 200,
+            c.settings.thresholds.close_wait.crit, 200,
             "unset keys keep their defaults"
         );
-        assert!(c.disabled.contains("risky_settings"));
+        assert!(!c.settings.enabled("risky_settings"));
         assert_eq!(c.warn[0].range.to_string(), "100");
         assert_eq!(c.crit[0].range.to_string(), "500");
         assert_eq!(c.ports[0].port, 443);
@@ -266,8 +291,9 @@ mod tests {
     #[test]
     fn the_command_line_wins() {
         let mut c = load_text("[states]\nclose-wait = { warn = 100 }\n").unwrap();
-        let cli: StateRange = StateRange {
-            state: StateArg::CloseWait,
+        let cli = StateRange {
+            name: "close-wait".into(),
+            states: crate::model::StateSet::one(crate::model::TcpState::CloseWait),
             range: "7".parse().unwrap(),
         };
         c.override_with(&[cli], &[]);

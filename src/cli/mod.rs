@@ -1,10 +1,17 @@
 //! Command-line types (clap derive). Parsing only: no I/O happens here.
 
-use std::net::IpAddr;
+mod lower;
+mod parse;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
+
+use crate::filter::PortRange;
+use crate::model::StateSelector;
+use crate::report::StateRange;
+use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
 
 /// Count every TCP socket by state: an exact, fast `netstat | awk`.
 ///
@@ -58,6 +65,11 @@ pub struct SummaryArgs {
     /// permissions; findings then name ports and peers only.
     #[arg(long)]
     pub no_processes: bool,
+    /// Thresholds and disabled rules (TOML), as `check` reads them. Without it,
+    /// $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A
+    /// broken file is a warning here, and the defaults apply.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]
@@ -124,11 +136,6 @@ pub struct CheckArgs {
     pub source: SourceArgs,
 }
 
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("'{text}' is not a duration ({e}); e.g. 30s, 5m, 1h"))
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
     /// Nothing when OK; otherwise the status and each finding (for cron mail).
@@ -139,31 +146,6 @@ pub enum CheckFormat {
     Json,
     /// The Prometheus text exposition format.
     Prometheus,
-}
-
-/// `close-wait=100`: a state (or state group) and a Nagios range.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateRange {
-    pub state: StateArg,
-    pub range: crate::check::range::Range,
-}
-
-fn parse_state_range(text: &str) -> Result<StateRange, String> {
-    let (state, range) = text
-        .split_once('=')
-        .ok_or_else(|| format!("'{text}' is not STATE=RANGE, e.g. close-wait=100"))?;
-    let state = StateArg::from_str(state.trim(), true).map_err(|_| {
-        let names: Vec<String> = StateArg::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value())
-            .map(|v| v.get_name().to_string())
-            .collect();
-        format!("unknown state '{state}'; valid: {}", names.join(", "))
-    })?;
-    Ok(StateRange {
-        state,
-        range: range.parse()?,
-    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -197,8 +179,7 @@ pub struct TopArgs {
 }
 
 /// What `top` groups sockets by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GroupKey {
     /// The processes holding the socket (a shared socket counts for each holder).
     Process,
@@ -239,43 +220,6 @@ impl OutputArgs {
     }
 }
 
-/// A `--state` value: a state by its ss name (netstat names are accepted too, in any case) or
-/// one of ss's state groups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StateArg {
-    #[value(alias = "ESTABLISHED")]
-    Established,
-    #[value(name = "syn-sent", alias = "syn_sent")]
-    SynSent,
-    #[value(name = "syn-recv", alias = "syn_recv")]
-    SynRecv,
-    #[value(name = "fin-wait-1", alias = "fin_wait1", alias = "fin-wait1")]
-    FinWait1,
-    #[value(name = "fin-wait-2", alias = "fin_wait2", alias = "fin-wait2")]
-    FinWait2,
-    #[value(name = "time-wait", alias = "time_wait")]
-    TimeWait,
-    #[value(name = "closed", alias = "close")]
-    Closed,
-    #[value(name = "close-wait", alias = "close_wait")]
-    CloseWait,
-    #[value(name = "last-ack", alias = "last_ack")]
-    LastAck,
-    #[value(name = "listening", alias = "listen")]
-    Listening,
-    Closing,
-    /// Every state.
-    All,
-    /// Every state but listening and closed.
-    Connected,
-    /// Connected states except syn-sent.
-    Synchronized,
-    /// States kept as mini-sockets: syn-recv and time-wait.
-    Bucket,
-    /// Every state but syn-recv and time-wait.
-    Big,
-}
-
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Filters")]
 pub struct FilterArgs {
@@ -284,8 +228,8 @@ pub struct FilterArgs {
     /// ss names (close-wait, fin-wait-2, listening…) and netstat names (CLOSE_WAIT,
     /// FIN_WAIT2, LISTEN…) both work, in any case; groups as in ss: all, connected (not
     /// listening or closed; what `netstat -n` without -a shows), synchronized, bucket, big.
-    #[arg(long = "state", value_name = "STATE", value_enum, ignore_case = true)]
-    pub states: Vec<StateArg>,
+    #[arg(long = "state", value_name = "STATE", value_parser = state_parser(), ignore_case = true)]
+    pub states: Vec<StateSelector>,
     /// Only sockets whose local or remote port is PORT or in LO-HI (repeatable).
     #[arg(long = "port", value_name = "PORT", value_parser = parse_port_range)]
     pub ports: Vec<PortRange>,
@@ -307,84 +251,6 @@ pub struct FilterArgs {
     /// Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only).
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
-}
-
-impl StateArg {
-    /// The name on the command line (`close-wait`, `connected`).
-    pub fn to_possible_value_name(self) -> String {
-        self.to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
-    }
-}
-
-/// An inclusive port range; a single port is `lo == hi`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortRange {
-    pub lo: u16,
-    pub hi: u16,
-}
-
-impl PortRange {
-    pub fn contains(self, port: u16) -> bool {
-        (self.lo..=self.hi).contains(&port)
-    }
-}
-
-impl std::fmt::Display for PortRange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.lo == self.hi {
-            write!(f, "{}", self.lo)
-        } else {
-            write!(f, "{}-{}", self.lo, self.hi)
-        }
-    }
-}
-
-/// An address is a network of one host; IPv4-mapped IPv6 networks become IPv4, as peers do.
-fn parse_net(text: &str) -> Result<IpNet, String> {
-    let text = text.trim();
-    let net = match text.parse::<IpNet>() {
-        Ok(net) => net,
-        Err(_) => text.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
-            format!(
-                "'{text}' is not an address or network: expected e.g. 10.0.0.5, 10.0.0.0/8, ::1 or fd00::/8"
-            )
-        })?,
-    };
-    Ok(match net {
-        IpNet::V6(v6) => match (v6.addr().to_ipv4_mapped(), v6.prefix_len().checked_sub(96)) {
-            (Some(v4), Some(len)) => Ipv4Net::new(v4, len).map(IpNet::V4).unwrap_or(net),
-            _ => net,
-        },
-        v4 => v4,
-    }
-    .trunc())
-}
-
-fn parse_port_range(text: &str) -> Result<PortRange, String> {
-    let port = |s: &str| {
-        s.trim()
-            .trim_start_matches(':')
-            .parse::<u16>()
-            .map_err(|_| {
-                format!("'{s}' is not a port: expected a number from 0 to 65535, or a range LO-HI")
-            })
-    };
-    let range = match text.split_once('-') {
-        Some((lo, hi)) => PortRange {
-            lo: port(lo)?,
-            hi: port(hi)?,
-        },
-        None => {
-            let p = port(text)?;
-            PortRange { lo: p, hi: p }
-        }
-    };
-    if range.lo > range.hi {
-        return Err(format!("'{text}' is an empty range: LO must not exceed HI"));
-    }
-    Ok(range)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -411,97 +277,4 @@ pub enum SourceKind {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn verify_cli() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn ports_and_ranges() {
-        assert_eq!(parse_port_range("80"), Ok(PortRange { lo: 80, hi: 80 }));
-        assert_eq!(parse_port_range(":443"), Ok(PortRange { lo: 443, hi: 443 }));
-        assert_eq!(
-            parse_port_range("1024-2048"),
-            Ok(PortRange { lo: 1024, hi: 2048 })
-        );
-        assert!(parse_port_range("65536").is_err());
-        assert!(parse_port_range("http").is_err());
-        assert!(parse_port_range("9-1").is_err());
-        assert!(parse_port_range("").is_err());
-    }
-
-    #[test]
-    fn state_ranges() {
-        let r = parse_state_range("CLOSE_WAIT=100").unwrap();
-        assert_eq!(r.state, StateArg::CloseWait);
-        assert!(r.range.alerts(101.0) && !r.range.alerts(100.0));
-        assert!(
-            parse_state_range("close-wait")
-                .unwrap_err()
-                .contains("STATE=RANGE")
-        );
-        assert!(
-            parse_state_range("half-open=1")
-                .unwrap_err()
-                .contains("valid: established")
-        );
-        assert!(
-            parse_state_range("close-wait=5:1")
-                .unwrap_err()
-                .contains("greater than end")
-        );
-    }
-
-    #[test]
-    fn addresses_and_networks() {
-        let net = |s: &str| parse_net(s).map(|n| n.to_string());
-        assert_eq!(net("10.0.0.5"), Ok("10.0.0.5/32".into()));
-        assert_eq!(net("10.1.2.3/8"), Ok("10.0.0.0/8".into()));
-        assert_eq!(net("::1"), Ok("::1/128".into()));
-        assert_eq!(net("::ffff:127.0.0.1"), Ok("127.0.0.1/32".into()));
-        assert!(net("10.0.0.0/33").is_err());
-        assert!(net("example.com").is_err());
-        assert!(net("").is_err());
-    }
-
-    #[test]
-    fn top_keys_nest_and_unknown_keys_are_rejected() {
-        let cli =
-            Cli::try_parse_from(["sockscope", "top", "--by", "process", "--by", "peer"]).unwrap();
-        let Some(Command::Top(args)) = cli.command else {
-            panic!("top expected")
-        };
-        assert_eq!(args.by, vec![GroupKey::Process, GroupKey::Peer]);
-        assert!(Cli::try_parse_from(["sockscope", "top", "--by", "container"]).is_err());
-    }
-
-    #[test]
-    fn netstat_and_ss_state_names_both_parse() {
-        for (arg, want) in [
-            ("close-wait", StateArg::CloseWait),
-            ("CLOSE_WAIT", StateArg::CloseWait),
-            ("FIN_WAIT2", StateArg::FinWait2),
-            ("fin-wait-2", StateArg::FinWait2),
-            ("LISTEN", StateArg::Listening),
-            ("Connected", StateArg::Connected),
-        ] {
-            let cli = Cli::try_parse_from(["sockscope", "--state", arg]).unwrap();
-            assert_eq!(cli.summary.filter.states, vec![want], "{arg}");
-        }
-        assert!(Cli::try_parse_from(["sockscope", "--state", "half-open"]).is_err());
-    }
-
-    #[test]
-    fn json_flag_and_format_conflict() {
-        assert!(Cli::try_parse_from(["sockscope", "--json", "--format", "plain"]).is_err());
-        let cli = Cli::try_parse_from(["sockscope", "summary", "--json"]).unwrap();
-        let Some(Command::Summary(args)) = cli.command else {
-            panic!("summary subcommand expected")
-        };
-        assert_eq!(args.output.format(), Format::Json);
-    }
-}
+mod tests;

@@ -7,12 +7,10 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::state::{HISTORY, Saved};
-use crate::collect::owners::Owners;
-use crate::diagnose::holders;
 use crate::diagnose::observe::Observations;
-use crate::diagnose::thresholds::Thresholds;
+use crate::diagnose::{Settings, holders};
 use crate::model::{Tally, TcpState};
-use crate::report::{Culprit, Finding, Severity};
+use crate::report::{Culprit, Finding, Owners, Severity};
 
 /// This run, as the comparison needs it.
 pub struct Current<'a> {
@@ -34,21 +32,6 @@ pub struct Comparison {
     /// What to save for the next run (notification fields are the caller's).
     pub next: Saved,
 }
-
-/// The ids of the findings this module raises.
-pub const IDS: &[&str] = &[
-    "listen_overflows",
-    "syn_queue_overflow",
-    "syncookies_sent",
-    "time_wait_overflow",
-    "tcp_memory_aborts",
-    "retransmission_rate",
-    "resets_spike",
-    "close_wait_growing",
-    "close_wait_stuck",
-    "fin_wait2_stuck",
-    "accept_queue_stalled",
-];
 
 /// Counters whose increase since the last run is itself a problem: (counter, id, severity,
 /// what it means).
@@ -106,7 +89,7 @@ fn finding(
     culprits: Vec<Culprit>,
     inodes: Vec<u64>,
 ) -> Finding {
-    crate::diagnose::finding(
+    Finding::new(
         id,
         severity,
         title,
@@ -125,11 +108,25 @@ fn median(values: &[f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// Compares this run with the previous one. `stuck_after` is in seconds.
+/// Compares this run with the previous one. `stuck_after` is in seconds. Findings of rules
+/// the operator disabled are dropped; the state kept for the next run is not.
 pub fn compare(
     prev: Option<&Saved>,
     cur: &Current,
-    thresholds: &Thresholds,
+    settings: &Settings,
+    stuck_after: u64,
+    owners: Option<&Owners>,
+) -> Comparison {
+    let mut c = compare_all(prev, cur, settings, stuck_after, owners);
+    c.findings.retain(|f| settings.enabled(f.id));
+    c.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    c
+}
+
+fn compare_all(
+    prev: Option<&Saved>,
+    cur: &Current,
+    settings: &Settings,
     stuck_after: u64,
     owners: Option<&Owners>,
 ) -> Comparison {
@@ -298,13 +295,7 @@ pub fn compare(
     ) && out >= 10_000
     {
         let ratio = retrans as f64 / out as f64;
-        let severity = if ratio >= 0.05 {
-            Some(Severity::Critical)
-        } else if ratio >= 0.01 {
-            Some(Severity::Warning)
-        } else {
-            None
-        };
+        let severity = Severity::from_levels(ratio >= 0.01, ratio >= 0.05);
         if let Some(severity) = severity {
             c.findings.push(finding(
                 "retransmission_rate",
@@ -347,7 +338,10 @@ pub fn compare(
         && series.len() >= 3
     {
         let last3 = &series[series.len() - 3..];
-        if last3[0] < last3[1] && last3[1] < last3[2] && last3[2] >= thresholds.close_wait.warn {
+        if last3[0] < last3[1]
+            && last3[1] < last3[2]
+            && last3[2] >= settings.thresholds.close_wait.warn
+        {
             c.findings.push(finding(
                 "close_wait_growing",
                 Severity::Critical,
@@ -360,7 +354,6 @@ pub fn compare(
             ));
         }
     }
-    c.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     c
 }
 
@@ -385,15 +378,11 @@ fn stuck(
     }
     let oldest = seen.values().min().map_or(0, |f| now - f);
     let culprits = holders(owners, &inodes);
-    let who = culprits
-        .first()
-        .map(|c| format!(" Holder: {c}."))
-        .unwrap_or_default();
     c.findings.push(finding(
         id,
         Severity::Warning,
         format!("{} sockets {}", inodes.len(), if state == "CLOSE_WAIT" { "stuck in CLOSE_WAIT" } else { "stuck in FIN_WAIT2" }),
-        format!("{} sockets, the same inodes for at least {after} s (the oldest {oldest} s), are {meaning}.{who}", inodes.len()),
+        format!("{} sockets, the same inodes for at least {after} s (the oldest {oldest} s), are {meaning}.", inodes.len()),
         json!({ "sockets": inodes.len(), "stuck_after_s": after, "oldest_s": oldest }),
         vec![format!("sockscope list -p -o --state {}", if state == "CLOSE_WAIT" { "close-wait" } else { "fin-wait-2" })],
         culprits,

@@ -7,12 +7,11 @@
 //! replaced, never a crash.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::file::{self, Lock, Mode};
 use crate::error::Error;
 
 pub const STATE_SCHEMA: u32 = 1;
@@ -72,34 +71,17 @@ pub enum Previous {
 /// An open state file, locked until dropped.
 pub struct StateFile {
     path: PathBuf,
-    _lock: File,
+    _lock: Lock,
 }
 
 impl StateFile {
-    /// Takes the lock (waiting for a concurrent run to finish) and reads the previous state.
+    /// Locks the state file (waiting a little for another run) and reads what it holds.
     pub fn open(path: &Path) -> Result<(StateFile, Previous), Error> {
-        let lock_path = lock_path(path);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| Error::Write {
-                path: lock_path.clone(),
-                source,
-            })?;
-        lock.lock().map_err(|source| Error::Write {
-            path: lock_path,
-            source,
-        })?;
-        let previous = match std::fs::read(path) {
-            Ok(bytes) => parse(path, &bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Previous::Missing,
-            Err(e) => Previous::Unusable(format!(
-                "cannot read state file '{}': {}",
-                path.display(),
-                crate::error::Cause(&e)
-            )),
+        let lock = file::lock(path, file::LOCK_TIMEOUT)?;
+        let previous = match file::read_own(path, file::STATE_LIMIT) {
+            Ok(Some(bytes)) => parse(path, &bytes),
+            Ok(None) => Previous::Missing,
+            Err(e) => return Err(e),
         };
         Ok((
             StateFile {
@@ -110,32 +92,15 @@ impl StateFile {
         ))
     }
 
-    /// Replaces the file atomically with `state`.
+    /// Replaces the file with this run's state, atomically, readable by its owner only.
     pub fn save(&self, state: &Saved) -> Result<(), Error> {
-        let fail = |source: io::Error| Error::Write {
+        let mut bytes = serde_json::to_vec(state).map_err(|e| Error::Write {
             path: self.path.clone(),
-            source,
-        };
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".sockscope-state-")
-            .tempfile_in(dir)
-            .map_err(fail)?;
-        serde_json::to_writer(tmp.as_file_mut(), state).map_err(|e| fail(io::Error::from(e)))?;
-        tmp.as_file_mut().write_all(b"\n").map_err(fail)?;
-        tmp.as_file().sync_all().map_err(fail)?;
-        tmp.persist(&self.path).map_err(|e| fail(e.error))?;
-        Ok(())
+            source: std::io::Error::from(e),
+        })?;
+        bytes.push(b'\n');
+        file::write_atomic(&self.path, &bytes, Mode::Private)
     }
-}
-
-fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Previous {

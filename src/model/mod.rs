@@ -1,7 +1,17 @@
-//! Our own types for what the kernel reports: states, sockets and per-state tallies.
-//! Nothing here reads the system; the collector fills these in and everything else consumes them.
+//! Our own types for what the kernel reports: states, sockets, per-state counts, state sets and
+//! the kernel context. Nothing here reads the system; the collector fills these in and
+//! everything else consumes them.
 
-use std::collections::BTreeMap;
+mod context;
+mod counts;
+mod state_set;
+
+#[cfg(test)]
+pub use context::Sysctls;
+pub use context::{KernelContext, Sockstat};
+pub use counts::{StateCounts, Tally};
+pub use state_set::{SELECTORS, StateSelector, StateSet};
+
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -250,61 +260,6 @@ impl Socket {
     }
 }
 
-/// Socket counts per family and state. Fixed-size, so memory does not grow with the number of
-/// sockets counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tally {
-    known: [[u64; 11]; 2],
-    unknown: BTreeMap<(Family, u8), u64>,
-}
-
-impl Tally {
-    pub fn add(&mut self, family: Family, state: TcpState) {
-        match state.index() {
-            Some(i) => self.known[family.index()][i] += 1,
-            None => *self.unknown.entry((family, state.code())).or_default() += 1,
-        }
-    }
-
-    /// Count of one state in one family (0 for unknown states: see [`Tally::unknown`]).
-    pub fn get(&self, family: Family, state: TcpState) -> u64 {
-        match state.index() {
-            Some(i) => self.known[family.index()][i],
-            None => self
-                .unknown
-                .get(&(family, state.code()))
-                .copied()
-                .unwrap_or(0),
-        }
-    }
-
-    /// Count of one state over both families.
-    pub fn state_total(&self, state: TcpState) -> u64 {
-        Family::ALL.iter().map(|&f| self.get(f, state)).sum()
-    }
-
-    /// All sockets of one family, unknown states included.
-    pub fn family_total(&self, family: Family) -> u64 {
-        let known: u64 = self.known[family.index()].iter().sum();
-        let unknown: u64 = self
-            .unknown
-            .iter()
-            .filter(|((f, _), _)| *f == family)
-            .map(|(_, n)| n)
-            .sum();
-        known + unknown
-    }
-
-    pub fn total(&self) -> u64 {
-        Family::ALL.iter().map(|&f| self.family_total(f)).sum()
-    }
-
-    /// Sockets in states this build does not know, by family and raw code.
-    pub fn unknown(&self) -> impl Iterator<Item = (Family, u8, u64)> + '_ {
-        self.unknown.iter().map(|(&(f, code), &n)| (f, code, n))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,18 +278,6 @@ mod tests {
         assert_eq!(TcpState::from_code(0x0D), TcpState::Unknown(0x0D));
         assert_eq!(TcpState::from_code(0x0D).to_string(), "UNKNOWN(0x0D)");
         assert_eq!(TcpState::from_code(0).index(), None);
-    }
-
-    #[test]
-    fn tally_counts_known_and_unknown_states() {
-        let mut tally = Tally::default();
-        tally.add(Family::Ipv4, TcpState::Listen);
-        tally.add(Family::Ipv6, TcpState::Listen);
-        tally.add(Family::Ipv6, TcpState::Unknown(0x0D));
-        assert_eq!(tally.state_total(TcpState::Listen), 2);
-        assert_eq!(tally.get(Family::Ipv6, TcpState::Unknown(0x0D)), 1);
-        assert_eq!(tally.family_total(Family::Ipv6), 2);
-        assert_eq!(tally.total(), 3);
     }
 
     #[test]

@@ -1,0 +1,116 @@
+//! The command line lowered into domain values (ripgrep's low → high args): nothing below
+//! `commands` sees a clap type.
+
+use super::{
+    CheckArgs, FilterArgs, GroupKey, ListArgs, SortKey, SourceArgs, SourceKind, SummaryArgs,
+    TopArgs,
+};
+use crate::collect::{self, Source};
+use crate::filter::Filter;
+use crate::model::StateSet;
+use crate::pipeline::Scope;
+use crate::report;
+
+impl FilterArgs {
+    pub fn filter(&self) -> Filter {
+        let states = (!self.states.is_empty()).then(|| {
+            self.states
+                .iter()
+                .fold(StateSet::EMPTY, |set, s| set.union(s.states))
+        });
+        let both = !self.ipv4 && !self.ipv6;
+        Filter {
+            states,
+            state_names: self.states.iter().map(|s| s.name.to_string()).collect(),
+            families: [self.ipv4 || both, self.ipv6 || both],
+            ports: self.ports.clone(),
+            sports: self.sports.clone(),
+            dports: self.dports.clone(),
+            srcs: self.srcs.clone(),
+            dsts: self.dsts.clone(),
+        }
+    }
+}
+
+impl SourceArgs {
+    pub fn source(&self) -> Source {
+        let kind = match self.source {
+            SourceKind::Auto => collect::SourceKind::Auto,
+            SourceKind::Netlink => collect::SourceKind::Netlink,
+            SourceKind::Proc => collect::SourceKind::Proc,
+        };
+        Source::new(&self.proc_root, self.pid, kind)
+    }
+}
+
+fn scope(filter: &FilterArgs, source: &SourceArgs, no_processes: bool) -> Scope {
+    Scope {
+        filter: filter.filter(),
+        source: source.source(),
+        no_processes,
+    }
+}
+
+impl SummaryArgs {
+    pub fn scope(&self) -> Scope {
+        scope(&self.filter, &self.source, self.no_processes)
+    }
+}
+
+impl CheckArgs {
+    pub fn scope(&self) -> Scope {
+        scope(&self.filter, &self.source, self.no_processes)
+    }
+}
+
+impl ListArgs {
+    /// `list` looks processes up only with `-p`.
+    pub fn scope(&self) -> Scope {
+        scope(&self.filter, &self.source, !self.processes)
+    }
+}
+
+impl TopArgs {
+    pub fn scope(&self) -> Scope {
+        scope(&self.filter, &self.source, false)
+    }
+
+    /// The grouping keys, each once, in the order given; by process when none.
+    pub fn keys(&self) -> Vec<report::GroupKey> {
+        let mut keys = Vec::new();
+        for &key in &self.by {
+            let key = report::GroupKey::from(key);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        if keys.is_empty() {
+            keys.push(report::GroupKey::Process);
+        }
+        keys
+    }
+}
+
+impl From<GroupKey> for report::GroupKey {
+    fn from(key: GroupKey) -> report::GroupKey {
+        match key {
+            GroupKey::Process => report::GroupKey::Process,
+            GroupKey::LocalPort => report::GroupKey::LocalPort,
+            GroupKey::RemotePort => report::GroupKey::RemotePort,
+            GroupKey::Peer => report::GroupKey::Peer,
+            GroupKey::Uid => report::GroupKey::Uid,
+        }
+    }
+}
+
+impl From<SortKey> for report::SortKey {
+    fn from(key: SortKey) -> report::SortKey {
+        match key {
+            SortKey::State => report::SortKey::State,
+            SortKey::Local => report::SortKey::Local,
+            SortKey::Peer => report::SortKey::Peer,
+            SortKey::Rx => report::SortKey::Rx,
+            SortKey::Tx => report::SortKey::Tx,
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Value parsers for the command line: each error names the value, the problem and the valid
+//! forms.
+
+use std::net::IpAddr;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use ipnet::{IpNet, Ipv4Net};
+
+use crate::filter::PortRange;
+use crate::model::{SELECTORS, StateSelector};
+use crate::report::StateRange;
+
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration ({e}); e.g. 30s, 5m, 1h"))
+}
+
+/// `--state`: the ss names, netstat's as aliases, any case; shown in help and completions.
+pub fn state_parser() -> impl TypedValueParser<Value = StateSelector> {
+    let values = SELECTORS.iter().map(|&(name, aliases, help)| {
+        let value = PossibleValue::new(name).aliases(aliases.iter().copied());
+        if help.is_empty() {
+            value
+        } else {
+            value.help(help)
+        }
+    });
+    PossibleValuesParser::new(values).try_map(|text: String| {
+        StateSelector::parse(&text).ok_or_else(|| format!("unknown state '{text}'"))
+    })
+}
+
+/// `close-wait=100`: a state (or state group) and a Nagios range.
+pub fn parse_state_range(text: &str) -> Result<StateRange, String> {
+    let (state, range) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not STATE=RANGE, e.g. close-wait=100"))?;
+    let selector = StateSelector::parse(state).ok_or_else(|| {
+        format!(
+            "unknown state '{state}'; valid: {}",
+            StateSelector::valid_names()
+        )
+    })?;
+    Ok(StateRange {
+        name: selector.name.to_string(),
+        states: selector.states,
+        range: range.parse()?,
+    })
+}
+
+/// An address is a network of one host; IPv4-mapped IPv6 networks become IPv4, as peers do.
+pub fn parse_net(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    let net = match text.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => text.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
+            format!(
+                "'{text}' is not an address or network: expected e.g. 10.0.0.5, 10.0.0.0/8, ::1 or fd00::/8"
+            )
+        })?,
+    };
+    Ok(match net {
+        IpNet::V6(v6) => match (v6.addr().to_ipv4_mapped(), v6.prefix_len().checked_sub(96)) {
+            (Some(v4), Some(len)) => Ipv4Net::new(v4, len).map(IpNet::V4).unwrap_or(net),
+            _ => net,
+        },
+        v4 => v4,
+    }
+    .trunc())
+}
+
+pub fn parse_port_range(text: &str) -> Result<PortRange, String> {
+    let port = |s: &str| {
+        s.trim()
+            .trim_start_matches(':')
+            .parse::<u16>()
+            .map_err(|_| {
+                format!("'{s}' is not a port: expected a number from 0 to 65535, or a range LO-HI")
+            })
+    };
+    let range = match text.split_once('-') {
+        Some((lo, hi)) => PortRange {
+            lo: port(lo)?,
+            hi: port(hi)?,
+        },
+        None => {
+            let p = port(text)?;
+            PortRange { lo: p, hi: p }
+        }
+    };
+    if range.lo > range.hi {
+        return Err(format!("'{text}' is an empty range: LO must not exceed HI"));
+    }
+    Ok(range)
+}

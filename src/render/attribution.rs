@@ -1,0 +1,107 @@
+//! Attribution in words: why some owners are missing, said so an operator can act on it.
+
+use crate::report::Attribution;
+
+/// Why some owners are missing, in words an operator can act on.
+pub fn notes(a: &Attribution) -> Vec<String> {
+    let mut notes = Vec::new();
+    let w = &a.walk;
+    if a.unknown > 0 {
+        if w.as_root && w.processes_unreadable > 0 {
+            notes.push(format!(
+                    "Owners unknown for {}: {} refused even to root (a sandbox or security policy shields {}).",
+                    sockets(a.unknown),
+                    processes(w.processes_unreadable),
+                    if w.processes_unreadable == 1 { "it" } else { "them" }
+                ));
+        } else if w.processes_unreadable > 0 || w.hidepid.is_some() {
+            let mut why = Vec::new();
+            if w.processes_unreadable > 0 {
+                why.push(format!(
+                    "{} of other users could not be read",
+                    processes(w.processes_unreadable)
+                ));
+            }
+            if let Some(h) = &w.hidepid {
+                why.push(format!("/proc is mounted with hidepid={h}"));
+            }
+            notes.push(format!(
+                    "Owners unknown for {} ({}): run as root or grant CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH.",
+                    sockets(a.unknown),
+                    why.join("; ")
+                ));
+        } else {
+            notes.push(format!(
+                    "Owners unknown for {}: closed during the scan, or held by processes outside this PID namespace.",
+                    sockets(a.unknown)
+                ));
+        }
+    }
+    if a.no_process > 0 {
+        notes.push(format!(
+                "{} no process by design: orphaned after close() (FIN_WAIT1, LAST_ACK, CLOSING, TIME_WAIT, orphaned FIN_WAIT2) or waiting in an accept queue.",
+                if a.no_process == 1 { "1 socket has".to_string() } else { format!("{} sockets have", a.no_process) }
+            ));
+    }
+    if a.shared > 0 {
+        notes.push(format!(
+            "{} held by several processes (fork, fd passing); each holder is counted.",
+            if a.shared == 1 {
+                "1 socket is".to_string()
+            } else {
+                format!("{} sockets are", a.shared)
+            }
+        ));
+    }
+    if w.processes_vanished > 0 {
+        notes.push(format!(
+            "{} exited during the owner lookup.",
+            processes(w.processes_vanished)
+        ));
+    }
+    notes
+}
+
+fn processes(n: u64) -> String {
+    if n == 1 {
+        "1 process".into()
+    } else {
+        format!("{n} processes")
+    }
+}
+
+fn sockets(n: u64) -> String {
+    if n == 1 {
+        "1 socket".into()
+    } else {
+        format!("{n} sockets")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_owners_get_advice_that_fits_who_is_asking() {
+        let mut a = Attribution {
+            sockets: 2,
+            unknown: 2,
+            ..Attribution::default()
+        };
+        a.walk.processes_unreadable = 1;
+        let user = notes(&a).join(" ");
+        assert!(
+            user.contains("1 process of other users could not be read"),
+            "{user}"
+        );
+        assert!(
+            user.contains("run as root or grant CAP_SYS_PTRACE"),
+            "{user}"
+        );
+        a.walk.as_root = true;
+        let root = notes(&a).join(" ");
+        assert!(root.contains("refused even to root"), "{root}");
+        assert!(!root.contains("run as root"), "{root}");
+    }
+}

@@ -1,0 +1,81 @@
+//! `sockscope check`: the monitoring-plugins status, the state ranges it judged, and its notes.
+
+use super::{Finding, Range, Severity, SummaryReport};
+use crate::model::{KernelContext, StateSet};
+
+/// The monitoring-plugins status; the discriminant is the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Ok = 0,
+    Warning = 1,
+    Critical = 2,
+    Unknown = 3,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The status of a set of findings; info findings do not change it.
+    pub fn of(findings: &[Finding]) -> Status {
+        match findings.iter().map(|f| f.severity).max() {
+            Some(Severity::Critical) => Status::Critical,
+            Some(Severity::Warning) => Status::Warning,
+            _ => Status::Ok,
+        }
+    }
+}
+
+/// `close-wait=100`: a state or state group, and a Nagios range for its count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateRange {
+    /// The state or group as the command line names it (`close-wait`, `connected`).
+    pub name: String,
+    pub states: StateSet,
+    pub range: Range,
+}
+
+impl StateRange {
+    /// The label it goes by in perfdata, Prometheus and findings: `close_wait` for one state,
+    /// the group name (`connected`) for several.
+    pub fn label(&self) -> String {
+        let mut states = self.states.states();
+        match (states.next(), states.next()) {
+            (Some(one), None) => one.name().to_lowercase(),
+            _ => self.name.replace('-', "_"),
+        }
+    }
+}
+
+/// The ranges of one local port (config `[ports.N]`): its sockets are judged apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortRanges {
+    pub port: u16,
+    pub warn: Option<StateRange>,
+    pub crit: Option<StateRange>,
+}
+
+/// Everything the check renderers need.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub summary: SummaryReport,
+    /// The kernel counters (perfdata and Prometheus).
+    pub context: KernelContext,
+    pub status: Status,
+    /// State-file notes: first run, reboot, counter resets, a replaced file.
+    pub notes: Vec<String>,
+    pub warn: Vec<StateRange>,
+    pub crit: Vec<StateRange>,
+    /// Every finding id there is, so each series is present even at 0.
+    pub finding_ids: Vec<&'static str>,
+}

@@ -1,0 +1,52 @@
+//! Everything a renderer reads, and nothing that does I/O: the summary, list, top and check
+//! reports, findings, attribution and how the sockets were collected. Data only: the wording
+//! lives in `render`.
+
+mod attribution;
+mod check;
+mod collection;
+mod finding;
+mod list;
+mod range;
+mod top;
+
+use std::time::SystemTime;
+
+pub use attribution::{Attribution, Owners, Process, WalkStats};
+pub use check::{CheckReport, PortRanges, StateRange, Status};
+pub use collection::{Collection, FileStats, Malformation, SkippedLine};
+pub use finding::{Culprit, Finding, Severity};
+pub use list::{SocketList, SortKey};
+pub use range::Range;
+pub use top::{Group, GroupKey, KeyValue, TopReport};
+
+use crate::model::Tally;
+
+/// The summary: every socket counted by family and state, and what the rules found.
+#[derive(Debug, Clone)]
+pub struct SummaryReport {
+    pub collected_at: SystemTime,
+    pub tally: Tally,
+    /// The filter as a person reads it (`state close-wait, port 5432`); empty when none.
+    pub filter: String,
+    pub findings: Vec<Finding>,
+    pub checks: Checks,
+    pub collection: Collection,
+}
+
+/// How the rules ran: what they could not check, and how far owners were found.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    /// False for `--format plain`, which only counts.
+    pub ran: bool,
+    /// The rules that ran (disabled ones excluded).
+    pub rules: usize,
+    /// Rules that lacked an input: (id, why).
+    pub skipped: Vec<(&'static str, String)>,
+    /// Context files and sysctls that could not be read: (path, why).
+    pub context_missing: Vec<(std::path::PathBuf, String)>,
+    /// Present when processes were looked up for the findings.
+    pub attribution: Option<Attribution>,
+    /// `--no-processes` was given.
+    pub processes_skipped: bool,
+}

@@ -1,0 +1,60 @@
+//! `sockscope top`: groups of sockets, largest first.
+
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use super::{Attribution, Collection};
+use crate::model::StateCounts;
+
+/// What `top` groups sockets by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupKey {
+    /// The processes holding the socket (a shared socket counts for each holder).
+    Process,
+    LocalPort,
+    RemotePort,
+    /// The remote address (IPv4-mapped peers as plain IPv4).
+    Peer,
+    /// The socket's uid (who created it; needs no privilege).
+    Uid,
+}
+
+/// One component of a group's key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyValue {
+    Process {
+        pid: u32,
+        comm: String,
+    },
+    /// Inode 0: no process can hold the socket (orphaned, mini-socket, accept queue).
+    NoProcess,
+    /// A real socket whose holder could not be found.
+    UnknownOwner,
+    LocalPort(u16),
+    RemotePort(u16),
+    Peer(IpAddr),
+    Uid(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub key: Vec<KeyValue>,
+    pub counts: StateCounts,
+}
+
+/// `sockscope top`: groups of sockets, largest first.
+#[derive(Debug, Clone)]
+pub struct TopReport {
+    pub collected_at: SystemTime,
+    pub by: Vec<GroupKey>,
+    /// Sockets that matched the filters (the denominator of each share).
+    pub total: u64,
+    /// The largest groups, up to the limit.
+    pub groups: Vec<Group>,
+    /// Groups left out by the limit: how many, and how many sockets they count.
+    pub rest: Option<(u64, u64)>,
+    /// Present when grouping by process.
+    pub attribution: Option<Attribution>,
+    pub filter: String,
+    pub collection: Collection,
+}
