@@ -3,18 +3,30 @@
 
     cargo build --release
     sudo python3 benches/bench.py --count 10000 --count 100000
+    sudo python3 benches/bench.py --netns-sweep 100x1000 --netns-sweep 10x100000
 
 For each count it creates a network namespace (loopback only) with a private TCP hash, builds
 the sockets there with benches/sockets.py, runs every command --runs times inside the namespace,
 prints min/median/max wall time and peak RSS (from wait4), and deletes the namespace.
 Needs root (ip netns), python3, GNU time (/usr/bin/time, Debian package `time`) for peak
 memory, and for the comparisons ss, netstat and awk.
+
+Floors (C, built with cc -O2 into target/): sockdiag_count.c, one sock_diag dump per family;
+fdwalk_count.c, one readlink per /proc/*/fd/* entry. Their sum, the "dump + fd-walk floor", is
+the least any tool naming socket owners does; the `top --by process`, summary and `list -p`
+rows are also given as multiples of it.
+
+--netns-sweep NSxSOCKETS creates NS namespaces sockscope-sweep-1..NS, each with SOCKETS sockets,
+and times from the host namespace the sweep floor (netns_sweep_count.c: setns into each
+namespace, one dump per family) against sockscope --all-netns, then deletes every namespace and
+process it made. --only selects rows by label in both modes (e.g. --only floor,--all-netns).
 """
 
 import argparse
 import os
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -23,6 +35,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 NS = "sockscope-bench"
+SWEEP_PREFIX = "sockscope-sweep-"
+
+DUMP_FLOOR = "C sock_diag dump, counting states"
+FDWALK_FLOOR = "C fd-walk floor: readlink /proc/*/fd/*"
+COMBINED_FLOOR = "C dump + fd-walk floor (sum of the two)"
+# Commands that name socket owners, compared with COMBINED_FLOOR.
+OWNER_COMMANDS = ["sockscope top --by process", "sockscope (table)", "sockscope list -p"]
+SWEEP_FLOOR = "C netns sweep floor: setns + dump per namespace"
 
 ONE_LINER = "netstat -n | awk '/^tcp/{++S[$NF]}END{for(a in S) print a,S[a]}'"
 ONE_LINER_ALL = "netstat -tan | awk '/^tcp/{++S[$NF]}END{for(a in S) print a,S[a]}'"
@@ -61,7 +81,7 @@ def peak_rss_kib(argv):
 
 def measure(cmd, runs):
     """min, median, max wall seconds over `runs` runs after one warm-up, and peak RSS."""
-    argv = argv_of(cmd)
+    argv = argv_of(cmd) if isinstance(cmd, str) else cmd
     time_once(argv)
     walls = sorted(time_once(argv) for _ in range(runs))
     return walls[0], statistics.median(walls), walls[-1], peak_rss_kib(argv)
@@ -92,21 +112,62 @@ def setup(count):
     return builder
 
 
+def read_ehash():
+    """The host's net.ipv4.tcp_child_ehash_entries, which setup() and sweep() change."""
+    try:
+        with open("/proc/sys/net/ipv4/tcp_child_ehash_entries") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def restore_ehash(value):
+    if value is not None:
+        subprocess.run(["sysctl", "-qw", f"net.ipv4.tcp_child_ehash_entries={value}"],
+                       stderr=subprocess.DEVNULL)
+
+
 def teardown(builder):
     builder.terminate()
     builder.wait()
     subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
 
 
-def c_counter():
-    """Builds the bare sock_diag state counter (benches/sockdiag_count.c); None without cc."""
+def c_program(name):
+    """Builds benches/NAME.c into target/NAME with cc -O2; None without cc."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
         return None
-    out = os.path.join(ROOT, "target", "sockdiag_count")
+    out = os.path.join(ROOT, "target", name)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    subprocess.run([cc, "-O2", "-o", out, os.path.join(HERE, "sockdiag_count.c")], check=True)
+    subprocess.run([cc, "-O2", "-o", out, os.path.join(HERE, f"{name}.c")], check=True)
     return out
+
+
+def c_counter():
+    """Builds the bare sock_diag state counter (benches/sockdiag_count.c); None without cc."""
+    return c_program("sockdiag_count")
+
+
+def selected(label, only):
+    return not only or any(part in label for part in only.split(","))
+
+
+def row(sockets, label, result):
+    lo, med, hi, rss = result
+    rss = "n/a" if rss is None else f"{rss / 1024:.1f} MiB"
+    print(f"| {sockets} | `{label}` | {lo*1e3:.1f} ms | {med*1e3:.1f} ms | "
+          f"{hi*1e3:.1f} ms | {rss} |", flush=True)
+
+
+def ratios(sockets, floor_label, floor, results, labels):
+    """One comment line per measured command: its median (and min) over the floor's."""
+    for label in labels:
+        if label in results:
+            r = results[label]
+            print(f"<!-- {sockets}: `{label}` is {r[1] / floor[1]:.2f}x the {floor_label} "
+                  f"median ({floor[1]*1e3:.1f} ms), {r[0] / floor[0]:.2f}x its min -->",
+                  flush=True)
 
 
 def commands(binary, big=False):
@@ -115,7 +176,10 @@ def commands(binary, big=False):
     ]
     counter = c_counter()
     if counter:
-        cmds.append(("C sock_diag dump, counting states", counter))
+        cmds.append((DUMP_FLOOR, counter))
+    walker = c_program("fdwalk_count")
+    if walker:
+        cmds.append((FDWALK_FLOOR, walker))
     cmds += [
         ("sockscope --format plain", f"{binary} --format plain"),
         ("sockscope --format plain --source proc", f"{binary} --format plain --source proc"),
@@ -124,6 +188,7 @@ def commands(binary, big=False):
         ("sockscope --no-processes", f"{binary} --no-processes"),
     ]
     cmds.append(("sockscope top --by process", f"{binary} top --by process"))
+    cmds.append(("sockscope list -p", f"{binary} list -p"))
     if shutil.which("ss"):
         cmds.append(("ss -tan | awk", SS_AWK))
         if not big:
@@ -141,13 +206,153 @@ def measure_here(binary, runs, only=None):
                           text=True).stdout
     total = sum(int(line.split()[1]) for line in real.splitlines())
     print(f"<!-- {total} sockets: {' '.join(real.split())} -->", flush=True)
+    # Selecting the combined floor (--only floor, --only fd-walk) measures both its parts.
+    want_combined = selected(COMBINED_FLOOR, only)
+    results = {}
     for label, cmd in commands(binary, big=total > 500_000):
-        if only and not any(part in label for part in only.split(",")):
+        if not (selected(label, only)
+                or (want_combined and label in (DUMP_FLOOR, FDWALK_FLOOR))):
             continue
-        lo, med, hi, rss = measure(cmd, runs)
-        rss = "n/a" if rss is None else f"{rss / 1024:.1f} MiB"
-        print(f"| {total:,} | `{label}` | {lo*1e3:.1f} ms | {med*1e3:.1f} ms | "
-              f"{hi*1e3:.1f} ms | {rss} |", flush=True)
+        if label == FDWALK_FLOOR:
+            walk = subprocess.run([cmd], check=True, capture_output=True, text=True).stdout
+            print(f"<!-- fd walk: {' '.join(walk.split())} -->", flush=True)
+        results[label] = measure(cmd, runs)
+        row(f"{total:,}", label, results[label])
+        if want_combined and DUMP_FLOOR in results and FDWALK_FLOOR in results \
+                and COMBINED_FLOOR not in results:
+            (dlo, dmed, dhi, drss), (wlo, wmed, whi, wrss) = \
+                results[DUMP_FLOOR], results[FDWALK_FLOOR]
+            rss = None if drss is None or wrss is None else max(drss, wrss)
+            results[COMBINED_FLOOR] = (dlo + wlo, dmed + wmed, dhi + whi, rss)
+            row(f"{total:,}", COMBINED_FLOOR, results[COMBINED_FLOOR])
+    if COMBINED_FLOOR in results:
+        ratios(f"{total:,} sockets", "dump + fd-walk floor", results[COMBINED_FLOOR], results,
+               OWNER_COMMANDS)
+
+
+def sweep_size(text):
+    """NSxSOCKETS (e.g. 100x1000) -> (namespaces, sockets per namespace)."""
+    try:
+        ns, per = text.lower().replace("×", "x").split("x")
+        ns, per = int(ns), int(per)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NSxSOCKETS such as 100x1000, not {text!r}")
+    if ns < 1 or per < 1:
+        raise argparse.ArgumentTypeError("both sizes must be at least 1")
+    return ns, per
+
+
+def sweep_namespaces():
+    """Our sweep namespaces present now (leftovers of an interrupted run included)."""
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines()
+            if line.startswith(SWEEP_PREFIX)]
+
+
+def sweep_remove(name):
+    """Deletes a sweep namespace after killing whatever still runs in it (orphaned workers)."""
+    pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True,
+                          text=True).stdout.split()
+    for pid in pids:
+        try:
+            os.kill(int(pid), 9)
+        except (ProcessLookupError, ValueError):
+            pass
+    subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+
+
+def try_command(argv):
+    """(None, stdout) if the command runs, else (its exit status and first line of error, None)."""
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode == 0:
+        return None, done.stdout
+    first = next((line.strip() for line in done.stderr.splitlines() if line.strip()), "")
+    return f"exit {done.returncode}: {first}", None
+
+
+def sweep(binary, nscount, per, runs, only):
+    """Builds nscount namespaces of `per` sockets, times the sweeps from the host namespace and
+    removes every namespace and process it made, whatever happens."""
+    size = f"{nscount}×{per:,}"
+    names = [f"{SWEEP_PREFIX}{k}" for k in range(1, nscount + 1)]
+    builders = []
+    try:
+        for name in sweep_namespaces():
+            sweep_remove(name)
+        ehash = 1 << max(10, (per * 2 - 1).bit_length())
+        subprocess.run(["sysctl", "-qw", f"net.ipv4.tcp_child_ehash_entries={ehash}"],
+                       stderr=subprocess.DEVNULL)
+        for name in names:
+            sh("ip", "netns", "add", name)
+            sh("ip", "-n", name, "link", "set", "lo", "up")
+            sh("ip", "netns", "exec", name, "sysctl", "-qw",
+               "net.ipv4.ip_local_port_range=1024 65535",
+               f"net.ipv4.tcp_max_tw_buckets={max(per, 262144)}",
+               "net.core.somaxconn=65535")
+        # All builders at once; each spreads its sockets over workers under ulimit -n.
+        for name in names:
+            builders.append(subprocess.Popen(
+                ["ip", "netns", "exec", name, sys.executable, os.path.join(HERE, "sockets.py"),
+                 "--count", str(per)], stdout=subprocess.PIPE, text=True))
+        built = 0
+        for b in builders:
+            line = b.stdout.readline()
+            if not line.startswith("ready"):
+                sys.exit("a socket builder failed")
+            built += int(line.split()[1])
+
+        floor = c_program("netns_sweep_count")
+        results = {}
+        floor_total = None
+        if floor:
+            summary = subprocess.run([floor, "-q"], check=True, capture_output=True,
+                                     text=True).stdout
+            floor_total = int(summary.split()[-1])
+            print(f"<!-- {size}: built {built:,} sockets in {nscount} namespaces; sweep floor "
+                  f"sees {' '.join(summary.split())} -->", flush=True)
+        cmds = []
+        if floor:
+            cmds.append((SWEEP_FLOOR, [floor, "-q"]))
+        cmds += [
+            ("sockscope --all-netns --format plain", [binary, "--all-netns", "--format", "plain"]),
+            ("sockscope --all-netns --no-processes", [binary, "--all-netns", "--no-processes"]),
+        ]
+        for label, argv in cmds:
+            if not selected(label, only):
+                continue
+            if not os.access(argv[0], os.X_OK):
+                print(f"| {size} | `{label}` | {argv[0]} not built | | | |", flush=True)
+                continue
+            failure, out = try_command(argv)
+            if failure:
+                print(f"| {size} | `{label}` | not implemented yet ({failure}) | | | |",
+                      flush=True)
+                continue
+            if "--format plain" in label:
+                try:
+                    total = sum(int(line.split()[1]) for line in out.splitlines())
+                    print(f"<!-- {size}: `{label}` counts {total:,} sockets, the sweep floor "
+                          f"{floor_total if floor_total is None else format(floor_total, ',')}"
+                          f" -->", flush=True)
+                except (IndexError, ValueError):
+                    pass
+            results[label] = measure(argv, runs)
+            row(size, label, results[label])
+        if SWEEP_FLOOR in results:
+            ratios(size, "sweep floor", results[SWEEP_FLOOR], results,
+                   [label for label, _ in cmds[1:]])
+    finally:
+        for b in builders:
+            if b.poll() is None:
+                b.terminate()
+        for b in builders:
+            try:
+                b.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                b.kill()
+                b.wait()
+        for name in sweep_namespaces():
+            sweep_remove(name)
 
 
 def main():
@@ -157,25 +362,36 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/sockscope"))
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--only", help="run only the commands whose label contains one of these comma-separated texts")
+    ap.add_argument("--netns-sweep", type=sweep_size, action="append", metavar="NSxSOCKETS",
+                    help="time sweeping NS namespaces of SOCKETS sockets each (repeatable); "
+                         "without --count, only the sweeps run")
     args = ap.parse_args()
     if args.inside:
         return measure_here(args.binary, args.runs, args.only)
-    counts = args.count or [10000, 100000]
-    if not os.access(args.binary, os.X_OK):
+    # A plain kill unwinds through the finally blocks too, which delete what was made.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
+    counts = args.count or ([] if args.netns_sweep else [10000, 100000])
+    if counts and not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary} not found: run cargo build --release first")
 
     print("| sockets | command | min | median | max | peak RSS |")
     print("|---:|---|---:|---:|---:|---:|", flush=True)
-    for count in counts:
-        builder = setup(count)
-        try:
-            inner = [sys.executable, os.path.abspath(__file__), "--inside",
-                     "--binary", os.path.abspath(args.binary), "--runs", str(args.runs)]
-            if args.only:
-                inner += ["--only", args.only]
-            sh("ip", "netns", "exec", NS, *inner)
-        finally:
-            teardown(builder)
+    old_ehash = read_ehash()
+    try:
+        for count in counts:
+            builder = setup(count)
+            try:
+                inner = [sys.executable, os.path.abspath(__file__), "--inside",
+                         "--binary", os.path.abspath(args.binary), "--runs", str(args.runs)]
+                if args.only:
+                    inner += ["--only", args.only]
+                sh("ip", "netns", "exec", NS, *inner)
+            finally:
+                teardown(builder)
+        for nscount, per in args.netns_sweep or []:
+            sweep(os.path.abspath(args.binary), nscount, per, args.runs, args.only)
+    finally:
+        restore_ehash(old_ehash)
 
 
 if __name__ == "__main__":
