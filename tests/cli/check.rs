@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::util::{fixture, snapshot_settings, sockscope};
+use crate::util::{fixture, run_check, snapshot_settings, sockscope};
 
 /// loopback-mix holds 3 CLOSE_WAIT: these thresholds put it in each status.
 const CASES: &[(&str, &[&str], i32)] = &[
@@ -18,17 +18,8 @@ const CASES: &[(&str, &[&str], i32)] = &[
 ];
 
 fn check(args: &[&str]) -> (i32, String) {
-    let out = sockscope()
-        .arg("check")
-        .args(args)
-        .arg("--proc-root")
-        .arg(fixture("loopback-mix"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-    )
+    let run = run_check(&fixture("loopback-mix"), args);
+    (run.code, run.stdout)
 }
 
 #[test]
@@ -214,7 +205,7 @@ fn real_close_wait_sockets_make_check_warn() {
 
 #[test]
 fn config_file_thresholds_ports_and_disabled_rules() {
-    use crate::diagnostics::{Scenario, sock, time_wait_mini};
+    use crate::util::scenario::{Scenario, sock, time_wait_mini};
     // 300 TIME_WAIT on :443 (a proxy) and 30 elsewhere; a LAST_ACK rule that would fire.
     let scenario = Scenario::new()
         .many(300, |i| {
@@ -232,18 +223,10 @@ fn config_file_thresholds_ports_and_disabled_rules() {
     let dir = scenario.write();
     let config = dir.path().join("config.toml");
     let run = |args: &[&str]| {
-        let out = sockscope()
-            .args(["check", "--format", "nagios", "--config"])
-            .arg(&config)
-            .args(args)
-            .arg("--proc-root")
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8(out.stdout).unwrap(),
-        )
+        let mut all = vec!["--format", "nagios", "--config", config.to_str().unwrap()];
+        all.extend(args);
+        let run = run_check(dir.path(), &all);
+        (run.code, run.stdout)
     };
     std::fs::write(&config, "[states]\ntime-wait = { warn = 100 }\n").unwrap();
     let (code, out) = run(&[]);

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{fresh_listener, sockscope, stdout_of};
+use crate::util::{fresh_listener, netstat_name, sockscope, stdout_of};
 
 /// Sockets in known states around one listener. Dropping it closes them.
 struct Scene {
@@ -190,16 +190,11 @@ fn compare_list_with_ss(port: &str) {
             None => addr.to_string(),
         }
     };
-    let ss_state = |s: &str| match s {
-        "ESTAB" => "ESTABLISHED".to_string(),
-        "UNCONN" => "CLOSE".to_string(),
-        other => other.replace("-WAIT-", "_WAIT").replace('-', "_"),
-    };
     let mut theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            let state = ss_state(f[0]);
+            let state = netstat_name(f[0]);
             format!("{state} {} {} {} {}", f[1], f[2], unmap(f[3]), unmap(f[4]))
         })
         .collect();
@@ -230,27 +225,10 @@ fn compare_with_ss(port: &str) {
         println!("skipped ss cross-check: ss is not installed");
         return;
     };
-    let ss_name = |s: &str| -> String {
-        match s {
-            "ESTAB" => "ESTABLISHED",
-            "SYN-SENT" => "SYN_SENT",
-            "SYN-RECV" => "SYN_RECV",
-            "FIN-WAIT-1" => "FIN_WAIT1",
-            "FIN-WAIT-2" => "FIN_WAIT2",
-            "TIME-WAIT" => "TIME_WAIT",
-            "UNCONN" => "CLOSE",
-            "CLOSE-WAIT" => "CLOSE_WAIT",
-            "LAST-ACK" => "LAST_ACK",
-            "LISTEN" => "LISTEN",
-            "CLOSING" => "CLOSING",
-            other => other,
-        }
-        .to_string()
-    };
     let mut counts = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         if let Some(state) = line.split_whitespace().next() {
-            *counts.entry(ss_name(state)).or_insert(0u64) += 1;
+            *counts.entry(netstat_name(state)).or_insert(0u64) += 1;
         }
     }
     let ours = plain_counts(&stdout_of(

@@ -2,14 +2,14 @@
 //! not committed), and real sockets held by this test process.
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-use crate::util::{fixture, root, sockscope, stdout_of};
+use crate::util::{fake_process, fixture, is_root, root, sockscope, stdout_of};
 
 const EVIL: &str = "\x1b]0;pwned\x07";
 
@@ -100,20 +100,7 @@ impl FakeProc {
     }
 
     fn process(&self, pid: u32, comm: &str, fds: &[(u32, &str)]) -> PathBuf {
-        let dir = self.path().join(pid.to_string());
-        fs::create_dir_all(dir.join("fd")).unwrap();
-        for (fd, target) in fds {
-            symlink(target, dir.join("fd").join(fd.to_string())).unwrap();
-        }
-        // Field 22 is the start time; the rest is a real line's shape.
-        let stat = format!(
-            "{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 {} 3133440 352 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-            1000 + pid
-        );
-        fs::write(dir.join("stat"), stat).unwrap();
-        let limits = fs::read_to_string(root().join("tests/fixtures/limits.txt")).unwrap();
-        fs::write(dir.join("limits"), limits).unwrap();
-        dir
+        fake_process(self.path(), pid, comm, fds)
     }
 
     fn run(&self, args: &[&str]) -> String {
@@ -420,11 +407,4 @@ fn top_names_this_process_for_its_close_wait_sockets() {
         println!("skipped unprivileged run: setpriv missing or binary unreachable for nobody");
     }
     drop(held);
-}
-
-/// Whether this test runs as root (the owner of its own /proc entry).
-fn is_root() -> bool {
-    fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
 }

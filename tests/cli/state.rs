@@ -6,33 +6,18 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::diagnostics::{CLOSE_WAIT, Scenario, sock};
-use crate::util::sockscope;
+use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
+use crate::util::{finding_ids, run_check, sockscope};
 
 fn run(root: &Path, state: &Path, extra: &[&str]) -> (i32, String, serde_json::Value) {
-    let out = sockscope()
-        .args(["check", "--format", "json", "--state-file"])
-        .arg(state)
-        .args(extra)
-        .arg("--proc-root")
-        .arg(root)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        v,
-    )
+    let mut args = vec!["--format", "json", "--state-file", state.to_str().unwrap()];
+    args.extend(extra);
+    let run = run_check(root, &args);
+    (run.code, run.stderr.clone(), run.json())
 }
 
 fn ids(v: &serde_json::Value) -> Vec<String> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
+    finding_ids(v).into_iter().map(|(id, _)| id).collect()
 }
 
 fn counters(root: &Path, overflows: u64, out_segs: u64, retrans: u64) {

@@ -1,4 +1,10 @@
+//! Builders and helpers shared by every integration test module: defined once, here.
+
+pub mod scenario;
+
+use std::fs;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -106,4 +112,97 @@ pub fn hold_close_wait(n: usize) -> (TcpListener, Vec<(TcpStream, TcpStream)>) {
         })
         .collect();
     (listener, held)
+}
+
+/// Whether this test runs as root (the owner of its own /proc entry).
+pub fn is_root() -> bool {
+    fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+/// A process under a fake /proc root: `fd/N` links, a `stat` line of the kernel's shape (start
+/// time 1000 + pid) and a `limits` file.
+pub fn fake_process(
+    proc_root: &Path,
+    pid: u32,
+    comm: &str,
+    fds: &[(u32, impl AsRef<str>)],
+) -> PathBuf {
+    let dir = proc_root.join(pid.to_string());
+    fs::create_dir_all(dir.join("fd")).unwrap();
+    for (fd, target) in fds {
+        symlink(target.as_ref(), dir.join("fd").join(fd.to_string())).unwrap();
+    }
+    // Field 22 is the start time; the rest is a real line's shape.
+    let stat = format!(
+        "{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 {} 3133440 352 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        1000 + pid
+    );
+    fs::write(dir.join("stat"), stat).unwrap();
+    let limits = fs::read_to_string(root().join("tests/fixtures/limits.txt")).unwrap();
+    fs::write(dir.join("limits"), limits).unwrap();
+    dir
+}
+
+/// The (id, severity) of each finding of a JSON document.
+pub fn finding_ids(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// netstat's name for a state as `ss` prints it (`ESTAB` → `ESTABLISHED`).
+pub fn netstat_name(ss: &str) -> String {
+    match ss {
+        "ESTAB" => "ESTABLISHED",
+        "SYN-SENT" => "SYN_SENT",
+        "SYN-RECV" => "SYN_RECV",
+        "FIN-WAIT-1" => "FIN_WAIT1",
+        "FIN-WAIT-2" => "FIN_WAIT2",
+        "TIME-WAIT" => "TIME_WAIT",
+        "UNCONN" => "CLOSE",
+        "CLOSE-WAIT" => "CLOSE_WAIT",
+        "LAST-ACK" => "LAST_ACK",
+        other => other,
+    }
+    .to_string()
+}
+
+/// What one run of `sockscope check` said.
+pub struct CheckRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CheckRun {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// `sockscope check ARGS --proc-root ROOT`.
+pub fn run_check(proc_root: &Path, args: &[&str]) -> CheckRun {
+    let out = sockscope()
+        .arg("check")
+        .args(args)
+        .arg("--proc-root")
+        .arg(proc_root)
+        .output()
+        .unwrap();
+    CheckRun {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
 }
