@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sockscope_global_optspecs
-    string join \n format= json no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= h/help V/version
+    string join \n format= json v/verbose no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= h/help V/version
 end
 
 function __fish_sockscope_needs_command
@@ -24,10 +24,13 @@ function __fish_sockscope_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c sockscope -n "__fish_sockscope_needs_command" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
+complete -c sockscope -n "__fish_sockscope_needs_command" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
-plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
-complete -c sockscope -n "__fish_sockscope_needs_command" -l config -d 'Thresholds and disabled rules (TOML), as `check` reads them. Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is a warning here, and the defaults apply' -r -F
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'"
+complete -c sockscope -n "__fish_sockscope_needs_command" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_needs_command" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
 syn-recv\t''
@@ -55,22 +58,26 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -l source -d 'Where so
 netlink\t''
 proc\t''"
 complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_needs_command" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
-complete -c sockscope -n "__fish_sockscope_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
-complete -c sockscope -n "__fish_sockscope_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s V -l version -d 'Print version'
-complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "summary" -d 'Count TCP sockets by state and run the diagnostics (the default command)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print the man page (roff) to standard output'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
-plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
-complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l config -d 'Thresholds and disabled rules (TOML), as `check` reads them. Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is a warning here, and the defaults apply' -r -F
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
 syn-recv\t''
@@ -98,18 +105,23 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l source -
 netlink\t''
 proc\t''"
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
-complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
-json\t'A versioned JSON document for scripts (schema_version 1)'
-plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l sort -d 'Row order. Queues sort largest first' -r -f -a "state\t'State (lifecycle order), then local, then peer address'
 local\t'Local address and port'
 peer\t'Peer address and port'
 rx\t'Receive queue, largest first'
-tx\t'Send queue, largest first'"
+tx\t'Send queue, largest first (listeners, whose Send-Q is their backlog, last)'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
 syn-recv\t''
@@ -136,21 +148,27 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l pid -d 'Rea
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
-complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s p -l processes -d 'Show the processes holding each socket (pid, name). Other users\' processes need root or CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s o -l timers -d 'Show the pending timer (kind and time left, as `ss -o`) and the retransmit count'
-complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
-json\t'A versioned JSON document for scripts (schema_version 1)'
-plain\t'`STATE COUNT` lines, exactly like `netstat -tan | awk \'{++S[$NF]}...\'`'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l by -d 'Group by this key; repeat to nest (`--by process --by peer`). Default: process' -r -f -a "process\t'The processes holding the socket (a shared socket counts for each holder)'
 local-port\t'The local port'
 remote-port\t'The remote port'
 peer\t'The remote address (IPv4-mapped peers as plain IPv4)'
 uid\t'The socket\'s uid (who created it; needs no privilege)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s n -l limit -d 'Show the N largest groups (0 = all)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
 syn-recv\t''
@@ -178,20 +196,24 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l source -d 'W
 netlink\t''
 proc\t''"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l json -d 'Same as --format json'
-complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'Nothing when OK; otherwise the status and each finding (for cron mail)'
-nagios\t'One line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-json\t'The summary JSON plus `status`'
-prometheus\t'The Prometheus text exposition format'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l warn -d 'Warning when a state\'s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l crit -d 'Critical when a state\'s count is outside RANGE, e.g. --crit close-wait=500. Repeatable' -r
-complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l textfile -d 'Also write the Prometheus text format to PATH, atomically (for node_exporter\'s textfile collector), whatever --format says' -r -F
-complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l textfile -d 'Also write the Prometheus text format to PATH, atomically and world-readable (for node_exporter\'s textfile collector), whatever --format says' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state-file -d 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l renotify -d 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
 syn-recv\t''
@@ -218,16 +240,94 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l pid -d 'Re
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
-complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l no-processes -d 'Do not look up the processes behind findings'
-complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "summary" -d 'Count TCP sockets by state and run the diagnostics (the default command)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
 complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
 complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
 complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "man" -d 'Print the man page (roff) to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
 complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

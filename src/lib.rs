@@ -45,6 +45,8 @@ pub struct Terminal {
     pub stdout_is_terminal: bool,
     /// `NO_COLOR` is set to a non-empty value (no-color.org).
     pub no_color: bool,
+    /// Columns to wrap prose to: `COLUMNS`, else the terminal's width; `None` when piped.
+    pub width: Option<u16>,
 }
 
 /// Runs one command, writing results to `out` and warnings to `err`; returns the exit code.
@@ -56,11 +58,12 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
     if let Some(Command::Check(args)) = &cli.command {
-        return match commands::check::run(args, out, err) {
+        return match commands::check::run(&cli.shared, args, out, err) {
             Ok(status) => Ok(status.code()),
             Err(e) if e.is_broken_pipe() => Err(e),
             Err(e) => {
-                commands::check::report_unknown(args.format, &e.to_string(), out)?;
+                let format = cli.shared.check_format_or_text();
+                commands::check::report_unknown(format, &e.to_string(), out)?;
                 Ok(report::Status::Unknown.code())
             }
         };
@@ -76,19 +79,15 @@ fn run_command(
 ) -> Result<(), Error> {
     match &cli.command {
         Some(Command::Check(_)) => Ok(()),
-        None => commands::summary::run(&cli.summary, terminal, out, err),
-        Some(Command::Summary(args)) => commands::summary::run(args, terminal, out, err),
-        Some(Command::List(args)) => commands::list::run(args, terminal, out, err),
-        Some(Command::Top(args)) => commands::top::run(args, terminal, out, err),
+        None | Some(Command::Summary) => commands::summary::run(&cli.shared, terminal, out, err),
+        Some(Command::List(args)) => commands::list::run(&cli.shared, args, terminal, out, err),
+        Some(Command::Top(args)) => commands::top::run(&cli.shared, args, terminal, out, err),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "sockscope", &mut script);
             out.write_all(&script)?;
             Ok(())
         }
-        Some(Command::Man) => {
-            clap_mangen::Man::new(Cli::command()).render(out)?;
-            Ok(())
-        }
+        Some(Command::Man { command }) => commands::man::run(command.as_deref(), out),
     }
 }

@@ -8,13 +8,21 @@ use sockscope::Terminal;
 use sockscope::cli::Cli;
 
 /// Whether the command line asks for `check`, whose every failure must exit 3 (UNKNOWN): clap's
-/// own usage code 2 would read as CRITICAL to a monitoring system.
+/// own usage code 2 would read as CRITICAL to a monitoring system. Shared options may come
+/// before the subcommand (`sockscope --state close-wait check`), so any argument counts.
 fn is_check() -> bool {
-    std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .as_deref()
-        == Some("check")
+    std::env::args().skip(1).any(|a| a == "check")
+}
+
+/// Where to wrap: `COLUMNS` when set (so pipes and tests can ask), else the terminal's width, and
+/// no wrapping for pipes (grep and mail readers get whole lines).
+fn width(stdout: &io::Stdout) -> Option<u16> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    columns
+        .filter(|&c: &u16| c >= 20)
+        .or_else(|| terminal_size::terminal_size_of(stdout).map(|(w, _)| w.0))
 }
 
 fn main() -> ExitCode {
@@ -42,6 +50,7 @@ fn main() -> ExitCode {
     let terminal = Terminal {
         stdout_is_terminal: stdout.is_terminal(),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        width: width(&stdout),
     };
     let mut out = BufWriter::new(stdout.lock());
     let result = sockscope::run(&cli, terminal, &mut out, &mut io::stderr()).and_then(|code| {

@@ -1,11 +1,14 @@
 //! The command line lowered into domain values (ripgrep's low → high args): nothing below
 //! `commands` sees a clap type.
 
+use clap::ValueEnum;
+
 use super::{
-    CheckArgs, FilterArgs, GroupKey, ListArgs, SortKey, SourceArgs, SourceKind, SummaryArgs,
-    TopArgs,
+    CheckFormat, FilterArgs, Format, FormatArg, GroupKey, SharedArgs, SortKey, SourceArgs,
+    SourceKind, TopArgs,
 };
 use crate::collect::{self, Source};
+use crate::error::Error;
 use crate::filter::Filter;
 use crate::model::StateSet;
 use crate::pipeline::Scope;
@@ -43,38 +46,67 @@ impl SourceArgs {
     }
 }
 
-fn scope(filter: &FilterArgs, source: &SourceArgs, no_processes: bool) -> Scope {
-    Scope {
-        filter: filter.filter(),
-        source: source.source(),
-        no_processes,
+impl SharedArgs {
+    /// Which sockets, from where, and whether processes may be looked up.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            filter: self.filter.filter(),
+            source: self.source.source(),
+            no_processes: self.no_processes,
+        }
+    }
+
+    fn format_arg(&self) -> Option<FormatArg> {
+        if self.output.json {
+            Some(FormatArg::Json)
+        } else {
+            self.output.format
+        }
+    }
+
+    /// The format of the summary, list or top.
+    pub fn format(&self, command: &str) -> Result<Format, Error> {
+        match self.format_arg() {
+            None | Some(FormatArg::Table) => Ok(Format::Table),
+            Some(FormatArg::Json) => Ok(Format::Json),
+            Some(FormatArg::Plain) => Ok(Format::Plain),
+            Some(other) => Err(Error::Usage(format!(
+                "--format {}: only check has that format; {command} takes table, json or plain",
+                other.name()
+            ))),
+        }
+    }
+
+    /// The format of check.
+    pub fn check_format(&self) -> Result<CheckFormat, Error> {
+        match self.format_arg() {
+            None | Some(FormatArg::Text) => Ok(CheckFormat::Text),
+            Some(FormatArg::Nagios) => Ok(CheckFormat::Nagios),
+            Some(FormatArg::Json) => Ok(CheckFormat::Json),
+            Some(FormatArg::Prometheus) => Ok(CheckFormat::Prometheus),
+            Some(other) => Err(Error::Usage(format!(
+                "--format {}: check takes text, nagios, json or prometheus",
+                other.name()
+            ))),
+        }
+    }
+
+    /// check's format as far as it can be told: UNKNOWN is said in it even when the format
+    /// itself was the mistake.
+    pub fn check_format_or_text(&self) -> CheckFormat {
+        self.check_format().unwrap_or(CheckFormat::Text)
     }
 }
 
-impl SummaryArgs {
-    pub fn scope(&self) -> Scope {
-        scope(&self.filter, &self.source, self.no_processes)
-    }
-}
-
-impl CheckArgs {
-    pub fn scope(&self) -> Scope {
-        scope(&self.filter, &self.source, self.no_processes)
-    }
-}
-
-impl ListArgs {
-    /// `list` looks processes up only with `-p`.
-    pub fn scope(&self) -> Scope {
-        scope(&self.filter, &self.source, !self.processes)
+impl FormatArg {
+    fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
     }
 }
 
 impl TopArgs {
-    pub fn scope(&self) -> Scope {
-        scope(&self.filter, &self.source, false)
-    }
-
     /// The grouping keys, each once, in the order given; by process when none.
     pub fn keys(&self) -> Vec<report::GroupKey> {
         let mut keys = Vec::new();

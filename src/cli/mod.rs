@@ -1,4 +1,7 @@
 //! Command-line types (clap derive). Parsing only: no I/O happens here.
+//!
+//! The options every command shares (format, filters, source, config) are global: they work
+//! before or after the subcommand, as `ss` users type them.
 
 mod lower;
 mod parse;
@@ -13,24 +16,25 @@ use crate::model::StateSelector;
 use crate::report::StateRange;
 use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
 
-/// Count every TCP socket by state: an exact, fast `netstat | awk`.
+/// Count every TCP socket by state, explain what is wrong, and alert on it.
 ///
 /// With no command, prints the summary: every TCP socket of this network namespace counted by
-/// state, IPv4 and IPv6, from /proc/net/tcp and /proc/net/tcp6.
+/// state, IPv4 and IPv6 (read through netlink sock_diag, as ss does), then the diagnostics:
+/// what looks wrong, who is behind it, and what to run next.
 #[derive(Debug, Parser)]
-#[command(name = "sockscope", version, args_conflicts_with_subcommands = true)]
+#[command(name = "sockscope", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
     #[command(flatten)]
-    pub summary: SummaryArgs,
+    pub shared: SharedArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Count TCP sockets by state (the default command).
-    Summary(SummaryArgs),
+    /// Count TCP sockets by state and run the diagnostics (the default command).
+    Summary,
     /// One row per socket, like `ss -tan`, optionally with the owning processes.
     List(ListArgs),
     /// Count sockets per process, port, peer or uid, most first.
@@ -51,24 +55,29 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to standard output.
+    /// Print a man page (roff) to standard output: the main page, or a command's.
     ///
-    /// For example: sockscope man | man -l -
-    Man,
+    /// For example: sockscope man | man -l -; sockscope man check | man -l -
+    Man {
+        /// The command whose page to print (summary, list, top, check).
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
+/// The options every command takes, before or after the subcommand.
 #[derive(Debug, Clone, Args)]
-pub struct SummaryArgs {
+pub struct SharedArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Do not look up which processes hold the sockets behind findings: faster, and quiet about
     /// permissions; findings then name ports and peers only.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub no_processes: bool,
-    /// Thresholds and disabled rules (TOML), as `check` reads them. Without it,
+    /// Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it,
     /// $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A
-    /// broken file is a warning here, and the defaults apply.
-    #[arg(long, value_name = "PATH")]
+    /// broken file is UNKNOWN for check, a warning (and the defaults) for the summary.
+    #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -78,8 +87,6 @@ pub struct SummaryArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
-    #[command(flatten)]
-    pub output: OutputArgs,
     /// Show the processes holding each socket (pid, name). Other users' processes need root or
     /// CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH.
     #[arg(short = 'p', long = "processes")]
@@ -90,17 +97,10 @@ pub struct ListArgs {
     /// Row order. Queues sort largest first.
     #[arg(long, value_enum, default_value_t = SortKey::State)]
     pub sort: SortKey,
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    #[command(flatten)]
-    pub source: SourceArgs,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-    pub format: CheckFormat,
     /// Warning when a state's count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20),
     /// e.g. --warn close-wait=100. Repeatable.
     #[arg(long = "warn", value_name = "STATE=RANGE", value_parser = parse_state_range)]
@@ -108,14 +108,10 @@ pub struct CheckArgs {
     /// Critical when a state's count is outside RANGE, e.g. --crit close-wait=500. Repeatable.
     #[arg(long = "crit", value_name = "STATE=RANGE", value_parser = parse_state_range)]
     pub crit: Vec<StateRange>,
-    /// Also write the Prometheus text format to PATH, atomically (for node_exporter's textfile
-    /// collector), whatever --format says.
+    /// Also write the Prometheus text format to PATH, atomically and world-readable (for
+    /// node_exporter's textfile collector), whatever --format says.
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
-    /// Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it,
-    /// $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present.
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
     /// Remember this run in PATH (created if missing): enables rates, growth, sockets stuck
     /// across runs, and --renotify. Locked, and replaced atomically.
     #[arg(long, value_name = "PATH")]
@@ -127,25 +123,6 @@ pub struct CheckArgs {
     /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub stuck_after: std::time::Duration,
-    /// Do not look up the processes behind findings.
-    #[arg(long)]
-    pub no_processes: bool,
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    #[command(flatten)]
-    pub source: SourceArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
-    /// Nothing when OK; otherwise the status and each finding (for cron mail).
-    Text,
-    /// One line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga).
-    Nagios,
-    /// The summary JSON plus `status`.
-    Json,
-    /// The Prometheus text exposition format.
-    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,24 +135,18 @@ pub enum SortKey {
     Peer,
     /// Receive queue, largest first.
     Rx,
-    /// Send queue, largest first.
+    /// Send queue, largest first (listeners, whose Send-Q is their backlog, last).
     Tx,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct TopArgs {
-    #[command(flatten)]
-    pub output: OutputArgs,
     /// Group by this key; repeat to nest (`--by process --by peer`). Default: process.
     #[arg(long = "by", value_name = "KEY", value_enum)]
     pub by: Vec<GroupKey>,
     /// Show the N largest groups (0 = all).
     #[arg(short = 'n', long = "limit", value_name = "N", default_value_t = 10)]
     pub limit: usize,
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    #[command(flatten)]
-    pub source: SourceArgs,
 }
 
 /// What `top` groups sockets by.
@@ -193,31 +164,54 @@ pub enum GroupKey {
     Uid,
 }
 
+/// `--format`: one list for every command; each command takes the formats it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A table for people: one row per state, IPv4 / IPv6 / total.
+pub enum FormatArg {
+    /// For people: the summary's state table, list's rows, top's groups (the default).
     Table,
     /// A versioned JSON document for scripts (schema_version 1).
     Json,
-    /// `STATE COUNT` lines, exactly like `netstat -tan | awk '{++S[$NF]}...'`.
+    /// Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly
+    /// like the netstat | awk one-liner; list one socket and top one group per line.
     Plain,
+    /// check: nothing when OK, otherwise the status and each finding, for cron mail (check's
+    /// default).
+    Text,
+    /// check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga).
+    Nagios,
+    /// check: the Prometheus text exposition format.
+    Prometheus,
+}
+
+/// The formats of the summary, list and top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Plain,
+}
+
+/// The formats of check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFormat {
+    Text,
+    Nagios,
+    Json,
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format [default: table; check: text].
+    #[arg(long, value_enum, global = true)]
+    pub format: Option<FormatArg>,
     /// Same as --format json.
-    #[arg(long, conflicts_with = "format")]
+    #[arg(long, conflicts_with = "format", global = true)]
     pub json: bool,
-}
-
-impl OutputArgs {
-    pub fn format(&self) -> Format {
-        if self.json { Format::Json } else { self.format }
-    }
+    /// With plain output, also print attribution notes on stderr (kept quiet for cron).
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -228,28 +222,28 @@ pub struct FilterArgs {
     /// ss names (close-wait, fin-wait-2, listening…) and netstat names (CLOSE_WAIT,
     /// FIN_WAIT2, LISTEN…) both work, in any case; groups as in ss: all, connected (not
     /// listening or closed; what `netstat -n` without -a shows), synchronized, bucket, big.
-    #[arg(long = "state", value_name = "STATE", value_parser = state_parser(), ignore_case = true)]
+    #[arg(long = "state", value_name = "STATE", value_parser = state_parser(), ignore_case = true, global = true)]
     pub states: Vec<StateSelector>,
     /// Only sockets whose local or remote port is PORT or in LO-HI (repeatable).
-    #[arg(long = "port", value_name = "PORT", value_parser = parse_port_range)]
+    #[arg(long = "port", value_name = "PORT", value_parser = parse_port_range, global = true)]
     pub ports: Vec<PortRange>,
     /// Only sockets whose local (source) port is PORT or in LO-HI (repeatable).
-    #[arg(long = "sport", value_name = "PORT", value_parser = parse_port_range)]
+    #[arg(long = "sport", value_name = "PORT", value_parser = parse_port_range, global = true)]
     pub sports: Vec<PortRange>,
     /// Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable).
-    #[arg(long = "dport", value_name = "PORT", value_parser = parse_port_range)]
+    #[arg(long = "dport", value_name = "PORT", value_parser = parse_port_range, global = true)]
     pub dports: Vec<PortRange>,
     /// Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable).
-    #[arg(long = "src", value_name = "ADDR[/PREFIX]", value_parser = parse_net)]
+    #[arg(long = "src", value_name = "ADDR[/PREFIX]", value_parser = parse_net, global = true)]
     pub srcs: Vec<IpNet>,
     /// Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable).
-    #[arg(long = "dst", value_name = "ADDR[/PREFIX]", value_parser = parse_net)]
+    #[arg(long = "dst", value_name = "ADDR[/PREFIX]", value_parser = parse_net, global = true)]
     pub dsts: Vec<IpNet>,
-    /// Only IPv4 sockets (reads /proc/net/tcp only).
-    #[arg(short = '4', long = "ipv4")]
+    /// Only IPv4 sockets.
+    #[arg(short = '4', long = "ipv4", global = true)]
     pub ipv4: bool,
-    /// Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only).
-    #[arg(short = '6', long = "ipv6")]
+    /// Only IPv6 sockets, dual-stack ones included.
+    #[arg(short = '6', long = "ipv6", global = true)]
     pub ipv6: bool,
 }
 
@@ -257,15 +251,15 @@ pub struct FilterArgs {
 #[command(next_help_heading = "Source")]
 pub struct SourceArgs {
     /// Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6).
-    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    #[arg(long, value_name = "DIR", default_value = "/proc", global = true)]
     pub proc_root: PathBuf,
     /// Read the network namespace of process PID (a container's) via /proc/PID/net.
-    #[arg(long, value_name = "PID")]
+    #[arg(long, value_name = "PID", global = true)]
     pub pid: Option<u32>,
     /// Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables.
     /// auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink
     /// is unavailable (the reason is in JSON collection.source_reason).
-    #[arg(long, value_enum, default_value_t = SourceKind::Auto)]
+    #[arg(long, value_enum, default_value_t = SourceKind::Auto, global = true)]
     pub source: SourceKind,
 }
 

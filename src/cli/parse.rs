@@ -70,12 +70,16 @@ pub fn parse_net(text: &str) -> Result<IpNet, String> {
 }
 
 pub fn parse_port_range(text: &str) -> Result<PortRange, String> {
+    // As ss writes them: 80, :80, 1024-2048; nothing else (no sign, no second colon).
     let port = |s: &str| {
-        s.trim()
-            .trim_start_matches(':')
+        let digits = s.trim();
+        let digits = digits.strip_prefix(':').unwrap_or(digits);
+        digits
             .parse::<u16>()
-            .map_err(|_| {
-                format!("'{s}' is not a port: expected a number from 0 to 65535, or a range LO-HI")
+            .ok()
+            .filter(|_| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                format!("'{s}' is not a port: expected a number from 0 to 65535 (80 or :80), or a range LO-HI")
             })
     };
     let range = match text.split_once('-') {

@@ -21,6 +21,8 @@ fn ports_and_ranges() {
     assert!(parse_port_range("http").is_err());
     assert!(parse_port_range("9-1").is_err());
     assert!(parse_port_range("").is_err());
+    assert!(parse_port_range("::80").is_err());
+    assert!(parse_port_range("+80").is_err());
 }
 
 #[test]
@@ -78,7 +80,7 @@ fn netstat_and_ss_state_names_both_parse() {
         ("Connected", "connected"),
     ] {
         let cli = Cli::try_parse_from(["sockscope", "--state", arg]).unwrap();
-        let names: Vec<&str> = cli.summary.filter.states.iter().map(|s| s.name).collect();
+        let names: Vec<&str> = cli.shared.filter.states.iter().map(|s| s.name).collect();
         assert_eq!(names, vec![want], "{arg}");
     }
     assert!(Cli::try_parse_from(["sockscope", "--state", "half-open"]).is_err());
@@ -88,8 +90,10 @@ fn netstat_and_ss_state_names_both_parse() {
 fn json_flag_and_format_conflict() {
     assert!(Cli::try_parse_from(["sockscope", "--json", "--format", "plain"]).is_err());
     let cli = Cli::try_parse_from(["sockscope", "summary", "--json"]).unwrap();
-    let Some(Command::Summary(args)) = cli.command else {
-        panic!("summary subcommand expected")
-    };
-    assert_eq!(args.output.format(), Format::Json);
+    assert!(matches!(cli.command, Some(Command::Summary)));
+    assert_eq!(cli.shared.format("the summary").unwrap(), Format::Json);
+    let cli = Cli::try_parse_from(["sockscope", "check", "--json"]).unwrap();
+    assert_eq!(cli.shared.check_format().unwrap(), CheckFormat::Json);
+    let cli = Cli::try_parse_from(["sockscope", "--format", "nagios", "top"]).unwrap();
+    assert!(cli.shared.format("top").is_err());
 }

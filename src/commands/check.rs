@@ -9,7 +9,7 @@ use crate::alert::config;
 use crate::alert::file::{self, Mode};
 use crate::alert::renotify::notify;
 use crate::alert::state::{Previous, StateFile};
-use crate::cli::{CheckArgs, CheckFormat};
+use crate::cli::{CheckArgs, CheckFormat, SharedArgs};
 use crate::diagnose::{all_ids, ranges};
 use crate::error::Error;
 use crate::pipeline::{self, History, Plan};
@@ -18,16 +18,22 @@ use crate::report::{CheckReport, Status};
 
 /// Runs the check; returns the status to exit with. Errors are the caller's to turn into
 /// UNKNOWN with [`report_unknown`].
-pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status, Error> {
+pub fn run(
+    shared: &SharedArgs,
+    args: &CheckArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Status, Error> {
+    let format = shared.check_format()?;
     // Nagios plugins keep stderr empty: warnings go into the long text instead.
     let mut sink = std::io::sink();
-    let err: &mut dyn Write = if args.format == CheckFormat::Nagios {
+    let err: &mut dyn Write = if format == CheckFormat::Nagios {
         &mut sink
     } else {
         err
     };
-    let scope = args.scope();
-    let mut config = config::load(args.config.as_deref())?;
+    let scope = shared.scope();
+    let mut config = config::load(shared.config.as_deref())?;
     config.override_with(&args.warn, &args.crit);
     // Taken before collecting, so a concurrent run waits and then sees this run's state.
     let state = match &args.state_file {
@@ -119,7 +125,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     if let (Some((file, _)), Some(next)) = (&state, &next) {
         file.save(next)?;
     }
-    match args.format {
+    match format {
         CheckFormat::Text if !print_text => {}
         CheckFormat::Text => match &recovered_from {
             Some(previous) => render::check::recovered(previous, out)?,

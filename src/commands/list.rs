@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::notes_to_stderr;
 use crate::Terminal;
-use crate::cli::{Format, ListArgs};
+use crate::cli::{Format, ListArgs, SharedArgs};
 use crate::diagnose::Settings;
 use crate::error::Error;
 use crate::model::{Socket, TcpState};
@@ -39,12 +39,14 @@ pub fn sort(sockets: &mut [Socket], key: SortKey) {
 }
 
 pub fn run(
+    shared: &SharedArgs,
     args: &ListArgs,
     _terminal: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let mut scope = args.scope();
+    let format = shared.format("list")?;
+    let mut scope = shared.scope();
     // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
     scope.source = scope.source.only_states(scope.filter.kernel_states());
     let mut sockets: Vec<Socket> = Vec::new();
@@ -69,12 +71,13 @@ pub fn run(
         filter: analysis.report.filter,
         collection: analysis.report.collection,
     };
-    match args.output.format() {
+    match format {
         Format::Table => render::list::render_table(&report, out)?,
         Format::Json => render::list::render_json(&report, out)?,
         Format::Plain => {
             render::list::render_plain(&report, out)?;
-            if let Some((_, attribution)) = &report.owners {
+            if let Some((_, attribution)) = report.owners.as_ref().filter(|_| shared.output.verbose)
+            {
                 notes_to_stderr(&render::attribution::notes(attribution), err);
             }
         }

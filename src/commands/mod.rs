@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod list;
+pub mod man;
 pub mod summary;
 pub mod top;
 
@@ -15,6 +16,7 @@ pub(crate) fn style(terminal: Terminal) -> Style {
     Style {
         unicode: terminal.stdout_is_terminal,
         color: terminal.stdout_is_terminal && !terminal.no_color,
+        width: terminal.width,
     }
 }
 

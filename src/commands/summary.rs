@@ -6,20 +6,20 @@ use std::io::Write;
 use super::style;
 use crate::Terminal;
 use crate::alert::config;
-use crate::cli::{Format, SummaryArgs};
+use crate::cli::{Format, SharedArgs};
 use crate::diagnose::Settings;
 use crate::error::Error;
 use crate::pipeline::{self, Plan};
 use crate::render;
 
 pub fn run(
-    args: &SummaryArgs,
+    shared: &SharedArgs,
     terminal: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let format = args.output.format();
-    let mut scope = args.scope();
+    let format = shared.format("the summary")?;
+    let mut scope = shared.scope();
     // `--format plain` is the awk replacement: it only counts, as fast as it can, and
     // sock_diag can skip the unwanted states in the kernel. The diagnostics need the whole
     // table (shares of ESTABLISHED), so they do not.
@@ -34,7 +34,7 @@ pub fn run(
         ..Plan::default()
     };
     let settings = if diagnose {
-        settings(args.config.as_deref(), err)
+        settings(shared.config.as_deref(), err)
     } else {
         Settings::default()
     };

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{notes_to_stderr, style};
 use crate::Terminal;
-use crate::cli::{Format, TopArgs};
+use crate::cli::{Format, SharedArgs, TopArgs};
 use crate::diagnose::Settings;
 use crate::error::Error;
 use crate::group::Grouper;
@@ -14,13 +14,15 @@ use crate::render;
 use crate::report::{GroupKey, TopReport};
 
 pub fn run(
+    shared: &SharedArgs,
     args: &TopArgs,
     terminal: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let keys = args.keys();
-    let mut scope = args.scope();
+    let format = shared.format("top")?;
+    let mut scope = shared.scope();
     // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
     scope.source = scope.source.only_states(scope.filter.kernel_states());
     let plan = Plan::default();
@@ -58,12 +60,16 @@ pub fn run(
         filter: analysis.report.filter,
         collection: analysis.report.collection,
     };
-    match args.output.format() {
+    match format {
         Format::Table => render::top::render_table(&report, style(terminal), out)?,
         Format::Json => render::top::render_json(&report, out)?,
         Format::Plain => {
             render::top::render_plain(&report, out)?;
-            if let Some(attribution) = &report.attribution {
+            if let Some(attribution) = report
+                .attribution
+                .as_ref()
+                .filter(|_| shared.output.verbose)
+            {
                 notes_to_stderr(&render::attribution::notes(attribution), err);
             }
         }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::Style;
+use super::{Style, escape, wrap};
 use crate::report::{Finding, Severity, SummaryReport};
 
 fn label(severity: Severity, style: Style) -> String {
@@ -21,25 +21,58 @@ fn label(severity: Severity, style: Style) -> String {
 
 pub fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
-    writeln!(out, "{} {} ({})", label(f.severity, style), f.title, f.id)?;
-    writeln!(out, "  {}", f.summary)?;
+    let word = f.severity.word();
+    let heading = format!("{word} {} ({})", escape::for_terminal(&f.title), f.id);
+    let heading = wrap(&heading, style, "", "  ");
+    // The severity word is coloured after wrapping, so escape codes never count as width.
+    let rest = heading.strip_prefix(word).unwrap_or(&heading);
+    writeln!(out, "{}{rest}", label(f.severity, style))?;
+    writeln!(
+        out,
+        "{}",
+        wrap(&escape::for_terminal(&f.summary), style, "  ", "  ")
+    )?;
     if !f.culprits.is_empty() {
         let who: Vec<String> = f.culprits.iter().map(super::culprit::describe).collect();
-        writeln!(out, "  Who: {}", who.join("; "))?;
+        let who = format!("Who: {}", who.join("; "));
+        writeln!(out, "{}", wrap(&who, style, "  ", "       "))?;
     }
     if !f.causes.is_empty() {
         writeln!(out, "  Likely causes, most likely first:")?;
         for (i, cause) in f.causes.iter().enumerate() {
-            writeln!(out, "    {}. {cause}", i + 1)?;
+            let first = format!("    {}. ", i + 1);
+            let text = escape::for_terminal(cause);
+            writeln!(out, "{}", wrap(&text, style, &first, "       "))?;
         }
     }
     if !f.next_steps.is_empty() {
         writeln!(out, "  Next:")?;
         for step in &f.next_steps {
-            writeln!(out, "    {step}")?;
+            next_step(step, style, out)?;
         }
     }
     Ok(())
+}
+
+/// A next step: a command is never broken (it must paste whole), so with a width its trailing
+/// `# comment` moves to a line of its own; advice in words wraps like the rest.
+fn next_step(step: &str, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let step = escape::for_terminal(step);
+    if style.width.is_none() {
+        return writeln!(out, "    {step}");
+    }
+    if let Some((command, comment)) = step.split_once("   # ") {
+        writeln!(out, "    {command}")?;
+        return writeln!(
+            out,
+            "{}",
+            wrap(&format!("# {comment}"), style, "      ", "      # ")
+        );
+    }
+    if step.ends_with('.') {
+        return writeln!(out, "{}", wrap(&step, style, "    ", "    "));
+    }
+    writeln!(out, "    {step}")
 }
 
 /// The findings, or one line saying the checks found nothing; then the checks that could not

@@ -19,7 +19,7 @@ use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 use crate::report::Collection;
 
 /// A comfy-table in our house style: rounded boxes on a terminal, ASCII when piped, styling
-/// only when colour is wanted, never wrapped to the terminal width.
+/// only when colour is wanted, fitted to the width when there is one.
 pub(crate) fn new_table(style: Style) -> Table {
     let mut table = Table::new();
     table
@@ -29,6 +29,12 @@ pub(crate) fn new_table(style: Style) -> Table {
             ASCII_FULL_CONDENSED
         })
         .set_content_arrangement(ContentArrangement::Disabled);
+    if let Some(width) = style.width {
+        // Too narrow a terminal: cells wrap instead of the table running off the screen.
+        table
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width);
+    }
     if style.color {
         table.enforce_styling();
     } else {
@@ -62,6 +68,24 @@ pub struct Style {
     pub unicode: bool,
     /// ANSI colour (a terminal without `NO_COLOR`).
     pub color: bool,
+    /// Columns to fit prose and tables to; `None`: no wrapping (piped output).
+    pub width: Option<u16>,
+}
+
+/// `text` wrapped to the style's width (less `indent`), each line indented; the first line
+/// indented by `first` instead. Unwrapped when there is no width.
+pub(crate) fn wrap(text: &str, style: Style, first: &str, indent: &str) -> String {
+    match style.width {
+        Some(width) => {
+            let options = textwrap::Options::new(usize::from(width).max(20))
+                .initial_indent(first)
+                .subsequent_indent(indent)
+                .break_words(false)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation);
+            textwrap::fill(text, options)
+        }
+        None => format!("{first}{text}"),
+    }
 }
 
 /// The lines every human-readable output ends with: the filter, absent files, skipped lines.

@@ -14,7 +14,7 @@ use crate::report::SummaryReport;
 pub use super::Style;
 
 pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}", headline(report))?;
+    writeln!(out, "{}", super::wrap(&headline(report), style, "", "  "))?;
 
     let mut table = super::new_table(style);
     table.set_header(["State", "IPv4", "IPv6", "Total"].map(|h| bold(Cell::new(h), style)));
@@ -56,7 +56,7 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
     writeln!(out, "{table}")?;
 
     for note in super::notes(&report.filter, report.tally.total(), &report.collection) {
-        writeln!(out, "{note}")?;
+        writeln!(out, "{}", super::wrap(&note, style, "", "  "))?;
     }
     if report.checks.ran {
         super::findings::render(report, style, out)?;
@@ -151,11 +151,13 @@ mod tests {
         let boxes = rendered(Style {
             unicode: true,
             color: false,
+            width: None,
         });
         assert!(boxes.contains('╭') && !boxes.contains('\x1b'));
         let colour = rendered(Style {
             unicode: true,
             color: true,
+            width: None,
         });
         assert!(colour.contains("\x1b["), "{colour}");
     }

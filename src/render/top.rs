@@ -56,14 +56,44 @@ fn columns(groups: &[Group]) -> (Vec<TcpState>, bool) {
 }
 
 pub fn render_table(report: &TopReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    if report.groups.is_empty() {
+        writeln!(out, "No sockets match.")?;
+    } else {
+        let wide = table(report, style, false);
+        let fits = style
+            .width
+            .is_none_or(|w| wide.lines().all(|l| l.chars().count() <= usize::from(w)));
+        // Too narrow for a column per state: the states go into one column that wraps.
+        let text = if fits {
+            wide
+        } else {
+            table(report, style, true)
+        };
+        writeln!(out, "{text}")?;
+    }
+    for note in notes(report) {
+        writeln!(out, "{}", super::wrap(&note, style, "", "  "))?;
+    }
+    Ok(())
+}
+
+/// The groups as a table: a column per state, or (`compact`) the states in one column.
+fn table(report: &TopReport, style: Style, compact: bool) -> String {
     let keys = report.by.len();
     let (states, unknown) = columns(&report.groups);
-    let mut table = super::new_table(style);
+    let mut table = super::new_table(Style {
+        width: None,
+        ..style
+    });
     let mut header: Vec<Cell> = report.by.iter().map(|&k| Cell::new(heading(k))).collect();
     header.extend([Cell::new("Sockets"), Cell::new("Share")]);
-    header.extend(states.iter().map(|s| Cell::new(s.name())));
-    if unknown {
-        header.push(Cell::new("UNKNOWN"));
+    if compact {
+        header.push(Cell::new("States"));
+    } else {
+        header.extend(states.iter().map(|s| Cell::new(s.name())));
+        if unknown {
+            header.push(Cell::new("UNKNOWN"));
+        }
     }
     table.set_header(
         header
@@ -82,26 +112,47 @@ pub fn render_table(report: &TopReport, style: Style, out: &mut dyn Write) -> io
             "{:.1}%",
             100.0 * share(group.counts.total(), report.total)
         )));
-        row.extend(states.iter().map(|&s| count(group.counts.get(s), style)));
-        if unknown {
-            row.push(count(group.counts.unknown_total(), style));
+        if compact {
+            let mut parts: Vec<String> = states
+                .iter()
+                .map(|&s| (s, group.counts.get(s)))
+                .filter(|&(_, n)| n > 0)
+                .map(|(s, n)| format!("{} {n}", s.name()))
+                .collect();
+            if group.counts.unknown_total() > 0 {
+                parts.push(format!("UNKNOWN {}", group.counts.unknown_total()));
+            }
+            row.push(Cell::new(parts.join(", ")));
+        } else {
+            row.extend(states.iter().map(|&s| count(group.counts.get(s), style)));
+            if unknown {
+                row.push(count(group.counts.unknown_total(), style));
+            }
         }
         table.add_row(row);
     }
-    for column in keys..keys + 2 + states.len() + usize::from(unknown) {
+    let numbers = if compact {
+        2
+    } else {
+        2 + states.len() + usize::from(unknown)
+    };
+    for column in keys..keys + numbers {
         if let Some(c) = table.column_mut(column) {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    if report.groups.is_empty() {
-        writeln!(out, "No sockets match.")?;
-    } else {
-        writeln!(out, "{table}")?;
+    if compact && let Some(width) = style.width {
+        // Only the states column wraps, at word boundaries: keys and numbers stay whole.
+        table
+            .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+            .set_width(width);
+        for column in 0..keys + 2 {
+            if let Some(c) = table.column_mut(column) {
+                c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
+        }
     }
-    for note in notes(report) {
-        writeln!(out, "{note}")?;
-    }
-    Ok(())
+    table.to_string()
 }
 
 /// The limit, the filter, gaps in attribution and skipped lines, in words.

@@ -55,6 +55,11 @@ impl FromStr for Range {
                 (start, end)
             }
         };
+        if end.is_some_and(|e| e < 0.0) && start == Some(0.0) && !body.contains(':') {
+            return Err(bad(
+                "a socket count is never negative, so no count is inside 0 to it",
+            ));
+        }
         if let (Some(s), Some(e)) = (start, end)
             && s > e
         {

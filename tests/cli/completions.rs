@@ -36,6 +36,31 @@ fn completions_are_fresh() {
 }
 
 #[test]
-fn completions_man_page_is_fresh() {
-    check(&["man"], "sockscope.1");
+fn completions_man_pages_are_fresh() {
+    check(&["man"], "man/sockscope.1");
+    for page in ["summary", "list", "top", "check"] {
+        check(&["man", page], &format!("man/sockscope-{page}.1"));
+    }
+}
+
+#[test]
+fn man_pages_have_every_section() {
+    for args in [&["man"][..], &["man", "check"]] {
+        let page = stdout_of(sockscope().args(args));
+        for section in [
+            ".SH EXAMPLES",
+            ".SH \"EXIT STATUS\"",
+            ".SH \"FILES\"",
+            ".SH \"ENVIRONMENT\"",
+            ".SH \"SEE ALSO\"",
+        ] {
+            assert!(page.contains(section), "{args:?} lacks {section}");
+        }
+    }
+    let check = stdout_of(sockscope().args(["man", "check"]));
+    assert!(
+        check.contains("\\-\\-warn") && check.contains("UNKNOWN"),
+        "{check}"
+    );
+    sockscope().args(["man", "nonsense"]).assert().code(2);
 }

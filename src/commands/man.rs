@@ -1,0 +1,193 @@
+//! `sockscope man [COMMAND]`: complete man pages, one per command plus the main page, rendered
+//! from the same clap definition as `--help` (clap_mangen), with the sections clap cannot know:
+//! exit status, files, environment, examples and see also.
+
+use std::io::{self, Write};
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+use crate::error::Error;
+
+/// The commands that have a page of their own.
+pub const PAGES: &[&str] = &["summary", "list", "top", "check"];
+
+/// Writes the page of `command` (the main page for `None`).
+pub fn run(command: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
+    let root = Cli::command();
+    let (cmd, name) = match command {
+        None => (root, "sockscope".to_string()),
+        Some(sub) => {
+            let Some(found) = root
+                .get_subcommands()
+                .find(|c| c.get_name() == sub && PAGES.contains(&sub))
+            else {
+                return Err(Error::Usage(format!(
+                    "no man page for '{sub}'; pages: {}",
+                    PAGES.join(", ")
+                )));
+            };
+            // Global options belong on every page: build the subcommand as clap parses it.
+            let mut built = Cli::command();
+            built.build();
+            let full = built
+                .find_subcommand(sub)
+                .cloned()
+                .unwrap_or_else(|| found.clone());
+            let name = match sub {
+                "summary" => "sockscope-summary",
+                "list" => "sockscope-list",
+                "top" => "sockscope-top",
+                _ => "sockscope-check",
+            };
+            (
+                full.name(name).version(env!("CARGO_PKG_VERSION")),
+                name.to_string(),
+            )
+        }
+    };
+    let man = clap_mangen::Man::new(cmd.clone()).title(name.to_uppercase());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    if command.is_none() {
+        man.render_subcommands_section(out)?;
+    }
+    extra(command, out)?;
+    man.render_version_section(out)?;
+    Ok(())
+}
+
+fn section(out: &mut dyn Write, title: &str, paragraphs: &[&str]) -> io::Result<()> {
+    writeln!(out, ".SH \"{title}\"")?;
+    for p in paragraphs {
+        writeln!(out, ".PP")?;
+        writeln!(out, "{}", roff_escape(p))?;
+    }
+    Ok(())
+}
+
+/// Example commands, each with what it does.
+fn examples(out: &mut dyn Write, items: &[(&str, &str)]) -> io::Result<()> {
+    writeln!(out, ".SH EXAMPLES")?;
+    for (command, what) in items {
+        writeln!(out, ".TP")?;
+        writeln!(out, ".B {}", roff_escape(command))?;
+        writeln!(out, "{}", roff_escape(what))?;
+    }
+    Ok(())
+}
+
+/// Backslashes and leading dots or quotes would be read as roff requests.
+fn roff_escape(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with('.') || escaped.starts_with('\'') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+    let check = command == Some("check");
+    if check {
+        section(
+            out,
+            "EXIT STATUS",
+            &[
+                "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugins rules). UNKNOWN is anything that stops sockscope from measuring or reporting: bad arguments, unreadable kernel data, a state file it cannot lock, read or write, an output it cannot write.",
+            ],
+        )?;
+    } else {
+        section(
+            out,
+            "EXIT STATUS",
+            &[
+                "0 on success, 2 on an error (bad arguments, unreadable kernel data). A closed pipe (sockscope | head) exits 0 quietly. sockscope check has its own codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+            ],
+        )?;
+    }
+    section(
+        out,
+        "FILES",
+        &[
+            "/proc/net/tcp, /proc/net/tcp6: the socket tables (with --source proc, --proc-root or --pid); otherwise sockets come from netlink sock_diag.",
+            "/proc/net/sockstat, /proc/net/netstat, /proc/net/snmp, /proc/sys/net: the kernel context the diagnostics compare against.",
+            "/proc/PID/fd: read to name the processes behind findings (list -p, top --by process).",
+            "$XDG_CONFIG_HOME/sockscope/config.toml (default ~/.config/sockscope/config.toml), then /etc/sockscope/config.toml: thresholds, state ranges, per-port overrides and disabled rules, read by the summary and check unless --config names another.",
+            "The check --state-file PATH and its PATH.lock: written by check only, mode 0600, replaced atomically, never through a symbolic link. The --textfile PATH: mode 0644 (less the umask), replaced atomically.",
+        ],
+    )?;
+    section(
+        out,
+        "ENVIRONMENT",
+        &[
+            "NO_COLOR: when set to a non-empty value, no colour is used.",
+            "XDG_CONFIG_HOME, HOME: where the configuration file is looked for.",
+            "COLUMNS: the width to wrap findings to; by default the terminal's, and no wrapping when the output is not a terminal.",
+        ],
+    )?;
+    let items: &[(&str, &str)] = match command {
+        None | Some("summary") => &[
+            (
+                "sockscope",
+                "The state table and the findings, most severe first.",
+            ),
+            (
+                "sockscope --format plain",
+                "STATE COUNT lines, as the netstat | awk one-liner prints them.",
+            ),
+            (
+                "sockscope --state close-wait --port 8080 --json",
+                "Only CLOSE_WAIT sockets on port 8080, as JSON.",
+            ),
+        ],
+        Some("list") => &[
+            (
+                "sockscope list -p -o --state close-wait",
+                "Every CLOSE_WAIT socket with its process, timer and retransmits.",
+            ),
+            (
+                "sockscope list --sort rx",
+                "Sockets with the most unread data first.",
+            ),
+        ],
+        Some("top") => &[
+            (
+                "sockscope top --by process --by peer --state close-wait",
+                "Which program holds the CLOSE_WAIT sockets, toward which peers.",
+            ),
+            (
+                "sockscope top --by local-port -n 5",
+                "The five busiest local ports.",
+            ),
+        ],
+        _ => &[
+            (
+                "sockscope check --warn close-wait=100 --crit close-wait=500",
+                "Exit 1 above 100 CLOSE_WAIT sockets, 2 above 500; print nothing when all is well.",
+            ),
+            (
+                "sockscope check --format nagios --state-file /var/lib/sockscope/state.json",
+                "A Nagios/Icinga plugin line with perfdata; rates and stuck sockets across runs.",
+            ),
+            (
+                "sockscope check --textfile /var/lib/node_exporter/textfile/sockscope.prom",
+                "Also write the Prometheus text format for node_exporter's textfile collector.",
+            ),
+        ],
+    };
+    examples(out, items)?;
+    let see_also: Vec<String> = std::iter::once("sockscope".to_string())
+        .chain(PAGES.iter().map(|p| format!("sockscope-{p}")))
+        .filter(|p| match command {
+            None => p != "sockscope",
+            Some(c) => *p != format!("sockscope-{c}"),
+        })
+        .map(|p| format!("{p}(1)"))
+        .chain(["ss(8)".to_string(), "netstat(8)".to_string()])
+        .collect();
+    section(out, "SEE ALSO", &[&see_also.join(", ")])
+}
