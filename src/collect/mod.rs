@@ -132,6 +132,7 @@ pub fn for_each_socket(
         files: Vec::with_capacity(2),
         duration: Duration::ZERO,
         sockets_seen: 0,
+        states_filtered_in_kernel: false,
         skipped_lines: 0,
         skipped: Vec::new(),
         clock_ticks: procfs::ticks_per_second().max(1),
@@ -142,6 +143,7 @@ pub fn for_each_socket(
         Ok(true) => match netlink::open() {
             Ok(fd) => {
                 collection.source = "netlink";
+                collection.states_filtered_in_kernel = source.states != netlink::ALL_STATES;
                 for family in Family::ALL.into_iter().filter(|&f| wants(f)) {
                     let n = netlink::dump(
                         &fd,

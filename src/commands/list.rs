@@ -34,7 +34,14 @@ pub fn sort(sockets: &mut [Socket], key: SortKey) {
         SortKey::Local => sockets.sort_by_key(|s| (s.local, s.remote, state_rank(s.state))),
         SortKey::Peer => sockets.sort_by_key(|s| (s.remote, s.local, state_rank(s.state))),
         SortKey::Rx => sockets.sort_by_key(|s| (Reverse(s.rx_queue), default_order(s))),
-        SortKey::Tx => sockets.sort_by_key(|s| (Reverse(s.tx_queue), default_order(s))),
+        // A listener's Send-Q is its backlog, not data waiting: listeners go after the rest.
+        SortKey::Tx => sockets.sort_by_key(|s| {
+            (
+                s.state == TcpState::Listen,
+                Reverse(s.tx_queue),
+                default_order(s),
+            )
+        }),
     }
 }
 

@@ -66,6 +66,8 @@ pub(crate) struct CollectionView<'a> {
     duration_ms: f64,
     /// Sockets parsed, before filters.
     sockets_seen: u64,
+    /// Only the filtered states were asked of sock_diag: `sockets_seen` counts those.
+    states_filtered_in_kernel: bool,
     /// Sockets counted in `total`, after filters.
     sockets_matched: u64,
     filter: Option<&'a str>,
@@ -135,6 +137,7 @@ impl<'a> CollectionView<'a> {
             netns: c.netns.as_deref(),
             duration_ms: (c.duration.as_secs_f64() * 1e6).round() / 1e3,
             sockets_seen: c.sockets_seen,
+            states_filtered_in_kernel: c.states_filtered_in_kernel,
             sockets_matched: matched,
             filter: Some(filter).filter(|f| !f.is_empty()),
             skipped_lines: c.skipped_lines,

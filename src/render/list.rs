@@ -9,7 +9,7 @@ use serde::ser::{SerializeSeq, Serializer};
 
 use super::escape;
 use super::json::{CollectionView, SCHEMA_VERSION, timestamp, write};
-use crate::model::{Socket, SocketKind, TimerKind};
+use crate::model::{Socket, SocketKind, TcpState, TimerKind};
 use crate::report::Owners;
 use crate::report::SocketList;
 
@@ -216,6 +216,9 @@ struct SocketView<'a> {
     remote: Endpoint,
     rx_queue: u32,
     tx_queue: u32,
+    /// Listeners only: the accept-queue limit (`null` where the source cannot know it, /proc).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backlog: Option<Option<u32>>,
     timer: Option<TimerView>,
     retransmits: u32,
     probes: u32,
@@ -266,6 +269,7 @@ impl<'a> SocketView<'a> {
             },
             rx_queue: s.rx_queue,
             tx_queue: s.tx_queue,
+            backlog: (s.state == TcpState::Listen).then_some(s.backlog),
             timer: timer_name(s.timer).map(|kind| TimerView {
                 kind,
                 expires_ms: timer_ms(s, report.collection.clock_ticks),

@@ -91,7 +91,17 @@ pub(crate) fn wrap(text: &str, style: Style, first: &str, indent: &str) -> Strin
 /// The lines every human-readable output ends with: the filter, absent files, skipped lines.
 pub(crate) fn notes(filter: &str, matched: u64, collection: &Collection) -> Vec<String> {
     let mut notes = Vec::new();
-    if !filter.is_empty() {
+    if !filter.is_empty() && collection.states_filtered_in_kernel {
+        // The kernel skipped the other states: how many sockets the namespace holds is unknown.
+        let (noun, verb) = if matched == 1 {
+            ("socket", "matches")
+        } else {
+            ("sockets", "match")
+        };
+        notes.push(format!(
+            "Filter: {filter} ({matched} {noun} {verb}; sockets in other states were skipped by the kernel, not counted)."
+        ));
+    } else if !filter.is_empty() {
         notes.push(format!(
             "Filter: {filter} ({matched} of {} sockets match).",
             collection.sockets_seen

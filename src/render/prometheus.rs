@@ -31,18 +31,25 @@ pub fn render(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         out,
         "sockscope_sockets",
         "gauge",
-        "TCP sockets by state and address family.",
+        "TCP sockets by state and address family; state codes this version does not know count as state=\"unknown\".",
     )?;
     for family in Family::ALL {
+        let counts = report.tally.family(family);
         for state in TcpState::KNOWN {
             writeln!(
                 out,
                 "sockscope_sockets{{state=\"{}\",family=\"{}\"}} {}",
                 state.name().to_lowercase(),
                 family.key(),
-                report.tally.get(family, state)
+                counts.get(state)
             )?;
         }
+        writeln!(
+            out,
+            "sockscope_sockets{{state=\"unknown\",family=\"{}\"}} {}",
+            family.key(),
+            counts.unknown_total()
+        )?;
     }
 
     header(

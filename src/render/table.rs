@@ -124,6 +124,7 @@ mod tests {
                 files: vec![],
                 duration: Duration::from_millis(2),
                 sockets_seen: 1,
+                states_filtered_in_kernel: false,
                 skipped_lines: 0,
                 skipped: vec![],
                 clock_ticks: 100,

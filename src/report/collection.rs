@@ -36,8 +36,10 @@ pub struct Collection {
     pub netns: Option<String>,
     pub files: Vec<FileStats>,
     pub duration: Duration,
-    /// Every socket parsed, before filters.
+    /// Every socket parsed, before filters (after the kernel's state filter, if it had one).
     pub sockets_seen: u64,
+    /// sock_diag was asked for some states only: `sockets_seen` counts those, not the namespace.
+    pub states_filtered_in_kernel: bool,
     pub skipped_lines: u64,
     /// The first [`SKIPPED_DETAILS`] skipped lines.
     pub skipped: Vec<SkippedLine>,

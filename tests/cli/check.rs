@@ -94,7 +94,11 @@ fn prometheus_output_parses_and_has_every_series() {
         .iter()
         .filter(|s| s.metric == "sockscope_sockets")
         .collect();
-    assert_eq!(sockets.len(), 22, "11 states x 2 families, zeros included");
+    assert_eq!(
+        sockets.len(),
+        24,
+        "11 states and unknown x 2 families, zeros included"
+    );
     let close_wait = sockets
         .iter()
         .find(|s| {
@@ -281,5 +285,64 @@ fn nagios_keeps_stderr_empty_and_says_everything_on_stdout() {
     assert!(
         text.contains("NOTE: state file") && text.contains("corrupt"),
         "{text}"
+    );
+}
+
+/// Every socket is counted somewhere in Prometheus, unknown state codes included.
+#[test]
+fn prometheus_counts_every_socket() {
+    let root = fixture("odd-states");
+    let total = run_check(&root, &["--format", "json"]).json()["total"]
+        .as_u64()
+        .unwrap();
+    let text = run_check(&root, &["--format", "prometheus"]).stdout;
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let (mut sum, mut unknown) = (0.0, 0.0);
+    for s in scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "sockscope_sockets")
+    {
+        if let prometheus_parse::Value::Gauge(v) = s.value {
+            sum += v;
+            if s.labels.get("state") == Some("unknown") {
+                unknown += v;
+            }
+        }
+    }
+    assert!(unknown > 0.0, "odd-states holds unknown codes");
+    assert_eq!(sum as u64, total);
+}
+
+/// node_exporter runs as its own user: the textfile is readable by others (0644 under the usual
+/// umask 022), and stays so when replaced; the state file stays private.
+#[test]
+fn textfile_is_world_readable_and_state_file_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let textfile = dir.path().join("sockscope.prom");
+    let state = dir.path().join("state.json");
+    std::fs::write(&textfile, "old").unwrap();
+    std::fs::set_permissions(&textfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("sockscope");
+    let script = format!(
+        "umask 022; exec '{}' check --textfile '{}' --state-file '{}' --proc-root '{}'",
+        bin.display(),
+        textfile.display(),
+        state.display(),
+        crate::util::root().join(fixture("loopback-mix")).display()
+    );
+    let status = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&textfile), 0o644);
+    assert_eq!(mode(&state), 0o600);
+    assert!(
+        std::fs::read_to_string(&textfile)
+            .unwrap()
+            .contains("sockscope_sockets")
     );
 }

@@ -138,3 +138,78 @@ fn argument_mistakes_are_explained() {
     assert_eq!(run.code, 3);
     assert!(run.stdout.contains("is a directory"), "{}", run.stdout);
 }
+
+/// Plain output is for scripts and cron: attribution notes only with --verbose.
+#[test]
+fn plain_output_keeps_stderr_quiet_unless_verbose() {
+    let root = fixture("loopback-mix");
+    for args in [&["list", "-p"][..], &["top", "--by", "process"]] {
+        let quiet = sockscope()
+            .args(args)
+            .args(["--format", "plain", "--proc-root"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(quiet.status.success());
+        assert_eq!(String::from_utf8_lossy(&quiet.stderr), "", "{args:?}");
+        let verbose = sockscope()
+            .args(args)
+            .args(["--format", "plain", "-v", "--proc-root"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&verbose.stderr).contains("sockscope: note:"),
+            "{args:?}"
+        );
+    }
+}
+
+/// `list --json` carries the listener backlog the table shows as Send-Q (null from /proc).
+#[test]
+fn list_json_has_the_backlog_of_listeners() {
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(
+        sockscope()
+            .args(["list", "--json", "--state", "listening", "--proc-root"])
+            .arg(fixture("loopback-mix")),
+    ))
+    .unwrap();
+    let sockets = v["sockets"].as_array().unwrap();
+    assert!(!sockets.is_empty());
+    assert!(
+        sockets
+            .iter()
+            .all(|s| s["backlog"].is_null() && s.get("backlog").is_some())
+    );
+}
+
+/// Live, through sock_diag: a listener's backlog is a number, and a kernel-side state filter
+/// says what the count covers instead of "X of X".
+#[test]
+fn live_backlog_and_what_the_filter_line_counts() {
+    let Some(listener) = crate::util::fresh_listener(std::net::Ipv4Addr::LOCALHOST.into()) else {
+        println!("skipped: no loopback listener");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port().to_string();
+    let json =
+        stdout_of(sockscope().args(["list", "--json", "--state", "listening", "--port", &port]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    if v["collection"]["source"] != "netlink" {
+        println!(
+            "skipped: sock_diag unavailable here ({})",
+            v["collection"]["source_reason"]
+        );
+        return;
+    }
+    assert!(
+        v["sockets"][0]["backlog"].as_u64().is_some_and(|b| b > 0),
+        "{json}"
+    );
+    let table = stdout_of(sockscope().args(["list", "--state", "listening", "--port", &port]));
+    assert!(
+        table.contains("1 socket matches; sockets in other states were skipped by the kernel"),
+        "{table}"
+    );
+    drop(listener);
+}
