@@ -1,31 +1,90 @@
-//! The README's table of diagnostics is generated from the thresholds the code uses.
+//! The README shows what the program prints, generated from the program itself: the table of
+//! diagnostics from the thresholds the code uses, the JSON document and the Nagios line from a
+//! fixture. A stale README fails here with the command that refreshes it.
 
 use sockscope::internals::rule_table_markdown;
 
-use crate::util::root;
+use crate::util::{root, sockscope, stdout_of};
 
-const BEGIN: &str =
-    "<!-- diagnostics:begin (generated: SOCKSCOPE_REFRESH=1 cargo test --test cli docs) -->\n";
-const END: &str = "<!-- diagnostics:end -->";
+const REFRESH: &str = "SOCKSCOPE_REFRESH=1 cargo test --test cli docs";
 
-#[test]
-fn docs_readme_lists_every_rule_with_its_defaults() {
+/// Checks (or with SOCKSCOPE_REFRESH, rewrites) the README text between the `NAME` markers.
+fn generated(name: &str, content: &str) {
+    // The tests run in parallel and each rewrites the same file when refreshing.
+    static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _only_one = README.lock().unwrap_or_else(|e| e.into_inner());
     let path = root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
-    let generated = rule_table_markdown();
-    let (Some(start), Some(end)) = (readme.find(BEGIN), readme.find(END)) else {
-        panic!(
-            "README.md lacks the diagnostics markers; refresh with SOCKSCOPE_REFRESH=1 cargo test --test cli docs"
-        );
+    let begin = format!("<!-- {name}:begin (generated: {REFRESH}) -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let (Some(start), Some(stop)) = (readme.find(&begin), readme.find(&end)) else {
+        panic!("README.md lacks the {name} markers; add them and refresh with:\n    {REFRESH}");
     };
-    let current = &readme[start + BEGIN.len()..end];
+    let current = &readme[start + begin.len()..stop];
     if std::env::var_os("SOCKSCOPE_REFRESH").is_some() {
-        let updated = format!("{}{BEGIN}{generated}{}", &readme[..start], &readme[end..]);
+        let updated = format!("{}{begin}{content}{}", &readme[..start], &readme[stop..]);
         std::fs::write(&path, updated).unwrap();
         return;
     }
     assert!(
-        current == generated,
-        "README.md's diagnostics table is stale; refresh it with:\n    SOCKSCOPE_REFRESH=1 cargo test --test cli docs"
+        current == content,
+        "README.md's {name} is stale; refresh it with:\n    {REFRESH}"
     );
+}
+
+#[test]
+fn docs_readme_lists_every_rule_with_its_defaults() {
+    generated("diagnostics", &rule_table_markdown());
+}
+
+/// Times vary between runs; the README shows one fixed pair.
+fn steady(text: &str) -> String {
+    let at = regex_lite_replace(text, "\"collected_at\": \"", "\"", "2026-11-29T12:00:00Z");
+    regex_lite_replace(&at, "\"duration_ms\": ", ",", "0.2")
+}
+
+/// Replaces what stands between `before` and the next `after` with `with`, everywhere.
+fn regex_lite_replace(text: &str, before: &str, after: &str, with: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(before) {
+        out.push_str(&rest[..i + before.len()]);
+        rest = &rest[i + before.len()..];
+        let j = rest.find(after).unwrap_or(0);
+        out.push_str(with);
+        rest = &rest[j..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn docs_readme_json_example_is_what_the_program_prints() {
+    let json = stdout_of(sockscope().args([
+        "--json",
+        "--proc-root",
+        "tests/fixtures/loopback-mix",
+    ]));
+    generated("json-example", &format!("```json\n{}```\n", steady(&json)));
+}
+
+#[test]
+fn docs_readme_nagios_example_is_what_the_program_prints() {
+    let out = sockscope()
+        .args([
+            "check",
+            "--format",
+            "nagios",
+            "--warn",
+            "close-wait=2",
+            "--crit",
+            "close-wait=10",
+            "--proc-root",
+            "tests/fixtures/loopback-mix",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    generated("nagios-example", &format!("```\n{text}```\n"));
 }
