@@ -30,8 +30,17 @@ pub use crate::error::Error as SockscopeError;
 /// generated rule table. Not a stable API.
 #[doc(hidden)]
 pub mod internals {
+    pub use crate::collect::context::{parse_counters, parse_sockstat, parse_sysctls};
+    pub use crate::collect::netlink::{parse_msg, walk_messages};
     pub use crate::collect::proc_tcp::{Line, TcpTable};
     pub use crate::model::{Family, Tally};
+    pub use crate::report::Range;
+
+    /// The state file parser and its validation, as `check --state-file` runs them on what it
+    /// read; `true` when the file would be used.
+    pub fn parse_state(bytes: &[u8]) -> bool {
+        crate::alert::state::parse_for_fuzzing(bytes)
+    }
 
     /// The README's rule table, from the thresholds the code uses.
     pub fn rule_table_markdown() -> String {

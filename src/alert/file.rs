@@ -4,13 +4,14 @@
 //! FIFO, replaces a device node or trusts a file another user planted.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::fs::OFlags;
 
+use crate::collect::bounded::{self, kind};
 use crate::error::Error;
 
 /// Largest configuration file read.
@@ -40,77 +41,22 @@ fn read_error(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
 }
 
 fn invalid(path: &Path, why: String) -> Error {
-    Error::Read {
-        path: path.to_path_buf(),
-        source: io::Error::other(why),
-    }
+    read_error(path)(io::Error::other(why))
 }
 
 /// Opens `path` for reading without blocking on a FIFO; refuses anything but a regular file.
 /// `follow`: whether a symlink in the last component is followed (a config may be a link; a
 /// state file may not). `Ok(None)` when it does not exist.
 fn open_regular(path: &Path, follow: bool) -> Result<Option<File>, Error> {
-    let mut flags = OFlags::NONBLOCK;
-    if !follow {
-        flags |= OFlags::NOFOLLOW;
-    }
-    let file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits() as i32)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(invalid(
-                path,
-                "is a symbolic link; refusing to follow it".into(),
-            ));
-        }
-        Err(e) => return Err(read_error(path)(e)),
-    };
-    let meta = file.metadata().map_err(read_error(path))?;
-    if !meta.file_type().is_file() {
-        return Err(invalid(
-            path,
-            format!("is not a regular file ({})", kind(&meta)),
-        ));
-    }
-    Ok(Some(file))
-}
-
-fn kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else {
-        "a special file"
+    match bounded::open_regular(path, follow) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(read_error(path)(e)),
     }
 }
 
 fn read_capped(file: File, path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error(path))?;
-    if bytes.len() as u64 > limit {
-        return Err(invalid(
-            path,
-            format!("is larger than {} KiB; refusing to read it", limit >> 10),
-        ));
-    }
-    Ok(bytes)
+    bounded::read_capped(file, limit).map_err(read_error(path))
 }
 
 /// A configuration file's text, at most `limit` bytes.

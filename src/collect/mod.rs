@@ -3,6 +3,7 @@
 //! (`--proc-root`, default `/proc`), so tests and offline analysis can use a copy.
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
+pub mod bounded;
 pub mod context;
 pub mod netlink;
 pub mod owners;
@@ -183,7 +184,7 @@ pub fn for_each_socket(
             skipped: 0,
         };
         if stats.read {
-            match File::open(&path) {
+            match bounded::open_regular(&path, true) {
                 Ok(file) => {
                     read_table(file, &path, family, &mut stats, &mut collection, &mut each)?
                 }

@@ -6,11 +6,16 @@
 //! fields, so anything from 17 up is accepted. Fields are split on whitespace, never by column:
 //! IPv4 lines are space-padded to a fixed width.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::model::{Family, Socket, SocketKind, TcpState, TimerKind};
 use crate::report::Malformation;
+
+/// Longest line accepted. The kernel's lines are 150 (`tcp`) and 178 (`tcp6`) bytes; a file
+/// with a longer one is not a socket table (`/dev/zero` has no newline at all), and reading it
+/// whole would take the memory it is large.
+pub const MAX_LINE: usize = 4096;
 
 /// One item of the parse: a socket, a skipped line, or a read failure (after which the
 /// iterator ends).
@@ -49,11 +54,21 @@ impl<R: BufRead> Iterator for TcpTable<R> {
     fn next(&mut self) -> Option<Line> {
         while !self.done {
             self.buf.clear();
-            match self.reader.read_until(b'\n', &mut self.buf) {
+            let mut bounded = (&mut self.reader).take(MAX_LINE as u64 + 1);
+            match bounded.read_until(b'\n', &mut self.buf) {
                 Ok(0) => self.done = true,
                 Ok(_) => {
                     self.line += 1;
                     let complete = self.buf.last() == Some(&b'\n');
+                    if !complete && self.buf.len() > MAX_LINE {
+                        self.done = true;
+                        return Some(Line::Failed {
+                            line: self.line,
+                            error: io::Error::other(format!(
+                                "line longer than {MAX_LINE} bytes: not a kernel socket table"
+                            )),
+                        });
+                    }
                     let text = trim(&self.buf);
                     if text.is_empty() || (self.line == 1 && is_header(text)) {
                         continue;
@@ -549,5 +564,27 @@ mod tests {
         }
         let lines: Vec<Line> = TcpTable::new(io::BufReader::new(Broken), Family::Ipv4).collect();
         assert!(matches!(&lines[..], [Line::Failed { line: 1, .. }]));
+    }
+
+    #[test]
+    fn an_endless_line_is_an_error_after_max_line_bytes() {
+        // /dev/zero as `tcp`: no newline ever. Reading the line whole allocated until abort.
+        let zeros = io::BufReader::new(io::repeat(0).take(64 << 20));
+        let mut table = TcpTable::new(zeros, Family::Ipv4);
+        match table.next() {
+            Some(Line::Failed { line: 1, error }) => {
+                assert_eq!(
+                    error.to_string(),
+                    "line longer than 4096 bytes: not a kernel socket table"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(table.next().is_none());
+        // A line of exactly MAX_LINE bytes and its newline is still read.
+        let mut text = vec![b'x'; MAX_LINE];
+        text.push(b'\n');
+        let lines: Vec<Line> = TcpTable::new(&text[..], Family::Ipv4).collect();
+        assert!(matches!(&lines[..], [Line::Skipped { line: 1, .. }]));
     }
 }
