@@ -280,7 +280,7 @@ mod tests {
         std::fs::create_dir_all(root.join("sys/net/ipv4")).unwrap();
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &net.join("sockstat"),
+            net.join("sockstat"),
             rustix::fs::FileType::Fifo,
             rustix::fs::Mode::from_raw_mode(0o600),
             0,
