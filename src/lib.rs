@@ -67,7 +67,8 @@ pub fn run(
     if let Some(Command::Check(args)) = &cli.command {
         return match commands::check::run(args, out, err) {
             Ok(status) => Ok(status.code()),
-            Err(e) if e.is_broken_pipe() => Err(e),
+            // The output itself failed: nothing more can be said there; the caller exits 3.
+            Err(e @ Error::Output(_)) => Err(e),
             Err(e) => {
                 commands::check::report_unknown(args.format, &e.to_string(), out)?;
                 Ok(report::Status::Unknown.code())
@@ -75,6 +76,15 @@ pub fn run(
         };
     }
     run_command(cli, terminal, out, err).map(|()| 0)
+}
+
+/// `check`'s UNKNOWN in the chosen format, for the binary's panic hook.
+pub fn report_unknown(
+    format: cli::CheckFormat,
+    message: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    commands::check::report_unknown(format, message, out)
 }
 
 fn run_command(

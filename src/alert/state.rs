@@ -243,7 +243,7 @@ fn validate(mut saved: Saved, now: u64) -> Result<Saved, String> {
     if saved
         .boot_id
         .as_deref()
-        .is_some_and(|b| b.len() > 64 || !b.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+        .is_some_and(|b| b.len() > 64 || b.chars().any(|c| c.is_control() || is_format(c)))
     {
         return Err("has a boot_id that is not one".into());
     }

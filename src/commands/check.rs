@@ -26,6 +26,9 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     } else {
         err
     };
+    if crate::collect::injected("panic") {
+        panic!("injected by SOCKSCOPE_TEST_FAULT=panic");
+    }
     let scope = args.scope();
     let mut config = config::load(args.config.as_deref())?;
     config.override_with(&args.warn, &args.crit);

@@ -8,6 +8,7 @@ mod completions;
 mod diagnostics;
 mod docs;
 mod golden;
+mod hostile;
 mod live;
 mod owners;
 mod state;

@@ -9,7 +9,7 @@ use std::process::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-use crate::util::{fixture, root, sockscope, stdout_of};
+use crate::util::{fixture, is_root, root, sockscope, stdout_of};
 
 const EVIL: &str = "\x1b]0;pwned\x07";
 
@@ -420,11 +420,4 @@ fn top_names_this_process_for_its_close_wait_sockets() {
         println!("skipped unprivileged run: setpriv missing or binary unreachable for nobody");
     }
     drop(held);
-}
-
-/// Whether this test runs as root (the owner of its own /proc entry).
-fn is_root() -> bool {
-    fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
 }

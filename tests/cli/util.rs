@@ -107,3 +107,10 @@ pub fn hold_close_wait(n: usize) -> (TcpListener, Vec<(TcpStream, TcpStream)>) {
         .collect();
     (listener, held)
 }
+
+/// Whether the tests run as root (some build device nodes, chown files or hold namespaces).
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
