@@ -11,5 +11,6 @@ mod golden;
 mod hostile;
 mod live;
 mod owners;
+mod props;
 mod state;
 mod util;
