@@ -39,7 +39,10 @@ fn unknown_on_panic(format: CheckFormat) {
         while let Ok(n @ 1..) = rustix::io::write(rustix::stdio::stdout(), rest) {
             rest = &rest[n..];
         }
-        let _ = writeln!(io::stderr(), "sockscope: {message}");
+        // Nagios plugins keep stderr empty; the others say it there too, for cron's mail.
+        if format != CheckFormat::Nagios {
+            let _ = writeln!(io::stderr(), "sockscope: {message}");
+        }
         std::process::exit(3);
     }));
 }
