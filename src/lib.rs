@@ -30,8 +30,17 @@ pub use crate::error::Error as SockscopeError;
 /// generated rule table. Not a stable API.
 #[doc(hidden)]
 pub mod internals {
+    pub use crate::collect::context::{parse_counters, parse_sockstat, parse_sysctls};
+    pub use crate::collect::netlink::{parse_msg, walk_messages};
     pub use crate::collect::proc_tcp::{Line, TcpTable};
     pub use crate::model::{Family, Tally};
+    pub use crate::report::Range;
+
+    /// The state file parser and its validation, as `check --state-file` runs them on what it
+    /// read; `true` when the file would be used.
+    pub fn parse_state(bytes: &[u8]) -> bool {
+        crate::alert::state::parse_for_fuzzing(bytes)
+    }
 
     /// The README's rule table, from the thresholds the code uses.
     pub fn rule_table_markdown() -> String {
@@ -60,7 +69,8 @@ pub fn run(
     if let Some(Command::Check(args)) = &cli.command {
         return match commands::check::run(&cli.shared, args, out, err) {
             Ok(status) => Ok(status.code()),
-            Err(e) if e.is_broken_pipe() => Err(e),
+            // The output itself failed: nothing more can be said there; the caller exits 3.
+            Err(e @ Error::Output(_)) => Err(e),
             Err(e) => {
                 let format = cli.shared.check_format_or_text();
                 commands::check::report_unknown(format, &e.to_string(), out)?;
@@ -69,6 +79,15 @@ pub fn run(
         };
     }
     run_command(cli, terminal, out, err).map(|()| 0)
+}
+
+/// `check`'s UNKNOWN in the chosen format, for the binary's panic hook.
+pub fn report_unknown(
+    format: cli::CheckFormat,
+    message: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    commands::check::report_unknown(format, message, out)
 }
 
 fn run_command(

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sockscope::Terminal;
-use sockscope::cli::Cli;
+use sockscope::cli::{CheckFormat, Cli, Command};
 
 /// Whether the command line asks for `check`, whose every failure must exit 3 (UNKNOWN): clap's
 /// own usage code 2 would read as CRITICAL to a monitoring system. Shared options may come
@@ -23,6 +23,36 @@ fn width(stdout: &io::Stdout) -> Option<u16> {
     columns
         .filter(|&c: &u16| c >= 20)
         .or_else(|| terminal_size::terminal_size_of(stdout).map(|(w, _)| w.0))
+}
+
+/// For `check`, a panic prints one UNKNOWN report and exits 3, instead of an empty output and
+/// 101 that a monitoring system would misread. Written straight to fd 1 (any buffered partial
+/// output is dropped), without taking the stdout lock another thread may hold.
+fn unknown_on_panic(format: CheckFormat) {
+    std::panic::set_hook(Box::new(move |info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = format!("internal error{place}: {what}");
+        let mut text = Vec::new();
+        let _ = sockscope::report_unknown(format, &message, &mut text);
+        let mut rest = &text[..];
+        while let Ok(n @ 1..) = rustix::io::write(rustix::stdio::stdout(), rest) {
+            rest = &rest[n..];
+        }
+        // Nagios plugins keep stderr empty; the others say it there too, for cron's mail.
+        if format != CheckFormat::Nagios {
+            let _ = writeln!(io::stderr(), "sockscope: {message}");
+        }
+        std::process::exit(3);
+    }));
 }
 
 fn main() -> ExitCode {
@@ -46,6 +76,13 @@ fn main() -> ExitCode {
         // Usage errors exit with clap's code 2, --help and --version with 0.
         Err(e) => e.exit(),
     };
+    let check_format = match &cli.command {
+        Some(Command::Check(_)) => Some(cli.shared.check_format_or_text()),
+        _ => None,
+    };
+    if let Some(format) = check_format {
+        unknown_on_panic(format);
+    }
     let stdout = io::stdout();
     let terminal = Terminal {
         stdout_is_terminal: stdout.is_terminal(),
@@ -59,6 +96,12 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => ExitCode::from(code),
+        // check's reader is a monitoring system: an output it could not write (a closed pipe, a
+        // full disk) is a failure to report, UNKNOWN, never OK or the CRITICAL of exit 2.
+        Err(e) if check_format.is_some() => {
+            let _ = writeln!(io::stderr(), "sockscope: error: {e}");
+            ExitCode::from(3)
+        }
         // `sockscope list | head`: the reader has what it wanted.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {

@@ -4,13 +4,14 @@
 //! FIFO, replaces a device node or trusts a file another user planted.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::fs::OFlags;
 
+use crate::collect::bounded::{self, kind};
 use crate::error::Error;
 
 /// Largest configuration file read.
@@ -40,77 +41,22 @@ fn read_error(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
 }
 
 fn invalid(path: &Path, why: String) -> Error {
-    Error::Read {
-        path: path.to_path_buf(),
-        source: io::Error::other(why),
-    }
+    read_error(path)(io::Error::other(why))
 }
 
 /// Opens `path` for reading without blocking on a FIFO; refuses anything but a regular file.
 /// `follow`: whether a symlink in the last component is followed (a config may be a link; a
 /// state file may not). `Ok(None)` when it does not exist.
 fn open_regular(path: &Path, follow: bool) -> Result<Option<File>, Error> {
-    let mut flags = OFlags::NONBLOCK;
-    if !follow {
-        flags |= OFlags::NOFOLLOW;
-    }
-    let file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits() as i32)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(invalid(
-                path,
-                "is a symbolic link; refusing to follow it".into(),
-            ));
-        }
-        Err(e) => return Err(read_error(path)(e)),
-    };
-    let meta = file.metadata().map_err(read_error(path))?;
-    if !meta.file_type().is_file() {
-        return Err(invalid(
-            path,
-            format!("is not a regular file ({})", kind(&meta)),
-        ));
-    }
-    Ok(Some(file))
-}
-
-fn kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else {
-        "a special file"
+    match bounded::open_regular(path, follow) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(read_error(path)(e)),
     }
 }
 
 fn read_capped(file: File, path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error(path))?;
-    if bytes.len() as u64 > limit {
-        return Err(invalid(
-            path,
-            format!("is larger than {} KiB; refusing to read it", limit >> 10),
-        ));
-    }
-    Ok(bytes)
+    bounded::read_capped(file, limit).map_err(read_error(path))
 }
 
 /// A configuration file's text, at most `limit` bytes.
@@ -161,9 +107,12 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
         path: lock_path.clone(),
         source,
     };
+    // Read and write: opening a FIFO write-only without a reader fails with a confusing ENXIO;
+    // this way it opens, and the type check below names it.
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .mode(0o600)
         .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32)
@@ -179,10 +128,7 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
         })?;
     let meta = file.metadata().map_err(&fail)?;
     if !meta.file_type().is_file() {
-        return Err(fail(io::Error::other(format!(
-            "is not a regular file ({})",
-            kind(&meta)
-        ))));
+        return Err(fail(bounded::not_regular(&meta)));
     }
     check_owner(&file, &lock_path)?;
     let started = Instant::now();
@@ -194,8 +140,8 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
             }
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(fail(io::Error::other(format!(
-                    "another process has held the lock for {} s",
-                    timeout.as_secs()
+                    "another process has held the lock for {} s; giving up",
+                    timeout.as_secs_f64()
                 ))));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
@@ -267,5 +213,184 @@ fn remove_stale(dir: &Path, prefix: &str) {
         if meta.file_type().is_file() && meta.uid() == me && old {
             let _ = std::fs::remove_file(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn fifo(path: &Path) {
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+    }
+
+    fn is_root() -> bool {
+        rustix::process::geteuid().is_root()
+    }
+
+    #[test]
+    fn symlinked_state_and_lock_files_are_refused_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("root-only-file");
+        let state = dir.path().join("state.json");
+        symlink(&target, dir.path().join("state.json.lock")).unwrap();
+        let e = lock(&state, LOCK_TIMEOUT).unwrap_err().to_string();
+        assert!(e.contains("state.json.lock': is a symbolic link"), "{e}");
+        assert!(!target.exists(), "the lock created the symlink's target");
+
+        std::fs::write(&target, "{}").unwrap();
+        symlink(&target, &state).unwrap();
+        let e = read_own(&state, STATE_LIMIT).unwrap_err().to_string();
+        assert!(e.contains("state.json': is a symbolic link"), "{e}");
+        let e = write_atomic(&state, b"x", Mode::Private)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("state.json': is a symbolic link"), "{e}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn fifos_as_state_lock_or_config_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        fifo(&state);
+        let e = read_own(&state, STATE_LIMIT).unwrap_err().to_string();
+        assert!(
+            e.contains("state.json': is a FIFO, not a regular file"),
+            "{e}"
+        );
+        let e = read_text(&state, CONFIG_LIMIT).unwrap_err().to_string();
+        assert!(e.contains("state.json': is a FIFO"), "{e}");
+        let e = write_atomic(&state, b"x", Mode::Private)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is a FIFO, not a regular file"), "{e}");
+
+        let other = dir.path().join("other.json");
+        fifo(&dir.path().join("other.json.lock"));
+        let e = lock(&other, LOCK_TIMEOUT).unwrap_err().to_string();
+        assert!(e.contains("other.json.lock': is a FIFO"), "{e}");
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_gives_up_after_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        // flock belongs to the open file description: a second open conflicts, as another
+        // process's would.
+        let held = File::create(dir.path().join("state.json.lock")).unwrap();
+        held.lock().unwrap();
+        let e = lock(&state, Duration::from_millis(100))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("state.json.lock': another process has held the lock for 0.1 s"),
+            "{e}"
+        );
+        held.unlock().unwrap();
+        assert!(lock(&state, Duration::from_millis(100)).is_ok());
+    }
+
+    #[test]
+    fn oversized_state_and_config_are_refused_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.toml");
+        std::fs::write(&path, vec![b'#'; CONFIG_LIMIT as usize + 1]).unwrap();
+        let e = read_text(&path, CONFIG_LIMIT).unwrap_err().to_string();
+        assert!(
+            e.contains("big.toml': is larger than 1 MiB; refusing to read it"),
+            "{e}"
+        );
+        let e = read_own(&path, 1024).unwrap_err().to_string();
+        assert!(e.contains("big.toml': is larger than 1 KiB"), "{e}");
+    }
+
+    #[test]
+    fn devices_are_never_replaced() {
+        if !is_root() {
+            println!("skipped: making a device node needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let null = dir.path().join("null");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &null,
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(0o666),
+            rustix::fs::makedev(1, 3),
+        )
+        .unwrap();
+        let e = write_atomic(&null, b"metrics", Mode::Shared)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("null': is a character device, not a regular file; refusing to replace it"),
+            "{e}"
+        );
+        let e = read_own(&null, STATE_LIMIT).unwrap_err().to_string();
+        assert!(e.contains("is a character device"), "{e}");
+        use std::os::unix::fs::FileTypeExt;
+        let meta = std::fs::symlink_metadata(&null).unwrap();
+        assert!(meta.file_type().is_char_device());
+        assert_eq!(meta.rdev(), rustix::fs::makedev(1, 3));
+    }
+
+    #[test]
+    fn a_state_file_of_another_user_is_not_trusted() {
+        if !is_root() {
+            println!("skipped: giving a file to another user needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        std::fs::write(&state, "{}").unwrap();
+        std::os::unix::fs::chown(&state, Some(65534), None).unwrap();
+        let e = read_own(&state, STATE_LIMIT).unwrap_err().to_string();
+        assert!(
+            e.contains("state.json': is owned by uid 65534, not by the running user (uid 0)"),
+            "{e}"
+        );
+        let lock_file = dir.path().join("state.json.lock");
+        std::fs::write(&lock_file, "").unwrap();
+        std::os::unix::fs::chown(&lock_file, Some(65534), None).unwrap();
+        let e = lock(&state, LOCK_TIMEOUT).unwrap_err().to_string();
+        assert!(e.contains("state.json.lock': is owned by uid 65534"), "{e}");
+    }
+
+    #[test]
+    fn stale_temp_files_of_ours_are_removed_fresh_and_foreign_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let old = SystemTime::now() - Duration::from_secs(120);
+        let make = |name: &str, modified: SystemTime| {
+            let path = dir.path().join(name);
+            File::create(&path).unwrap().set_modified(modified).unwrap();
+            path
+        };
+        let stale = make(".state.json.sockscope-tmp.AbC123", old);
+        let fresh = make(".state.json.sockscope-tmp.XyZ789", SystemTime::now());
+        let other_file = make(".other.json.sockscope-tmp.AbC123", old);
+        let unrelated = make(".state.json.tmp", old);
+        write_atomic(&state, b"{}", Mode::Private).unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists() && other_file.exists() && unrelated.exists());
+        assert_eq!(std::fs::read(&state).unwrap(), b"{}");
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Nothing but the state file is added: the run's own temp file became it.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 4, "{names:?}");
     }
 }

@@ -164,6 +164,9 @@ fn compare_all(
     };
     c.next.close_wait = carry(prev.map(|p| &p.close_wait), &cur.obs.close_wait.inodes);
     c.next.fin_wait2 = carry(prev.map(|p| &p.fin_wait2), &cur.obs.fin_wait2_held.inodes);
+    // Bounded as the reader bounds them, so the file stays under its size cap.
+    super::state::keep_oldest(&mut c.next.close_wait);
+    super::state::keep_oldest(&mut c.next.fin_wait2);
     for l in cur.obs.listeners.iter().filter(|l| l.queued > 0) {
         let key = l.local.to_string();
         let since = prev

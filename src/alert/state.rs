@@ -8,11 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
 use super::file::{self, Lock, Mode};
 use crate::error::Error;
+use crate::model::TcpState;
 
 pub const STATE_SCHEMA: u32 = 1;
 const TOOL: &str = "sockscope";
@@ -103,43 +105,176 @@ impl StateFile {
     }
 }
 
+/// The parser as `check` runs it, for the fuzz targets: whether the bytes would be used.
+pub fn parse_for_fuzzing(bytes: &[u8]) -> bool {
+    matches!(parse(Path::new("state.json"), bytes), Previous::Found(_))
+}
+
+/// The fields that say whose file it is, read before the rest (other fields are skipped
+/// without being kept).
+#[derive(Deserialize)]
+struct Header {
+    tool: Option<serde_json::Value>,
+    schema: Option<serde_json::Value>,
+}
+
 fn parse(path: &Path, bytes: &[u8]) -> Previous {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    parse_at(path, bytes, now)
+}
+
+/// What serde said about a file another user may have written: its words may quote the file,
+/// so they are made one printable line.
+fn quoted(e: &serde_json::Error) -> String {
+    e.to_string()
+        .chars()
+        .map(|c| {
+            if c.is_control() || is_format(c) {
+                '?'
+            } else {
+                c
+            }
+        })
+        .take(200)
+        .collect()
+}
+
+/// Invisible characters that reorder or hide text (bidi controls, zero-width marks).
+fn is_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+fn parse_at(path: &Path, bytes: &[u8], now: u64) -> Previous {
     let shown = path.display();
     if bytes.is_empty() {
         return Previous::Unusable(format!("state file '{shown}' is empty; starting afresh"));
     }
-    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+    let header: Header = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
             return Previous::Unusable(format!(
-                "state file '{shown}' is corrupt or truncated ({e}); starting afresh"
+                "state file '{shown}' is corrupt or truncated ({}); starting afresh",
+                quoted(&e)
             ));
         }
     };
-    if value.get("tool").and_then(|t| t.as_str()) != Some(TOOL) {
+    if header.tool.as_ref().and_then(|t| t.as_str()) != Some(TOOL) {
         return Previous::Unusable(format!(
             "'{shown}' is not a sockscope state file; replacing it"
         ));
     }
-    match value.get("schema").and_then(|s| s.as_u64()) {
-        Some(v) if v == u64::from(STATE_SCHEMA) => {}
-        Some(v) => {
+    match header.schema.as_ref().map(|s| s.as_u64()) {
+        Some(Some(v)) if v == u64::from(STATE_SCHEMA) => {}
+        Some(Some(v)) => {
             return Previous::Unusable(format!(
                 "state file '{shown}' has schema {v}, this sockscope reads {STATE_SCHEMA}; starting afresh"
             ));
         }
-        None => {
+        _ => {
             return Previous::Unusable(format!(
                 "state file '{shown}' has no schema; starting afresh"
             ));
         }
     }
-    match serde_json::from_value::<Saved>(value) {
+    let saved = match serde_json::from_slice::<Saved>(bytes) {
+        Ok(saved) => saved,
+        Err(e) => {
+            return Previous::Unusable(format!(
+                "state file '{shown}' does not have the expected fields ({}); starting afresh",
+                quoted(&e)
+            ));
+        }
+    };
+    match validate(saved, now) {
         Ok(saved) => Previous::Found(Box::new(saved)),
-        Err(e) => Previous::Unusable(format!(
-            "state file '{shown}' does not have the expected fields ({e}); starting afresh"
-        )),
+        Err(why) => Previous::Unusable(format!("state file '{shown}' {why}; starting afresh")),
     }
+}
+
+/// How far ahead of this run's clock a time in the file may be (clocks of two runs on one
+/// host differ by NTP slews, not more).
+pub const CLOCK_SKEW: u64 = 300;
+/// Sockets followed per state across runs; the oldest first-seen are kept beyond this.
+pub const MAX_TRACKED: usize = 100_000;
+/// Kernel counters, listeners and reset rates kept; far above what a kernel has.
+const MAX_COUNTERS: usize = 4096;
+
+/// What a planted or stale file must not do: silence alerts with times in the future (a
+/// `notified_at` ten years ahead, or a clock stepped back), print what it likes through the
+/// statuses, or make later runs keep millions of entries.
+fn validate(mut saved: Saved, now: u64) -> Result<Saved, String> {
+    let limit = now.saturating_add(CLOCK_SKEW);
+    let future = |name: &str, at: u64| -> Result<(), String> {
+        if at > limit {
+            Err(format!(
+                "has {name} {}s in the future (a clock stepped back, or a planted file)",
+                at - now
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    future("written_at", saved.written_at)?;
+    future("written_at_ms", saved.written_at_ms / 1000)?;
+    if let Some(at) = saved.notified_at {
+        future("notified_at", at)?;
+    }
+    for (name, map) in [
+        ("close_wait", &saved.close_wait),
+        ("fin_wait2", &saved.fin_wait2),
+    ] {
+        if let Some(&at) = map.values().max() {
+            future(name, at)?;
+        }
+    }
+    if let Some(&(_, at)) = saved.accept_queues.values().max_by_key(|(_, at)| *at) {
+        future("accept_queues", at)?;
+    }
+    let known = |s: &str| matches!(s, "OK" | "WARNING" | "CRITICAL" | "UNKNOWN");
+    if !(saved.last_status.is_empty() || known(&saved.last_status)) {
+        return Err("has an unknown last_status".into());
+    }
+    if saved.notified_status.as_deref().is_some_and(|s| !known(s)) {
+        return Err("has an unknown notified_status".into());
+    }
+    if saved
+        .boot_id
+        .as_deref()
+        .is_some_and(|b| b.len() > 64 || b.chars().any(|c| c.is_control() || is_format(c)))
+    {
+        return Err("has a boot_id that is not one".into());
+    }
+    if saved.reset_rates.iter().any(|r| !r.is_finite() || *r < 0.0) {
+        return Err("has a reset rate that is not a number".into());
+    }
+    if saved.history.len() > TcpState::KNOWN.len()
+        || saved.history.values().any(|v| v.len() > HISTORY)
+        || saved.counters.len() > MAX_COUNTERS
+        || saved.accept_queues.len() > MAX_COUNTERS
+        || saved.reset_rates.len() > HISTORY
+    {
+        return Err("holds more entries than sockscope writes".into());
+    }
+    keep_oldest(&mut saved.close_wait);
+    keep_oldest(&mut saved.fin_wait2);
+    Ok(saved)
+}
+
+/// At most [`MAX_TRACKED`] sockets, the longest-seen first: they are the stuck ones.
+pub fn keep_oldest(map: &mut BTreeMap<u64, u64>) {
+    if map.len() <= MAX_TRACKED {
+        return;
+    }
+    let mut by_age: Vec<(u64, u64)> = map.iter().map(|(&inode, &at)| (at, inode)).collect();
+    by_age.sort_unstable();
+    *map = by_age
+        .into_iter()
+        .take(MAX_TRACKED)
+        .map(|(at, inode)| (inode, at))
+        .collect();
 }
 
 #[cfg(test)]
@@ -176,5 +311,94 @@ mod tests {
                 other => panic!("{other:?} for {content:?}"),
             }
         }
+    }
+
+    fn with(edit: impl Fn(&mut serde_json::Value)) -> Previous {
+        let mut saved = serde_json::to_value(Saved::new()).unwrap();
+        saved["written_at"] = 1_000_000.into();
+        saved["written_at_ms"] = 1_000_000_000u64.into();
+        saved["last_status"] = "WARNING".into();
+        edit(&mut saved);
+        parse_at(
+            Path::new("state.json"),
+            &serde_json::to_vec(&saved).unwrap(),
+            1_000_060,
+        )
+    }
+
+    fn unusable(p: Previous) -> String {
+        match p {
+            Previous::Unusable(why) => why,
+            other => panic!("used: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn times_in_the_future_are_not_trusted() {
+        assert!(matches!(with(|_| {}), Previous::Found(_)));
+        // Within the skew: two runs' clocks may differ a little.
+        assert!(matches!(
+            with(|v| v["notified_at"] = (1_000_060 + CLOCK_SKEW).into()),
+            Previous::Found(_)
+        ));
+        // Ten years ahead would silence --renotify until then.
+        let why = unusable(with(|v| {
+            v["notified_at"] = (1_000_060 + 315_360_000u64).into()
+        }));
+        assert!(
+            why.contains("state.json' has notified_at 315360000s in the future"),
+            "{why}"
+        );
+        // The clock stepped back an hour since the last run.
+        let why = unusable(with(|v| v["written_at"] = 1_003_660.into()));
+        assert!(why.contains("has written_at 3600s in the future"), "{why}");
+        let why = unusable(with(|v| {
+            v["close_wait"] = serde_json::json!({"7": 9_000_000})
+        }));
+        assert!(why.contains("has close_wait"), "{why}");
+        let why = unusable(with(|v| {
+            v["accept_queues"] = serde_json::json!({"x": [1, 9_000_000]})
+        }));
+        assert!(why.contains("has accept_queues"), "{why}");
+    }
+
+    #[test]
+    fn statuses_must_be_known_and_nothing_read_is_printed_raw() {
+        let evil = "\u{1b}]0;owned\u{7}\nCRITICAL";
+        let why = unusable(with(|v| v["notified_status"] = evil.into()));
+        assert!(
+            why.ends_with("has an unknown notified_status; starting afresh"),
+            "{why}"
+        );
+        let why = unusable(with(|v| v["last_status"] = "ok".into()));
+        assert!(why.contains("unknown last_status"), "{why}");
+        let why = unusable(with(|v| v["boot_id"] = evil.into()));
+        assert!(why.contains("boot_id"), "{why}");
+        // serde quotes a wrong value in its message: no control character gets through.
+        let why = unusable(with(|v| v["history"] = evil.into()));
+        assert!(why.contains("expected fields"), "{why}");
+        assert!(!why.chars().any(|c| c.is_control()), "{why:?}");
+        let why = unusable(with(|v| v["history"] = "a\u{202e}b".into()));
+        assert!(!why.contains('\u{202e}'), "{why:?}");
+    }
+
+    #[test]
+    fn entries_are_capped() {
+        let why = unusable(with(|v| v["reset_rates"] = serde_json::json!(vec![1.0; 9])));
+        assert!(why.contains("more entries than sockscope writes"), "{why}");
+        let why = unusable(with(|v| {
+            v["history"] = serde_json::json!({"LISTEN": vec![1; 9]})
+        }));
+        assert!(why.contains("more entries"), "{why}");
+        let many: serde_json::Map<String, serde_json::Value> = (0..MAX_TRACKED as u64 + 10)
+            .map(|i| (i.to_string(), (1_000_000 - i).into()))
+            .collect();
+        let Previous::Found(saved) = with(|v| v["close_wait"] = many.clone().into()) else {
+            panic!("a large close_wait is kept, capped");
+        };
+        assert_eq!(saved.close_wait.len(), MAX_TRACKED);
+        // The longest-seen sockets stay: inode 0 is the newest here.
+        assert!(!saved.close_wait.contains_key(&0));
+        assert!(saved.close_wait.contains_key(&(MAX_TRACKED as u64 + 9)));
     }
 }

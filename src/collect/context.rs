@@ -6,21 +6,20 @@
 //! "unknown" instead of guessing. Nothing here is an error.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
+use super::bounded;
 use crate::error::Cause;
 use crate::model::{KernelContext, Sockstat};
 
+/// Largest context file read (`ip_local_reserved_ports` listing every other port is about
+/// 400 KiB; `netstat` is a few KiB). A larger one is reported missing, with the reason.
+pub const CONTEXT_LIMIT: u64 = 1 << 20;
+
 /// `/proc/sys/kernel/random/boot_id`: a new value means the counters restarted from zero.
 pub fn read_boot_id(root: &Path) -> Option<String> {
-    let mut text = String::new();
-    fs::File::open(root.join("sys/kernel/random/boot_id"))
-        .ok()?
-        .take(64)
-        .read_to_string(&mut text)
-        .ok()?;
+    let text = bounded::read_text(&root.join("sys/kernel/random/boot_id"), 64).ok()?;
     Some(text.trim().to_string()).filter(|s| !s.is_empty())
 }
 
@@ -51,7 +50,7 @@ pub fn read_context(root: &Path, net: &Path, other_netns: bool) -> KernelContext
         if per_netns && other_netns {
             return None;
         }
-        match fs::read_to_string(&path) {
+        match bounded::read_text(&path, CONTEXT_LIMIT) {
             Ok(text) => Some(text),
             Err(e) => {
                 missing.push((path, Cause(&e).to_string()));
@@ -75,8 +74,8 @@ pub fn read_context(root: &Path, net: &Path, other_netns: bool) -> KernelContext
     ctx.missing.extend(missing);
     // Conntrack is optional: its absence means the module is not loaded, not a problem.
     let netfilter = root.join("sys/net/netfilter");
-    let count = fs::read_to_string(netfilter.join("nf_conntrack_count")).ok();
-    let max = fs::read_to_string(netfilter.join("nf_conntrack_max")).ok();
+    let count = bounded::read_text(&netfilter.join("nf_conntrack_count"), CONTEXT_LIMIT).ok();
+    let max = bounded::read_text(&netfilter.join("nf_conntrack_max"), CONTEXT_LIMIT).ok();
     if let (Some(count), Some(max)) = (count, max)
         && !other_netns
     {
@@ -86,8 +85,8 @@ pub fn read_context(root: &Path, net: &Path, other_netns: bool) -> KernelContext
 }
 
 fn read(ctx: &mut KernelContext, path: &Path) -> Option<String> {
-    match fs::read(path) {
-        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+    match bounded::read_text(path, CONTEXT_LIMIT) {
+        Ok(text) => Some(text),
         Err(e) => {
             ctx.missing
                 .push((path.to_path_buf(), Cause(&e).to_string()));
@@ -146,6 +145,25 @@ pub fn parse_counters(text: impl BufRead) -> BTreeMap<String, i64> {
         }
     }
     counters
+}
+
+/// Every sysctl parser over one text (the fuzz targets' entry): the port range, the reserved
+/// port list, `tcp_mem` and a plain number.
+#[allow(clippy::type_complexity)]
+pub fn parse_sysctls(
+    text: &str,
+) -> (
+    Option<(u16, u16)>,
+    Option<Vec<(u16, u16)>>,
+    Option<[u64; 3]>,
+    Option<u64>,
+) {
+    (
+        parse_port_range(text),
+        parse_port_list(text),
+        parse_tcp_mem(text),
+        text.trim().parse().ok(),
+    )
 }
 
 fn parse_port_range(text: &str) -> Option<(u16, u16)> {
@@ -251,5 +269,40 @@ mod tests {
                 .iter()
                 .any(|(p, why)| p.ends_with("sockstat") && why.contains("no such file"))
         );
+    }
+
+    #[test]
+    fn fifos_devices_and_huge_files_are_missing_with_a_reason_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let net = root.join("net");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::create_dir_all(root.join("sys/net/ipv4")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            net.join("sockstat"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/dev/zero", root.join("sys/net/ipv4/tcp_mem")).unwrap();
+        let huge = vec![b'1'; CONTEXT_LIMIT as usize + 1];
+        std::fs::write(root.join("sys/net/ipv4/tcp_fin_timeout"), huge).unwrap();
+        let ctx = read_context(root, &net, false);
+        let why = |name: &str| {
+            ctx.missing
+                .iter()
+                .find(|(p, _)| p.ends_with(name))
+                .map(|(_, why)| why.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(why("sockstat"), "is a FIFO, not a regular file");
+        assert_eq!(why("tcp_mem"), "is a character device, not a regular file");
+        assert_eq!(
+            why("tcp_fin_timeout"),
+            "is larger than 1 MiB; refusing to read it"
+        );
+        assert_eq!(ctx.sysctl.tcp_fin_timeout, None);
     }
 }

@@ -3,6 +3,7 @@
 //! (`--proc-root`, default `/proc`), so tests and offline analysis can use a copy.
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
+pub mod bounded;
 pub mod context;
 pub mod netlink;
 pub mod owners;
@@ -13,7 +14,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
+use crate::error::{Cause, Error};
 use crate::model::{Family, Socket, StateSet};
 use crate::report::{Collection, FileStats, SkippedLine};
 use proc_tcp::{Line, TcpTable};
@@ -106,6 +107,13 @@ impl Source {
     }
 }
 
+/// Test-only fault injection: `SOCKSCOPE_TEST_FAULT` names a failure to simulate
+/// (`netlink-dump`: the sock_diag dump is refused after the socket opened, as a seccomp
+/// profile can do; `panic`: `check` panics). Never set it outside tests.
+pub fn injected(fault: &str) -> bool {
+    std::env::var_os("SOCKSCOPE_TEST_FAULT").is_some_and(|v| v == fault)
+}
+
 /// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which
 /// families to read at all.
 pub fn for_each_socket(
@@ -142,25 +150,51 @@ pub fn for_each_socket(
         Err(why) => return Err(Error::Usage(why)),
         Ok(true) => match netlink::open() {
             Ok(fd) => {
-                collection.source = "netlink";
-                collection.states_filtered_in_kernel = source.states != netlink::ALL_STATES;
+                // A seccomp profile or an LSM may allow socket() yet refuse sendto or recvfrom:
+                // with auto, fall back as long as no socket was handed on yet.
+                let mut delivered = 0u64;
+                let mut dumped = Ok(());
                 for family in Family::ALL.into_iter().filter(|&f| wants(f)) {
-                    let n = netlink::dump(
-                        &fd,
-                        family,
-                        source.states,
-                        collection.clock_ticks,
-                        &mut |s| each(s),
-                    )
-                    .map_err(Error::Netlink)?;
-                    collection.sockets_seen += n;
+                    let result = if injected("netlink-dump") {
+                        Err(rustix::io::Errno::PERM.into())
+                    } else {
+                        netlink::dump(
+                            &fd,
+                            family,
+                            source.states,
+                            collection.clock_ticks,
+                            &mut |s| {
+                                delivered += 1;
+                                each(s)
+                            },
+                        )
+                    };
+                    if let Err(e) = result {
+                        dumped = Err(e);
+                        break;
+                    }
                 }
-                collection.duration = started.elapsed();
-                return Ok(collection);
+                match dumped {
+                    Ok(()) => {
+                        collection.source = "netlink";
+                        collection.states_filtered_in_kernel = source.states != netlink::ALL_STATES;
+                        collection.sockets_seen = delivered;
+                        collection.duration = started.elapsed();
+                        return Ok(collection);
+                    }
+                    Err(e) if source.kind == SourceKind::Auto && delivered == 0 => {
+                        collection.source_reason = Some(format!(
+                            "netlink sock_diag dump failed ({}): read /proc instead",
+                            Cause(&e)
+                        ));
+                    }
+                    Err(e) => return Err(Error::Netlink(e)),
+                }
             }
             Err(e) if source.kind == SourceKind::Auto => {
                 collection.source_reason = Some(format!(
-                    "netlink sock_diag unavailable ({e}): read /proc instead"
+                    "netlink sock_diag unavailable ({}): read /proc instead",
+                    Cause(&e)
                 ));
             }
             Err(e) => return Err(Error::Netlink(e)),
@@ -185,7 +219,7 @@ pub fn for_each_socket(
             skipped: 0,
         };
         if stats.read {
-            match File::open(&path) {
+            match bounded::open_regular(&path, true) {
                 Ok(file) => {
                     read_table(file, &path, family, &mut stats, &mut collection, &mut each)?
                 }

@@ -147,39 +147,51 @@ pub fn dump(
     let mut count = 0;
     loop {
         let (n, _) = recv(fd, &mut buf[..], RecvFlags::empty())?;
-        let mut data = &buf[..n];
-        while data.len() >= NLMSG_HDRLEN {
-            let len = u32_at(data, 0) as usize;
-            let kind = u16::from_ne_bytes([data[4], data[5]]);
-            if len < NLMSG_HDRLEN || len > data.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "malformed netlink message from sock_diag",
-                ));
-            }
-            match kind {
-                NLMSG_DONE => return Ok(count),
-                NLMSG_ERROR => {
-                    let code = data
-                        .get(16..20)
-                        .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                    return Err(io::Error::from_raw_os_error(-code));
-                }
-                SOCK_DIAG_BY_FAMILY => {
-                    if let Some(socket) = parse_msg(&data[NLMSG_HDRLEN..len], clock_ticks) {
-                        count += 1;
-                        each(&socket);
-                    }
-                }
-                _ => {}
-            }
-            let aligned = (len + 3) & !3;
-            data = &data[aligned.min(data.len())..];
-        }
-        if n == 0 {
+        let (seen, done) = walk_messages(&buf[..n], clock_ticks, each)?;
+        count += seen;
+        if done || n == 0 {
             return Ok(count);
         }
     }
+}
+
+/// Walks the netlink messages of one `recv`: each socket goes to `each`. Returns how many, and
+/// whether the dump is over (`NLMSG_DONE`); an `NLMSG_ERROR` or a malformed header is an error.
+pub fn walk_messages(
+    mut data: &[u8],
+    clock_ticks: u64,
+    each: &mut dyn FnMut(&Socket),
+) -> io::Result<(u64, bool)> {
+    let mut count = 0;
+    while data.len() >= NLMSG_HDRLEN {
+        let len = u32_at(data, 0) as usize;
+        let kind = u16::from_ne_bytes([data[4], data[5]]);
+        if len < NLMSG_HDRLEN || len > data.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "malformed netlink message from sock_diag",
+            ));
+        }
+        match kind {
+            NLMSG_DONE => return Ok((count, true)),
+            NLMSG_ERROR => {
+                let code = data
+                    .get(16..20)
+                    .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                return Err(io::Error::from_raw_os_error(code.saturating_neg()));
+            }
+            SOCK_DIAG_BY_FAMILY => {
+                if let Some(socket) = parse_msg(&data[NLMSG_HDRLEN..len], clock_ticks) {
+                    count += 1;
+                    each(&socket);
+                }
+            }
+            _ => {}
+        }
+        let aligned = (len + 3) & !3;
+        data = &data[aligned.min(data.len())..];
+    }
+    Ok((count, false))
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! under the same root as the socket tables. Built once per run, only for the inodes asked for.
 //!
 //! The walk reads each fd link once (as `ss -p` does) instead of through procfs's `fd()`,
-//! which costs four syscalls per fd and silently drops links it cannot read; procfs supplies
-//! the per-process facts (stat, uid, limits) for the few processes that match.
+//! which costs four syscalls per fd and silently drops links it cannot read; the per-process
+//! facts (stat, uid, limits) of the few processes that match are read here too, each bounded.
 //!
 //! Processes are not pruned by uid: a socket's uid is whoever created it, and a listener made by
 //! root and handed to a service (systemd socket activation, a master that forks and drops
@@ -12,8 +12,10 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::bounded;
 use crate::report::{Owners, Process, WalkStats};
 
 /// Walks `root/*/fd` and records who holds each of the `wanted` inodes. Nothing is read when
@@ -54,10 +56,11 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
             continue;
         }
         match describe(&dir, pid, fd_count, &found) {
-            Some(process) => {
+            Ok(process) => {
                 owners.insert(process, found.iter().map(|&(inode, _)| inode));
             }
-            None => owners.stats.processes_vanished += 1,
+            Err(Gap::Vanished) => owners.stats.processes_vanished += 1,
+            Err(Gap::Unreadable) => owners.stats.processes_unreadable += 1,
         }
     }
     Ok(owners)
@@ -107,37 +110,70 @@ fn socket_inode(link: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// The facts about a matching process. `None` if it exited, or its pid was reused, while we
-/// looked: one of its socket fds is read again at the end to make sure it is the same process.
-fn describe(dir: &Path, pid: u32, fd_count: u64, found: &[(u64, u32)]) -> Option<Process> {
-    let process = procfs::process::Process::new_with_root(dir.to_path_buf()).ok()?;
-    let stat = process.stat().ok()?;
-    let uid = process.uid().ok()?;
-    let nofile_soft = process
-        .limits()
+/// Why a matching process could not be described.
+enum Gap {
+    /// It exited, or its pid was reused, while we looked.
+    Vanished,
+    /// Its `stat`, `status` or fd links could not be read or made no sense.
+    Unreadable,
+}
+
+/// Largest per-process file read (`stat` is about 300 bytes, `limits` 1.4 KiB).
+const PROCESS_FILE_LIMIT: u64 = 64 << 10;
+
+/// The facts about a matching process. One of its socket fds is read again at the end to make
+/// sure it is the same process. `stat` and `limits` are parsed here, not by procfs: a crafted
+/// `stat` (`4242 )x(`) made procfs-core panic.
+fn describe(dir: &Path, pid: u32, fd_count: u64, found: &[(u64, u32)]) -> Result<Process, Gap> {
+    let gap = |e: io::Error| match e.kind() {
+        io::ErrorKind::NotFound => Gap::Vanished,
+        _ => Gap::Unreadable,
+    };
+    let stat = bounded::read_text(&dir.join("stat"), PROCESS_FILE_LIMIT).map_err(gap)?;
+    let (comm, starttime) = parse_stat(&stat).ok_or(Gap::Unreadable)?;
+    let uid = fs::metadata(dir).map_err(gap)?.uid();
+    let nofile_soft = bounded::read_text(&dir.join("limits"), PROCESS_FILE_LIMIT)
         .ok()
-        .and_then(|l| match l.max_open_files.soft_limit {
-            procfs::process::LimitValue::Value(v) => Some(v),
-            procfs::process::LimitValue::Unlimited => None,
-        });
-    let &(inode, fd) = found.first()?;
-    let again = fs::read_link(dir.join("fd").join(fd.to_string())).ok()?;
+        .and_then(|text| parse_nofile_soft(&text));
+    let &(inode, fd) = found.first().ok_or(Gap::Vanished)?;
+    let again = fs::read_link(dir.join("fd").join(fd.to_string())).map_err(gap)?;
     if socket_inode(again.as_os_str().as_encoded_bytes()) != Some(inode) {
-        return None;
+        return Err(Gap::Vanished);
     }
-    Some(Process {
+    Ok(Process {
         pid,
-        comm: stat.comm,
+        comm: comm.to_string(),
         uid,
-        starttime: stat.starttime,
+        starttime,
         fd_count,
         nofile_soft,
     })
 }
 
+/// `comm` and `starttime` (field 22) from `/proc/PID/stat`: `PID (COMM) S PPID …`. The name may
+/// hold spaces and parentheses, so it ends at the last `)` (as procps reads it).
+fn parse_stat(text: &str) -> Option<(&str, u64)> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?;
+    // Fields 3 onwards follow the name; starttime is the 20th of them.
+    let starttime = text.get(close + 1..)?.split_ascii_whitespace().nth(19)?;
+    Some((comm, starttime.parse().ok()?))
+}
+
+/// The soft `Max open files` of `/proc/PID/limits`; `None` when unlimited or absent.
+fn parse_nofile_soft(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The `hidepid=` option of the proc mount at `root`, read from `root/self/mountinfo`.
 fn hidepid(root: &Path) -> Option<String> {
-    let mountinfo = fs::read_to_string(root.join("self/mountinfo")).ok()?;
+    let mountinfo = bounded::read_text(&root.join("self/mountinfo"), 4 << 20).ok()?;
     let root = root.to_str()?;
     mountinfo.lines().find_map(|line| {
         let mut fields = line.split(' ');
@@ -210,5 +246,46 @@ mod tests {
         );
         fs::write(root.join("self/mountinfo"), line).unwrap();
         assert_eq!(hidepid(root).as_deref(), Some("invisible"));
+    }
+
+    #[test]
+    fn stat_is_parsed_without_trusting_it() {
+        // /proc/self/stat of a shell on Linux 6.18, cut after starttime (field 22).
+        let real = "4242 (my (odd) name) S 1 4242 4242 34816 4242 4194560 1074 0 0 0 1 0 0 0 20 0 1 0 123456 8622080";
+        assert_eq!(parse_stat(real), Some(("my (odd) name", 123456)));
+        for crafted in [
+            "4242 )x(",
+            "",
+            "(",
+            ")",
+            "4242 (x) S",
+            "4242 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -5",
+        ] {
+            assert_eq!(parse_stat(crafted), None, "{crafted:?}");
+        }
+    }
+
+    #[test]
+    fn a_crafted_stat_makes_the_process_unreadable_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let proc_dir = dir.path().join("4242");
+        fs::create_dir_all(proc_dir.join("fd")).unwrap();
+        symlink("socket:[10]", proc_dir.join("fd/3")).unwrap();
+        fs::write(proc_dir.join("stat"), "4242 )x(").unwrap();
+        let owners = find_owners(dir.path(), &HashSet::from([10])).unwrap();
+        assert_eq!(owners.stats.processes_unreadable, 1);
+        assert_eq!(owners.stats.processes_vanished, 0);
+    }
+
+    #[test]
+    fn nofile_limit_from_limits() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \n";
+        assert_eq!(parse_nofile_soft(text), Some(1024));
+        assert_eq!(
+            parse_nofile_soft(
+                "Max open files            unlimited            unlimited            files"
+            ),
+            None
+        );
     }
 }

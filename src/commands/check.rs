@@ -32,6 +32,9 @@ pub fn run(
     } else {
         err
     };
+    if crate::collect::injected("panic") {
+        panic!("injected by SOCKSCOPE_TEST_FAULT=panic");
+    }
     let scope = shared.scope();
     let mut config = config::load(shared.config.as_deref())?;
     config.override_with(&args.warn, &args.crit);

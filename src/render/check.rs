@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::culprit;
+use super::escape::for_terminal;
 use crate::model::TcpState;
 use crate::report::{CheckReport, Severity, StateRange, Status};
 
@@ -108,10 +109,11 @@ pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         perf.join(" ")
     )?;
     for f in &report.summary.findings {
-        writeln!(out, "{} {}: {}", f.severity.word(), f.id, f.summary)?;
+        let summary = for_terminal(&f.summary);
+        writeln!(out, "{} {}: {summary}", f.severity.word(), f.id)?;
     }
     for note in &report.notes {
-        writeln!(out, "NOTE: {note}")?;
+        writeln!(out, "NOTE: {}", for_terminal(note))?;
     }
     Ok(())
 }
@@ -120,11 +122,19 @@ pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
 pub fn recovered(previous: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
-        "SOCKSCOPE OK: recovered (was {previous}); no problems found"
+        "SOCKSCOPE OK: recovered (was {}); no problems found",
+        for_terminal(previous)
     )
 }
 
 /// A failure to measure: the one line a monitoring system reads.
 pub fn unknown(message: &str, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "SOCKSCOPE UNKNOWN - {message}")
+    // A message may quote a path or a file's content: each line escaped, the first the status.
+    let mut lines = message.lines();
+    let first = lines.next().unwrap_or("unknown error");
+    writeln!(out, "SOCKSCOPE UNKNOWN - {}", for_terminal(first))?;
+    for line in lines {
+        writeln!(out, "{}", for_terminal(line))?;
+    }
+    Ok(())
 }

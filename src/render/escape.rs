@@ -1,6 +1,7 @@
 //! Text from the system (process names, above all) made safe to print. A process can name
 //! itself with escape sequences that would rewrite an operator's terminal, or with spaces that
-//! would shift an awk column; JSON needs none of this (serde escapes it, exactly).
+//! would shift an awk column. JSON keeps the text exact, with `\u` escapes for what serde
+//! leaves raw (DEL, C1 controls such as U+009B CSI, bidi and zero-width characters).
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -36,6 +37,70 @@ fn escape(text: &str, whitespace: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A serde_json formatter that also writes the characters [`for_terminal`] escapes as `\uNNNN`
+/// (serde escapes only C0 controls, `"` and `\\`), so `cat` or `jq -r` of a document cannot
+/// reach a terminal's escape parser. The decoded strings are unchanged.
+pub struct SafeJson<F>(pub F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeJson<F> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_unsafe(c) {
+                writer.write_all(&fragment.as_bytes()[start..i])?;
+                // Every escaped character is in the Basic Multilingual Plane: one \u escape.
+                write!(writer, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+
+    // The layout is the inner formatter's.
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
@@ -69,5 +134,24 @@ mod tests {
     fn fields_keep_awk_columns_intact() {
         assert_eq!(for_field("Web Content"), "Web\\x20Content");
         assert_eq!(for_terminal("Web Content"), "Web Content");
+    }
+
+    #[test]
+    fn json_escapes_what_serde_leaves_raw_and_decodes_to_the_same_text() {
+        use serde::Serialize;
+        let name = "a\u{9b}31mb\u{202e}c\u{7f}\u{1b}]0;x\u{7}é";
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut out,
+            SafeJson(serde_json::ser::PrettyFormatter::new()),
+        );
+        vec![name].serialize(&mut ser).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "[\n  \"a\\u009b31mb\\u202ec\\u007f\\u001b]0;x\\u0007é\"\n]"
+        );
+        let back: Vec<String> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, [name]);
     }
 }

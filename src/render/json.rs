@@ -183,7 +183,11 @@ impl<'a> CollectionView<'a> {
 
 /// Writes a document as pretty JSON and a final newline.
 pub(crate) fn write(out: &mut dyn Write, document: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, document).map_err(io::Error::from)?;
+    let formatter = super::escape::SafeJson(serde_json::ser::PrettyFormatter::new());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, formatter);
+    document
+        .serialize(&mut serializer)
+        .map_err(io::Error::from)?;
     writeln!(out)
 }
 

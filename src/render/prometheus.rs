@@ -12,9 +12,11 @@ use crate::report::{CheckReport, Culprit, Severity, Status};
 /// label cardinality bounded.
 const CULPRITS_PER_FINDING: usize = 3;
 
-/// Label values escape backslash, double quote and newline.
+/// Label values: control, bidi and zero-width characters as the table shows them (`\x1b`),
+/// so `cat` on a textfile runs no escape sequence; then the format's own escaping of
+/// backslash, double quote and newline.
 fn esc(value: &str) -> String {
-    value
+    super::escape::for_terminal(value)
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

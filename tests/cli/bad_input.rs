@@ -75,7 +75,7 @@ fn unreadable_tcp_is_an_error_naming_the_path() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "net/tcp' at line 1: is a directory",
+            "net/tcp': is a directory, not a regular file",
         ));
 }
 

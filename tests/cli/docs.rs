@@ -60,11 +60,8 @@ fn regex_lite_replace(text: &str, before: &str, after: &str, with: &str) -> Stri
 
 #[test]
 fn docs_readme_json_example_is_what_the_program_prints() {
-    let json = stdout_of(sockscope().args([
-        "--json",
-        "--proc-root",
-        "tests/fixtures/loopback-mix",
-    ]));
+    let json =
+        stdout_of(sockscope().args(["--json", "--proc-root", "tests/fixtures/loopback-mix"]));
     generated("json-example", &format!("```json\n{}```\n", steady(&json)));
 }
 

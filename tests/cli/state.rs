@@ -183,7 +183,7 @@ fn bad_state_files_are_replaced_or_unknown() {
     assert_eq!(out.lines().count(), 1, "one status line only: {out}");
     assert!(
         out.starts_with("SOCKSCOPE UNKNOWN - cannot read")
-            && out.contains("is not a regular file (a directory)"),
+            && out.contains("is a directory, not a regular file"),
         "{out}"
     );
     let (code, out) = nagios(Path::new("/nonexistent/dir/state.json"));

@@ -1,0 +1,465 @@
+//! What another user, a broken disk or a crafted tree can put in sockscope's way: FIFOs and
+//! devices where files should be, endless files, symlinked or held state locks, planted state,
+//! crafted process files, outputs that cannot be written, a refused sock_diag dump, and
+//! process names carrying escape sequences. Never a hang, a panic or a misread exit code.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+use std::time::Duration;
+
+use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
+use crate::util::{fixture, is_root, sockscope};
+
+/// Far above any real run; reached only by a hang, which then fails the test instead of CI.
+const HANG: Duration = Duration::from_secs(60);
+
+fn mkfifo(path: &Path) {
+    let status = Process::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+/// A copy of the loopback-mix fixture whose `net/tcp` is replaced by `make(path)`.
+fn tree_with_tcp(make: impl Fn(&Path)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    fs::create_dir_all(&net).unwrap();
+    for entry in fs::read_dir(fixture("loopback-mix").join("net")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), net.join(entry.file_name())).unwrap();
+    }
+    fs::remove_file(net.join("tcp")).unwrap();
+    make(&net.join("tcp"));
+    dir
+}
+
+fn output(args: &[&str], root: &Path) -> (i32, String, String) {
+    let out = sockscope()
+        .args(args)
+        .arg("--proc-root")
+        .arg(root)
+        .timeout(HANG)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn socket_tables_that_never_end_are_refused_naming_them() {
+    type Make = Box<dyn Fn(&Path)>;
+    let cases: [(&str, Make); 4] = [
+        ("is a FIFO, not a regular file", Box::new(mkfifo)),
+        (
+            "is a character device, not a regular file",
+            Box::new(|p| std::os::unix::fs::symlink("/dev/zero", p).unwrap()),
+        ),
+        (
+            "is a character device, not a regular file",
+            Box::new(|p| std::os::unix::fs::symlink("/dev/urandom", p).unwrap()),
+        ),
+        (
+            "at line 2: line longer than 4096 bytes: not a kernel socket table",
+            Box::new(|p| {
+                let mut text = b"  sl  local_address\n".to_vec();
+                text.resize(8 << 20, b'0');
+                fs::write(p, text).unwrap();
+            }),
+        ),
+    ];
+    for (why, make) in cases {
+        let tree = tree_with_tcp(make);
+        let tcp = tree.path().join("net/tcp").display().to_string();
+        let (code, out, err) = output(&["summary"], tree.path());
+        assert_eq!(code, 2, "{why}: {out}{err}");
+        assert!(
+            err.contains(&format!("'{tcp}'")) && err.contains(why),
+            "{err}"
+        );
+        let (code, out, _) = output(&["check"], tree.path());
+        assert_eq!(code, 3, "{why}: {out}");
+        assert!(out.starts_with("SOCKSCOPE UNKNOWN - cannot read"), "{out}");
+        assert!(out.contains(why), "{out}");
+    }
+}
+
+#[test]
+fn a_fifo_as_config_or_context_file_does_not_hang() {
+    let tree = tree_with_tcp(|p| {
+        fs::copy(fixture("loopback-mix").join("net/tcp"), p).unwrap();
+    });
+    let config = tree.path().join("config.toml");
+    mkfifo(&config);
+    let (code, out, _) = output(
+        &["check", "--config", config.to_str().unwrap()],
+        tree.path(),
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("config.toml': is a FIFO, not a regular file"),
+        "{out}"
+    );
+
+    fs::remove_file(tree.path().join("net/netstat")).unwrap();
+    mkfifo(&tree.path().join("net/netstat"));
+    let (code, out, err) = output(&["--json"], tree.path());
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let missing = v["collection"]["diagnostics"]["context_missing"].to_string();
+    assert!(missing.contains("is a FIFO"), "{missing}");
+}
+
+fn check_with_state(state: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["check", "--state-file", state.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    output(&args, &fixture("loopback-mix"))
+}
+
+#[test]
+fn symlinked_or_fifo_state_and_lock_files_are_unknown_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("owned-by-root");
+    let state = dir.path().join("state.json");
+    std::os::unix::fs::symlink(&target, dir.path().join("state.json.lock")).unwrap();
+    let (code, out, _) = check_with_state(&state, &[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("state.json.lock': is a symbolic link; refusing to follow it"),
+        "{out}"
+    );
+    assert!(!target.exists(), "the lock created the link's target");
+
+    let fifo_state = dir.path().join("fifo.json");
+    mkfifo(&fifo_state);
+    let (code, out, _) = check_with_state(&fifo_state, &[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("fifo.json': is a FIFO, not a regular file"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_lock_held_by_another_process_is_unknown_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let held = fs::File::create(dir.path().join("state.json.lock")).unwrap();
+    held.lock().unwrap();
+    let (code, out, _) = check_with_state(&state, &[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("state.json.lock': another process has held the lock for 5 s"),
+        "{out}"
+    );
+}
+
+#[test]
+fn device_nodes_are_never_replaced() {
+    if !is_root() {
+        println!("skipped: making a device node needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let null = dir.path().join("null");
+    let made = Process::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for flag in ["--textfile", "--state-file"] {
+        let (code, out, _) = output(
+            &["check", flag, null.to_str().unwrap()],
+            &fixture("loopback-mix"),
+        );
+        assert_eq!(code, 3, "{flag}: {out}");
+        assert!(
+            out.contains("null': is a character device"),
+            "{flag}: {out}"
+        );
+        use std::os::unix::fs::FileTypeExt;
+        let meta = fs::symlink_metadata(&null).unwrap();
+        assert!(
+            meta.file_type().is_char_device(),
+            "{flag} replaced the device"
+        );
+    }
+}
+
+#[test]
+fn a_planted_notified_at_does_not_silence_alerts() {
+    let tree = Scenario::new()
+        .owned_by(4242, "java", 300, |i| {
+            (
+                "10.0.0.1:8080".into(),
+                format!("10.0.0.5:{}", 50000 + i),
+                sock(CLOSE_WAIT),
+            )
+        })
+        .write();
+    let state = tree.path().join("state.json");
+    let run = || {
+        output(
+            &[
+                "check",
+                "--state-file",
+                state.to_str().unwrap(),
+                "--renotify",
+                "1h",
+            ],
+            tree.path(),
+        )
+    };
+    let (code, out, _) = run();
+    assert!(code == 1 || code == 2, "{out}");
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    // Ten years ahead, with a status that would be printed raw on recovery.
+    saved["notified_at"] = (saved["written_at"].as_u64().unwrap() + 315_360_000).into();
+    fs::write(&state, saved.to_string()).unwrap();
+    let (code2, out, err) = run();
+    assert_eq!(code2, code);
+    assert!(out.starts_with("SOCKSCOPE "), "alert silenced:\n{out}");
+    assert!(err.contains("has notified_at 31536"), "{err}");
+    // Rewritten with this run's time, not carried forward.
+    let saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(saved["notified_at"].as_u64() <= saved["written_at"].as_u64());
+
+    saved_status(&state, "\u{1b}]0;owned\u{7}\nCRITICAL");
+    let (_, out, err) = run();
+    assert!(
+        !out.contains('\u{1b}') && !err.contains('\u{1b}'),
+        "{out}{err}"
+    );
+    assert!(err.contains("unknown notified_status"), "{err}");
+}
+
+fn saved_status(state: &Path, status: &str) {
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(state).unwrap()).unwrap();
+    saved["notified_status"] = status.into();
+    fs::write(state, saved.to_string()).unwrap();
+}
+
+#[test]
+fn a_crafted_process_stat_is_unreadable_not_a_panic() {
+    let tree = Scenario::new()
+        .owned_by(4242, "java", 30, |i| {
+            (
+                "10.0.0.1:8080".into(),
+                format!("10.0.0.5:{}", 50000 + i),
+                sock(CLOSE_WAIT),
+            )
+        })
+        .write();
+    fs::write(tree.path().join("4242/stat"), "4242 )x(").unwrap();
+    let (code, out, err) = output(&["--json"], tree.path());
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["collection"]["attribution"]["processes_unreadable"], 1,
+        "{out}"
+    );
+}
+
+#[test]
+fn check_exits_unknown_when_its_output_cannot_be_written() {
+    let tree = Scenario::new()
+        .owned_by(4242, "java", 300, |i| {
+            (
+                "10.0.0.1:8080".into(),
+                format!("10.0.0.5:{}", 50000 + i),
+                sock(CLOSE_WAIT),
+            )
+        })
+        .write();
+    // A reader that closes the pipe at once: CRITICAL JSON must not turn into 0.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
+        .args(["check", "--format", "json", "--proc-root"])
+        .arg(tree.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(err.contains("cannot write output"), "{err}");
+
+    // An OK check into a full disk: not the CRITICAL of exit 2.
+    if Path::new("/dev/full").exists() {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
+            .args(["check", "--format", "nagios", "--proc-root"])
+            .arg(fixture("empty"))
+            .stdout(full)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(3));
+    } else {
+        println!("skipped the /dev/full half: no /dev/full here");
+    }
+    // Other commands: a closed pipe is the reader being done.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
+        .args(["list", "--proc-root"])
+        .arg(tree.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_panic_in_check_is_one_unknown_report() {
+    for (format, expect) in [
+        ("nagios", "SOCKSCOPE UNKNOWN - internal error at src/"),
+        ("json", "\"status\": \"unknown\""),
+    ] {
+        let out = sockscope()
+            .args(["check", "--format", format, "--proc-root"])
+            .arg(fixture("loopback-mix"))
+            .env("SOCKSCOPE_TEST_FAULT", "panic")
+            .timeout(HANG)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "{stdout}");
+        assert!(stdout.contains(expect), "{stdout}");
+        assert!(
+            stdout.contains("injected by SOCKSCOPE_TEST_FAULT=panic"),
+            "{stdout}"
+        );
+    }
+    let out = sockscope()
+        .args(["check", "--format", "nagios", "--proc-root"])
+        .arg(fixture("loopback-mix"))
+        .env("SOCKSCOPE_TEST_FAULT", "panic")
+        .timeout(HANG)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn a_refused_sock_diag_dump_falls_back_to_proc() {
+    let run = |source: &str| {
+        sockscope()
+            .args(["--json", "--no-processes", "--source", source])
+            .env("SOCKSCOPE_TEST_FAULT", "netlink-dump")
+            .timeout(HANG)
+            .output()
+            .unwrap()
+    };
+    let out = run("auto");
+    let v: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(_) => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            if err.contains("netlink sock_diag unavailable") || !Path::new("/proc/net/tcp").exists()
+            {
+                println!("skipped: no sock_diag socket or no /proc here");
+                return;
+            }
+            panic!("auto did not fall back: {err}");
+        }
+    };
+    assert_eq!(out.status.code(), Some(0));
+    let c = &v["collection"];
+    if c["source"] == "proc"
+        && c["source_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("unavailable"))
+    {
+        println!("skipped: sock_diag cannot even be opened here");
+        return;
+    }
+    assert_eq!(c["source"], "proc", "{c}");
+    assert_eq!(
+        c["source_reason"],
+        "netlink sock_diag dump failed (permission denied): read /proc instead"
+    );
+    // Asked for by name, netlink's failure is the answer.
+    let out = run("netlink");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("permission denied"));
+}
+
+const EVIL: &str = "\u{1b}]0;pwn\u{7}\r\u{9b}31m\u{202e}x";
+
+#[test]
+fn process_names_are_escaped_in_every_check_format() {
+    let tree = Scenario::new()
+        .owned_by(4242, EVIL, 300, |i| {
+            (
+                "10.0.0.1:8080".into(),
+                format!("10.0.0.5:{}", 50000 + i),
+                sock(CLOSE_WAIT),
+            )
+        })
+        .write();
+    let textfile: PathBuf = tree.path().join("sockscope.prom");
+    let raw = |s: &str| s.contains(['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}']);
+    for format in ["text", "nagios", "json", "prometheus"] {
+        let (code, out, err) = output(
+            &[
+                "check",
+                "--format",
+                format,
+                "--textfile",
+                textfile.to_str().unwrap(),
+            ],
+            tree.path(),
+        );
+        assert!(code == 1 || code == 2, "{format}: {out}{err}");
+        assert!(!raw(&out) && !raw(&err), "{format}: {out:?}");
+        if format == "json" {
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            // Decoded, the name is exact.
+            assert!(strings(&v).iter().any(|s| s.contains(EVIL)), "{out}");
+            assert!(out.contains("\\u009b31m\\u202ex"), "{out}");
+        }
+        if format == "prometheus" {
+            assert!(
+                out.contains(r#"culprit="\\x1b]0;pwn\\x07\\x0d\\x9b31m\\u{202e}x[4242]""#),
+                "{out}"
+            );
+        }
+    }
+    let prom = fs::read_to_string(&textfile).unwrap();
+    assert!(!raw(&prom), "{prom:?}");
+    let lines = prom.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "sockscope_culprit_sockets")
+    );
+}
+
+/// Every string in a JSON document, decoded.
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a.iter().flat_map(strings).collect(),
+        serde_json::Value::Object(o) => o.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
