@@ -128,6 +128,7 @@ pub fn analyse(
     let mut obs = Observations::new(&settings.thresholds, &context);
     obs.watch_ports(plan.watch_ports.iter().copied());
     obs.keep_inodes(plan.keep_inodes);
+    obs.clock_ticks(crate::collect::clock_ticks());
     let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), each)?;
     warn_skipped(&collection, err);
 

@@ -106,6 +106,11 @@ impl Source {
     }
 }
 
+/// USER_HZ, the unit of the timer column (`sysconf(_SC_CLK_TCK)`).
+pub fn clock_ticks() -> u64 {
+    procfs::ticks_per_second().max(1)
+}
+
 /// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which
 /// families to read at all.
 pub fn for_each_socket(
@@ -134,7 +139,7 @@ pub fn for_each_socket(
         sockets_seen: 0,
         skipped_lines: 0,
         skipped: Vec::new(),
-        clock_ticks: procfs::ticks_per_second().max(1),
+        clock_ticks: clock_ticks(),
         source_reason: None,
     };
     match source.wants_netlink() {

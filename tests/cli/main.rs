@@ -11,4 +11,5 @@ mod golden;
 mod live;
 mod owners;
 mod state;
+mod truth;
 mod util;

@@ -4,32 +4,61 @@ use serde_json::json;
 
 use super::{strings, who};
 use crate::diagnose::thresholds::Thresholds;
-use crate::diagnose::{Input, Outcome, TOP_CULPRITS, process_culprits};
+use crate::diagnose::{Input, Outcome, TOP_CULPRITS, peer_culprits, percent, process_culprits};
 use crate::report::{Culprit, Finding, Severity};
 
 pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.syn_recv;
-    let mut ports: Vec<(u16, u64, u64, usize)> = s
+    // (port, half-open, SYN-ACK resent, sources, ESTABLISHED on the port)
+    let judged = |port: u16, v: &crate::diagnose::observe::SynRecv| {
+        let established = s
+            .obs
+            .established_per_listener
+            .get(&port)
+            .copied()
+            .unwrap_or(0);
+        let traffic = established + v.total;
+        let stalled =
+            v.resent >= th.warn_resent && v.resent as f64 >= th.warn_resent_share * traffic as f64;
+        (v.total >= th.warn || stalled).then_some((
+            port,
+            v.total,
+            v.resent,
+            v.by_peer.len(),
+            established,
+        ))
+    };
+    let mut ports: Vec<(u16, u64, u64, usize, u64)> = s
         .obs
         .syn_recv
         .iter()
-        .filter(|(_, v)| v.total >= th.warn)
-        .map(|(port, v)| (*port, v.total, v.resent, v.sources.len()))
+        .filter_map(|(port, v)| judged(*port, v))
         .collect();
     if ports.is_empty() {
         return Outcome::Quiet;
     }
-    ports.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let (port, n, resent, sources) = ports[0];
+    ports.sort_by(|a, b| {
+        b.2.cmp(&a.2)
+            .then(b.1.cmp(&a.1))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let (port, n, resent, sources, established) = ports[0];
     let cookies = s.ctx.sysctl.tcp_syncookies;
     let mut sev = Severity::warning_or_critical(n >= th.crit);
-    if cookies == Some(0) {
+    if cookies == Some(0) && n >= th.warn {
         // Without syncookies a full SYN queue drops legitimate clients too.
         sev = Severity::Critical;
     }
+    // A spoofed flood comes from everywhere: name sources only when some stand out.
+    let mut peers = peer_culprits(&s.obs.syn_recv[&port].by_peer);
+    peers.retain(|c| matches!(c, Culprit::Peer { count, .. } if *count * 10 >= n && *count > 1));
     let mut summary = format!(
-        "{n} half-open connections (SYN_RECV) on port {port} from {sources} source addresses; {resent} have had their SYN-ACK resent, so their peers never completed the handshake."
+        "{n} half-open connections (SYN_RECV) on port {port} from {sources} source addresses; {resent} have had their SYN-ACK resent, so their peers never completed the handshake. A healthy handshake lasts one round trip: here {} of the listener's traffic ({established} ESTABLISHED) is stuck in it.",
+        percent(resent, established + n)
     );
+    if let Some(Culprit::Peer { addr, count }) = peers.first() {
+        summary.push_str(&format!(" Most come from {addr} ({count})."));
+    }
     summary.push_str(match cookies {
         Some(0) => " tcp_syncookies is 0: once the SYN queue is full, new clients are dropped.",
         Some(_) => {
@@ -49,15 +78,25 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
             "syn_recv": n,
             "syn_ack_resent": resent,
             "sources": sources,
+            "established_on_port": established,
+            "syn_ack_resent_share": resent as f64 / (established + n).max(1) as f64,
             "tcp_syncookies": cookies,
             "counters_since_boot": { "SyncookiesSent": cookies_sent, "TCPReqQFullDrop": overflow },
-            "thresholds": { "warn": th.warn, "crit": th.crit },
+            "thresholds": { "warn": th.warn, "crit": th.crit, "warn_resent": th.warn_resent, "warn_resent_share": th.warn_resent_share },
         }),
-        strings(&[
-            "A SYN flood from spoofed sources (many sources, SYN-ACKs resent, handshakes never completed).",
-            "A legitimate burst of clients larger than the listen backlog.",
-            "Final ACKs lost on the way back (asymmetric routing).",
-        ]),
+        if n >= th.warn {
+            strings(&[
+                "A SYN flood from spoofed sources (many sources, SYN-ACKs resent, handshakes never completed).",
+                "A legitimate burst of clients larger than the listen backlog.",
+                "Final ACKs lost on the way back (asymmetric routing).",
+            ])
+        } else {
+            strings(&[
+                "The clients' final ACKs never arrive: a firewall or security group dropping them, or an asymmetric path (the clients believe they are connected).",
+                "A SYN flood from spoofed sources (the SYN-ACKs go to hosts that never answer).",
+                "Packet loss between the clients and this host.",
+            ])
+        },
         vec![
             format!("ss -tn state syn-recv '( sport = :{port} )' | awk '{{print $5}}' | cut -d: -f1 | sort | uniq -c | sort -rn | head"),
             "nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv TcpExtTCPReqQFullDrop TcpExtListenDrops".into(),
@@ -66,7 +105,8 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
         ports
             .iter()
             .take(TOP_CULPRITS)
-            .map(|(port, n, _, _)| Culprit::LocalPort { port: *port, count: *n })
+            .map(|(port, n, _, _, _)| Culprit::LocalPort { port: *port, count: *n })
+            .chain(peers)
             .collect(),
         Vec::new(),
     ))
