@@ -57,13 +57,19 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     };
     let analysis = pipeline::analyse(&scope, &plan, &config.settings, &mut |_| {}, err)?;
     let mut summary = analysis.report;
-    summary.findings.extend(ranges::state_findings(
+    for note in ranges::apply(
+        &mut summary.findings,
         &summary.tally,
         &analysis.observations,
         &config.warn,
         &config.crit,
         &config.ports,
-    ));
+        scope.filter.states,
+    ) {
+        // A range that cannot be judged is a configuration mistake: said even when all is OK.
+        let _ = writeln!(err, "sockscope: warning: {note}");
+        notes.push(note);
+    }
     if summary.collection.skipped_lines > 0 {
         notes.push(format!(
             "{} malformed lines in the socket tables were skipped (see --format json)",

@@ -191,3 +191,94 @@ fn case5_time_wait_ports_that_the_kernel_reuses() {
     let f = fired(&v, "ephemeral_port_pressure");
     assert_eq!(f["evidence"]["time_wait_reusable"], 0);
 }
+
+/// `check --format json` over a tree: (exit code, document, stderr).
+fn check_json(dir: &std::path::Path, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = crate::util::sockscope()
+        .args(["check", "--format", "json"])
+        .args(args)
+        .arg("--proc-root")
+        .arg(dir)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout));
+    });
+    (
+        out.status.code().unwrap(),
+        v,
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Case 6: 300 CLOSE_WAIT on port 5000 (close_wait_excess is critical by its own default of
+/// 200). The operator's ranges decide the level; the rule keeps its culprits and next steps;
+/// the count is not reported twice.
+#[test]
+fn case6_explicit_thresholds_govern() {
+    let dir = Scenario::new()
+        .many(50, est)
+        .many(300, |i| {
+            let mut s = sock(crate::diagnostics::CLOSE_WAIT);
+            s.rx = 1;
+            ("10.0.0.1:5000".into(), format!("10.0.0.5:{}", 50000 + i), s)
+        })
+        .write();
+    let (code, v, _) = check_json(
+        dir.path(),
+        &["--warn", "close-wait=100", "--crit", "close-wait=1000"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(ids(&v), vec![pair("close_wait_excess", "warning")]);
+    let f = fired(&v, "close_wait_excess");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("CLOSE_WAIT=300 is outside your warning range 100"),
+        "{f:#}"
+    );
+    assert!(f["culprits"].to_string().contains("\"port\":5000"), "{f:#}");
+    assert!(!f["next_steps"].as_array().unwrap().is_empty());
+    let (code, v, _) = check_json(
+        dir.path(),
+        &["--warn", "close-wait=1000", "--crit", "close-wait=2000"],
+    );
+    assert_eq!((code, ids(&v)), (0, vec![]));
+    // The same from the config file, per port: the message names the port.
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[ports.5000]\nclose-wait = { warn = 100, crit = 1000 }\n",
+    )
+    .unwrap();
+    let (code, v, _) = check_json(dir.path(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(ids(&v), vec![pair("close_wait_excess", "warning")]);
+    let summary = fired(&v, "close_wait_excess")["summary"].to_string();
+    assert!(
+        summary.contains("CLOSE_WAIT on port 5000 = 300"),
+        "{summary}"
+    );
+    std::fs::write(
+        &config,
+        "[states]\nclose-wait = { warn = 1000, crit = 2000 }\n",
+    )
+    .unwrap();
+    let (code, _, _) = check_json(dir.path(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    // A --state filter that leaves the state out: said, not judged on a count of 0.
+    let (code, v, err) = check_json(
+        dir.path(),
+        &["--state", "established", "--warn", "close-wait=1:"],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("close-wait has ranges but --state leaves it out"),
+        "{err}"
+    );
+    assert!(
+        v["notes"].to_string().contains("--state leaves it out"),
+        "{v:#}"
+    );
+}
