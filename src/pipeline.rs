@@ -195,6 +195,16 @@ pub fn analyse(
             }
         }
         findings = verdict.findings;
+        let place = diagnose::steps::Place::new(
+            source.root(),
+            collection.netns.is_some(),
+            source.pid(),
+            rustix::process::geteuid().is_root(),
+        );
+        diagnose::steps::localize(&mut findings, &place);
+        if let Some(c) = compared.as_mut() {
+            diagnose::steps::localize(&mut c.findings, &place);
+        }
         checks.skipped = verdict.skipped;
         checks.context_missing = context.missing.clone();
         comparison = compared;

@@ -70,6 +70,15 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         let _ = writeln!(err, "sockscope: warning: {note}");
         notes.push(note);
     }
+    // The state_count findings are new here; the pipeline's are already localized (twice
+    // changes nothing).
+    let place = crate::diagnose::steps::Place::new(
+        scope.source.root(),
+        summary.collection.netns.is_some(),
+        scope.source.pid(),
+        rustix::process::geteuid().is_root(),
+    );
+    crate::diagnose::steps::localize(&mut summary.findings, &place);
     if summary.collection.skipped_lines > 0 {
         notes.push(format!(
             "{} malformed lines in the socket tables were skipped (see --format json)",

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod observe;
 pub mod ranges;
 mod rules;
+pub mod steps;
 pub mod thresholds;
 
 use std::collections::{BTreeSet, HashMap};
