@@ -282,3 +282,38 @@ fn case6_explicit_thresholds_govern() {
         "{v:#}"
     );
 }
+
+/// Case 9: a network namespace other than the host's has no tcp_mem or tcp_max_orphans. One
+/// short line says what was skipped (JSON keeps the reasons).
+#[test]
+fn case9_a_namespace_without_host_wide_sysctls() {
+    let dir = Scenario::new().set("ipv4/tcp_syncookies", "0").write();
+    for key in ["tcp_mem", "tcp_max_orphans"] {
+        std::fs::remove_file(dir.path().join("sys/net/ipv4").join(key)).unwrap();
+    }
+    let run = |json: bool| {
+        let mut cmd = crate::util::sockscope();
+        if json {
+            cmd.arg("--json");
+        }
+        crate::util::stdout_of(cmd.arg("--proc-root").arg(dir.path()))
+    };
+    let table = run(false);
+    let skipped: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("orphans_near_limit"))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![
+            "Skipped 2 of 16 checks for missing data: orphans_near_limit (no tcp_max_orphans), tcp_memory_pressure (no tcp_mem); reasons in --json."
+        ],
+        "{table}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
+    let reasons = v["collection"]["diagnostics"]["rules_skipped"].to_string();
+    assert!(reasons.contains("cannot read"), "{reasons}");
+    // The sysctl line itself is a live command, left out of a saved copy: see the unit test
+    // `risky_settings_suggests_only_keys_that_exist` in src/diagnose/rules.
+    fired(&v, "risky_settings");
+}
