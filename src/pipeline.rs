@@ -206,6 +206,7 @@ pub fn analyse(
             diagnose::steps::localize(&mut c.findings, &place);
         }
         checks.skipped = verdict.skipped;
+        checks.limited = verdict.limited;
         checks.context_missing = context.missing.clone();
         comparison = compared;
     }

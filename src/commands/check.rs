@@ -79,6 +79,9 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         rustix::process::geteuid().is_root(),
     );
     crate::diagnose::steps::localize(&mut summary.findings, &place);
+    for (id, what) in &summary.checks.limited {
+        notes.push(format!("{id}: {what}"));
+    }
     if summary.collection.skipped_lines > 0 {
         notes.push(format!(
             "{} malformed lines in the socket tables were skipped (see --format json)",

@@ -63,6 +63,10 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
             }
         }
     }
+    for (id, what) in &d.limited {
+        writeln!(out)?;
+        writeln!(out, "Note ({id}): {what}")?;
+    }
     if !d.skipped.is_empty() {
         // One line: which checks and what they lacked; the reasons are in --json.
         let what: Vec<String> = d

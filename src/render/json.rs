@@ -88,6 +88,8 @@ pub(crate) struct CollectionView<'a> {
 struct DiagnosticsView<'a> {
     rules_checked: usize,
     rules_skipped: Vec<Reason<'a>>,
+    /// Rules that ran on a weaker input than they need, and what they may have missed.
+    rules_limited: Vec<Reason<'a>>,
     context_missing: Vec<Reason<'a>>,
     /// `looked_up`, `not_needed` (no finding wanted any) or `skipped` (`--no-processes`).
     processes: &'static str,
@@ -261,6 +263,15 @@ fn render_with_status(
                 id: Some(id),
                 path: None,
                 reason: why,
+            })
+            .collect(),
+        rules_limited: d
+            .limited
+            .iter()
+            .map(|(id, what)| Reason {
+                id: Some(id),
+                path: None,
+                reason: what,
             })
             .collect(),
         context_missing: d

@@ -317,3 +317,32 @@ fn case9_a_namespace_without_host_wide_sysctls() {
     // `risky_settings_suggests_only_keys_that_exist` in src/diagnose/rules.
     fired(&v, "risky_settings");
 }
+
+/// Case 8: /proc has no listen backlog. A queue of 5 (over a backlog of 4) is below any
+/// threshold against somaxconn, so the output says the check was blind to small backlogs.
+#[test]
+fn case8_the_accept_queue_check_says_what_proc_cannot_show() {
+    let queue = |queued: u32| {
+        Scenario::new().many(1, move |_| {
+            let mut s = sock(LISTEN);
+            s.rx = queued;
+            ("10.0.0.1:5000".into(), "0.0.0.0:0".into(), s)
+        })
+    };
+    let (table, v, _) = queue(5).run(&[]);
+    assert_eq!(ids(&v), vec![]);
+    assert!(
+        table.contains("Note (accept_queue_overflow): 1 listener with connections waiting to be accept()ed (the most: 5 on 10.0.0.1:5000)"),
+        "{table}"
+    );
+    assert!(table.contains("net.core.somaxconn = 4096"), "{table}");
+    let limited = v["collection"]["diagnostics"]["rules_limited"].to_string();
+    assert!(limited.contains("accept_queue_overflow"), "{limited}");
+    // An empty queue needs no caveat.
+    let (table, v, _) = queue(0).run(&[]);
+    assert_eq!(
+        v["collection"]["diagnostics"]["rules_limited"],
+        serde_json::json!([])
+    );
+    assert!(!table.contains("Note ("), "{table}");
+}

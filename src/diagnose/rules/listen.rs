@@ -125,7 +125,30 @@ pub fn accept_queue(s: &Input, t: &Thresholds) -> Outcome {
     let mut full: Vec<&crate::diagnose::observe::Listener> =
         s.obs.listeners.iter().filter(|l| warns(l)).collect();
     if full.is_empty() {
-        return Outcome::Quiet;
+        // /proc (and so --pid and --source proc) has no backlog: a queue of 5 over a backlog
+        // of 4 is full, and somaxconn cannot tell. Say so where it matters: a queue is waiting.
+        let blind: Vec<_> = s
+            .obs
+            .listeners
+            .iter()
+            .filter(|l| l.backlog.is_none() && l.queued > 0)
+            .collect();
+        let Some(most) = blind
+            .iter()
+            .max_by_key(|l| (l.queued, std::cmp::Reverse(l.local)))
+        else {
+            return Outcome::Quiet;
+        };
+        return Outcome::Limited(format!(
+            "{} with connections waiting to be accept()ed (the most: {} on {}); this source does not report listen backlogs, so {} (sock_diag, the default live source, reports each backlog).",
+            crate::diagnose::plural(blind.len() as u64, "listener"),
+            most.queued,
+            most.local,
+            somaxconn.map_or(
+                "with net.core.somaxconn unknown too, a full queue cannot be told".to_string(),
+                |m| format!("the queues were compared with net.core.somaxconn = {m}, the largest a backlog can be, and a small backlog may already be full")
+            ),
+        ));
     }
     full.sort_by(|a, b| b.queued.cmp(&a.queued).then_with(|| a.local.cmp(&b.local)));
     let worst = full[0];
