@@ -45,6 +45,10 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
                 owners.stats.processes_unreadable += 1;
                 continue;
             }
+            Err(e) if out_of_fds(&e) => {
+                owners.stats.processes_out_of_fds += 1;
+                continue;
+            }
             Err(_) => {
                 owners.stats.processes_vanished += 1;
                 continue;
@@ -54,13 +58,21 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
             continue;
         }
         match describe(&dir, pid, fd_count, &found) {
-            Some(process) => {
+            Ok(process) => {
                 owners.insert(process, found.iter().map(|&(inode, _)| inode));
             }
-            None => owners.stats.processes_vanished += 1,
+            Err(Gone::OutOfFds) => owners.stats.processes_out_of_fds += 1,
+            Err(Gone::Exited) => owners.stats.processes_vanished += 1,
         }
     }
     Ok(owners)
+}
+
+/// EMFILE or ENFILE: this process (or the system) has no file descriptor left.
+fn out_of_fds(e: &io::Error) -> bool {
+    let code = e.raw_os_error();
+    code == Some(rustix::io::Errno::MFILE.raw_os_error())
+        || code == Some(rustix::io::Errno::NFILE.raw_os_error())
 }
 
 /// Reads one fd directory; returns how many fds it lists, and whether reading some of its links
@@ -107,12 +119,27 @@ fn socket_inode(link: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// The facts about a matching process. `None` if it exited, or its pid was reused, while we
-/// looked: one of its socket fds is read again at the end to make sure it is the same process.
-fn describe(dir: &Path, pid: u32, fd_count: u64, found: &[(u64, u32)]) -> Option<Process> {
-    let process = procfs::process::Process::new_with_root(dir.to_path_buf()).ok()?;
-    let stat = process.stat().ok()?;
-    let uid = process.uid().ok()?;
+/// Why a matching process could not be described.
+enum Gone {
+    /// It exited, or its pid was reused, while we looked.
+    Exited,
+    /// This process had no file descriptor left to read it with.
+    OutOfFds,
+}
+
+fn gone(e: procfs::ProcError) -> Gone {
+    match e {
+        procfs::ProcError::Io(e, _) if out_of_fds(&e) => Gone::OutOfFds,
+        _ => Gone::Exited,
+    }
+}
+
+/// The facts about a matching process; one of its socket fds is read again at the end to make
+/// sure it is the same process.
+fn describe(dir: &Path, pid: u32, fd_count: u64, found: &[(u64, u32)]) -> Result<Process, Gone> {
+    let process = procfs::process::Process::new_with_root(dir.to_path_buf()).map_err(gone)?;
+    let stat = process.stat().map_err(gone)?;
+    let uid = process.uid().map_err(gone)?;
     let nofile_soft = process
         .limits()
         .ok()
@@ -120,12 +147,12 @@ fn describe(dir: &Path, pid: u32, fd_count: u64, found: &[(u64, u32)]) -> Option
             procfs::process::LimitValue::Value(v) => Some(v),
             procfs::process::LimitValue::Unlimited => None,
         });
-    let &(inode, fd) = found.first()?;
-    let again = fs::read_link(dir.join("fd").join(fd.to_string())).ok()?;
+    let &(inode, fd) = found.first().ok_or(Gone::Exited)?;
+    let again = fs::read_link(dir.join("fd").join(fd.to_string())).map_err(|_| Gone::Exited)?;
     if socket_inode(again.as_os_str().as_encoded_bytes()) != Some(inode) {
-        return None;
+        return Err(Gone::Exited);
     }
-    Some(Process {
+    Ok(Process {
         pid,
         comm: stat.comm,
         uid,

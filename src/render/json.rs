@@ -117,6 +117,8 @@ struct AttributionView<'a> {
     processes_scanned: u64,
     processes_unreadable: u64,
     processes_vanished: u64,
+    /// Not read: the lookup ran out of file descriptors (EMFILE).
+    processes_out_of_fds: u64,
     fds_unreadable: u64,
     hidepid: Option<&'a str>,
     notes: Vec<String>,
@@ -172,6 +174,7 @@ impl<'a> CollectionView<'a> {
                 processes_scanned: a.walk.processes_scanned,
                 processes_unreadable: a.walk.processes_unreadable,
                 processes_vanished: a.walk.processes_vanished,
+                processes_out_of_fds: a.walk.processes_out_of_fds,
                 fds_unreadable: a.walk.fds_unreadable,
                 hidepid: a.walk.hidepid.as_deref(),
                 notes: super::attribution::notes(a),

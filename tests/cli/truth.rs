@@ -346,3 +346,46 @@ fn case8_the_accept_queue_check_says_what_proc_cannot_show() {
     );
     assert!(!table.contains("Note ("), "{table}");
 }
+
+/// 25 CLOSE_WAIT held by one process of the tree, plus a pid whose fd table is gone (it
+/// exited while the walk listed /proc).
+fn leak_with_an_exited_process() -> tempfile::TempDir {
+    let dir = Scenario::new()
+        .owned_by(4242, "java", 25, |i| {
+            let mut s = sock(crate::diagnostics::CLOSE_WAIT);
+            s.rx = 1;
+            ("10.0.0.1:8080".into(), format!("10.0.0.5:{}", 50000 + i), s)
+        })
+        .write();
+    std::fs::create_dir(dir.path().join("400")).unwrap();
+    dir
+}
+
+/// Case 10: attribution notes only where they explain a gap; EMFILE said as such.
+#[test]
+fn case10_attribution_notes_explain_gaps_only() {
+    let dir = leak_with_an_exited_process();
+    let table = crate::util::stdout_of(crate::util::sockscope().arg("--proc-root").arg(dir.path()));
+    assert!(table.contains("java[4242] holds 25"), "{table}");
+    assert!(
+        !table.contains("exited"),
+        "every socket was attributed: {table}"
+    );
+    // Under a low `ulimit -n` the walk cannot open the fd tables: say that, not "exited".
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 4 && exec \"$0\" --proc-root \"$1\"")
+        .arg(assert_cmd::cargo::cargo_bin("sockscope"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains(
+            "Owners unknown for 25 sockets: the lookup ran out of file descriptors (EMFILE)"
+        ),
+        "{table}"
+    );
+    assert!(!table.contains("exited"), "{table}");
+}
