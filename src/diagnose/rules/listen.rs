@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::{strings, who};
 use crate::diagnose::thresholds::Thresholds;
-use crate::diagnose::{Input, Outcome, TOP_CULPRITS, peer_culprits, percent, process_culprits};
+use crate::diagnose::{
+    Input, Outcome, TOP_CULPRITS, peer_culprits, percent, plural, process_culprits,
+};
 use crate::report::{Culprit, Finding, Severity};
 
 pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
@@ -53,18 +55,21 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
     let mut peers = peer_culprits(&s.obs.syn_recv[&port].by_peer);
     peers.retain(|c| matches!(c, Culprit::Peer { count, .. } if *count * 10 >= n && *count > 1));
     let mut summary = format!(
-        "{n} half-open connections (SYN_RECV) on port {port} from {sources} source addresses; {resent} have had their SYN-ACK resent, so their peers never completed the handshake. A healthy handshake lasts one round trip: here {} of the listener's traffic ({established} ESTABLISHED) is stuck in it.",
+        "{n} half-open connections (SYN_RECV) on port {port} from {}; {resent} have had their SYN-ACK resent, so their peers never completed the handshake. A healthy handshake lasts one round trip: here {} of the listener's traffic ({established} ESTABLISHED) is stuck in it.",
+        plural(sources as u64, "source address"),
         percent(resent, established + n)
     );
     if let Some(Culprit::Peer { addr, count }) = peers.first() {
         summary.push_str(&format!(" Most come from {addr} ({count})."));
     }
+    // SYN cookies matter for a full SYN queue, not for a few handshakes left unfinished.
     summary.push_str(match cookies {
         Some(0) => " tcp_syncookies is 0: once the SYN queue is full, new clients are dropped.",
-        Some(_) => {
+        Some(_) if n >= th.warn => {
             " SYN cookies are enabled, so the kernel keeps answering while the queue is full."
         }
-        None => " Whether SYN cookies are enabled is unknown.",
+        None if n >= th.warn => " Whether SYN cookies are enabled is unknown.",
+        _ => "",
     });
     let overflow = s.ctx.counter("TcpExt.TCPReqQFullDrop");
     let cookies_sent = s.ctx.counter("TcpExt.SyncookiesSent");
@@ -141,7 +146,7 @@ pub fn accept_queue(s: &Input, t: &Thresholds) -> Outcome {
         };
         return Outcome::Limited(format!(
             "{} with connections waiting to be accept()ed (the most: {} on {}); this source does not report listen backlogs, so {} (sock_diag, the default live source, reports each backlog).",
-            crate::diagnose::plural(blind.len() as u64, "listener"),
+            plural(blind.len() as u64, "listener"),
             most.queued,
             most.local,
             somaxconn.map_or(

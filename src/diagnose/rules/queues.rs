@@ -100,7 +100,15 @@ pub fn tx_backlog(s: &Input, t: &Thresholds) -> Outcome {
         ));
     }
     if zero_window > 0 {
-        parts.push(format!("{zero_window} stalled behind a peer's zero window"));
+        let queued: u64 = stuck
+            .iter()
+            .filter(|x| x.timer == TimerKind::Persist)
+            .map(|x| u64::from(x.tx_queue))
+            .sum();
+        parts.push(format!(
+            "{zero_window} stalled behind a peer's zero window ({} KiB waiting to be sent)",
+            queued / 1024
+        ));
     }
     let mut summary = format!(
         "{} cannot deliver data: {}.",
