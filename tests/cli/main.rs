@@ -12,4 +12,5 @@ mod live;
 mod owners;
 mod state;
 mod truth;
+mod truth_live;
 mod util;
