@@ -365,3 +365,7 @@ pub fn risky_settings(s: &Input, _t: &Thresholds) -> Outcome {
         Vec::new(),
     ))
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;

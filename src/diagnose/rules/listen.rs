@@ -219,3 +219,103 @@ pub fn accept_queue(s: &Input, t: &Thresholds) -> Outcome {
         inodes,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::rules::testkit::{ctx, fired, judge, many, minis, severity};
+    use crate::model::{Socket, TcpState, TimerKind};
+
+    fn listener(port: u16, queued: u32, backlog: Option<u32>) -> Socket {
+        let mut s = Socket::for_test(TcpState::Listen, &format!("10.0.0.1:{port}"), "0.0.0.0:0");
+        s.rx_queue = queued;
+        s.backlog = backlog;
+        s
+    }
+
+    #[test]
+    fn unfinished_handshakes_on_a_quiet_listener_are_a_stall() {
+        let mut sockets = vec![listener(5000, 0, None)];
+        sockets.extend(minis(25, TcpState::SynRecv, "10.0.0.1:5000", "10.0.3.7", 1));
+        let f = fired(judge(syn_recv, &ctx(), &sockets));
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.evidence["port"], 5000);
+        assert!(
+            f.summary.contains("from 1 source address;"),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.causes[0].contains("final ACKs never arrive"),
+            "{:?}",
+            f.causes
+        );
+        // The same handshakes still in their first round trip: nothing resent, nothing said.
+        let mut fresh = vec![listener(5000, 0, None)];
+        fresh.extend(minis(25, TcpState::SynRecv, "10.0.0.1:5000", "10.0.3.7", 0));
+        assert_eq!(judge(syn_recv, &ctx(), &fresh), Outcome::Quiet);
+    }
+
+    #[test]
+    fn a_few_lossy_clients_on_a_busy_listener_are_normal() {
+        let mut sockets = vec![listener(443, 0, None)];
+        sockets.extend(many(
+            1000,
+            TcpState::Established,
+            "10.0.0.1:443",
+            "10.0.5.1",
+            0,
+            TimerKind::Off,
+        ));
+        sockets.extend(minis(25, TcpState::SynRecv, "10.0.0.1:443", "10.0.3.7", 1));
+        assert_eq!(judge(syn_recv, &ctx(), &sockets), Outcome::Quiet);
+    }
+
+    #[test]
+    fn a_flood_is_critical_at_the_count_or_without_syncookies() {
+        let flood = minis(1024, TcpState::SynRecv, "10.0.0.1:443", "198.51.100.1", 0);
+        assert_eq!(
+            severity(&judge(syn_recv, &ctx(), &flood)),
+            Some(Severity::Critical)
+        );
+        let burst = minis(300, TcpState::SynRecv, "10.0.0.1:443", "198.51.100.1", 0);
+        let mut c = ctx();
+        c.sysctl.tcp_syncookies = Some(0);
+        assert_eq!(
+            severity(&judge(syn_recv, &c, &burst)),
+            Some(Severity::Critical)
+        );
+        assert_eq!(
+            severity(&judge(syn_recv, &ctx(), &burst)),
+            Some(Severity::Warning)
+        );
+    }
+
+    #[test]
+    fn a_queue_over_its_known_backlog_is_critical() {
+        let out = judge(accept_queue, &ctx(), &[listener(8080, 5, Some(4))]);
+        assert_eq!(severity(&out), Some(Severity::Critical));
+        assert_eq!(
+            judge(accept_queue, &ctx(), &[listener(8080, 1, Some(4096))]),
+            Outcome::Quiet
+        );
+    }
+
+    #[test]
+    fn without_a_backlog_a_waiting_queue_is_said_to_be_judged_blind() {
+        let out = judge(accept_queue, &ctx(), &[listener(8080, 5, None)]);
+        let Outcome::Limited(what) = out else {
+            panic!("{out:?}")
+        };
+        assert!(what.contains("the most: 5 on 10.0.0.1:8080"), "{what}");
+        assert!(what.contains("net.core.somaxconn = 4096"), "{what}");
+        assert_eq!(
+            judge(accept_queue, &ctx(), &[listener(8080, 0, None)]),
+            Outcome::Quiet
+        );
+        assert_eq!(
+            severity(&judge(accept_queue, &ctx(), &[listener(8080, 2100, None)])),
+            Some(Severity::Warning)
+        );
+    }
+}

@@ -422,3 +422,7 @@ pub fn closing(s: &Input, t: &Thresholds) -> Outcome {
         Vec::new(),
     ))
 }
+
+#[cfg(test)]
+#[path = "states_tests.rs"]
+mod tests;
