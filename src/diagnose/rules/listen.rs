@@ -56,7 +56,11 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
     peers.retain(|c| matches!(c, Culprit::Peer { count, .. } if *count * 10 >= n && *count > 1));
     let mut summary = format!(
         "{n} half-open connections (SYN_RECV) on port {port} from {}; {resent} have had their SYN-ACK resent, so their peers never completed the handshake. A healthy handshake lasts one round trip: here {} of the listener's traffic ({established} ESTABLISHED) is stuck in it.",
-        plural(sources as u64, "source address"),
+        if sources == 1 {
+            "1 source address".to_string()
+        } else {
+            format!("{sources} source addresses")
+        },
         percent(resent, established + n)
     );
     if let Some(Culprit::Peer { addr, count }) = peers.first() {
