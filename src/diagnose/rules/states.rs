@@ -263,7 +263,7 @@ fn orphan_state(
     next.push(format!(
         "sockscope top --by local-port --by peer --state {state_arg}"
     ));
-    next.push(text.extra_step.to_string());
+    next.extend(text.extra_step.map(str::to_string));
     let mut culprits = ports;
     culprits.extend(peers);
     Outcome::Fired(Finding::new(
@@ -295,7 +295,8 @@ fn orphan_state(
 struct Text {
     meaning: &'static str,
     causes: &'static [&'static str],
-    extra_step: &'static str,
+    /// `None` where it cannot work (a sysctl of a module that is not loaded).
+    extra_step: Option<&'static str>,
 }
 
 pub fn fin_wait1(s: &Input, t: &Thresholds) -> Outcome {
@@ -312,7 +313,9 @@ pub fn fin_wait1(s: &Input, t: &Thresholds) -> Outcome {
                 "The peer, or a NAT or load balancer on the path, forgot the connection.",
                 "Packet loss toward the peer.",
             ],
-            extra_step: "sysctl net.ipv4.tcp_orphan_retries   # a lower value frees orphaned sockets sooner",
+            extra_step: Some(
+                "sysctl net.ipv4.tcp_orphan_retries   # a lower value frees orphaned sockets sooner",
+            ),
         },
     )
 }
@@ -331,7 +334,12 @@ pub fn last_ack(s: &Input, t: &Thresholds) -> Outcome {
                 "A firewall or conntrack entry expired before the close finished (conntrack keeps LAST_ACK for 30 s).",
                 "ACKs dropped on the path.",
             ],
-            extra_step: "sysctl net.netfilter.nf_conntrack_tcp_timeout_last_ack",
+            // Only with conntrack loaded: without it the key does not exist.
+            extra_step: s
+                .ctx
+                .conntrack
+                .is_some()
+                .then_some("sysctl net.netfilter.nf_conntrack_tcp_timeout_last_ack"),
         },
     )
 }

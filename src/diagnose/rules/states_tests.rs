@@ -171,3 +171,26 @@ fn closing_warns_at_ten() {
         Outcome::Quiet
     );
 }
+
+#[test]
+fn the_conntrack_sysctl_is_suggested_only_where_conntrack_is_loaded() {
+    let pile = orphans(TcpState::LastAck, 50, 0);
+    let without = fired(judge(last_ack, &ctx(), &pile));
+    assert!(
+        !without
+            .next_steps
+            .iter()
+            .any(|s| s.contains("nf_conntrack")),
+        "{:?}",
+        without.next_steps
+    );
+    let mut c = ctx();
+    c.conntrack = Some((10, 1000));
+    let with_ct = fired(judge(last_ack, &c, &pile));
+    assert!(
+        with_ct
+            .next_steps
+            .iter()
+            .any(|s| s.contains("nf_conntrack_tcp_timeout_last_ack"))
+    );
+}
