@@ -291,3 +291,138 @@ pub fn apply(
     }
     notes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::thresholds::Thresholds;
+    use crate::model::{Family, KernelContext, Socket};
+
+    fn close_wait(n_on_5000: usize, n_elsewhere: usize) -> (Tally, Observations) {
+        let mut obs = Observations::new(&Thresholds::default(), &KernelContext::default());
+        obs.watch_ports([5000]);
+        let mut tally = Tally::default();
+        for (port, n) in [(5000, n_on_5000), (8080, n_elsewhere)] {
+            for i in 0..n {
+                let s = Socket::for_test(
+                    TcpState::CloseWait,
+                    &format!("10.0.0.1:{port}"),
+                    &format!("10.0.0.5:{}", 40000 + i),
+                );
+                obs.observe(&s);
+                tally.add(Family::Ipv4, TcpState::CloseWait);
+            }
+        }
+        (tally, obs)
+    }
+
+    fn range(text: &str) -> StateRange {
+        StateRange {
+            name: "close-wait".into(),
+            states: StateSet::one(TcpState::CloseWait),
+            range: text.parse().unwrap(),
+        }
+    }
+
+    fn rule(severity: Severity) -> Finding {
+        Finding::new(
+            "close_wait_excess",
+            severity,
+            "t".into(),
+            "the rule's own words".into(),
+            json!({}),
+            vec!["cause".into()],
+            vec!["next".into()],
+            vec![],
+            vec![],
+        )
+    }
+
+    fn levels(findings: &[Finding]) -> Vec<(&str, Severity)> {
+        findings.iter().map(|f| (f.id, f.severity)).collect()
+    }
+
+    #[test]
+    fn the_operators_ranges_set_the_rules_level_once() {
+        let (tally, obs) = close_wait(300, 0);
+        let mut f = vec![rule(Severity::Critical)];
+        apply(
+            &mut f,
+            &tally,
+            &obs,
+            &[range("100")],
+            &[range("1000")],
+            &[],
+            None,
+        );
+        assert_eq!(levels(&f), vec![("close_wait_excess", Severity::Warning)]);
+        assert!(f[0].summary.starts_with("Your ranges set its level: CLOSE_WAIT=300 is outside your warning range 100. the rule's own words"));
+        assert_eq!(f[0].next_steps, vec!["next"]);
+        assert_eq!(f[0].evidence["operator_ranges"][0]["count"], 300);
+        // Within the ranges: the rule says nothing.
+        let mut f = vec![rule(Severity::Critical)];
+        apply(
+            &mut f,
+            &tally,
+            &obs,
+            &[range("1000")],
+            &[range("2000")],
+            &[],
+            None,
+        );
+        assert_eq!(levels(&f), vec![]);
+        // No rule fired: the count itself is the finding.
+        let mut f = vec![];
+        apply(&mut f, &tally, &obs, &[range("100")], &[], &[], None);
+        assert_eq!(levels(&f), vec![(STATE_COUNT_ID, Severity::Warning)]);
+    }
+
+    #[test]
+    fn per_port_ranges_name_their_port_and_leave_other_ports_to_the_rule() {
+        let port = PortRanges {
+            port: 5000,
+            warn: Some(range("100")),
+            crit: Some(range("1000")),
+        };
+        let (tally, obs) = close_wait(300, 0);
+        let mut f = vec![rule(Severity::Critical)];
+        apply(
+            &mut f,
+            &tally,
+            &obs,
+            &[],
+            &[],
+            std::slice::from_ref(&port),
+            None,
+        );
+        assert_eq!(levels(&f), vec![("close_wait_excess", Severity::Warning)]);
+        assert!(
+            f[0].summary.contains("CLOSE_WAIT on port 5000 = 300"),
+            "{}",
+            f[0].summary
+        );
+        // 250 more on a port without ranges: the rule's own critical still holds for them.
+        let (tally, obs) = close_wait(300, 250);
+        let mut f = vec![rule(Severity::Critical)];
+        apply(&mut f, &tally, &obs, &[], &[], &[port], None);
+        assert_eq!(levels(&f), vec![("close_wait_excess", Severity::Critical)]);
+        assert!(
+            f[0].summary.contains("judged by the rule's own thresholds"),
+            "{}",
+            f[0].summary
+        );
+    }
+
+    #[test]
+    fn a_state_the_filter_leaves_out_is_not_judged_on_zero() {
+        let (tally, obs) = close_wait(0, 0);
+        let mut f = vec![];
+        let wanted = Some(StateSet::one(TcpState::Established));
+        let notes = apply(&mut f, &tally, &obs, &[range("1:")], &[], &[], wanted);
+        assert_eq!(levels(&f), vec![]);
+        assert_eq!(
+            notes,
+            vec!["close-wait has ranges but --state leaves it out: it was not judged"]
+        );
+    }
+}
