@@ -68,7 +68,7 @@ pub fn catalog(t: &Thresholds) -> Vec<RuleDoc> {
                 pct(t.syn_recv.warn_resent_share),
                 t.syn_recv.crit
             ),
-            why: "A healthy handshake lasts one round trip, so resent SYN-ACKs are the signal: dropped final ACKs (firewall, asymmetric path) or a spoofed flood. Weighed against the listener's traffic so a few lossy clients on a busy port stay quiet.",
+            why: "A healthy handshake lasts one round trip, so resent SYN-ACKs are the signal: dropped final ACKs (firewall, asymmetric path) or a spoofed flood. Weighed against the listener's traffic (its connections in every state, TIME_WAIT included) so a few lossy clients on a busy port stay quiet.",
         },
         RuleDoc {
             id: "accept_queue_overflow",

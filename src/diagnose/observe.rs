@@ -92,9 +92,10 @@ pub struct Observations {
     /// Local ports in use per (local IP, remote IP, remote port), for ephemeral-port pressure.
     pub destinations: HashMap<(IpAddr, IpAddr, u16), PortUse>,
     pub syn_recv: HashMap<u16, SynRecv>,
-    /// ESTABLISHED sockets on listening ports: the listener's traffic, against which its
-    /// unfinished handshakes are weighed.
-    pub established_per_listener: HashMap<u16, u64>,
+    /// Connections on listening ports (every state but LISTEN and SYN_RECV: ESTABLISHED, and
+    /// the TIME_WAIT and closing states that short-lived connections leave): the listener's
+    /// traffic, against which its unfinished handshakes are weighed.
+    pub connections_per_listener: HashMap<u16, u64>,
     pub listeners: Vec<Listener>,
     pub syn_sent: HashMap<SocketAddr, SynSent>,
     pub fin_wait1: Pile,
@@ -199,9 +200,11 @@ impl Observations {
                 e.time_wait_reusable += 1;
             }
         }
-        if s.state == TcpState::Established && self.listening_ports.contains(&s.local.port()) {
+        if !matches!(s.state, TcpState::Listen | TcpState::SynRecv)
+            && self.listening_ports.contains(&s.local.port())
+        {
             *self
-                .established_per_listener
+                .connections_per_listener
                 .entry(s.local.port())
                 .or_default() += 1;
         }

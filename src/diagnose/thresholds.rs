@@ -62,8 +62,9 @@ pub struct PerListener {
     pub crit: u64,
     /// …or when this many had their SYN-ACK resent (the client never sent the final ACK)…
     pub warn_resent: u64,
-    /// …and they are at least this share of the listener's traffic (its ESTABLISHED and
-    /// SYN_RECV sockets): a few lossy clients on a busy listener are normal.
+    /// …and they are at least this share of the listener's traffic (its connections in any
+    /// state, TIME_WAIT included, and its SYN_RECV): a few lossy clients on a busy listener
+    /// are normal.
     pub warn_resent_share: f64,
 }
 

@@ -11,11 +11,11 @@ use crate::report::{Culprit, Finding, Severity};
 
 pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.syn_recv;
-    // (port, half-open, SYN-ACK resent, sources, ESTABLISHED on the port)
+    // (port, half-open, SYN-ACK resent, sources, other connections on the port)
     let judged = |port: u16, v: &crate::diagnose::observe::SynRecv| {
         let established = s
             .obs
-            .established_per_listener
+            .connections_per_listener
             .get(&port)
             .copied()
             .unwrap_or(0);
@@ -55,7 +55,7 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
     let mut peers = peer_culprits(&s.obs.syn_recv[&port].by_peer);
     peers.retain(|c| matches!(c, Culprit::Peer { count, .. } if *count * 10 >= n && *count > 1));
     let mut summary = format!(
-        "{n} half-open connections (SYN_RECV) on port {port} from {}; {resent} have had their SYN-ACK resent, so their peers never completed the handshake. A healthy handshake lasts one round trip: here {} of the listener's traffic ({established} ESTABLISHED) is stuck in it.",
+        "{n} half-open connections (SYN_RECV) on port {port} from {}; {resent} have had their SYN-ACK resent, so their peers never completed the handshake. A healthy handshake lasts one round trip: here {} of the listener's traffic ({established} other connections on the port) is stuck in it.",
         if sources == 1 {
             "1 source address".to_string()
         } else {
@@ -87,7 +87,7 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
             "syn_recv": n,
             "syn_ack_resent": resent,
             "sources": sources,
-            "established_on_port": established,
+            "connections_on_port": established,
             "syn_ack_resent_share": resent as f64 / (established + n).max(1) as f64,
             "tcp_syncookies": cookies,
             "counters_since_boot": { "SyncookiesSent": cookies_sent, "TCPReqQFullDrop": overflow },
@@ -273,6 +273,17 @@ mod tests {
         ));
         sockets.extend(minis(25, TcpState::SynRecv, "10.0.0.1:443", "10.0.3.7", 1));
         assert_eq!(judge(syn_recv, &ctx(), &sockets), Outcome::Quiet);
+        // Short-lived connections: the traffic shows as TIME_WAIT, not ESTABLISHED.
+        let mut churn = vec![listener(80, 0, None)];
+        churn.extend(minis(
+            1000,
+            TcpState::TimeWait,
+            "10.0.0.1:80",
+            "10.0.5.1",
+            0,
+        ));
+        churn.extend(minis(25, TcpState::SynRecv, "10.0.0.1:80", "10.0.3.7", 1));
+        assert_eq!(judge(syn_recv, &ctx(), &churn), Outcome::Quiet);
     }
 
     #[test]
