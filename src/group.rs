@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Socket, StateCounts};
+use crate::model::{Socket, SocketKind, StateCounts};
 use crate::report::{Group, GroupKey, KeyValue, Owners};
 
 /// Accumulates sockets into groups as they stream by.
@@ -55,6 +55,7 @@ impl<'a> Grouper<'a> {
             GroupKey::LocalPort => vec![KeyValue::LocalPort(socket.local.port())],
             GroupKey::RemotePort => vec![KeyValue::RemotePort(socket.remote.port())],
             GroupKey::Peer => vec![KeyValue::Peer(socket.remote.ip())],
+            GroupKey::Uid if socket.kind != SocketKind::Full => vec![KeyValue::NoUid],
             GroupKey::Uid => vec![KeyValue::Uid(socket.uid)],
             GroupKey::Process if socket.inode == 0 => vec![KeyValue::NoProcess],
             GroupKey::Process => {
@@ -129,6 +130,31 @@ mod tests {
         assert_eq!(groups[0].counts.total(), 3);
         assert_eq!(groups[0].counts.get(TcpState::CloseWait), 2);
         assert_eq!(groups[1].counts.get(TcpState::Established), 1);
+    }
+
+    #[test]
+    fn mini_sockets_have_no_uid_not_root() {
+        let keys = [GroupKey::Uid];
+        let mut g = Grouper::new(&keys, None);
+        let mut tw = socket(TcpState::TimeWait, 80, [10, 0, 0, 5], 0);
+        tw.kind = SocketKind::TimeWait;
+        g.add(&tw);
+        let mut root = socket(TcpState::Established, 80, [10, 0, 0, 5], 7);
+        root.uid = 0;
+        g.add(&root);
+        let mut user = socket(TcpState::Established, 81, [10, 0, 0, 5], 8);
+        user.uid = 1000;
+        g.add(&user);
+        let mut keys: Vec<_> = g.finish().into_iter().map(|g| g.key).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                vec![KeyValue::Uid(0)],
+                vec![KeyValue::Uid(1000)],
+                vec![KeyValue::NoUid]
+            ]
+        );
     }
 
     #[test]

@@ -128,6 +128,7 @@ pub fn analyse(
     let mut obs = Observations::new(&settings.thresholds, &context);
     obs.watch_ports(plan.watch_ports.iter().copied());
     obs.keep_inodes(plan.keep_inodes);
+    obs.clock_ticks(crate::collect::clock_ticks());
     let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), each)?;
     warn_skipped(&collection, err);
 
@@ -194,7 +195,18 @@ pub fn analyse(
             }
         }
         findings = verdict.findings;
+        let place = diagnose::steps::Place::new(
+            source.root(),
+            collection.netns.is_some(),
+            source.pid(),
+            rustix::process::geteuid().is_root(),
+        );
+        diagnose::steps::localize(&mut findings, &place);
+        if let Some(c) = compared.as_mut() {
+            diagnose::steps::localize(&mut c.findings, &place);
+        }
         checks.skipped = verdict.skipped;
+        checks.limited = verdict.limited;
         checks.context_missing = context.missing.clone();
         comparison = compared;
     }

@@ -129,10 +129,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
         config.warn.extend(warn);
         config.crit.extend(crit);
     }
-    for (port, states) in &shape.ports {
-        let port: u16 = port
+    let mut spelled: BTreeMap<u16, &str> = BTreeMap::new();
+    for (key, states) in &shape.ports {
+        let port: u16 = key
             .parse()
-            .map_err(|_| bad(format!("[ports.{port}]: not a port number")))?;
+            .map_err(|_| bad(format!("[ports.{key}]: not a port number")))?;
+        if let Some(before) = spelled.insert(port, key) {
+            return Err(bad(format!(
+                "[ports.{key}]: port {port} is already configured as [ports.{before}]"
+            )));
+        }
         for (state, levels) in states {
             let (warn, crit) =
                 ranges(state, levels).map_err(|m| bad(format!("[ports.{port}] {m}")))?;
@@ -190,6 +196,16 @@ fn apply(t: &mut Thresholds, id: &str, table: &toml::Table) -> Result<(), String
                 return Err(format!(
                     "unknown key '{key}' in [rules.{id}]; valid: {}",
                     valid.join(", ")
+                ));
+            }
+            let bad_number = match value {
+                toml::Value::Float(f) => !f.is_finite() || *f < 0.0,
+                toml::Value::Integer(i) => *i < 0,
+                _ => false,
+            };
+            if bad_number {
+                return Err(format!(
+                    "[rules.{id}] {key} = {value}: a threshold must be a finite number, 0 or more"
                 ));
             }
             base.insert(key.clone(), value.clone());
@@ -277,6 +293,22 @@ mod tests {
                 "start is greater than end",
             ),
             ("[ports.http]\n", "not a port number"),
+            (
+                "[ports.5000]\nclose-wait = { warn = 1 }\n[ports.05000]\nclose-wait = { warn = 2 }\n",
+                "[ports.5000]: port 5000 is already configured as [ports.05000]",
+            ),
+            (
+                "[rules.close_wait_excess]\nwarn_share_of_established = nan\n",
+                "[rules.close_wait_excess] warn_share_of_established = nan: a threshold must be a finite number",
+            ),
+            (
+                "[rules.close_wait_excess]\nwarn = -5\n",
+                "[rules.close_wait_excess] warn = -5: a threshold must be",
+            ),
+            (
+                "[rules.ephemeral_port_pressure]\ncrit = -0.5\n",
+                "crit = -0.5: a threshold must be",
+            ),
             (
                 "[rules.risky_settings]\nenabled = \"no\"\n",
                 "enabled must be true or false",

@@ -392,3 +392,7 @@ fn stuck(
         inodes,
     ));
 }
+
+#[cfg(test)]
+#[path = "history_tests.rs"]
+mod tests;

@@ -109,9 +109,15 @@ impl Source {
 
 /// Test-only fault injection: `SOCKSCOPE_TEST_FAULT` names a failure to simulate
 /// (`netlink-dump`: the sock_diag dump is refused after the socket opened, as a seccomp
-/// profile can do; `panic`: `check` panics). Never set it outside tests.
+/// profile can do; `panic`: `check` panics; `emfile`: the owner walk runs out of file
+/// descriptors, as under a low `ulimit -n`). Never set it outside tests.
 pub fn injected(fault: &str) -> bool {
     std::env::var_os("SOCKSCOPE_TEST_FAULT").is_some_and(|v| v == fault)
+}
+
+/// USER_HZ, the unit of the timer column (`sysconf(_SC_CLK_TCK)`).
+pub fn clock_ticks() -> u64 {
+    procfs::ticks_per_second().max(1)
 }
 
 /// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which
@@ -143,7 +149,7 @@ pub fn for_each_socket(
         states_filtered_in_kernel: false,
         skipped_lines: 0,
         skipped: Vec::new(),
-        clock_ticks: procfs::ticks_per_second().max(1),
+        clock_ticks: clock_ticks(),
         source_reason: None,
     };
     match source.wants_netlink() {

@@ -47,6 +47,10 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
                 owners.stats.processes_unreadable += 1;
                 continue;
             }
+            Err(e) if out_of_fds(&e) => {
+                owners.stats.processes_out_of_fds += 1;
+                continue;
+            }
             Err(_) => {
                 owners.stats.processes_vanished += 1;
                 continue;
@@ -61,9 +65,17 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
             }
             Err(Gap::Vanished) => owners.stats.processes_vanished += 1,
             Err(Gap::Unreadable) => owners.stats.processes_unreadable += 1,
+            Err(Gap::OutOfFds) => owners.stats.processes_out_of_fds += 1,
         }
     }
     Ok(owners)
+}
+
+/// EMFILE or ENFILE: this process (or the system) has no file descriptor left.
+fn out_of_fds(e: &io::Error) -> bool {
+    let code = e.raw_os_error();
+    code == Some(rustix::io::Errno::MFILE.raw_os_error())
+        || code == Some(rustix::io::Errno::NFILE.raw_os_error())
 }
 
 /// Reads one fd directory; returns how many fds it lists, and whether reading some of its links
@@ -74,6 +86,9 @@ fn scan_fds(
     found: &mut Vec<(u64, u32)>,
     stats: &mut WalkStats,
 ) -> io::Result<(u64, bool)> {
+    if super::injected("emfile") {
+        return Err(rustix::io::Errno::MFILE.into());
+    }
     let mut count = 0;
     let mut denied = false;
     let mut link_path = PathBuf::from(fd_dir);
@@ -116,6 +131,8 @@ enum Gap {
     Vanished,
     /// Its `stat`, `status` or fd links could not be read or made no sense.
     Unreadable,
+    /// This process had no file descriptor left to read it with.
+    OutOfFds,
 }
 
 /// Largest per-process file read (`stat` is about 300 bytes, `limits` 1.4 KiB).
@@ -126,6 +143,7 @@ const PROCESS_FILE_LIMIT: u64 = 64 << 10;
 /// `stat` (`4242 )x(`) made procfs-core panic.
 fn describe(dir: &Path, pid: u32, fd_count: u64, found: &[(u64, u32)]) -> Result<Process, Gap> {
     let gap = |e: io::Error| match e.kind() {
+        _ if out_of_fds(&e) => Gap::OutOfFds,
         io::ErrorKind::NotFound => Gap::Vanished,
         _ => Gap::Unreadable,
     };

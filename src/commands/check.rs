@@ -66,13 +66,31 @@ pub fn run(
     };
     let analysis = pipeline::analyse(&scope, &plan, &config.settings, &mut |_| {}, err)?;
     let mut summary = analysis.report;
-    summary.findings.extend(ranges::state_findings(
+    for note in ranges::apply(
+        &mut summary.findings,
         &summary.tally,
         &analysis.observations,
         &config.warn,
         &config.crit,
         &config.ports,
-    ));
+        scope.filter.states,
+    ) {
+        // A range that cannot be judged is a configuration mistake: said even when all is OK.
+        let _ = writeln!(err, "sockscope: warning: {note}");
+        notes.push(note);
+    }
+    // The state_count findings are new here; the pipeline's are already localized (twice
+    // changes nothing).
+    let place = crate::diagnose::steps::Place::new(
+        scope.source.root(),
+        summary.collection.netns.is_some(),
+        scope.source.pid(),
+        rustix::process::geteuid().is_root(),
+    );
+    crate::diagnose::steps::localize(&mut summary.findings, &place);
+    for (id, what) in &summary.checks.limited {
+        notes.push(format!("{id}: {what}"));
+    }
     if summary.collection.skipped_lines > 0 {
         notes.push(format!(
             "{} malformed lines in the socket tables were skipped (see --format json)",

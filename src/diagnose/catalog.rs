@@ -38,13 +38,13 @@ pub fn catalog(t: &Thresholds) -> Vec<RuleDoc> {
         RuleDoc {
             id: "ephemeral_port_pressure",
             catalog: "A2",
-            meaning: "Local ports from ip_local_port_range used toward one destination (local IP, remote IP, remote port), TIME_WAIT included, against the usable range.",
+            meaning: "Local ports from ip_local_port_range used toward one destination (local IP, remote IP, remote port) against the usable range. TIME_WAIT ports count unless tcp_tw_reuse lets connect() take them over (1, or the default 2 toward loopback, once a second old).",
             defaults: format!(
                 "warning at {}, critical at {} of the range minus reserved ports",
                 pct(t.ephemeral_ports.warn),
                 pct(t.ephemeral_ports.crit)
             ),
-            why: "Exhaustion is per destination, not per host: connect() fails with EADDRNOTAVAIL once one destination has used every port.",
+            why: "Exhaustion is per destination, not per host: connect() fails with EADDRNOTAVAIL once one destination has used every port that cannot be reused. Counting reusable TIME_WAIT ports raised false criticals on loopback, where 150 further connects succeeded.",
         },
         RuleDoc {
             id: "time_wait_buckets",
@@ -60,12 +60,15 @@ pub fn catalog(t: &Thresholds) -> Vec<RuleDoc> {
         RuleDoc {
             id: "syn_recv_flood",
             catalog: "A4",
-            meaning: "Half-open connections (SYN_RECV) per listening port, with how many sources and how many had their SYN-ACK resent.",
+            meaning: "Half-open connections (SYN_RECV) per listening port, with how many sources and how many had their SYN-ACK resent (the client never sent the final ACK).",
             defaults: format!(
-                "warning at {} on one port, critical at {} (one level higher with tcp_syncookies=0)",
-                t.syn_recv.warn, t.syn_recv.crit
+                "warning at {} on one port, or {} with their SYN-ACK resent that are {} of the listener's connections; critical at {} (one level higher with tcp_syncookies=0)",
+                t.syn_recv.warn,
+                t.syn_recv.warn_resent,
+                pct(t.syn_recv.warn_resent_share),
+                t.syn_recv.crit
             ),
-            why: "A SYN flood or a burst beyond the backlog; without syncookies the kernel drops SYNs when the queue is full.",
+            why: "A healthy handshake lasts one round trip, so resent SYN-ACKs are the signal: dropped final ACKs (firewall, asymmetric path) or a spoofed flood. Weighed against the listener's traffic (its connections in every state, TIME_WAIT included) so a few lossy clients on a busy port stay quiet.",
         },
         RuleDoc {
             id: "accept_queue_overflow",
@@ -83,23 +86,27 @@ pub fn catalog(t: &Thresholds) -> Vec<RuleDoc> {
             catalog: "A6",
             meaning: "Outgoing connections still waiting for a SYN-ACK, per destination, after resending their SYN.",
             defaults: format!(
-                "warning at {} to one destination with {}+ SYN resends; critical at {}, or {} destinations at once",
+                "warning at {} to one destination that have each resent their SYN {}+ times; critical at {}, or {} destinations at once",
                 t.syn_sent.warn,
                 t.syn_sent.min_retransmits,
                 t.syn_sent.crit,
                 t.syn_sent.crit_destinations
             ),
-            why: "A refused connection fails at once; only silently dropped SYNs pile up (firewall, dead host, full remote queue).",
+            why: "A refused connection fails at once; only silently dropped SYNs pile up (firewall, dead host, full remote queue). One lost SYN is not a pattern, several to one destination are: one resend (about a second) flags an outage in its first seconds.",
         },
         RuleDoc {
             id: "fin_wait1_excess",
             catalog: "A7",
             meaning: "Our FIN not yet acknowledged, often with unsent data, usually orphaned.",
             defaults: format!(
-                "warning at {} or any with {}+ retransmits; critical at {}",
-                t.fin_wait1.warn, t.fin_wait1.warn_retransmits, t.fin_wait1.crit
+                "warning at {}, or any with {}+ retransmits, or {} with their FIN resent that are {} of ESTABLISHED; critical at {}",
+                t.fin_wait1.warn,
+                t.fin_wait1.warn_retransmits,
+                t.fin_wait1.warn_resent,
+                pct(t.fin_wait1.warn_resent_share_of_established),
+                t.fin_wait1.crit
             ),
-            why: "The peer is not reading (zero window) or is gone; orphans hold memory until tcp_orphan_retries gives up.",
+            why: "The peer is not reading (zero window) or is gone; orphans hold memory until tcp_orphan_retries gives up. A FIN resent is never part of a healthy close, so a pile of them counts relative to the connections the host holds.",
         },
         RuleDoc {
             id: "fin_wait2_excess",
@@ -116,10 +123,14 @@ pub fn catalog(t: &Thresholds) -> Vec<RuleDoc> {
             catalog: "A9",
             meaning: "Our FIN, sent after the peer's, not yet acknowledged.",
             defaults: format!(
-                "warning at {} or any with {}+ retransmits; critical at {}",
-                t.last_ack.warn, t.last_ack.warn_retransmits, t.last_ack.crit
+                "warning at {}, or any with {}+ retransmits, or {} with their FIN resent that are {} of ESTABLISHED; critical at {}",
+                t.last_ack.warn,
+                t.last_ack.warn_retransmits,
+                t.last_ack.warn_resent,
+                pct(t.last_ack.warn_resent_share_of_established),
+                t.last_ack.crit
             ),
-            why: "Normally brief; a pile-up means the peer vanished or a firewall forgot the connection.",
+            why: "Normally one round trip; a pile-up of resent FINs means the peer vanished or a firewall forgot the connection.",
         },
         RuleDoc {
             id: "closing_excess",
@@ -165,14 +176,14 @@ pub fn catalog(t: &Thresholds) -> Vec<RuleDoc> {
         RuleDoc {
             id: "tx_backlog",
             catalog: "A14",
-            meaning: "Sockets retransmitting without answer, or stuck behind a peer's zero window with data queued, per peer.",
+            meaning: "Sockets retransmitting without answer, or stuck behind a peer's zero window (the persist timer runs) with data queued, per peer.",
             defaults: format!(
                 "warning at {}+ retransmits or {} MiB behind a zero window; critical at {}+ retransmits",
                 t.tx_backlog.warn_retransmits,
                 t.tx_backlog.warn_zero_window_bytes / MIB,
                 t.tx_backlog.crit_retransmits
             ),
-            why: "The peer is not reading, is dead, or the path drops packets; without TCP_USER_TIMEOUT such sockets can live for many minutes.",
+            why: "The peer is not reading, is dead, or the path drops packets; without TCP_USER_TIMEOUT such sockets can live for many minutes. The persist timer is the zero-window signal: its probe counter can stay 0 for 30 s and more.",
         },
         RuleDoc {
             id: "conntrack_near_limit",

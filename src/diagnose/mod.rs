@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod observe;
 pub mod ranges;
 mod rules;
+pub mod steps;
 pub mod thresholds;
 
 use std::collections::{BTreeSet, HashMap};
@@ -47,6 +48,8 @@ pub enum Outcome {
     Quiet,
     /// The rule lacks an input (a missing file or sysctl): it says which, and does not fire.
     Skipped(String),
+    /// Quiet, but judged on a weaker input than it needs: it says what it may have missed.
+    Limited(String),
 }
 
 type Rule = fn(&Input, &Thresholds) -> Outcome;
@@ -123,6 +126,8 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
     /// Rules that could not run: (id, why).
     pub skipped: Vec<(&'static str, String)>,
+    /// Rules that ran on a weaker input and may have missed something: (id, what).
+    pub limited: Vec<(&'static str, String)>,
 }
 
 /// Runs every enabled rule.
@@ -136,6 +141,7 @@ pub fn diagnose(input: &Input, settings: &Settings) -> Verdict {
             Outcome::Fired(f) => d.findings.push(f),
             Outcome::Quiet => {}
             Outcome::Skipped(why) => d.skipped.push((id, why)),
+            Outcome::Limited(what) => d.limited.push((id, what)),
         }
     }
     // Stable: equal severities keep catalog order.

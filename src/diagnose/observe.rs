@@ -23,6 +23,9 @@ pub struct Pile {
     /// Inodes of the ones a process may hold (not 0).
     pub inodes: Vec<u64>,
     pub max_retransmits: u32,
+    /// Sockets whose timer has already fired at least once (a FIN or SYN resent): healthy
+    /// traffic moves on within one round trip and never counts here.
+    pub resent: u64,
 }
 
 impl Pile {
@@ -34,7 +37,20 @@ impl Pile {
             self.inodes.push(s.inode);
         }
         self.max_retransmits = self.max_retransmits.max(s.retransmits);
+        if s.retransmits > 0 {
+            self.resent += 1;
+        }
     }
+}
+
+/// Local ports in use toward one destination.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortUse {
+    /// Every socket holding a local port toward it, TIME_WAIT included.
+    pub held: u64,
+    /// TIME_WAIT mini-sockets older than a second: with `tcp_tw_reuse` (1, or 2 toward
+    /// loopback) connect() takes their port over (`tcp_twsk_unique`), so they leave it free.
+    pub time_wait_reusable: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,7 +58,8 @@ pub struct SynRecv {
     pub total: u64,
     /// SYN-ACK resent at least once: the peer has not completed the handshake.
     pub resent: u64,
-    pub sources: HashSet<IpAddr>,
+    /// By source address (its length is the number of sources).
+    pub by_peer: HashMap<IpAddr, u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,8 +90,12 @@ pub struct Observations {
     /// CLOSE_WAIT with inode 0: closed by the peer before the application accept()ed it.
     pub close_wait_unaccepted: u64,
     /// Local ports in use per (local IP, remote IP, remote port), for ephemeral-port pressure.
-    pub destinations: HashMap<(IpAddr, IpAddr, u16), u64>,
+    pub destinations: HashMap<(IpAddr, IpAddr, u16), PortUse>,
     pub syn_recv: HashMap<u16, SynRecv>,
+    /// Connections on listening ports (every state but LISTEN and SYN_RECV: ESTABLISHED, and
+    /// the TIME_WAIT and closing states that short-lived connections leave): the listener's
+    /// traffic, against which its unfinished handshakes are weighed.
+    pub connections_per_listener: HashMap<u16, u64>,
     pub listeners: Vec<Listener>,
     pub syn_sent: HashMap<SocketAddr, SynSent>,
     pub fin_wait1: Pile,
@@ -105,7 +126,14 @@ pub struct Observations {
     rx_warn: u64,
     tx_warn_retransmits: u32,
     tx_warn_zero_window_bytes: u64,
+    /// USER_HZ: the unit of `timer_ticks`.
+    clock_ticks: u64,
 }
+
+/// How long a TIME_WAIT socket lasts (`TCP_TIMEWAIT_LEN`), and how old it must be before
+/// `tcp_tw_reuse` lets connect() take its port (`tcp_twsk_unique`: a timestamp more than 1 s old).
+const TIME_WAIT_SECS: u64 = 60;
+const REUSE_AFTER_SECS: u64 = 1;
 
 impl Observations {
     pub fn new(thresholds: &Thresholds, context: &KernelContext) -> Observations {
@@ -116,6 +144,7 @@ impl Observations {
             tx_warn_retransmits: thresholds.tx_backlog.warn_retransmits,
             tx_warn_zero_window_bytes: thresholds.tx_backlog.warn_zero_window_bytes,
             keep_inodes: true,
+            clock_ticks: 100,
             ..Observations::default()
         }
     }
@@ -123,6 +152,11 @@ impl Observations {
     /// Whether to keep the inodes of anomalous sockets (default: yes).
     pub fn keep_inodes(&mut self, keep: bool) {
         self.keep_inodes = keep;
+    }
+
+    /// USER_HZ, for the timer column (`sysconf(_SC_CLK_TCK)`; 100 unless told).
+    pub fn clock_ticks(&mut self, ticks: u64) {
+        self.clock_ticks = ticks.max(1);
     }
 
     /// Counts the sockets of these local ports by state as well.
@@ -153,9 +187,25 @@ impl Observations {
             && s.remote.port() != 0
             && !self.listening_ports.contains(&s.local.port())
         {
-            *self
+            let e = self
                 .destinations
                 .entry((s.local.ip(), s.remote.ip(), s.remote.port()))
+                .or_default();
+            e.held += 1;
+            let left = TIME_WAIT_SECS.saturating_sub(REUSE_AFTER_SECS) * self.clock_ticks;
+            if s.kind == SocketKind::TimeWait
+                && s.state == TcpState::TimeWait
+                && s.timer_ticks < left
+            {
+                e.time_wait_reusable += 1;
+            }
+        }
+        if !matches!(s.state, TcpState::Listen | TcpState::SynRecv)
+            && self.listening_ports.contains(&s.local.port())
+        {
+            *self
+                .connections_per_listener
+                .entry(s.local.port())
                 .or_default() += 1;
         }
         match s.state {
@@ -174,7 +224,7 @@ impl Observations {
                 if s.retransmits > 0 {
                     e.resent += 1;
                 }
-                e.sources.insert(s.remote.ip());
+                *e.by_peer.entry(s.remote.ip()).or_default() += 1;
             }
             TcpState::Listen => self.listeners.push(Listener {
                 local: s.local,
@@ -206,8 +256,10 @@ impl Observations {
         {
             self.rx_backlog.push(*s);
         }
+        // The persist timer runs only while the peer advertises a zero window and data waits;
+        // its probe counter may stay 0 for a long time (it counts unanswered probes only), so
+        // the timer itself is the signal. Both sources report it.
         let zero_window = s.timer == TimerKind::Persist
-            && s.probes > 0
             && u64::from(s.tx_queue) >= self.tx_warn_zero_window_bytes;
         if s.kind == SocketKind::Full
             && !matches!(s.state, TcpState::SynSent | TcpState::Listen)
@@ -270,7 +322,7 @@ mod tests {
             "10.0.0.5".parse().unwrap(),
             5432,
         );
-        assert_eq!(o.destinations.get(&key), Some(&2));
+        assert_eq!(o.destinations.get(&key).map(|p| p.held), Some(2));
         assert_eq!(o.destinations.len(), 1);
     }
 
@@ -299,8 +351,8 @@ mod tests {
         );
         assert_eq!(o.destinations.len(), 1, "{:?}", o.destinations);
         assert_eq!(
-            o.destinations.get(&key),
-            Some(&1),
+            o.destinations.get(&key).map(|p| p.held),
+            Some(1),
             "only the client side counts"
         );
     }

@@ -57,8 +57,15 @@ pub struct CloseWait {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerListener {
+    /// Warning when this many half-open connections sit on one port, whatever their age…
     pub warn: u64,
     pub crit: u64,
+    /// …or when this many had their SYN-ACK resent (the client never sent the final ACK)…
+    pub warn_resent: u64,
+    /// …and they are at least this share of the listener's traffic (its connections in any
+    /// state, TIME_WAIT included, and its SYN_RECV): a few lossy clients on a busy listener
+    /// are normal.
+    pub warn_resent_share: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -75,7 +82,7 @@ pub struct AcceptQueue {
 pub struct SynSent {
     /// Warning when this many connection attempts to one destination…
     pub warn: u64,
-    /// …have resent their SYN at least this often (about 3 s of waiting for 2).
+    /// …have resent their SYN at least this often (1: about a second without an answer).
     pub min_retransmits: u32,
     pub crit: u64,
     /// Critical when this many destinations are affected at once.
@@ -85,10 +92,15 @@ pub struct SynSent {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Orphans {
+    /// Warning at this many, whatever else the host holds…
     pub warn: u64,
     pub crit: u64,
-    /// Warning when any socket in the state has retransmitted this often.
+    /// …or when any socket in the state has retransmitted this often…
     pub warn_retransmits: u32,
+    /// …or when this many have already resent their FIN…
+    pub warn_resent: u64,
+    /// …and they are at least this share of ESTABLISHED (a pile-up relative to the host).
+    pub warn_resent_share_of_established: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -137,6 +149,8 @@ impl Default for Thresholds {
             syn_recv: PerListener {
                 warn: 256,
                 crit: 1024,
+                warn_resent: 10,
+                warn_resent_share: 0.1,
             },
             accept_queue: AcceptQueue {
                 warn: 100,
@@ -144,7 +158,7 @@ impl Default for Thresholds {
             },
             syn_sent: SynSent {
                 warn: 5,
-                min_retransmits: 2,
+                min_retransmits: 1,
                 crit: 50,
                 crit_destinations: 5,
             },
@@ -152,6 +166,8 @@ impl Default for Thresholds {
                 warn: 50,
                 crit: 500,
                 warn_retransmits: 5,
+                warn_resent: 10,
+                warn_resent_share_of_established: 0.05,
             },
             fin_wait2: FinWait2 {
                 warn_orphans_per_peer: 1000,
@@ -161,6 +177,8 @@ impl Default for Thresholds {
                 warn: 50,
                 crit: 500,
                 warn_retransmits: 3,
+                warn_resent: 10,
+                warn_resent_share_of_established: 0.05,
             },
             closing: Count {
                 warn: 10,

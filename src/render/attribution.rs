@@ -7,7 +7,13 @@ pub fn notes(a: &Attribution) -> Vec<String> {
     let mut notes = Vec::new();
     let w = &a.walk;
     if a.unknown > 0 {
-        if w.as_root && w.processes_unreadable > 0 {
+        if w.processes_out_of_fds > 0 {
+            notes.push(format!(
+                "Owners unknown for {}: the lookup ran out of file descriptors (EMFILE) before it could read {}; raise `ulimit -n` and run again.",
+                sockets(a.unknown),
+                processes(w.processes_out_of_fds)
+            ));
+        } else if w.as_root && w.processes_unreadable > 0 {
             notes.push(format!(
                     "Owners unknown for {}: {} refused even to root (a sandbox or security policy shields {}).",
                     sockets(a.unknown),
@@ -30,6 +36,12 @@ pub fn notes(a: &Attribution) -> Vec<String> {
                     sockets(a.unknown),
                     why.join("; ")
                 ));
+        } else if w.processes_vanished > 0 {
+            notes.push(format!(
+                "Owners unknown for {}: {} exited during the owner lookup, or the sockets are held by processes outside this PID namespace.",
+                sockets(a.unknown),
+                processes(w.processes_vanished)
+            ));
         } else {
             notes.push(format!(
                     "Owners unknown for {}: closed during the scan, or held by processes outside this PID namespace.",
@@ -53,12 +65,8 @@ pub fn notes(a: &Attribution) -> Vec<String> {
             }
         ));
     }
-    if w.processes_vanished > 0 {
-        notes.push(format!(
-            "{} exited during the owner lookup.",
-            processes(w.processes_vanished)
-        ));
-    }
+    // A process that exited during the lookup only matters where an owner is missing (said
+    // above); when every socket was attributed it explains nothing.
     notes
 }
 
@@ -103,5 +111,34 @@ mod tests {
         let root = notes(&a).join(" ");
         assert!(root.contains("refused even to root"), "{root}");
         assert!(!root.contains("run as root"), "{root}");
+    }
+
+    #[test]
+    fn notes_explain_gaps_only() {
+        // Every socket attributed: a process that exited meanwhile explains nothing.
+        let mut a = Attribution {
+            sockets: 3,
+            attributed: 3,
+            ..Attribution::default()
+        };
+        a.walk.processes_vanished = 1;
+        assert_eq!(notes(&a), Vec::<String>::new());
+        a.attributed = 2;
+        a.unknown = 1;
+        let gap = notes(&a).join(" ");
+        assert!(
+            gap.contains("1 process exited during the owner lookup"),
+            "{gap}"
+        );
+        // Out of file descriptors: said as such, processes not blamed.
+        a.walk.processes_out_of_fds = 40;
+        a.walk.processes_unreadable = 2;
+        let emfile = notes(&a).join(" ");
+        assert!(
+            emfile.contains("ran out of file descriptors (EMFILE)"),
+            "{emfile}"
+        );
+        assert!(!emfile.contains("exited"), "{emfile}");
+        assert!(!emfile.contains("other users"), "{emfile}");
     }
 }

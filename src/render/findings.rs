@@ -96,17 +96,28 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
             }
         }
     }
+    for (id, what) in &d.limited {
+        writeln!(out)?;
+        writeln!(out, "Note ({id}): {what}")?;
+    }
     if !d.skipped.is_empty() {
+        // One line: which checks and what they lacked; the reasons are in --json.
+        let what: Vec<String> = d
+            .skipped
+            .iter()
+            .map(|(id, why)| match why.split_once(" unknown") {
+                Some((missing, _)) => format!("{id} (no {missing})"),
+                None => id.to_string(),
+            })
+            .collect();
         writeln!(out)?;
         writeln!(
             out,
-            "{} of {} checks skipped for missing data:",
+            "Skipped {} of {} checks for missing data: {}; reasons in --json.",
             d.skipped.len(),
-            d.rules
+            d.rules,
+            what.join(", ")
         )?;
-        for (id, why) in &d.skipped {
-            writeln!(out, "  {id}: {why}")?;
-        }
     }
     Ok(())
 }

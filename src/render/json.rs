@@ -90,6 +90,8 @@ pub(crate) struct CollectionView<'a> {
 struct DiagnosticsView<'a> {
     rules_checked: usize,
     rules_skipped: Vec<Reason<'a>>,
+    /// Rules that ran on a weaker input than they need, and what they may have missed.
+    rules_limited: Vec<Reason<'a>>,
     context_missing: Vec<Reason<'a>>,
     /// `looked_up`, `not_needed` (no finding wanted any) or `skipped` (`--no-processes`).
     processes: &'static str,
@@ -117,6 +119,8 @@ struct AttributionView<'a> {
     processes_scanned: u64,
     processes_unreadable: u64,
     processes_vanished: u64,
+    /// Not read: the lookup ran out of file descriptors (EMFILE).
+    processes_out_of_fds: u64,
     fds_unreadable: u64,
     hidepid: Option<&'a str>,
     notes: Vec<String>,
@@ -173,6 +177,7 @@ impl<'a> CollectionView<'a> {
                 processes_scanned: a.walk.processes_scanned,
                 processes_unreadable: a.walk.processes_unreadable,
                 processes_vanished: a.walk.processes_vanished,
+                processes_out_of_fds: a.walk.processes_out_of_fds,
                 fds_unreadable: a.walk.fds_unreadable,
                 hidepid: a.walk.hidepid.as_deref(),
                 notes: super::attribution::notes(a),
@@ -268,6 +273,15 @@ fn render_with_status(
                 id: Some(id),
                 path: None,
                 reason: why,
+            })
+            .collect(),
+        rules_limited: d
+            .limited
+            .iter()
+            .map(|(id, what)| Reason {
+                id: Some(id),
+                path: None,
+                reason: what,
             })
             .collect(),
         context_missing: d

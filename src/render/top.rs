@@ -34,6 +34,8 @@ fn key_text(value: &KeyValue, field: bool) -> String {
         KeyValue::LocalPort(p) | KeyValue::RemotePort(p) => p.to_string(),
         KeyValue::Peer(ip) => ip.to_string(),
         KeyValue::Uid(uid) => uid.to_string(),
+        KeyValue::NoUid if field => "-".into(),
+        KeyValue::NoUid => "(no uid)".into(),
     }
 }
 
@@ -255,6 +257,7 @@ impl Serialize for GroupView<'_> {
                 KeyValue::LocalPort(p) | KeyValue::RemotePort(p) => map.serialize_entry(name, p)?,
                 KeyValue::Peer(ip) => map.serialize_entry(name, &ip.to_string())?,
                 KeyValue::Uid(uid) => map.serialize_entry(name, uid)?,
+                KeyValue::NoUid => map.serialize_entry(name, &None::<u32>)?,
             }
         }
         let counts = &self.group.counts;

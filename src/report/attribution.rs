@@ -32,6 +32,9 @@ pub struct WalkStats {
     pub processes_unreadable: u64,
     /// Gone between listing `/proc` and reading it.
     pub processes_vanished: u64,
+    /// Not read because the walk itself ran out of file descriptors (EMFILE/ENFILE: a low
+    /// `ulimit -n`), which must not be blamed on the processes.
+    pub processes_out_of_fds: u64,
     /// fd links that disappeared or could not be read while being listed.
     pub fds_unreadable: u64,
     /// The `hidepid=` option of the /proc mount, if any: other users' processes are hidden.

@@ -43,6 +43,8 @@ pub struct Checks {
     pub rules: usize,
     /// Rules that lacked an input: (id, why).
     pub skipped: Vec<(&'static str, String)>,
+    /// Rules that ran on a weaker input and may have missed something: (id, what).
+    pub limited: Vec<(&'static str, String)>,
     /// Context files and sysctls that could not be read: (path, why).
     pub context_missing: Vec<(std::path::PathBuf, String)>,
     /// Present when processes were looked up for the findings.

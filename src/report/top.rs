@@ -34,6 +34,9 @@ pub enum KeyValue {
     RemotePort(u16),
     Peer(IpAddr),
     Uid(u32),
+    /// A mini-socket (TIME_WAIT, orphaned FIN_WAIT2, a request socket): the kernel keeps no
+    /// owner for it and prints uid 0, which is not root.
+    NoUid,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

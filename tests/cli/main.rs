@@ -13,5 +13,7 @@ mod live;
 mod owners;
 mod props;
 mod state;
+mod truth;
+mod truth_live;
 mod util;
 mod ux;

@@ -2,12 +2,18 @@
 //! TIME_WAIT buckets (A3), orphans (A11), TCP memory (A12), conntrack (A15), and the settings
 //! worth knowing about (A18).
 
+use std::net::IpAddr;
+
 use serde_json::json;
 
 use super::{missing, strings};
+use crate::diagnose::observe::PortUse;
 use crate::diagnose::thresholds::{Ratio, Thresholds};
 use crate::diagnose::{Input, Outcome, TOP_CULPRITS, percent};
 use crate::report::{Culprit, Finding, Severity};
+
+/// (local IP, remote IP, remote port)
+type Destination = (IpAddr, IpAddr, u16);
 
 fn by_ratio(used: u64, limit: u64, r: &Ratio) -> Option<Severity> {
     let share = used as f64 / limit.max(1) as f64;
@@ -30,21 +36,58 @@ pub fn ephemeral_ports(s: &Input, t: &Thresholds) -> Outcome {
         })
         .sum();
     let usable = (u64::from(hi - lo) + 1).saturating_sub(reserved).max(1);
-    let mut hot: Vec<(&(std::net::IpAddr, std::net::IpAddr, u16), u64, Severity)> = s
+    let tw_reuse = s.ctx.sysctl.tcp_tw_reuse;
+    // connect() may take over a TIME_WAIT port toward the same destination when tcp_tw_reuse
+    // allows it (1: always; 2, the default: when either address is loopback) and the socket
+    // is more than a second old (`tcp_twsk_unique`). Those ports are not lost.
+    let reuses = |(local, remote, _): &Destination| match tw_reuse {
+        Some(1) => true,
+        Some(2) => local.is_loopback() || remote.is_loopback(),
+        _ => false,
+    };
+    let in_use = |k: &Destination, p: &PortUse| {
+        if reuses(k) {
+            p.held - p.time_wait_reusable
+        } else {
+            p.held
+        }
+    };
+    let mut hot: Vec<(&Destination, PortUse, u64, Severity)> = s
         .obs
         .destinations
         .iter()
-        .filter_map(|(k, &n)| by_ratio(n, usable, &t.ephemeral_ports).map(|sev| (k, n, sev)))
+        .filter_map(|(k, p)| {
+            let n = in_use(k, p);
+            by_ratio(n, usable, &t.ephemeral_ports).map(|sev| (k, *p, n, sev))
+        })
         .collect();
     if hot.is_empty() {
         return Outcome::Quiet;
     }
-    hot.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let sev = hot.iter().map(|h| h.2).max().unwrap_or(Severity::Warning);
-    let ((local, remote, port), n, _) = hot[0];
+    hot.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(b.0)));
+    let sev = hot.iter().map(|h| h.3).max().unwrap_or(Severity::Warning);
+    let (key, ports, n, _) = hot[0];
+    let (local, remote, port) = key;
     let dst = std::net::SocketAddr::new(*remote, *port);
+    let reuse_applies = reuses(key);
+    let reuse_text = match (tw_reuse, reuse_applies) {
+        (Some(v), true) => format!(
+            "{} TIME_WAIT ports older than a second are not counted: with net.ipv4.tcp_tw_reuse = {v} connect() takes them over toward this destination",
+            ports.time_wait_reusable
+        ),
+        (Some(0), _) => {
+            "TIME_WAIT included: net.ipv4.tcp_tw_reuse = 0, so connect() cannot reuse them"
+                .to_string()
+        }
+        (Some(v), false) => format!(
+            "TIME_WAIT included: net.ipv4.tcp_tw_reuse = {v} reuses ports toward loopback only"
+        ),
+        (None, _) => {
+            "TIME_WAIT included: tcp_tw_reuse is unknown, so no reuse was assumed".to_string()
+        }
+    };
     let mut summary = format!(
-        "Connections from {local} to {dst} use {n} of the {usable} usable local ports ({}; ip_local_port_range {lo}-{hi}{}), TIME_WAIT included. When none is left, connect() fails with EADDRNOTAVAIL.",
+        "Connections from {local} to {dst} use {n} of the {usable} usable local ports ({}; ip_local_port_range {lo}-{hi}{}). {reuse_text}. When none is left, connect() fails with EADDRNOTAVAIL.",
         percent(n, usable),
         if reserved > 0 {
             format!(" minus {reserved} reserved")
@@ -58,7 +101,6 @@ pub fn ephemeral_ports(s: &Input, t: &Thresholds) -> Outcome {
             hot.len() - 1
         ));
     }
-    let tw_reuse = s.ctx.sysctl.tcp_tw_reuse;
     Outcome::Fired(Finding::new(
         "ephemeral_port_pressure",
         sev,
@@ -68,6 +110,9 @@ pub fn ephemeral_ports(s: &Input, t: &Thresholds) -> Outcome {
             "destination": dst.to_string(),
             "local_addr": local.to_string(),
             "ports_in_use": n,
+            "ports_held": ports.held,
+            "time_wait_reusable": ports.time_wait_reusable,
+            "time_wait_reuse": reuse_text,
             "usable_ports": usable,
             "ip_local_port_range": [lo, hi],
             "reserved_in_range": reserved,
@@ -90,7 +135,7 @@ pub fn ephemeral_ports(s: &Input, t: &Thresholds) -> Outcome {
         ],
         hot.iter()
             .take(TOP_CULPRITS)
-            .map(|((l, r, p), n, _)| Culprit::Destination {
+            .map(|((l, r, p), _, n, _)| Culprit::Destination {
                 local_addr: Some(l.to_string()),
                 addr: r.to_string(),
                 port: *p,
@@ -296,8 +341,31 @@ pub fn risky_settings(s: &Input, _t: &Thresholds) -> Outcome {
             "tcp_tw_reuse": sys.tcp_tw_reuse,
         }),
         strings(&["Not a fault by itself: each changes how the failures above play out."]),
-        vec!["sysctl net.ipv4.tcp_syncookies net.core.somaxconn net.ipv4.tcp_max_tw_buckets net.ipv4.tcp_max_orphans net.ipv4.tcp_tw_reuse".into()],
+        // Only the keys that exist here: tcp_max_orphans is absent outside the host's
+        // namespace, and sysctl fails on the whole line for one missing key.
+        vec![format!(
+            "sysctl {}",
+            [
+                ("net.ipv4.tcp_syncookies", sys.tcp_syncookies.is_some()),
+                ("net.core.somaxconn", sys.somaxconn.is_some()),
+                (
+                    "net.ipv4.tcp_max_tw_buckets",
+                    sys.tcp_max_tw_buckets.is_some()
+                ),
+                ("net.ipv4.tcp_max_orphans", sys.tcp_max_orphans.is_some()),
+                ("net.ipv4.tcp_tw_reuse", sys.tcp_tw_reuse.is_some()),
+            ]
+            .iter()
+            .filter(|(_, known)| *known)
+            .map(|(key, _)| *key)
+            .collect::<Vec<_>>()
+            .join(" ")
+        )],
         Vec::new(),
         Vec::new(),
     ))
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;

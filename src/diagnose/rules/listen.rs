@@ -4,38 +4,76 @@ use serde_json::json;
 
 use super::{strings, who};
 use crate::diagnose::thresholds::Thresholds;
-use crate::diagnose::{Input, Outcome, TOP_CULPRITS, process_culprits};
+use crate::diagnose::{
+    Input, Outcome, TOP_CULPRITS, peer_culprits, percent, plural, process_culprits,
+};
 use crate::report::{Culprit, Finding, Severity};
 
 pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.syn_recv;
-    let mut ports: Vec<(u16, u64, u64, usize)> = s
+    // (port, half-open, SYN-ACK resent, sources, other connections on the port)
+    let judged = |port: u16, v: &crate::diagnose::observe::SynRecv| {
+        let established = s
+            .obs
+            .connections_per_listener
+            .get(&port)
+            .copied()
+            .unwrap_or(0);
+        let traffic = established + v.total;
+        let stalled =
+            v.resent >= th.warn_resent && v.resent as f64 >= th.warn_resent_share * traffic as f64;
+        (v.total >= th.warn || stalled).then_some((
+            port,
+            v.total,
+            v.resent,
+            v.by_peer.len(),
+            established,
+        ))
+    };
+    let mut ports: Vec<(u16, u64, u64, usize, u64)> = s
         .obs
         .syn_recv
         .iter()
-        .filter(|(_, v)| v.total >= th.warn)
-        .map(|(port, v)| (*port, v.total, v.resent, v.sources.len()))
+        .filter_map(|(port, v)| judged(*port, v))
         .collect();
     if ports.is_empty() {
         return Outcome::Quiet;
     }
-    ports.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let (port, n, resent, sources) = ports[0];
+    ports.sort_by(|a, b| {
+        b.2.cmp(&a.2)
+            .then(b.1.cmp(&a.1))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let (port, n, resent, sources, established) = ports[0];
     let cookies = s.ctx.sysctl.tcp_syncookies;
     let mut sev = Severity::warning_or_critical(n >= th.crit);
-    if cookies == Some(0) {
+    if cookies == Some(0) && n >= th.warn {
         // Without syncookies a full SYN queue drops legitimate clients too.
         sev = Severity::Critical;
     }
+    // A spoofed flood comes from everywhere: name sources only when some stand out.
+    let mut peers = peer_culprits(&s.obs.syn_recv[&port].by_peer);
+    peers.retain(|c| matches!(c, Culprit::Peer { count, .. } if *count * 10 >= n && *count > 1));
     let mut summary = format!(
-        "{n} half-open connections (SYN_RECV) on port {port} from {sources} source addresses; {resent} have had their SYN-ACK resent, so their peers never completed the handshake."
+        "{n} half-open connections (SYN_RECV) on port {port} from {}; {resent} have had their SYN-ACK resent, so their peers never completed the handshake. A healthy handshake lasts one round trip: here {} of the listener's traffic ({established} other connections on the port) is stuck in it.",
+        if sources == 1 {
+            "1 source address".to_string()
+        } else {
+            format!("{sources} source addresses")
+        },
+        percent(resent, established + n)
     );
+    if let Some(Culprit::Peer { addr, count }) = peers.first() {
+        summary.push_str(&format!(" Most come from {addr} ({count})."));
+    }
+    // SYN cookies matter for a full SYN queue, not for a few handshakes left unfinished.
     summary.push_str(match cookies {
         Some(0) => " tcp_syncookies is 0: once the SYN queue is full, new clients are dropped.",
-        Some(_) => {
+        Some(_) if n >= th.warn => {
             " SYN cookies are enabled, so the kernel keeps answering while the queue is full."
         }
-        None => " Whether SYN cookies are enabled is unknown.",
+        None if n >= th.warn => " Whether SYN cookies are enabled is unknown.",
+        _ => "",
     });
     let overflow = s.ctx.counter("TcpExt.TCPReqQFullDrop");
     let cookies_sent = s.ctx.counter("TcpExt.SyncookiesSent");
@@ -49,15 +87,25 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
             "syn_recv": n,
             "syn_ack_resent": resent,
             "sources": sources,
+            "connections_on_port": established,
+            "syn_ack_resent_share": resent as f64 / (established + n).max(1) as f64,
             "tcp_syncookies": cookies,
             "counters_since_boot": { "SyncookiesSent": cookies_sent, "TCPReqQFullDrop": overflow },
-            "thresholds": { "warn": th.warn, "crit": th.crit },
+            "thresholds": { "warn": th.warn, "crit": th.crit, "warn_resent": th.warn_resent, "warn_resent_share": th.warn_resent_share },
         }),
-        strings(&[
-            "A SYN flood from spoofed sources (many sources, SYN-ACKs resent, handshakes never completed).",
-            "A legitimate burst of clients larger than the listen backlog.",
-            "Final ACKs lost on the way back (asymmetric routing).",
-        ]),
+        if n >= th.warn {
+            strings(&[
+                "A SYN flood from spoofed sources (many sources, SYN-ACKs resent, handshakes never completed).",
+                "A legitimate burst of clients larger than the listen backlog.",
+                "Final ACKs lost on the way back (asymmetric routing).",
+            ])
+        } else {
+            strings(&[
+                "The clients' final ACKs never arrive: a firewall or security group dropping them, or an asymmetric path (the clients believe they are connected).",
+                "A SYN flood from spoofed sources (the SYN-ACKs go to hosts that never answer).",
+                "Packet loss between the clients and this host.",
+            ])
+        },
         vec![
             format!("ss -tn state syn-recv '( sport = :{port} )' | awk '{{print $5}}' | cut -d: -f1 | sort | uniq -c | sort -rn | head"),
             "nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv TcpExtTCPReqQFullDrop TcpExtListenDrops".into(),
@@ -66,7 +114,8 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
         ports
             .iter()
             .take(TOP_CULPRITS)
-            .map(|(port, n, _, _)| Culprit::LocalPort { port: *port, count: *n })
+            .map(|(port, n, _, _, _)| Culprit::LocalPort { port: *port, count: *n })
+            .chain(peers)
             .collect(),
         Vec::new(),
     ))
@@ -85,7 +134,30 @@ pub fn accept_queue(s: &Input, t: &Thresholds) -> Outcome {
     let mut full: Vec<&crate::diagnose::observe::Listener> =
         s.obs.listeners.iter().filter(|l| warns(l)).collect();
     if full.is_empty() {
-        return Outcome::Quiet;
+        // /proc (and so --pid and --source proc) has no backlog: a queue of 5 over a backlog
+        // of 4 is full, and somaxconn cannot tell. Say so where it matters: a queue is waiting.
+        let blind: Vec<_> = s
+            .obs
+            .listeners
+            .iter()
+            .filter(|l| l.backlog.is_none() && l.queued > 0)
+            .collect();
+        let Some(most) = blind
+            .iter()
+            .max_by_key(|l| (l.queued, std::cmp::Reverse(l.local)))
+        else {
+            return Outcome::Quiet;
+        };
+        return Outcome::Limited(format!(
+            "{} with connections waiting to be accept()ed (the most: {} on {}); this source does not report listen backlogs, so {} (sock_diag, the default live source, reports each backlog).",
+            plural(blind.len() as u64, "listener"),
+            most.queued,
+            most.local,
+            somaxconn.map_or(
+                "with net.core.somaxconn unknown too, a full queue cannot be told".to_string(),
+                |m| format!("the queues were compared with net.core.somaxconn = {m}, the largest a backlog can be, and a small backlog may already be full")
+            ),
+        ));
     }
     full.sort_by(|a, b| b.queued.cmp(&a.queued).then_with(|| a.local.cmp(&b.local)));
     let worst = full[0];
@@ -150,4 +222,115 @@ pub fn accept_queue(s: &Input, t: &Thresholds) -> Outcome {
         culprits,
         inodes,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::rules::testkit::{ctx, fired, judge, many, minis, severity};
+    use crate::model::{Socket, TcpState, TimerKind};
+
+    fn listener(port: u16, queued: u32, backlog: Option<u32>) -> Socket {
+        let mut s = Socket::for_test(TcpState::Listen, &format!("10.0.0.1:{port}"), "0.0.0.0:0");
+        s.rx_queue = queued;
+        s.backlog = backlog;
+        s
+    }
+
+    #[test]
+    fn unfinished_handshakes_on_a_quiet_listener_are_a_stall() {
+        let mut sockets = vec![listener(5000, 0, None)];
+        sockets.extend(minis(25, TcpState::SynRecv, "10.0.0.1:5000", "10.0.3.7", 1));
+        let f = fired(judge(syn_recv, &ctx(), &sockets));
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.evidence["port"], 5000);
+        assert!(
+            f.summary.contains("from 1 source address;"),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.causes[0].contains("final ACKs never arrive"),
+            "{:?}",
+            f.causes
+        );
+        // The same handshakes still in their first round trip: nothing resent, nothing said.
+        let mut fresh = vec![listener(5000, 0, None)];
+        fresh.extend(minis(25, TcpState::SynRecv, "10.0.0.1:5000", "10.0.3.7", 0));
+        assert_eq!(judge(syn_recv, &ctx(), &fresh), Outcome::Quiet);
+    }
+
+    #[test]
+    fn a_few_lossy_clients_on_a_busy_listener_are_normal() {
+        let mut sockets = vec![listener(443, 0, None)];
+        sockets.extend(many(
+            1000,
+            TcpState::Established,
+            "10.0.0.1:443",
+            "10.0.5.1",
+            0,
+            TimerKind::Off,
+        ));
+        sockets.extend(minis(25, TcpState::SynRecv, "10.0.0.1:443", "10.0.3.7", 1));
+        assert_eq!(judge(syn_recv, &ctx(), &sockets), Outcome::Quiet);
+        // Short-lived connections: the traffic shows as TIME_WAIT, not ESTABLISHED.
+        let mut churn = vec![listener(80, 0, None)];
+        churn.extend(minis(
+            1000,
+            TcpState::TimeWait,
+            "10.0.0.1:80",
+            "10.0.5.1",
+            0,
+        ));
+        churn.extend(minis(25, TcpState::SynRecv, "10.0.0.1:80", "10.0.3.7", 1));
+        assert_eq!(judge(syn_recv, &ctx(), &churn), Outcome::Quiet);
+    }
+
+    #[test]
+    fn a_flood_is_critical_at_the_count_or_without_syncookies() {
+        let flood = minis(1024, TcpState::SynRecv, "10.0.0.1:443", "198.51.100.1", 0);
+        assert_eq!(
+            severity(&judge(syn_recv, &ctx(), &flood)),
+            Some(Severity::Critical)
+        );
+        let burst = minis(300, TcpState::SynRecv, "10.0.0.1:443", "198.51.100.1", 0);
+        let mut c = ctx();
+        c.sysctl.tcp_syncookies = Some(0);
+        assert_eq!(
+            severity(&judge(syn_recv, &c, &burst)),
+            Some(Severity::Critical)
+        );
+        assert_eq!(
+            severity(&judge(syn_recv, &ctx(), &burst)),
+            Some(Severity::Warning)
+        );
+    }
+
+    #[test]
+    fn a_queue_over_its_known_backlog_is_critical() {
+        let out = judge(accept_queue, &ctx(), &[listener(8080, 5, Some(4))]);
+        assert_eq!(severity(&out), Some(Severity::Critical));
+        assert_eq!(
+            judge(accept_queue, &ctx(), &[listener(8080, 1, Some(4096))]),
+            Outcome::Quiet
+        );
+    }
+
+    #[test]
+    fn without_a_backlog_a_waiting_queue_is_said_to_be_judged_blind() {
+        let out = judge(accept_queue, &ctx(), &[listener(8080, 5, None)]);
+        let Outcome::Limited(what) = out else {
+            panic!("{out:?}")
+        };
+        assert!(what.contains("the most: 5 on 10.0.0.1:8080"), "{what}");
+        assert!(what.contains("net.core.somaxconn = 4096"), "{what}");
+        assert_eq!(
+            judge(accept_queue, &ctx(), &[listener(8080, 0, None)]),
+            Outcome::Quiet
+        );
+        assert_eq!(
+            severity(&judge(accept_queue, &ctx(), &[listener(8080, 2100, None)])),
+            Some(Severity::Warning)
+        );
+    }
 }

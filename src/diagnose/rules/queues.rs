@@ -100,7 +100,15 @@ pub fn tx_backlog(s: &Input, t: &Thresholds) -> Outcome {
         ));
     }
     if zero_window > 0 {
-        parts.push(format!("{zero_window} stalled behind a peer's zero window"));
+        let queued: u64 = stuck
+            .iter()
+            .filter(|x| x.timer == TimerKind::Persist)
+            .map(|x| u64::from(x.tx_queue))
+            .sum();
+        parts.push(format!(
+            "{zero_window} stalled behind a peer's zero window ({} KiB waiting to be sent)",
+            queued / 1024
+        ));
     }
     let mut summary = format!(
         "{} cannot deliver data: {}.",
@@ -151,4 +159,78 @@ pub fn tx_backlog(s: &Input, t: &Thresholds) -> Outcome {
         culprits,
         inodes,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::rules::testkit::{ctx, fired, judge, severity};
+    use crate::model::{Socket, TcpState};
+
+    fn sender(tx: u32, timer: TimerKind, retransmits: u32) -> Socket {
+        let mut s = Socket::for_test(TcpState::Established, "10.0.0.1:44000", "10.0.0.50:9000");
+        s.tx_queue = tx;
+        s.timer = timer;
+        s.retransmits = retransmits;
+        s
+    }
+
+    #[test]
+    fn the_persist_timer_marks_a_zero_window_before_any_probe_is_counted() {
+        let f = fired(judge(
+            tx_backlog,
+            &ctx(),
+            &[sender(4 << 20, TimerKind::Persist, 0)],
+        ));
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.evidence["zero_window"], 1);
+        assert!(f.summary.contains("4096 KiB waiting"), "{}", f.summary);
+        assert_eq!(
+            judge(
+                tx_backlog,
+                &ctx(),
+                &[sender(64 << 10, TimerKind::Persist, 0)]
+            ),
+            Outcome::Quiet
+        );
+    }
+
+    #[test]
+    fn retransmits_warn_then_turn_critical() {
+        assert_eq!(
+            judge(
+                tx_backlog,
+                &ctx(),
+                &[sender(1000, TimerKind::Retransmit, 4)]
+            ),
+            Outcome::Quiet
+        );
+        let warn = judge(
+            tx_backlog,
+            &ctx(),
+            &[sender(1000, TimerKind::Retransmit, 5)],
+        );
+        assert_eq!(severity(&warn), Some(Severity::Warning));
+        let crit = judge(
+            tx_backlog,
+            &ctx(),
+            &[sender(1000, TimerKind::Retransmit, 10)],
+        );
+        assert_eq!(severity(&crit), Some(Severity::Critical));
+    }
+
+    #[test]
+    fn unread_data_warns_from_one_mebibyte() {
+        let reader = |rx: u32| {
+            let mut s = Socket::for_test(TcpState::Established, "10.0.0.1:9092", "10.0.0.8:50000");
+            s.rx_queue = rx;
+            s
+        };
+        assert_eq!(
+            judge(rx_backlog, &ctx(), &[reader((1 << 20) - 1)]),
+            Outcome::Quiet
+        );
+        let f = fired(judge(rx_backlog, &ctx(), &[reader(2 << 20)]));
+        assert_eq!(f.evidence["worst_bytes"], 2 << 20);
+    }
 }

@@ -147,10 +147,13 @@ pub fn syn_sent(s: &Input, t: &Thresholds) -> Outcome {
         .collect();
     let processes = process_culprits(s, &inodes);
     let mut summary = format!(
-        "{} to {} resent their SYN {}+ times without an answer",
+        "{} to {} resent their SYN {} without an answer",
         plural(worst.1, "connection attempt"),
         worst.0,
-        th.min_retransmits
+        match th.min_retransmits {
+            0 | 1 => "at least once".to_string(),
+            n => format!("{n}+ times"),
+        }
     );
     if affected.len() > 1 {
         summary.push_str(&format!(
@@ -159,7 +162,7 @@ pub fn syn_sent(s: &Input, t: &Thresholds) -> Outcome {
         ));
     }
     summary.push_str(
-        ". A refused connection fails at once, so these SYNs are being dropped silently.",
+        ". A refused connection fails at once and a lost SYN is rare; several attempts to one destination all waiting on a resent SYN mean the SYNs are being dropped silently.",
     );
     if let Some(text) = who(s, &processes, !inodes.is_empty()) {
         summary.push_str(&format!(" Initiator: {text}."));
@@ -209,34 +212,60 @@ pub fn syn_sent(s: &Input, t: &Thresholds) -> Outcome {
 
 /// Shared shape of the orphan-state rules (FIN_WAIT1, LAST_ACK).
 fn orphan_state(
+    s: &Input,
     id: &'static str,
     state: &str,
     pile: &Pile,
     th: &Orphans,
-    meaning: &str,
-    causes: &[&str],
-    extra_step: &str,
+    text: &Text,
 ) -> Outcome {
     let n = pile.total;
-    let warn = n >= th.warn || (n > 0 && pile.max_retransmits >= th.warn_retransmits);
+    let established = s.obs.established();
+    // Many at once on any host, a socket retransmitting for long, or a pile-up of FINs already
+    // resent that is large next to the connections the host holds.
+    let piled_up = pile.resent >= th.warn_resent
+        && pile.resent as f64 >= th.warn_resent_share_of_established * established as f64;
+    let warn = n >= th.warn || (n > 0 && pile.max_retransmits >= th.warn_retransmits) || piled_up;
     let Some(sev) = Severity::from_levels(warn, n >= th.crit) else {
         return Outcome::Quiet;
     };
     let peers = peer_culprits(&pile.by_peer);
-    let mut summary = format!("{} in {state}: {meaning}", plural(n, "socket"));
+    let ports = port_culprits(&pile.by_local_port);
+    let mut summary = format!(
+        "{} in {state} ({} of them resent their FIN; {established} ESTABLISHED on the host): {}",
+        plural(n, "socket"),
+        pile.resent,
+        text.meaning
+    );
     if pile.max_retransmits > 0 {
         summary.push_str(&format!(
             " The worst has retransmitted {} times.",
             pile.max_retransmits
         ));
     }
-    if let Some(Culprit::Peer { addr, count }) = peers.first() {
-        summary.push_str(&format!(" Most point at {addr} ({count})."));
+    if let Some(Culprit::LocalPort { port, count }) = ports.first() {
+        summary.push_str(&format!(" Most are on local port {port} ({count})"));
+        if let Some(Culprit::Peer { addr, count }) = peers.first() {
+            summary.push_str(&format!(" and point at {addr} ({count})"));
+        }
+        summary.push('.');
     }
     let state_arg = state
         .to_lowercase()
         .replace('_', "-")
         .replace("wait1", "wait-1");
+    let mut next = vec![match ports.first() {
+        Some(Culprit::LocalPort { port, .. }) => format!(
+            "ss -tno state {state_arg} '( sport = :{port} )'   # timers and retransmits per peer"
+        ),
+        _ => format!("ss -tno state {state_arg}   # timers and retransmits per peer"),
+    }];
+    next.push(format!(
+        "sockscope top --by local-port --by peer --state {state_arg}"
+    ));
+    next.extend(text.extra_step.map(str::to_string));
+    let mut culprits = ports;
+    culprits.extend(peers);
     Outcome::Fired(Finding::new(
         id,
         sev,
@@ -244,49 +273,74 @@ fn orphan_state(
         summary,
         json!({
             "count": n,
+            "fin_resent": pile.resent,
+            "established": established,
             "max_retransmits": pile.max_retransmits,
-            "thresholds": { "warn": th.warn, "crit": th.crit, "warn_retransmits": th.warn_retransmits },
+            "thresholds": {
+                "warn": th.warn,
+                "crit": th.crit,
+                "warn_retransmits": th.warn_retransmits,
+                "warn_resent": th.warn_resent,
+                "warn_resent_share_of_established": th.warn_resent_share_of_established,
+            },
         }),
-        strings(causes),
-        vec![
-            format!("ss -tno state {state_arg}   # timers and retransmits per peer"),
-            format!("sockscope top --by peer --state {state_arg}"),
-            extra_step.to_string(),
-        ],
-        peers,
+        strings(text.causes),
+        next,
+        culprits,
         Vec::new(),
     ))
 }
 
+/// What an orphan-state finding says besides its numbers.
+struct Text {
+    meaning: &'static str,
+    causes: &'static [&'static str],
+    /// `None` where it cannot work (a sysctl of a module that is not loaded).
+    extra_step: Option<&'static str>,
+}
+
 pub fn fin_wait1(s: &Input, t: &Thresholds) -> Outcome {
     orphan_state(
+        s,
         "fin_wait1_excess",
         "FIN_WAIT1",
         &s.obs.fin_wait1,
         &t.fin_wait1,
-        "this host sent its FIN and the peer has not acknowledged it, often with data still unsent.",
-        &[
-            "The peer stopped reading (zero window), so our data and FIN cannot be delivered.",
-            "The peer, or a NAT or load balancer on the path, forgot the connection.",
-            "Packet loss toward the peer.",
-        ],
-        "sysctl net.ipv4.tcp_orphan_retries   # a lower value frees orphaned sockets sooner",
+        &Text {
+            meaning: "this host sent its FIN and the peer has not acknowledged it, often with data still unsent.",
+            causes: &[
+                "The peer stopped reading (zero window), so our data and FIN cannot be delivered.",
+                "The peer, or a NAT or load balancer on the path, forgot the connection.",
+                "Packet loss toward the peer.",
+            ],
+            extra_step: Some(
+                "sysctl net.ipv4.tcp_orphan_retries   # a lower value frees orphaned sockets sooner",
+            ),
+        },
     )
 }
 
 pub fn last_ack(s: &Input, t: &Thresholds) -> Outcome {
     orphan_state(
+        s,
         "last_ack_excess",
         "LAST_ACK",
         &s.obs.last_ack,
         &t.last_ack,
-        "the peer closed, this host closed too, and the final ACK never came.",
-        &[
-            "The peer vanished after sending its FIN.",
-            "A firewall or conntrack entry expired before the close finished (conntrack keeps LAST_ACK for 30 s).",
-            "ACKs dropped on the path.",
-        ],
-        "sysctl net.netfilter.nf_conntrack_tcp_timeout_last_ack",
+        &Text {
+            meaning: "the peer closed, this host closed too, and the final ACK never came.",
+            causes: &[
+                "The peer vanished after sending its FIN.",
+                "A firewall or conntrack entry expired before the close finished (conntrack keeps LAST_ACK for 30 s).",
+                "ACKs dropped on the path.",
+            ],
+            // Only with conntrack loaded: without it the key does not exist.
+            extra_step: s
+                .ctx
+                .conntrack
+                .is_some()
+                .then_some("sysctl net.netfilter.nf_conntrack_tcp_timeout_last_ack"),
+        },
     )
 }
 
@@ -376,3 +430,7 @@ pub fn closing(s: &Input, t: &Thresholds) -> Outcome {
         Vec::new(),
     ))
 }
+
+#[cfg(test)]
+#[path = "states_tests.rs"]
+mod tests;

@@ -10,7 +10,7 @@ use super::{fake_process, sockscope, stdout_of};
 
 /// A /proc tree: socket lines in the kernel's format, context files, processes.
 pub struct Scenario {
-    v4: Vec<String>,
+    pub v4: Vec<String>,
     v6: Vec<String>,
     sysctl: Vec<(&'static str, String)>,
     sockstat: String,
@@ -38,6 +38,8 @@ pub struct Sock {
     pub form: Form,
     /// false: inode 0 (orphan, accept queue, mini-socket).
     pub owned: bool,
+    /// Ticks until the timer fires, when not the usual 0x100 (full) or 0x1000 (mini).
+    pub when: Option<u32>,
 }
 
 /// A TIME_WAIT mini-socket line (12 fields, no owner).
@@ -58,6 +60,7 @@ pub fn sock(state: u8) -> Sock {
         probes: 0,
         form: Form::Full,
         owned: true,
+        when: None,
     }
 }
 
@@ -147,11 +150,20 @@ impl Scenario {
             let line = match s.form {
                 Form::Full => format!(
                     "{sl:4}: {l} {r} {:02X} {:08X}:{:08X} {:02X}:{:08X} {:08X}  1000 {:8} {inode} 1 0000000000000000 20 4 30 10 -1",
-                    s.state, s.tx, s.rx, s.timer, 0x100, s.retrans, s.probes
+                    s.state,
+                    s.tx,
+                    s.rx,
+                    s.timer,
+                    s.when.unwrap_or(0x100),
+                    s.retrans,
+                    s.probes
                 ),
                 Form::Mini => format!(
                     "{sl:4}: {l} {r} {:02X} 00000000:00000000 {:02X}:{:08X} {:08X}     0        0 0 3 0000000000000000",
-                    s.state, s.timer, 0x1000, s.retrans
+                    s.state,
+                    s.timer,
+                    s.when.unwrap_or(0x1000),
+                    s.retrans
                 ),
             };
             table.push(line);

@@ -1,0 +1,131 @@
+//! `compare` on hand-built runs: first run, counter resets, reboots, growth, stuck sockets.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::diagnose::thresholds::Thresholds;
+use crate::model::{Family, KernelContext, Socket};
+
+/// One run: its time, boot, CLOSE_WAIT sockets (by inode) and counters.
+struct Run {
+    now: u64,
+    boot: &'static str,
+    close_wait: Vec<u64>,
+    counters: BTreeMap<String, i64>,
+}
+
+fn run(now: u64, close_wait: &[u64], counters: &[(&str, i64)]) -> Run {
+    Run {
+        now,
+        boot: "boot-a",
+        close_wait: close_wait.to_vec(),
+        counters: counters.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+    }
+}
+
+/// Compares `r` with `prev` (stuck after 300 s); returns the comparison.
+fn compare_run(prev: Option<&Saved>, r: &Run) -> Comparison {
+    let ctx = KernelContext::default();
+    let mut obs = Observations::new(&Thresholds::default(), &ctx);
+    let mut tally = Tally::default();
+    for &inode in &r.close_wait {
+        let mut s = Socket::for_test(TcpState::CloseWait, "10.0.0.1:8080", "10.0.0.5:50000");
+        s.inode = inode;
+        obs.observe(&s);
+        tally.add(Family::Ipv4, TcpState::CloseWait);
+    }
+    let cur = Current {
+        now: r.now,
+        now_ms: r.now * 1000,
+        boot_id: Some(r.boot),
+        tally: &tally,
+        counters: &r.counters,
+        obs: &obs,
+    };
+    compare(prev, &cur, &Settings::default(), 300, None)
+}
+
+fn ids(c: &Comparison) -> Vec<&str> {
+    c.findings.iter().map(|f| f.id).collect()
+}
+
+#[test]
+fn the_first_run_only_remembers() {
+    let c = compare_run(None, &run(1000, &[1, 2], &[("TcpExt.ListenOverflows", 5)]));
+    assert!(c.findings.is_empty());
+    assert!(c.notes[0].contains("first run"), "{:?}", c.notes);
+    assert_eq!(c.next.close_wait, BTreeMap::from([(1, 1000), (2, 1000)]));
+}
+
+#[test]
+fn a_counter_that_grew_fires_and_one_that_went_backwards_is_a_reset() {
+    let first = compare_run(None, &run(1000, &[], &[("TcpExt.ListenOverflows", 5)])).next;
+    let grew = compare_run(
+        Some(&first),
+        &run(1060, &[], &[("TcpExt.ListenOverflows", 42)]),
+    );
+    assert_eq!(ids(&grew), vec!["listen_overflows"]);
+    assert_eq!(grew.findings[0].evidence["delta"], 37);
+    let reset = compare_run(
+        Some(&first),
+        &run(1060, &[], &[("TcpExt.ListenOverflows", 2)]),
+    );
+    assert!(reset.findings.is_empty(), "{:?}", ids(&reset));
+    assert!(
+        reset
+            .notes
+            .iter()
+            .any(|n| n.contains("went backwards") && n.contains("counter reset")),
+        "{:?}",
+        reset.notes
+    );
+}
+
+#[test]
+fn a_reboot_skips_the_rates() {
+    let first = compare_run(None, &run(1000, &[], &[("TcpExt.ListenOverflows", 5)])).next;
+    let mut after = run(1060, &[], &[("TcpExt.ListenOverflows", 900)]);
+    after.boot = "boot-b";
+    let c = compare_run(Some(&first), &after);
+    assert!(c.findings.is_empty(), "{:?}", ids(&c));
+    assert!(
+        c.notes.iter().any(|n| n.contains("rebooted")),
+        "{:?}",
+        c.notes
+    );
+}
+
+#[test]
+fn close_wait_growing_over_three_runs_is_critical() {
+    let inodes = |n: u64| (1..=n).collect::<Vec<_>>();
+    let a = compare_run(None, &run(1000, &inodes(20), &[])).next;
+    let b = compare_run(Some(&a), &run(1060, &inodes(30), &[])).next;
+    let c = compare_run(Some(&b), &run(1120, &inodes(40), &[]));
+    let growing = c
+        .findings
+        .iter()
+        .find(|f| f.id == "close_wait_growing")
+        .unwrap();
+    assert_eq!(growing.severity, Severity::Critical);
+    assert_eq!(growing.evidence["series"], serde_json::json!([20, 30, 40]));
+    // Up and down is a burst, not a leak.
+    let c = compare_run(Some(&a), &run(1060, &inodes(10), &[]));
+    assert!(!ids(&c).contains(&"close_wait_growing"));
+}
+
+#[test]
+fn the_same_sockets_across_runs_are_stuck_new_ones_are_not() {
+    let a = compare_run(None, &run(1000, &[1, 2, 3], &[])).next;
+    // 200 s later: not yet past --stuck-after 300.
+    let b = compare_run(Some(&a), &run(1200, &[1, 2, 3, 4], &[]));
+    assert!(!ids(&b).contains(&"close_wait_stuck"));
+    // 400 s after the first sighting: 1 and 2 are stuck; 3 closed; 4 is only 200 s old.
+    let c = compare_run(Some(&b.next), &run(1400, &[1, 2, 4], &[]));
+    let stuck = c
+        .findings
+        .iter()
+        .find(|f| f.id == "close_wait_stuck")
+        .unwrap();
+    assert_eq!(stuck.inodes, vec![1, 2]);
+    assert_eq!(stuck.evidence["oldest_s"], 400);
+}

@@ -1,0 +1,165 @@
+//! Next steps that run where the operator is: inside the target's network namespace with
+//! `--pid`, on a saved copy with `--proc-root`, without `sudo` when already root. Pure: the
+//! place comes in, the findings' steps are rewritten.
+
+use std::path::{Path, PathBuf};
+
+use crate::report::Finding;
+
+/// Where the findings' commands will be typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    /// `--pid N`: the sockets are in that process's network namespace.
+    pub pid: Option<u32>,
+    /// `--proc-root DIR` other than `/proc`: a saved copy, not a live system.
+    pub saved_copy: Option<PathBuf>,
+    pub as_root: bool,
+}
+
+impl Place {
+    /// `live`: the root belongs to a running system (it has namespace links), even when it is
+    /// not `/proc` (a host's /proc mounted into a container).
+    pub fn new(proc_root: &Path, live: bool, pid: Option<u32>, as_root: bool) -> Place {
+        Place {
+            pid,
+            saved_copy: (!live && proc_root != Path::new("/proc")).then(|| proc_root.to_path_buf()),
+            as_root,
+        }
+    }
+}
+
+/// Commands that read the live kernel of the current network namespace.
+const NAMESPACED: &[&str] = &["ss ", "nstat ", "sysctl ", "nc ", "conntrack "];
+/// Commands that need a live system at all.
+const LIVE_ONLY: &[&str] = &[
+    "ss ",
+    "nstat ",
+    "sysctl ",
+    "nc ",
+    "conntrack ",
+    "lsof ",
+    "ls /proc",
+];
+
+fn localize_one(step: &str, place: &Place) -> Option<String> {
+    let mut step = step.to_string();
+    if place.as_root
+        && let Some(rest) = step.strip_prefix("sudo ")
+    {
+        step = rest.to_string();
+    }
+    let sudo = if place.as_root { "" } else { "sudo " };
+    let bare = step.strip_prefix("sudo ").unwrap_or(&step).to_string();
+    if let Some(dir) = &place.saved_copy {
+        if LIVE_ONLY.iter().any(|c| bare.starts_with(c)) {
+            return None;
+        }
+        if bare.starts_with("sockscope ") && !step.contains("--proc-root") {
+            step = step.replacen(
+                "sockscope ",
+                &format!("sockscope --proc-root {} ", dir.display()),
+                1,
+            );
+        }
+    }
+    if let Some(pid) = place.pid {
+        if NAMESPACED.iter().any(|c| step.starts_with(c)) && place.saved_copy.is_none() {
+            step = format!("{sudo}nsenter -t {pid} -n {step}");
+        } else if bare.starts_with("sockscope ") && !step.contains("--pid") {
+            step = step.replacen("sockscope ", &format!("sockscope --pid {pid} "), 1);
+        }
+    }
+    Some(step)
+}
+
+/// Rewrites every finding's next steps for `place`; says so when live-only commands were left
+/// out. Applying it twice changes nothing more.
+pub fn localize(findings: &mut [Finding], place: &Place) {
+    for f in findings {
+        let before = f.next_steps.len();
+        let mut steps: Vec<String> = f
+            .next_steps
+            .iter()
+            .filter_map(|s| localize_one(s, place))
+            .collect();
+        if let Some(dir) = &place.saved_copy
+            && steps.len() < before
+        {
+            steps.push(format!(
+                "Commands for a live system (ss, nstat, sysctl, lsof) are left out: {} is a saved copy; run them on the host it came from.",
+                dir.display()
+            ));
+        }
+        f.next_steps = steps;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(root: &str, pid: Option<u32>, as_root: bool) -> Place {
+        Place::new(Path::new(root), false, pid, as_root)
+    }
+
+    #[test]
+    fn with_pid_namespace_commands_run_inside_it() {
+        let p = place("/proc", Some(4242), false);
+        assert_eq!(
+            localize_one("ss -tnp state close-wait", &p).unwrap(),
+            "sudo nsenter -t 4242 -n ss -tnp state close-wait"
+        );
+        let p = place("/proc", Some(4242), true);
+        assert_eq!(
+            localize_one("sysctl net.ipv4.tcp_fin_timeout", &p).unwrap(),
+            "nsenter -t 4242 -n sysctl net.ipv4.tcp_fin_timeout"
+        );
+        assert_eq!(
+            localize_one("sudo sockscope top --by process", &p).unwrap(),
+            "sockscope --pid 4242 top --by process"
+        );
+        assert_eq!(
+            localize_one("lsof -nP -p 4242 -a -iTCP", &p).unwrap(),
+            "lsof -nP -p 4242 -a -iTCP"
+        );
+        assert_eq!(
+            localize_one("Review the code.", &p).unwrap(),
+            "Review the code."
+        );
+    }
+
+    #[test]
+    fn a_saved_copy_keeps_only_what_works_on_it() {
+        let p = place("/tmp/copy", None, false);
+        assert_eq!(localize_one("ss -tno state last-ack", &p), None);
+        assert_eq!(localize_one("ls /proc/1/fd | wc -l", &p), None);
+        assert_eq!(
+            localize_one("sudo sockscope top --by peer", &p).unwrap(),
+            "sudo sockscope --proc-root /tmp/copy top --by peer"
+        );
+    }
+
+    #[test]
+    fn root_gets_no_sudo_and_twice_is_once() {
+        let p = place("/proc", Some(7), true);
+        let mut f = vec![Finding::new(
+            "x",
+            crate::report::Severity::Warning,
+            String::new(),
+            String::new(),
+            serde_json::json!({}),
+            vec![],
+            vec!["sudo sockscope top".into(), "ss -tn".into()],
+            vec![],
+            vec![],
+        )];
+        localize(&mut f, &p);
+        let once = f[0].next_steps.clone();
+        localize(&mut f, &p);
+        assert_eq!(f[0].next_steps, once);
+        assert_eq!(
+            once,
+            vec!["sockscope --pid 7 top", "nsenter -t 7 -n ss -tn"]
+        );
+    }
+}
