@@ -80,6 +80,7 @@ fn run_command(
         Some(Command::Summary(args)) => commands::summary::run(args, terminal, out, err),
         Some(Command::List(args)) => commands::list::run(args, terminal, out, err),
         Some(Command::Top(args)) => commands::top::run(args, terminal, out, err),
+        Some(Command::Watch(args)) => commands::watch::run(args, terminal, out, err),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "sockscope", &mut script);

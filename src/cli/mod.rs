@@ -2,6 +2,7 @@
 
 mod lower;
 mod parse;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use crate::filter::PortRange;
 use crate::model::StateSelector;
 use crate::report::StateRange;
 use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
+pub use watch::{WatchArgs, WatchFormat, parse_filter_line};
 
 /// Count every TCP socket by state: an exact, fast `netstat | awk`.
 ///
@@ -44,6 +46,11 @@ pub enum Command {
     /// Runs every diagnostic rule plus the --warn/--crit state thresholds. The default text
     /// output prints nothing when all is well, so cron mails only on trouble.
     Check(CheckArgs),
+    /// The live view: every state with its trend, the findings and who is behind them,
+    /// refreshed in place (a record per refresh when not a terminal).
+    ///
+    /// For example, every second, only port 8080: sockscope watch -n 1 --port 8080
+    Watch(WatchArgs),
     /// Print a shell completion script to standard output.
     ///
     /// For example: sockscope completions bash > /etc/bash_completion.d/sockscope

@@ -5,6 +5,7 @@ pub mod check;
 pub mod list;
 pub mod summary;
 pub mod top;
+pub mod watch;
 
 use std::io::Write;
 
