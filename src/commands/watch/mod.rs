@@ -49,3 +49,5 @@ pub fn run(
         _ => stream::run(&mut session, format, args.interval, args.count, out, err),
     }
 }
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,6 @@
 pub mod line;
 mod panels;
 mod states;
-#[cfg(test)]
-mod tests;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -58,14 +56,22 @@ pub fn draw(frame: &mut Frame, view: &WatchView) {
     let paint = Paint { color: view.color };
     let header = header(view, paint, area.width);
     let footer = footer(view, paint, area.width);
+    let (header_h, footer_h) = (header.len() as u16, footer.len() as u16);
     let states = states::height(view);
     let culprits = panels::culprits_height(view);
-    let [top, middle, findings, bottom, keys] = Layout::vertical([
-        Constraint::Length(header.len() as u16),
+    // The findings take what they need of what is left, at least four rows; spare rows go
+    // below the panels, so the keys stay at the bottom.
+    let left = area
+        .height
+        .saturating_sub(header_h + states + culprits + footer_h);
+    let findings_h = panels::findings_height(view, area.width).min(left.max(4));
+    let [top, middle, findings, bottom, _, keys] = Layout::vertical([
+        Constraint::Length(header_h),
         Constraint::Length(states),
-        Constraint::Min(4),
+        Constraint::Length(findings_h),
         Constraint::Length(culprits),
-        Constraint::Length(footer.len() as u16),
+        Constraint::Fill(1),
+        Constraint::Length(footer_h),
     ])
     .areas(area);
     frame.render_widget(Paragraph::new(header), top);

@@ -29,20 +29,44 @@ fn headline(f: &Finding) -> String {
     }
 }
 
+/// Rows the findings panel would fill at this width: its title and its lines, wrapped.
+pub(super) fn findings_height(view: &WatchView, width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let rows: usize = lines(view, Paint { color: false })
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(width))
+        .sum();
+    u16::try_from(rows + 1).unwrap_or(u16::MAX)
+}
+
 pub(super) fn findings(frame: &mut Frame, area: Rect, view: &WatchView, paint: Paint) {
     if super::is_empty(area) {
         return;
     }
+    let count = view.findings();
+    let title = if count == 0 {
+        " Findings ".to_string()
+    } else {
+        format!(" Findings ({count}) ")
+    };
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .title(Span::styled(title, paint.bold()));
+    frame.render_widget(
+        Paragraph::new(lines(view, paint))
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// One line per finding, then the selected one in full.
+fn lines(view: &WatchView, paint: Paint) -> Vec<Line<'static>> {
     let Some(latest) = &view.latest else {
-        return;
+        return Vec::new();
     };
     let report = &latest.report;
     let found = &report.findings;
-    let title = if found.is_empty() {
-        " Findings ".to_string()
-    } else {
-        format!(" Findings ({}) ", found.len())
-    };
     let mut lines: Vec<Line> = Vec::new();
     if found.is_empty() {
         let d = &report.checks;
@@ -71,15 +95,7 @@ pub(super) fn findings(frame: &mut Frame, area: Rect, view: &WatchView, paint: P
         lines.push(Line::raw(""));
         lines.extend(expanded(f, paint));
     }
-    let block = Block::new()
-        .borders(Borders::TOP)
-        .title(Span::styled(title, paint.bold()));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    lines
 }
 
 /// The selected finding in full: summary, who, causes, next steps.
@@ -113,7 +129,14 @@ pub(super) fn culprits_height(view: &WatchView) -> u16 {
         .latest
         .as_ref()
         .and_then(|r| r.culprits.as_ref())
-        .map_or(1, |c| c.rows.len().clamp(1, 8) + 1);
+        .map_or(1, |c| {
+            let hidden = c.rows.len() > 8 || c.rest.0 > 0;
+            let note = c
+                .attribution
+                .as_ref()
+                .is_some_and(|a| !attribution::notes(a).is_empty());
+            c.rows.len().clamp(1, 8) + usize::from(hidden || note)
+        });
     (2 + rows) as u16
 }
 
