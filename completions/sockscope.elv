@@ -43,6 +43,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
             cand top 'Count sockets per process, port, peer or uid, most first'
             cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand watch 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print the man page (roff) to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -140,6 +141,32 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'sockscope;watch'= {
+            cand --format 'Output: the live screen (the default on a terminal), or one record per refresh: plain (a timestamped STATE=COUNT line, the default when piped) or json (one document per line)'
+            cand -n 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them'
+            cand --interval 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them'
+            cand --count 'Stop after N refreshes (the screen and the records alike)'
+            cand --stuck-after 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck'
+            cand --config 'Thresholds and disabled rules (TOML), as `check` reads them; a broken file is a warning, and the defaults apply'
+            cand --state 'Only sockets in this state or state group (repeatable)'
+            cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
+            cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
+            cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
+            cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
+            cand --source 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)'
+            cand --json 'Same as --format json'
+            cand --all-states 'Show the states at zero too (the `z` key toggles it)'
+            cand --no-processes 'Do not look up processes: findings and culprits name ports and peers only'
+            cand -4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand --ipv4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand -6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand --ipv6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'sockscope;completions'= {
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -153,6 +180,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
             cand top 'Count sockets per process, port, peer or uid, most first'
             cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand watch 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print the man page (roff) to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -164,6 +192,8 @@ set edit:completion:arg-completer[sockscope] = {|@words|
         &'sockscope;help;top'= {
         }
         &'sockscope;help;check'= {
+        }
+        &'sockscope;help;watch'= {
         }
         &'sockscope;help;completions'= {
         }

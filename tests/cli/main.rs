@@ -12,3 +12,4 @@ mod live;
 mod owners;
 mod state;
 mod util;
+mod watch;
