@@ -67,9 +67,15 @@ pub fn run(
     terminal::enable_raw_mode()?;
     let _restore = Restore;
     let mut out = out;
-    execute!(&mut out, EnterAlternateScreen, cursor::Hide)?;
+    // Cleared here rather than with Terminal::clear, which asks the terminal where its cursor
+    // is and fails when no answer comes quickly (a slow SSH link, a pty nobody answers on).
+    execute!(
+        &mut out,
+        EnterAlternateScreen,
+        cursor::Hide,
+        terminal::Clear(terminal::ClearType::All)
+    )?;
     let mut screen = Terminal::new(CrosstermBackend::new(out))?;
-    screen.clear()?;
 
     let mut due = Instant::now();
     let mut dirty = true;
