@@ -52,13 +52,20 @@ def _run(argv, pty_screen, stop_after=None):
 def per_refresh(binary, runs):
     """(label, (min, median, max, None)) of CPU seconds per refresh, for bench.py's rows."""
     rows = []
-    for label, extra, screen in [
-        ("sockscope watch --format plain, CPU per refresh", ["--format", "plain"], False),
-        ("sockscope watch screen (culprits by process), CPU per refresh", [], True),
+    watch = [binary, "watch", "--count", str(REFRESHES), "-n", "0.1"]
+    for label, argv, screen, refreshes in [
+        # What a refresh is measured against: one summary, in CPU time too.
+        ("sockscope (table), CPU per run", [binary], False, 1),
+        ("sockscope --no-processes, CPU per run", [binary, "--no-processes"], False, 1),
+        ("sockscope watch --format plain, CPU per refresh", [*watch, "--format", "plain"],
+         False, REFRESHES),
+        ("sockscope watch --format json, CPU per refresh", [*watch, "--format", "json"],
+         False, REFRESHES),
+        ("sockscope watch screen (culprits by process), CPU per refresh", watch, True,
+         REFRESHES),
     ]:
-        argv = [binary, "watch", "--count", str(REFRESHES), "-n", "0.1", *extra]
         _run(argv, screen)
-        cpus = sorted(_run(argv, screen)[1] / REFRESHES for _ in range(runs))
+        cpus = sorted(_run(argv, screen)[1] / refreshes for _ in range(runs))
         rows.append((label, (cpus[0], cpus[len(cpus) // 2], cpus[-1], None)))
     return rows
 

@@ -15,7 +15,7 @@ use crate::diagnose::observe::Observations;
 use crate::diagnose::{self, Input, Processes, Settings};
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::model::{KernelContext, Socket, Tally};
+use crate::model::{KernelContext, Socket, StateSet, Tally};
 use crate::report::{Attribution, Checks, Collection, Owners, SummaryReport};
 
 /// Which sockets, from where, and whether their processes may be looked up.
@@ -56,6 +56,8 @@ pub struct Analysis {
     pub observations: Observations,
     /// The two-run comparison, with what to remember for the next run.
     pub comparison: Option<Comparison>,
+    /// The owners found by the walk, when [`analyse_owning`] asked for some sockets' owners.
+    pub owners: Option<Owners>,
 }
 
 /// Streams every socket of the scope once: counts the matching ones, feeds the observations
@@ -118,6 +120,20 @@ pub fn analyse(
     each: &mut dyn FnMut(&Socket),
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
+    analyse_owning(scope, plan, settings, StateSet::EMPTY, each, err)
+}
+
+/// As [`analyse`], and also looks up who holds the matching sockets in the states `owned`, in
+/// the same walk as the findings' owners (`watch`'s culprit panel): one walk per analysis.
+/// They come back in [`Analysis::owners`]. Nothing more is walked with `--no-processes`.
+pub fn analyse_owning(
+    scope: &Scope,
+    plan: &Plan,
+    settings: &Settings,
+    owned: StateSet,
+    each: &mut dyn FnMut(&Socket),
+    err: &mut dyn Write,
+) -> Result<Analysis, Error> {
     let source = &scope.source;
     let collected_at = SystemTime::now();
     let context = if plan.diagnose {
@@ -128,7 +144,18 @@ pub fn analyse(
     let mut obs = Observations::new(&settings.thresholds, &context);
     obs.watch_ports(plan.watch_ports.iter().copied());
     obs.keep_inodes(plan.keep_inodes);
-    let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), each)?;
+    let mut extra: HashSet<u64> = HashSet::new();
+    let owned = if scope.no_processes {
+        StateSet::EMPTY
+    } else {
+        owned
+    };
+    let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), &mut |s| {
+        if s.inode != 0 && owned.contains(s.state) {
+            extra.insert(s.inode);
+        }
+        each(s);
+    })?;
     warn_skipped(&collection, err);
 
     let mut checks = Checks {
@@ -139,6 +166,7 @@ pub fn analyse(
     };
     let mut findings = Vec::new();
     let mut comparison = None;
+    let mut owners = None;
     if plan.diagnose {
         let boot_id = plan
             .history
@@ -183,20 +211,27 @@ pub fn analyse(
             if let Some(c) = &compared {
                 wanted.extend(diagnose::wanted_inodes(&c.findings));
             }
+            let behind_findings = !wanted.is_empty();
+            wanted.extend(extra.iter().copied());
             let found = owners_of(source, &wanted)?;
             (verdict, compared) = judge(Some(&found));
-            if !wanted.is_empty() {
+            if behind_findings {
                 let mut named = diagnose::wanted_inodes(&verdict.findings);
                 if let Some(c) = &compared {
                     named.extend(diagnose::wanted_inodes(&c.findings));
                 }
                 checks.attribution = Some(Attribution::of_inodes(named, &found));
             }
+            if !extra.is_empty() {
+                owners = Some(found);
+            }
         }
         findings = verdict.findings;
         checks.skipped = verdict.skipped;
         checks.context_missing = context.missing.clone();
         comparison = compared;
+    } else if !extra.is_empty() {
+        owners = Some(owners_of(source, &extra)?);
     }
     let report = SummaryReport {
         collected_at,
@@ -211,6 +246,7 @@ pub fn analyse(
         context,
         observations: obs,
         comparison,
+        owners,
     })
 }
 

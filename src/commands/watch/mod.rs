@@ -34,7 +34,10 @@ pub fn run(
         ));
     }
     let settings = settings(args.config.as_deref(), err);
-    let mut session = Session::new(args.scope(), settings, args.stuck_after.as_secs());
+    let mut scope = args.scope();
+    // A plain record names no culprit: walking every fd table for it would be wasted.
+    scope.no_processes |= format == WatchFormat::Plain;
+    let mut session = Session::new(scope, settings, args.stuck_after.as_secs());
     match format {
         WatchFormat::Screen => {
             let by = if session.looks_up_processes() {

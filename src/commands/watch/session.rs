@@ -12,10 +12,10 @@ use crate::diagnose::Settings;
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::group::Grouper;
-use crate::model::{Socket, TcpState};
+use crate::model::{Socket, StateSet, TcpState};
 use crate::pipeline::{self, History, Plan, Scope};
 use crate::report::watch::{CulpritRow, Culprits, Refresh};
-use crate::report::{GroupKey, KeyValue};
+use crate::report::{Attribution, GroupKey, KeyValue, Owners};
 
 /// How many culprits the panel keeps (more than any screen shows).
 const CULPRIT_ROWS: usize = 20;
@@ -72,10 +72,16 @@ impl Session {
         let wanted = panel.map(|p| p.state);
         // Only the selected state's sockets are kept, and only when the panel is shown.
         let mut kept: Vec<Socket> = Vec::new();
-        let analysis = pipeline::analyse(
+        // Grouping by process: the panel's owners come from the findings' walk, one per refresh.
+        let owned = match panel {
+            Some(p) if p.by == GroupKey::Process => StateSet::one(p.state),
+            _ => StateSet::EMPTY,
+        };
+        let analysis = pipeline::analyse_owning(
             &self.scope,
             &self.plan,
             &self.settings,
+            owned,
             &mut |s| {
                 if Some(s.state) == wanted {
                     kept.push(*s);
@@ -114,10 +120,10 @@ impl Session {
         let oldest = saved
             .as_ref()
             .map_or([None, None], |s| [age(&s.close_wait), age(&s.fin_wait2)]);
-        let culprits = match panel {
-            Some(panel) => Some(self.culprits(panel, &kept, saved.as_ref(), now, started)?),
-            None => None,
-        };
+        let culprits = panel.map(|panel| {
+            let owners = analysis.owners.as_ref();
+            self.culprits(panel, &kept, owners, saved.as_ref(), now, started)
+        });
         if let (Some(h), Some(s)) = (&mut self.plan.history, saved) {
             h.previous = Some(s);
         }
@@ -135,20 +141,22 @@ impl Session {
         &self,
         panel: Panel,
         sockets: &[Socket],
+        owners: Option<&Owners>,
         saved: Option<&Saved>,
         now: u64,
         started: u64,
-    ) -> Result<Culprits, Error> {
+    ) -> Culprits {
         let mut note = None;
+        let empty = Owners::default();
         let (owners, attribution) = match panel.by {
             GroupKey::Process if self.scope.no_processes => {
                 note = Some("processes are not looked up (--no-processes)".to_string());
                 (None, None)
             }
             GroupKey::Process => {
-                let (owners, attribution) =
-                    pipeline::owners_of_sockets(&self.scope.source, sockets)?;
-                (Some(owners), Some(attribution))
+                // No socket with an inode to look up: nothing was walked, and none is owned.
+                let owners = owners.unwrap_or(&empty);
+                (Some(owners), Some(Attribution::of(sockets, owners)))
             }
             _ => (None, None),
         };
@@ -158,7 +166,7 @@ impl Session {
             _ => None,
         });
         let keys = [panel.by];
-        let grouper = Grouper::new(&keys, owners.as_ref());
+        let grouper = Grouper::new(&keys, owners);
         let mut groups: HashMap<KeyValue, (u64, Option<u64>)> = HashMap::new();
         if note.is_none() {
             for socket in sockets {
@@ -187,7 +195,7 @@ impl Session {
             .collect();
         rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
         let cut = rows.split_off(rows.len().min(CULPRIT_ROWS));
-        Ok(Culprits {
+        Culprits {
             state: panel.state,
             by: panel.by,
             rows,
@@ -195,6 +203,6 @@ impl Session {
             rest: (cut.len() as u64, cut.iter().map(|r| r.count).sum()),
             attribution,
             note,
-        })
+        }
     }
 }
