@@ -20,6 +20,9 @@ rows are also given as multiples of it.
 and times from the host namespace the sweep floor (netns_sweep_count.c: setns into each
 namespace, one dump per family) against sockscope --all-netns, then deletes every namespace and
 process it made. --only selects rows by label in both modes (e.g. --only floor,--all-netns).
+
+The `sockscope watch` rows give CPU per refresh (benches/watch_bench.py), the screen's under a
+pseudo-terminal; --watch-idle SECONDS measures the screen's CPU share at -n 1 where it runs.
 """
 
 import argparse
@@ -228,6 +231,10 @@ def measure_here(binary, runs, only=None):
     if COMBINED_FLOOR in results:
         ratios(f"{total:,} sockets", "dump + fd-walk floor", results[COMBINED_FLOOR], results,
                OWNER_COMMANDS)
+    if selected("sockscope watch", only):
+        import watch_bench
+        for label, result in watch_bench.per_refresh(binary, runs):
+            row(f"{total:,}", label, result)
 
 
 def sweep_size(text):
@@ -365,7 +372,16 @@ def main():
     ap.add_argument("--netns-sweep", type=sweep_size, action="append", metavar="NSxSOCKETS",
                     help="time sweeping NS namespaces of SOCKETS sockets each (repeatable); "
                          "without --count, only the sweeps run")
+    ap.add_argument("--watch-idle", type=float, metavar="SECONDS",
+                    help="only measure the CPU share of `sockscope watch -n 1` on a terminal "
+                         "over SECONDS, in this namespace")
     args = ap.parse_args()
+    if args.watch_idle:
+        import watch_bench
+        cpu, wall = watch_bench.idle(os.path.abspath(args.binary), args.watch_idle)
+        print(f"sockscope watch -n 1, idle: {cpu * 1e3:.0f} ms of CPU in {wall:.1f} s "
+              f"= {100 * cpu / wall:.2f}% of a CPU")
+        return
     if args.inside:
         return measure_here(args.binary, args.runs, args.only)
     # A plain kill unwinds through the finally blocks too, which delete what was made.

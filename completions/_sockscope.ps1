@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per socket, like `ss -tan`, optionally with the owning processes')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Count sockets per process, port, peer or uid, most first')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page (roff) to standard output: the main page, or a command''s')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -163,6 +164,35 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'sockscope;watch' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N refreshes (the screen and the records alike)')
+            [CompletionResult]::new('--stuck-after', '--stuck-after', [CompletionResultType]::ParameterName, 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; check: text]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sockets in this state or state group (repeatable)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Read the network namespace of process PID (a container''s) via /proc/PID/net')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)')
+            [CompletionResult]::new('--all-states', '--all-states', [CompletionResultType]::ParameterName, 'Show the states at zero too (the `z` key toggles it)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --format json')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'With plain output, also print attribution notes on stderr (kept quiet for cron)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'With plain output, also print attribution notes on stderr (kept quiet for cron)')
+            [CompletionResult]::new('--no-processes', '--no-processes', [CompletionResultType]::ParameterName, 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets, dual-stack ones included')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets, dual-stack ones included')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'sockscope;completions' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; check: text]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary')
@@ -216,6 +246,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per socket, like `ss -tan`, optionally with the owning processes')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Count sockets per process, port, peer or uid, most first')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page (roff) to standard output: the main page, or a command''s')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -231,6 +262,9 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             break
         }
         'sockscope;help;check' {
+            break
+        }
+        'sockscope;help;watch' {
             break
         }
         'sockscope;help;completions' {

@@ -37,6 +37,9 @@ _sockscope() {
             sockscope,top)
                 cmd="sockscope__subcmd__top"
                 ;;
+            sockscope,watch)
+                cmd="sockscope__subcmd__watch"
+                ;;
             sockscope__subcmd__help,check)
                 cmd="sockscope__subcmd__help__subcmd__check"
                 ;;
@@ -58,6 +61,9 @@ _sockscope() {
             sockscope__subcmd__help,top)
                 cmd="sockscope__subcmd__help__subcmd__top"
                 ;;
+            sockscope__subcmd__help,watch)
+                cmd="sockscope__subcmd__help__subcmd__watch"
+                ;;
             *)
                 ;;
         esac
@@ -65,14 +71,14 @@ _sockscope() {
 
     case "${cmd}" in
         sockscope)
-            opts="-v -4 -6 -h -V --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help --version summary list top check completions man help"
+            opts="-v -4 -6 -h -V --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help --version summary list top check watch completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -154,7 +160,7 @@ _sockscope() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -212,7 +218,7 @@ _sockscope() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -263,7 +269,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__help)
-            opts="summary list top check completions man help"
+            opts="summary list top check watch completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +380,20 @@ _sockscope() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sockscope__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sockscope__subcmd__list)
             opts="-p -o -v -4 -6 -h --processes --timers --sort --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -386,7 +406,7 @@ _sockscope() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -444,7 +464,7 @@ _sockscope() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -502,7 +522,7 @@ _sockscope() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -572,7 +592,81 @@ _sockscope() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -W "established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait closed close-wait last-ack listening closing all connected synchronized bucket big" -- "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockscope__subcmd__watch)
+            opts="-n -v -4 -6 -h --interval --count --all-states --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stuck-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0
                     ;;
                 --config)

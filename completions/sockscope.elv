@@ -45,6 +45,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
             cand top 'Count sockets per process, port, peer or uid, most first'
             cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand watch 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print a man page (roff) to standard output: the main page, or a command''s'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -155,6 +156,34 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'sockscope;watch'= {
+            cand -n 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them'
+            cand --interval 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them'
+            cand --count 'Stop after N refreshes (the screen and the records alike)'
+            cand --stuck-after 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck'
+            cand --format 'Output format [default: table; check: text]'
+            cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary'
+            cand --state 'Only sockets in this state or state group (repeatable)'
+            cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
+            cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
+            cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
+            cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
+            cand --source 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)'
+            cand --all-states 'Show the states at zero too (the `z` key toggles it)'
+            cand --json 'Same as --format json'
+            cand -v 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+            cand --verbose 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+            cand --no-processes 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+            cand -4 'Only IPv4 sockets'
+            cand --ipv4 'Only IPv4 sockets'
+            cand -6 'Only IPv6 sockets, dual-stack ones included'
+            cand --ipv6 'Only IPv6 sockets, dual-stack ones included'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'sockscope;completions'= {
             cand --format 'Output format [default: table; check: text]'
             cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary'
@@ -206,6 +235,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
             cand top 'Count sockets per process, port, peer or uid, most first'
             cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand watch 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print a man page (roff) to standard output: the main page, or a command''s'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -217,6 +247,8 @@ set edit:completion:arg-completer[sockscope] = {|@words|
         &'sockscope;help;top'= {
         }
         &'sockscope;help;check'= {
+        }
+        &'sockscope;help;watch'= {
         }
         &'sockscope;help;completions'= {
         }

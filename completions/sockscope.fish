@@ -29,7 +29,8 @@ json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
 text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
 nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-prometheus\t'check: the Prometheus text exposition format'"
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
 complete -c sockscope -n "__fish_sockscope_needs_command" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_needs_command" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
@@ -68,6 +69,7 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "summary" -d 'Co
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "watch" -d 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -76,7 +78,8 @@ json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
 text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
 nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-prometheus\t'check: the Prometheus text exposition format'"
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
@@ -120,7 +123,8 @@ json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
 text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
 nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-prometheus\t'check: the Prometheus text exposition format'"
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
@@ -167,7 +171,8 @@ json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
 text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
 nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-prometheus\t'check: the Prometheus text exposition format'"
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
@@ -212,7 +217,8 @@ json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
 text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
 nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-prometheus\t'check: the Prometheus text exposition format'"
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
@@ -246,12 +252,57 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l no-process
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s n -l interval -d 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l count -d 'Stop after N refreshes (the screen and the records alike)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l all-states -d 'Show the states at zero too (the `z` key toggles it)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
 text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
 nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-prometheus\t'check: the Prometheus text exposition format'"
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
@@ -290,7 +341,8 @@ json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
 text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
 nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-prometheus\t'check: the Prometheus text exposition format'"
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
@@ -324,10 +376,11 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l no-processes
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "summary" -d 'Count TCP sockets by state and run the diagnostics (the default command)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "summary" -d 'Count TCP sockets by state and run the diagnostics (the default command)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "watch" -d 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -24,6 +24,14 @@ impl<'a> Grouper<'a> {
     }
 
     pub fn add(&mut self, socket: &Socket) {
+        for tuple in self.keys_of(socket) {
+            self.groups.entry(tuple).or_default().add(socket.state);
+        }
+    }
+
+    /// The groups a socket counts in (one per holder when shared), for callers that follow
+    /// more than counts per group (`watch`: the oldest socket of each).
+    pub fn keys_of(&self, socket: &Socket) -> Vec<Vec<KeyValue>> {
         let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::with_capacity(self.keys.len())];
         for &key in self.keys {
             let values = self.values(key, socket);
@@ -45,9 +53,7 @@ impl<'a> Grouper<'a> {
                     .collect();
             }
         }
-        for tuple in tuples {
-            self.groups.entry(tuple).or_default().add(socket.state);
-        }
+        tuples
     }
 
     fn values(&self, key: GroupKey, socket: &Socket) -> Vec<KeyValue> {

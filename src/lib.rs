@@ -101,6 +101,7 @@ fn run_command(
         None | Some(Command::Summary) => commands::summary::run(&cli.shared, terminal, out, err),
         Some(Command::List(args)) => commands::list::run(&cli.shared, args, terminal, out, err),
         Some(Command::Top(args)) => commands::top::run(&cli.shared, args, terminal, out, err),
+        Some(Command::Watch(args)) => commands::watch::run(&cli.shared, args, terminal, out, err),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "sockscope", &mut script);

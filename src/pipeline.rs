@@ -15,7 +15,7 @@ use crate::diagnose::observe::Observations;
 use crate::diagnose::{self, Input, Processes, Settings};
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::model::{KernelContext, Socket, Tally};
+use crate::model::{KernelContext, Socket, StateSet, Tally};
 use crate::report::{Attribution, Checks, Collection, Owners, SummaryReport};
 
 /// Which sockets, from where, and whether their processes may be looked up.
@@ -56,6 +56,8 @@ pub struct Analysis {
     pub observations: Observations,
     /// The two-run comparison, with what to remember for the next run.
     pub comparison: Option<Comparison>,
+    /// The owners found by the walk, when [`analyse_owning`] asked for some sockets' owners.
+    pub owners: Option<Owners>,
 }
 
 /// Streams every socket of the scope once: counts the matching ones, feeds the observations
@@ -118,6 +120,20 @@ pub fn analyse(
     each: &mut dyn FnMut(&Socket),
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
+    analyse_owning(scope, plan, settings, StateSet::EMPTY, each, err)
+}
+
+/// As [`analyse`], and also looks up who holds the matching sockets in the states `owned`, in
+/// the same walk as the findings' owners (`watch`'s culprit panel): one walk per analysis.
+/// They come back in [`Analysis::owners`]. Nothing more is walked with `--no-processes`.
+pub fn analyse_owning(
+    scope: &Scope,
+    plan: &Plan,
+    settings: &Settings,
+    owned: StateSet,
+    each: &mut dyn FnMut(&Socket),
+    err: &mut dyn Write,
+) -> Result<Analysis, Error> {
     let source = &scope.source;
     let collected_at = SystemTime::now();
     let context = if plan.diagnose {
@@ -129,7 +145,18 @@ pub fn analyse(
     obs.watch_ports(plan.watch_ports.iter().copied());
     obs.keep_inodes(plan.keep_inodes);
     obs.clock_ticks(crate::collect::clock_ticks());
-    let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), each)?;
+    let mut extra: HashSet<u64> = HashSet::new();
+    let owned = if scope.no_processes {
+        StateSet::EMPTY
+    } else {
+        owned
+    };
+    let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), &mut |s| {
+        if s.inode != 0 && owned.contains(s.state) {
+            extra.insert(s.inode);
+        }
+        each(s);
+    })?;
     warn_skipped(&collection, err);
 
     let mut checks = Checks {
@@ -140,6 +167,7 @@ pub fn analyse(
     };
     let mut findings = Vec::new();
     let mut comparison = None;
+    let mut owners = None;
     if plan.diagnose {
         let boot_id = plan
             .history
@@ -184,14 +212,19 @@ pub fn analyse(
             if let Some(c) = &compared {
                 wanted.extend(diagnose::wanted_inodes(&c.findings));
             }
+            let behind_findings = !wanted.is_empty();
+            wanted.extend(extra.iter().copied());
             let found = owners_of(source, &wanted)?;
             (verdict, compared) = judge(Some(&found));
-            if !wanted.is_empty() {
+            if behind_findings {
                 let mut named = diagnose::wanted_inodes(&verdict.findings);
                 if let Some(c) = &compared {
                     named.extend(diagnose::wanted_inodes(&c.findings));
                 }
                 checks.attribution = Some(Attribution::of_inodes(named, &found));
+            }
+            if !extra.is_empty() {
+                owners = Some(found);
             }
         }
         findings = verdict.findings;
@@ -209,6 +242,8 @@ pub fn analyse(
         checks.limited = verdict.limited;
         checks.context_missing = context.missing.clone();
         comparison = compared;
+    } else if !extra.is_empty() {
+        owners = Some(owners_of(source, &extra)?);
     }
     let report = SummaryReport {
         collected_at,
@@ -223,6 +258,7 @@ pub fn analyse(
         context,
         observations: obs,
         comparison,
+        owners,
     })
 }
 

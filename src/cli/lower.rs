@@ -5,7 +5,7 @@ use clap::ValueEnum;
 
 use super::{
     CheckFormat, FilterArgs, Format, FormatArg, GroupKey, SharedArgs, SortKey, SourceArgs,
-    SourceKind, TopArgs,
+    SourceKind, TopArgs, WatchFormat,
 };
 use crate::collect::{self, Source};
 use crate::error::Error;
@@ -71,7 +71,21 @@ impl SharedArgs {
             Some(FormatArg::Json) => Ok(Format::Json),
             Some(FormatArg::Plain) => Ok(Format::Plain),
             Some(other) => Err(Error::Usage(format!(
-                "--format {}: only check has that format; {command} takes table, json or plain",
+                "--format {}: {command} takes table, json or plain",
+                other.name()
+            ))),
+        }
+    }
+
+    /// The form of watch, or `None` to decide by whether stdout is a terminal.
+    pub fn watch_format(&self) -> Result<Option<WatchFormat>, Error> {
+        match self.format_arg() {
+            None => Ok(None),
+            Some(FormatArg::Screen | FormatArg::Table) => Ok(Some(WatchFormat::Screen)),
+            Some(FormatArg::Plain) => Ok(Some(WatchFormat::Plain)),
+            Some(FormatArg::Json) => Ok(Some(WatchFormat::Json)),
+            Some(other) => Err(Error::Usage(format!(
+                "--format {}: watch takes screen, plain or json",
                 other.name()
             ))),
         }

@@ -5,6 +5,7 @@
 
 mod lower;
 mod parse;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ use crate::filter::PortRange;
 use crate::model::StateSelector;
 use crate::report::StateRange;
 use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
+pub use watch::{WatchArgs, WatchFormat, parse_filter_line};
 
 /// Count every TCP socket by state, explain what is wrong, and alert on it.
 ///
@@ -48,6 +50,11 @@ pub enum Command {
     /// Runs every diagnostic rule plus the --warn/--crit state thresholds. The default text
     /// output prints nothing when all is well, so cron mails only on trouble.
     Check(CheckArgs),
+    /// The live view: every state with its trend, the findings and who is behind them,
+    /// refreshed in place (a record per refresh when not a terminal).
+    ///
+    /// For example, every second, only port 8080: sockscope watch -n 1 --port 8080
+    Watch(WatchArgs),
     /// Print a shell completion script to standard output.
     ///
     /// For example: sockscope completions bash > /etc/bash_completion.d/sockscope
@@ -59,7 +66,7 @@ pub enum Command {
     ///
     /// For example: sockscope man | man -l -; sockscope man check | man -l -
     Man {
-        /// The command whose page to print (summary, list, top, check).
+        /// The command whose page to print (summary, list, top, check, watch).
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
     },
@@ -181,6 +188,9 @@ pub enum FormatArg {
     Nagios,
     /// check: the Prometheus text exposition format.
     Prometheus,
+    /// watch: the full-screen live view (watch's default on a terminal; piped, watch prints a
+    /// plain record per refresh).
+    Screen,
 }
 
 /// The formats of the summary, list and top.

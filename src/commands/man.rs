@@ -10,7 +10,7 @@ use crate::cli::Cli;
 use crate::error::Error;
 
 /// The commands that have a page of their own.
-pub const PAGES: &[&str] = &["summary", "list", "top", "check"];
+pub const PAGES: &[&str] = &["summary", "list", "top", "check", "watch"];
 
 /// Writes the page of `command` (the main page for `None`).
 pub fn run(command: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
@@ -38,6 +38,7 @@ pub fn run(command: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
                 "summary" => "sockscope-summary",
                 "list" => "sockscope-list",
                 "top" => "sockscope-top",
+                "watch" => "sockscope-watch",
                 _ => "sockscope-check",
             };
             (
@@ -152,6 +153,16 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
             (
                 "sockscope list --sort rx",
                 "Sockets with the most unread data first.",
+            ),
+        ],
+        Some("watch") => &[
+            (
+                "sockscope watch -n 1 --port 8080",
+                "The live view every second, only sockets on port 8080.",
+            ),
+            (
+                "sockscope watch --format plain --count 60 | tee watch.log",
+                "One timestamped STATE=COUNT record per refresh for two minutes (the default interval is 2 s), for a log.",
             ),
         ],
         Some("top") => &[

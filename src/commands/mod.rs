@@ -6,6 +6,7 @@ pub mod list;
 pub mod man;
 pub mod summary;
 pub mod top;
+pub mod watch;
 
 use std::io::Write;
 

@@ -50,7 +50,7 @@ pub fn run(
 
 /// The configured thresholds and disabled rules. The summary must always work during an
 /// incident: a broken file is a warning, and the defaults apply.
-fn settings(explicit: Option<&std::path::Path>, err: &mut dyn Write) -> Settings {
+pub(crate) fn settings(explicit: Option<&std::path::Path>, err: &mut dyn Write) -> Settings {
     match config::load(explicit) {
         Ok(config) => config.settings,
         Err(e) => {

@@ -82,13 +82,11 @@ pub fn localize(findings: &mut [Finding], place: &Place) {
             .iter()
             .filter_map(|s| localize_one(s, place))
             .collect();
-        if let Some(dir) = &place.saved_copy
-            && steps.len() < before
-        {
-            steps.push(format!(
-                "Commands for a live system (ss, nstat, sysctl, lsof) are left out: {} is a saved copy; run them on the host it came from.",
-                dir.display()
-            ));
+        if place.saved_copy.is_some() && steps.len() < before {
+            steps.push(
+                "Commands for a live system (ss, nstat, sysctl, lsof) are left out: --proc-root reads a saved copy; run them on the host it came from."
+                    .to_string(),
+            );
         }
         f.next_steps = steps;
     }

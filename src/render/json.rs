@@ -28,10 +28,26 @@ struct Document<'a> {
     notes: &'a [String],
     collected_at: String,
     total: u64,
-    states: States<'a>,
+    states: BothFamilies,
     families: Families<'a>,
     findings: &'a [Finding],
     collection: CollectionView<'a>,
+    /// `watch`: each state's change since the previous record (`null` on the first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<Option<Deltas>>,
+}
+
+/// Signed changes of all eleven states, in the order [`States`] writes them.
+struct Deltas([i64; 11]);
+
+impl Serialize for Deltas {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(TcpState::KNOWN.len()))?;
+        for (state, d) in TcpState::KNOWN.iter().zip(self.0) {
+            map.serialize_entry(state.name(), &d)?;
+        }
+        map.end()
+    }
 }
 
 /// All eleven states, zeros included, in kernel code order: the one way counts are written.
@@ -44,6 +60,15 @@ impl Serialize for States<'_> {
             map.serialize_entry(state.name(), &self.0.get(state))?;
         }
         map.end()
+    }
+}
+
+/// Both families' counts, added up for the document.
+struct BothFamilies(StateCounts);
+
+impl Serialize for BothFamilies {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        States(&self.0).serialize(serializer)
     }
 }
 
@@ -214,12 +239,29 @@ struct SkippedView<'a> {
 }
 
 pub fn render(report: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
-    render_with_status(report, None, &[], out)
+    write(out, &document(report, None, &[]))
+}
+
+/// `watch` when not on a terminal: the summary document on one line, plus `delta`, the change
+/// of each state since `previous` (the record before; `null` for the first).
+pub fn render_line(
+    report: &SummaryReport,
+    previous: Option<&StateCounts>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut doc = document(report, None, &[]);
+    let now = report.tally.both();
+    doc.delta = Some(previous.map(|p| Deltas(crate::report::watch::deltas(&now, p))));
+    serde_json::to_writer(&mut *out, &doc).map_err(io::Error::from)?;
+    writeln!(out)
 }
 
 /// `check --format json`: the summary document, plus `status`, `exit_code` and the notes.
 pub fn render_check(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-    render_with_status(&check.summary, Some(check.status), &check.notes, out)
+    write(
+        out,
+        &document(&check.summary, Some(check.status), &check.notes),
+    )
 }
 
 /// A failed `check`: the status and why.
@@ -243,12 +285,11 @@ pub fn render_unknown(message: &str, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The summary document, plus `status` and `exit_code` for `check`.
-fn render_with_status(
-    report: &SummaryReport,
+fn document<'a>(
+    report: &'a SummaryReport,
     status: Option<Status>,
-    notes: &[String],
-    out: &mut dyn Write,
-) -> io::Result<()> {
+    notes: &'a [String],
+) -> Document<'a> {
     let mut unknown_states: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
     for (family, code, n) in report.tally.unknown() {
         unknown_states
@@ -301,23 +342,22 @@ fn render_with_status(
             "not_needed"
         },
     });
-    let both = report.tally.both();
-    let document = Document {
+    Document {
         schema_version: SCHEMA_VERSION,
         status: status.map(|s| s.word().to_lowercase()),
         exit_code: status.map(|s| s.code()),
         notes,
         collected_at: timestamp(report.collected_at),
         total: report.tally.total(),
-        states: States(&both),
+        states: BothFamilies(report.tally.both()),
         families: Families {
             ipv4: States(report.tally.family(Family::Ipv4)),
             ipv6: States(report.tally.family(Family::Ipv6)),
         },
         findings: &report.findings,
         collection,
-    };
-    write(out, &document)
+        delta: None,
+    }
 }
 
 pub(crate) fn timestamp(at: std::time::SystemTime) -> String {

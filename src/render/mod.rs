@@ -12,6 +12,7 @@ pub mod plain;
 pub mod prometheus;
 pub mod table;
 pub mod top;
+pub mod watch;
 
 use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};

@@ -23,7 +23,7 @@ fn heading(key: GroupKey) -> &'static str {
 }
 
 /// A key value for people (`field: false`) or for awk (`field: true`, one token).
-fn key_text(value: &KeyValue, field: bool) -> String {
+pub(crate) fn key_text(value: &KeyValue, field: bool) -> String {
     match value {
         KeyValue::Process { pid, comm } if field => format!("{pid}/{}", escape::for_field(comm)),
         KeyValue::Process { pid, comm } => format!("{}[{pid}]", escape::for_terminal(comm)),

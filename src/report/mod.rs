@@ -9,6 +9,7 @@ mod finding;
 mod list;
 mod range;
 mod top;
+pub mod watch;
 
 use std::time::SystemTime;
 

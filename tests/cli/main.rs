@@ -17,3 +17,4 @@ mod truth;
 mod truth_live;
 mod util;
 mod ux;
+mod watch;

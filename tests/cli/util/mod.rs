@@ -102,16 +102,21 @@ pub fn fresh_listener(ip: std::net::IpAddr) -> Option<TcpListener> {
 /// holds them in CLOSE_WAIT (server side) and FIN_WAIT2 (client side). Keep the result alive.
 pub fn hold_close_wait(n: usize) -> (TcpListener, Vec<(TcpStream, TcpStream)>) {
     let listener = fresh_listener(Ipv4Addr::LOCALHOST.into()).expect("a loopback listener");
+    let held = close_wait_on(&listener, n);
+    (listener, held)
+}
+
+/// `n` more connections to `listener` held in CLOSE_WAIT / FIN_WAIT2, as [`hold_close_wait`].
+pub fn close_wait_on(listener: &TcpListener, n: usize) -> Vec<(TcpStream, TcpStream)> {
     let addr = listener.local_addr().unwrap();
-    let held = (0..n)
+    (0..n)
         .map(|_| {
             let client = TcpStream::connect(addr).unwrap();
             let (server, _) = listener.accept().unwrap();
             client.shutdown(Shutdown::Write).unwrap();
             (client, server)
         })
-        .collect();
-    (listener, held)
+        .collect()
 }
 
 /// Whether this test runs as root (the owner of its own /proc entry).

@@ -1,0 +1,208 @@
+//! One refresh of `watch`: the pipeline once, with the refresh before as its history (as
+//! `check --state-file` carries its state file from run to run, so the two-run rules work from
+//! the second refresh), then the culprit panel for the selected state.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::time::UNIX_EPOCH;
+
+use crate::alert::state::Saved;
+use crate::diagnose::Settings;
+use crate::error::Error;
+use crate::filter::Filter;
+use crate::group::Grouper;
+use crate::model::{Socket, StateSet, TcpState};
+use crate::pipeline::{self, History, Plan, Scope};
+use crate::report::watch::{CulpritRow, Culprits, Refresh};
+use crate::report::{Attribution, GroupKey, KeyValue, Owners};
+
+/// How many culprits the panel keeps (more than any screen shows).
+const CULPRIT_ROWS: usize = 20;
+
+/// What the culprit panel asks of a refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Panel {
+    pub state: TcpState,
+    pub by: GroupKey,
+}
+
+pub struct Session {
+    scope: Scope,
+    settings: Settings,
+    plan: Plan,
+    /// Epoch seconds of the first refresh: a socket first seen then was already there.
+    started: Option<u64>,
+}
+
+impl Session {
+    pub fn new(scope: Scope, settings: Settings, stuck_after: u64) -> Session {
+        let plan = Plan {
+            diagnose: true,
+            // Inodes name the holders, and follow CLOSE_WAIT / FIN_WAIT2 across refreshes.
+            keep_inodes: true,
+            history: Some(History {
+                previous: None,
+                stuck_after,
+            }),
+            ..Plan::default()
+        };
+        Session {
+            scope,
+            settings,
+            plan,
+            started: None,
+        }
+    }
+
+    pub fn looks_up_processes(&self) -> bool {
+        !self.scope.no_processes
+    }
+
+    /// A new filter: counts and first-seen times start afresh, as they are not comparable.
+    pub fn set_filter(&mut self, filter: Filter) {
+        self.scope.filter = filter;
+        self.started = None;
+        if let Some(h) = &mut self.plan.history {
+            h.previous = None;
+        }
+    }
+
+    pub fn refresh(&mut self, panel: Option<Panel>, err: &mut dyn Write) -> Result<Refresh, Error> {
+        let wanted = panel.map(|p| p.state);
+        // Only the selected state's sockets are kept, and only when the panel is shown.
+        let mut kept: Vec<Socket> = Vec::new();
+        // Grouping by process: the panel's owners come from the findings' walk, one per refresh.
+        let owned = match panel {
+            Some(p) if p.by == GroupKey::Process => StateSet::one(p.state),
+            _ => StateSet::EMPTY,
+        };
+        let analysis = pipeline::analyse_owning(
+            &self.scope,
+            &self.plan,
+            &self.settings,
+            owned,
+            &mut |s| {
+                if Some(s.state) == wanted {
+                    kept.push(*s);
+                }
+            },
+            err,
+        )?;
+        let mut report = analysis.report;
+        let now = report
+            .collected_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let first = self
+            .plan
+            .history
+            .as_ref()
+            .is_none_or(|h| h.previous.is_none());
+        let started = *self.started.get_or_insert(now);
+        let mut notes = Vec::new();
+        let mut saved = None;
+        if let Some(comparison) = analysis.comparison {
+            report.findings.extend(comparison.findings);
+            report.findings.sort_by_key(|f| Reverse(f.severity));
+            // The first refresh has nothing to compare with; that is not news on a live view.
+            if !first {
+                notes = comparison.notes;
+            }
+            saved = Some(comparison.next);
+        }
+        let age = |seen: &BTreeMap<u64, u64>| {
+            seen.values()
+                .min()
+                .map(|&t| (now.saturating_sub(t), t <= started))
+        };
+        let oldest = saved
+            .as_ref()
+            .map_or([None, None], |s| [age(&s.close_wait), age(&s.fin_wait2)]);
+        let culprits = panel.map(|panel| {
+            let owners = analysis.owners.as_ref();
+            self.culprits(panel, &kept, owners, saved.as_ref(), now, started)
+        });
+        if let (Some(h), Some(s)) = (&mut self.plan.history, saved) {
+            h.previous = Some(s);
+        }
+        Ok(Refresh {
+            report,
+            notes,
+            culprits,
+            oldest,
+        })
+    }
+
+    /// The selected state's sockets grouped by the panel's key, with the oldest first-seen
+    /// time of each group's CLOSE_WAIT / held FIN_WAIT2 sockets.
+    fn culprits(
+        &self,
+        panel: Panel,
+        sockets: &[Socket],
+        owners: Option<&Owners>,
+        saved: Option<&Saved>,
+        now: u64,
+        started: u64,
+    ) -> Culprits {
+        let mut note = None;
+        let empty = Owners::default();
+        let (owners, attribution) = match panel.by {
+            GroupKey::Process if self.scope.no_processes => {
+                note = Some("processes are not looked up (--no-processes)".to_string());
+                (None, None)
+            }
+            GroupKey::Process => {
+                // No socket with an inode to look up: nothing was walked, and none is owned.
+                let owners = owners.unwrap_or(&empty);
+                (Some(owners), Some(Attribution::of(sockets, owners)))
+            }
+            _ => (None, None),
+        };
+        let first_seen = saved.and_then(|s| match panel.state {
+            TcpState::CloseWait => Some(&s.close_wait),
+            TcpState::FinWait2 => Some(&s.fin_wait2),
+            _ => None,
+        });
+        let keys = [panel.by];
+        let grouper = Grouper::new(&keys, owners);
+        let mut groups: HashMap<KeyValue, (u64, Option<u64>)> = HashMap::new();
+        if note.is_none() {
+            for socket in sockets {
+                let seen = first_seen.and_then(|m| m.get(&socket.inode)).copied();
+                for tuple in grouper.keys_of(socket) {
+                    let Some(key) = tuple.into_iter().next() else {
+                        continue;
+                    };
+                    let entry = groups.entry(key).or_default();
+                    entry.0 += 1;
+                    entry.1 = match (entry.1, seen) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
+        }
+        let mut rows: Vec<CulpritRow> = groups
+            .into_iter()
+            .map(|(key, (count, seen))| CulpritRow {
+                key,
+                count,
+                oldest_s: seen.map(|t| now.saturating_sub(t)),
+                since_start: seen.is_some_and(|t| t <= started),
+            })
+            .collect();
+        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        let cut = rows.split_off(rows.len().min(CULPRIT_ROWS));
+        Culprits {
+            state: panel.state,
+            by: panel.by,
+            rows,
+            total: sockets.len() as u64,
+            rest: (cut.len() as u64, cut.iter().map(|r| r.count).sum()),
+            attribution,
+            note,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The watch screen over a sequence of refreshes of a fake /proc whose tables change between
+//! them: CLOSE_WAIT rising, a finding appearing, growing, and clearing. Each screen is a golden
+//! file at 60, 100 and 160 columns, so layout changes are reviewed like other golden output.
+//! The refreshes are real (`Session::refresh`, the pipeline); only the clock is pinned.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::session::{Panel, Session};
+use crate::collect::{Source, SourceKind};
+use crate::diagnose::Settings;
+use crate::filter::Filter;
+use crate::model::TcpState;
+use crate::pipeline::Scope;
+use crate::render;
+use crate::report::GroupKey;
+use crate::report::watch::{Refresh, WatchView};
+
+const PID: u32 = 4242;
+
+/// `/proc` with `established` connections on :8080 from 10.0.0.9 and `close_wait` on :8080 from
+/// 10.0.0.5, all held by java[4242]; CLOSE_WAIT inodes stay the same from tree to tree.
+fn tree(root: &Path, established: u32, close_wait: u32) {
+    let _ = fs::remove_dir_all(root);
+    fs::create_dir_all(root.join("net")).unwrap();
+    let mut lines = vec![
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode".to_string(),
+        "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 100 1 0000000000000000 100 0 0 10 0".to_string(),
+    ];
+    let mut inodes = vec![100];
+    let mut add = |peer: &str, port: u32, state: u8, rx: u32, inode: u32| {
+        let sl = lines.len() - 1;
+        lines.push(format!(
+            "{sl:4}: 0100007F:1F90 {peer}:{port:04X} {state:02X} 00000000:{rx:08X} 00:00000000 00000000  1000        0 {inode} 1 0000000000000000 20 4 30 10 -1"
+        ));
+        inodes.push(inode);
+    };
+    for i in 0..established {
+        add("0900000A", 50000 + i, 0x01, 0, 2000 + i);
+    }
+    for i in 0..close_wait {
+        add("0500000A", 40000 + i, 0x08, 1, 1000 + i);
+    }
+    fs::write(root.join("net/tcp"), lines.join("\n") + "\n").unwrap();
+    fs::write(
+        root.join("net/tcp6"),
+        "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
+    )
+    .unwrap();
+    let fd = root.join(PID.to_string()).join("fd");
+    fs::create_dir_all(&fd).unwrap();
+    for (i, inode) in inodes.iter().enumerate() {
+        symlink(format!("socket:[{inode}]"), fd.join((i + 3).to_string())).unwrap();
+    }
+    fs::write(
+        fd.with_file_name("stat"),
+        format!("{PID} (java) S 1 {PID} {PID} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 12345 3133440 352 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n"),
+    )
+    .unwrap();
+    let limits = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/limits.txt");
+    fs::copy(limits, fd.with_file_name("limits")).unwrap();
+}
+
+/// (ESTABLISHED, CLOSE_WAIT) per refresh: quiet, the excess appears, it keeps growing (the
+/// two-run rule joins), the application is restarted and both clear.
+const SEQUENCE: [(u32, u32); 4] = [(40, 5), (40, 25), (40, 45), (40, 0)];
+
+/// Runs the sequence; pins what depends on the clock so screens are stable, after checking it.
+fn refreshes(by: GroupKey) -> Vec<Refresh> {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("proc");
+    let scope = Scope {
+        filter: Filter::default(),
+        source: Source::new(&root, None, SourceKind::Proc),
+        no_processes: false,
+    };
+    let mut session = Session::new(scope, Settings::default(), 300);
+    let started = SystemTime::now();
+    let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+    let mut out = Vec::new();
+    for (i, &(established, close_wait)) in SEQUENCE.iter().enumerate() {
+        tree(&root, established, close_wait);
+        let panel = Panel {
+            state: TcpState::CloseWait,
+            by,
+        };
+        let mut warnings = Vec::new();
+        let mut r = session.refresh(Some(panel), &mut warnings).unwrap();
+        assert!(
+            warnings.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&warnings)
+        );
+        let elapsed = started.elapsed().unwrap().as_secs() + 1;
+        let pinned = 2 * i as u64;
+        r.report.collected_at = base + Duration::from_secs(pinned);
+        r.report.collection.duration = Duration::from_micros(1500);
+        if let Some((age, since_start)) = &mut r.oldest[0] {
+            // Every CLOSE_WAIT socket of the first tree is still there.
+            assert!(*since_start && *age <= elapsed, "{age} {elapsed}");
+            *age = pinned;
+        }
+        for row in &mut r.culprits.as_mut().unwrap().rows {
+            if let Some(age) = &mut row.oldest_s {
+                assert!(row.since_start && *age <= elapsed);
+                *age = pinned;
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+fn screen(view: &WatchView, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| render::watch::draw(frame, view))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+#[test]
+fn screens_over_a_rising_and_clearing_leak() {
+    let refreshes = refreshes(GroupKey::Process);
+    let ids: Vec<Vec<&str>> = refreshes
+        .iter()
+        .map(|r| r.report.findings.iter().map(|f| f.id).collect())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            vec![],
+            vec!["close_wait_excess"],
+            vec!["close_wait_growing", "close_wait_excess"],
+            vec![],
+        ]
+    );
+    for (width, height) in [(60, 40), (100, 34), (160, 30)] {
+        let mut view = WatchView::new(Duration::from_secs(2), GroupKey::Process, false);
+        for (step, r) in refreshes.iter().enumerate() {
+            view.record(r.clone());
+            let name = format!("watch_screen_{width}_step{}", step + 1);
+            settings().bind(|| insta::assert_snapshot!(name, screen(&view, width, height)));
+        }
+    }
+}
+
+#[test]
+fn screen_keys_states_ports_pause_and_prompt() {
+    let refreshes = refreshes(GroupKey::LocalPort);
+    let mut view = WatchView::new(Duration::from_secs(5), GroupKey::LocalPort, false);
+    for r in &refreshes[..3] {
+        view.record(r.clone());
+    }
+    view.all_states = true;
+    view.paused = true;
+    view.finding = 1;
+    view.message = Some("snapshot written to /tmp/sockscope-watch.json".into());
+    settings().bind(|| insta::assert_snapshot!("watch_screen_100_keys", screen(&view, 100, 40)));
+    view.prompt = Some(crate::report::watch::Prompt {
+        text: "state close-wait port 99999".into(),
+        error: Some("invalid value '99999' for '--port <PORT>'".into()),
+    });
+    let prompt = screen(&view, 60, 40);
+    assert!(
+        prompt.contains("filter> state close-wait port 99999_"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("invalid value '99999'"), "{prompt}");
+}
+
+#[test]
+fn records_over_the_sequence() {
+    let refreshes = refreshes(GroupKey::Process);
+    let (mut plain, mut json) = (Vec::new(), Vec::new());
+    let mut previous = None;
+    for r in &refreshes {
+        render::watch::line::plain(&r.report, previous.as_ref(), &mut plain).unwrap();
+        render::json::render_line(&r.report, previous.as_ref(), &mut json).unwrap();
+        previous = Some(r.report.tally.both());
+    }
+    let plain = String::from_utf8(plain).unwrap();
+    settings().bind(|| insta::assert_snapshot!("watch_records_plain", plain));
+    let lines: Vec<serde_json::Value> = String::from_utf8(json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0]["delta"].is_null());
+    assert_eq!(lines[1]["delta"]["CLOSE_WAIT"], 20);
+    assert_eq!(lines[3]["delta"]["CLOSE_WAIT"], -45);
+    assert_eq!(lines[3]["delta"]["ESTABLISHED"], 0);
+    assert_eq!(lines[2]["findings"][0]["id"], "close_wait_growing");
+    assert_eq!(lines[2]["states"]["CLOSE_WAIT"], 45);
+    assert_eq!(lines[2]["schema_version"], 1);
+}

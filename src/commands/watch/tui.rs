@@ -1,0 +1,196 @@
+//! The live screen: raw mode and the alternate screen, refreshes on a timer, keys in between.
+//! It blocks on input until the next refresh is due (no busy loop), and always gives the
+//! terminal back: on quit, on an error, on a panic (a hook) and on SIGTERM/SIGHUP (a flag the
+//! loop checks at least twice a second).
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event};
+use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use super::keys::{self, Action};
+use super::session::{Panel, Session};
+use crate::error::Error;
+use crate::render;
+use crate::report::watch::WatchView;
+
+/// How long the loop may block before it looks at the signal flag.
+const SIGNAL_CHECK: Duration = Duration::from_millis(500);
+/// A change of state or grouping refreshes this soon after the last key (scrolling through
+/// states does not refresh at every step).
+const SETTLE: Duration = Duration::from_millis(150);
+
+/// Puts the terminal back as it was. Safe to call twice.
+fn restore() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);
+}
+
+/// Restores the terminal when dropped: after quitting, and on every error path.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+pub fn run(
+    session: &mut Session,
+    view: &mut WatchView,
+    count: Option<u64>,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous_hook(info);
+    }));
+
+    terminal::enable_raw_mode()?;
+    let _restore = Restore;
+    let mut out = out;
+    // Cleared here rather than with Terminal::clear, which asks the terminal where its cursor
+    // is and fails when no answer comes quickly (a slow SSH link, a pty nobody answers on).
+    execute!(
+        &mut out,
+        EnterAlternateScreen,
+        cursor::Hide,
+        terminal::Clear(terminal::ClearType::All)
+    )?;
+    let mut screen = Terminal::new(CrosstermBackend::new(out))?;
+
+    let mut due = Instant::now();
+    let mut dirty = true;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if !view.paused && now >= due {
+            refresh(session, view)?;
+            // A steady cadence from when this refresh was due.
+            due = (due + view.interval).max(Instant::now());
+            dirty = true;
+        }
+        if dirty {
+            screen.draw(|frame| render::watch::draw(frame, view))?;
+            dirty = false;
+        }
+        if count.is_some_and(|n| view.refreshes >= n) {
+            return Ok(());
+        }
+        let wait = if view.paused {
+            SIGNAL_CHECK
+        } else {
+            due.saturating_duration_since(Instant::now())
+                .min(SIGNAL_CHECK)
+        };
+        if !event::poll(wait)? {
+            continue;
+        }
+        match event::read()? {
+            Event::Key(key) => match keys::handle(key, view, session.looks_up_processes()) {
+                Action::Nothing => {}
+                Action::Redraw => dirty = true,
+                Action::Quit => return Ok(()),
+                Action::Refresh => {
+                    due = due.min(Instant::now() + SETTLE);
+                    dirty = true;
+                }
+                Action::Filter(filter) => {
+                    session.set_filter(*filter);
+                    view.reset_history();
+                    due = Instant::now();
+                    dirty = true;
+                }
+                Action::Export => {
+                    view.message = Some(match export(view) {
+                        Ok(path) => format!("snapshot written to {}", path.display()),
+                        Err(e) => format!("no snapshot written: {e}"),
+                    });
+                    dirty = true;
+                }
+            },
+            Event::Resize(..) => {
+                screen.autoresize()?;
+                dirty = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One refresh into the view. Warnings would scribble over the screen: the last one is shown
+/// as the message line instead.
+fn refresh(session: &mut Session, view: &mut WatchView) -> Result<(), Error> {
+    let panel = Panel {
+        state: view.selected,
+        by: view.by,
+    };
+    let mut warnings = Vec::new();
+    let refresh = session.refresh(Some(panel), &mut warnings)?;
+    view.record(refresh);
+    if let Some(last) = String::from_utf8_lossy(&warnings).lines().last() {
+        view.message = Some(last.trim_start_matches("sockscope: ").to_string());
+    }
+    Ok(())
+}
+
+/// Writes the latest refresh as the summary's JSON document to a new file in the current
+/// directory (or the temporary one when that is not writable); never replaces a file.
+fn export(view: &WatchView) -> Result<PathBuf, Error> {
+    let Some(latest) = &view.latest else {
+        return Err(Error::Usage("nothing collected yet".into()));
+    };
+    let mut json = Vec::new();
+    render::json::render(&latest.report, &mut json)?;
+    let stamp = render::json::timestamp(latest.report.collected_at).replace(':', "");
+    let mut last = None;
+    for dir in [PathBuf::from("."), std::env::temp_dir()] {
+        for n in 1..100 {
+            let name = match n {
+                1 => format!("sockscope-watch-{stamp}.json"),
+                n => format!("sockscope-watch-{stamp}-{n}.json"),
+            };
+            let path = dir.join(name);
+            let file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&path);
+            match file {
+                Ok(mut file) => {
+                    file.write_all(&json).map_err(|source| Error::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    return Ok(std::path::absolute(&path).unwrap_or(path));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(source) => {
+                    last = Some(Error::Write { path, source });
+                    break;
+                }
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::Usage("no free snapshot file name".into())))
+}

@@ -1,0 +1,49 @@
+//! `watch --format plain`: one line per refresh for logs and `tee`, e.g.
+//! `2026-11-29T23:55:11Z total=600(+4) LISTEN=2 ESTABLISHED=400(+2) CLOSE_WAIT=66(+2)`.
+
+use std::io::{self, Write};
+
+use crate::model::{StateCounts, TcpState};
+use crate::report::SummaryReport;
+use crate::report::watch::diff;
+
+/// `COUNT` and, when it changed since `before`, the signed change: `66(+2)`, `0(-5)`.
+fn count(now: u64, before: Option<u64>) -> String {
+    match before.map(|b| diff(now, b)) {
+        Some(d) if d != 0 => format!("{now}({d:+})"),
+        _ => now.to_string(),
+    }
+}
+
+/// The timestamp, the total, every state that is non-zero or just dropped to zero (so the drop
+/// is logged), in lifecycle order, then the ids of the findings, most severe first.
+pub fn plain(
+    report: &SummaryReport,
+    previous: Option<&StateCounts>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let now = report.tally.both();
+    let mut fields = vec![
+        super::super::json::timestamp(report.collected_at),
+        format!(
+            "total={}",
+            count(now.total(), previous.map(StateCounts::total))
+        ),
+    ];
+    for state in TcpState::LIFECYCLE {
+        let (n, before) = (now.get(state), previous.map(|p| p.get(state)));
+        if n > 0 || before.is_some_and(|b| b > 0) {
+            fields.push(format!("{}={}", state.name(), count(n, before)));
+        }
+    }
+    let unknown = now.unknown_total();
+    let unknown_before = previous.map(StateCounts::unknown_total);
+    if unknown > 0 || unknown_before.is_some_and(|b| b > 0) {
+        fields.push(format!("UNKNOWN={}", count(unknown, unknown_before)));
+    }
+    if !report.findings.is_empty() {
+        let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+        fields.push(format!("findings={}", ids.join(",")));
+    }
+    writeln!(out, "{}", fields.join(" "))
+}
