@@ -72,7 +72,13 @@ const SEQUENCE: [(u32, u32); 4] = [(40, 5), (40, 25), (40, 45), (40, 0)];
 
 /// Runs the sequence; pins what depends on the clock so screens are stable, after checking it.
 fn refreshes(by: GroupKey) -> Vec<Refresh> {
-    let dir = tempfile::tempdir().unwrap();
+    // A fixed-length path under /tmp (whatever TMPDIR says): the next steps name it, and the
+    // screens wrap around it; the snapshots mask its random part.
+    let dir = tempfile::Builder::new()
+        .prefix("w")
+        .rand_bytes(6)
+        .tempdir_in("/tmp")
+        .unwrap();
     let root = dir.path().join("proc");
     let scope = Scope {
         filter: Filter::default(),
@@ -127,6 +133,7 @@ fn screen(view: &WatchView, width: u16, height: u16) -> String {
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.set_prepend_module_to_snapshot(false);
+    s.add_filter(r"/tmp/w[A-Za-z0-9]{6}/", "/tmp/wXXXXXX/");
     s
 }
 
