@@ -2,6 +2,7 @@
 //! report to a renderer. Nothing imports `commands`.
 
 pub mod check;
+pub mod evaluate;
 pub mod list;
 pub mod summary;
 pub mod top;
