@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per socket, like `ss -tan`, optionally with the owning processes')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Count sockets per process, port, peer or uid, most first')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -148,6 +149,34 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'sockscope;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on')
+            [CompletionResult]::new('--min-interval', '--min-interval', [CompletionResultType]::ParameterName, 'A scrape sooner than this after the last collection gets its result (HA Prometheus pairs scrape the same target); concurrent scrapes always share one collection')
+            [CompletionResult]::new('--max-series', '--max-series', [CompletionResultType]::ParameterName, 'Values kept per breakdown (local ports); the rest are summed into an "other" series')
+            [CompletionResult]::new('--web-config', '--web-config', [CompletionResultType]::ParameterName, 'TLS and basic auth, in the format Prometheus exporters share (exporter-toolkit''s web-config.yml: tls_server_config.cert_file/key_file, basic_auth_users with bcrypt)')
+            [CompletionResult]::new('--read-timeout', '--read-timeout', [CompletionResultType]::ParameterName, 'Time a client has to send its request (and finish the TLS handshake)')
+            [CompletionResult]::new('--write-timeout', '--write-timeout', [CompletionResultType]::ParameterName, 'Time a client has to take the response')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections served at once; more are answered 503 at once')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Thresholds, state ranges, per-port overrides and disabled rules (TOML), as `check`')
+            [CompletionResult]::new('--stuck-after', '--stuck-after', [CompletionResultType]::ParameterName, 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sockets in this state or state group (repeatable)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Read the network namespace of process PID (a container''s) via /proc/PID/net')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)')
+            [CompletionResult]::new('--no-processes', '--no-processes', [CompletionResultType]::ParameterName, 'Do not look up the processes behind findings')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets (reads /proc/net/tcp only)')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets (reads /proc/net/tcp only)')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'sockscope;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -163,6 +192,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per socket, like `ss -tan`, optionally with the owning processes')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Count sockets per process, port, peer or uid, most first')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -178,6 +208,9 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             break
         }
         'sockscope;help;check' {
+            break
+        }
+        'sockscope;help;serve' {
             break
         }
         'sockscope;help;completions' {

@@ -43,6 +43,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
             cand top 'Count sockets per process, port, peer or uid, most first'
             cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand serve 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print the man page (roff) to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -140,6 +141,33 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'sockscope;serve'= {
+            cand --listen 'Address and port to listen on'
+            cand --min-interval 'A scrape sooner than this after the last collection gets its result (HA Prometheus pairs scrape the same target); concurrent scrapes always share one collection'
+            cand --max-series 'Values kept per breakdown (local ports); the rest are summed into an "other" series'
+            cand --web-config 'TLS and basic auth, in the format Prometheus exporters share (exporter-toolkit''s web-config.yml: tls_server_config.cert_file/key_file, basic_auth_users with bcrypt)'
+            cand --read-timeout 'Time a client has to send its request (and finish the TLS handshake)'
+            cand --write-timeout 'Time a client has to take the response'
+            cand --max-connections 'Connections served at once; more are answered 503 at once'
+            cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML), as `check`'
+            cand --stuck-after 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck'
+            cand --state 'Only sockets in this state or state group (repeatable)'
+            cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
+            cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
+            cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
+            cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
+            cand --source 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)'
+            cand --no-processes 'Do not look up the processes behind findings'
+            cand -4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand --ipv4 'Only IPv4 sockets (reads /proc/net/tcp only)'
+            cand -6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand --ipv6 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'sockscope;completions'= {
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -153,6 +181,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand list 'One row per socket, like `ss -tan`, optionally with the owning processes'
             cand top 'Count sockets per process, port, peer or uid, most first'
             cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand serve 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print the man page (roff) to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -164,6 +193,8 @@ set edit:completion:arg-completer[sockscope] = {|@words|
         &'sockscope;help;top'= {
         }
         &'sockscope;help;check'= {
+        }
+        &'sockscope;help;serve'= {
         }
         &'sockscope;help;completions'= {
         }

@@ -16,6 +16,7 @@ mod model;
 mod pipeline;
 mod render;
 mod report;
+mod serve;
 
 use std::io::Write;
 
@@ -80,6 +81,7 @@ fn run_command(
         Some(Command::Summary(args)) => commands::summary::run(args, terminal, out, err),
         Some(Command::List(args)) => commands::list::run(args, terminal, out, err),
         Some(Command::Top(args)) => commands::top::run(args, terminal, out, err),
+        Some(Command::Serve(args)) => commands::serve::run(args, err),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "sockscope", &mut script);

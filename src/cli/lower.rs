@@ -2,8 +2,8 @@
 //! `commands` sees a clap type.
 
 use super::{
-    CheckArgs, FilterArgs, GroupKey, ListArgs, SortKey, SourceArgs, SourceKind, SummaryArgs,
-    TopArgs,
+    CheckArgs, FilterArgs, GroupKey, ListArgs, ServeArgs, SortKey, SourceArgs, SourceKind,
+    SummaryArgs, TopArgs,
 };
 use crate::collect::{self, Source};
 use crate::filter::Filter;
@@ -58,6 +58,12 @@ impl SummaryArgs {
 }
 
 impl CheckArgs {
+    pub fn scope(&self) -> Scope {
+        scope(&self.filter, &self.source, self.no_processes)
+    }
+}
+
+impl ServeArgs {
     pub fn scope(&self) -> Scope {
         scope(&self.filter, &self.source, self.no_processes)
     }

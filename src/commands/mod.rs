@@ -4,6 +4,7 @@
 pub mod check;
 pub mod evaluate;
 pub mod list;
+pub mod serve;
 pub mod summary;
 pub mod top;
 

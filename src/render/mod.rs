@@ -5,11 +5,13 @@ pub mod attribution;
 pub mod check;
 pub mod culprit;
 pub mod escape;
+pub mod exposition;
 pub mod findings;
 pub mod json;
 pub mod list;
 pub mod plain;
 pub mod prometheus;
+pub mod scrape;
 pub mod table;
 pub mod top;
 

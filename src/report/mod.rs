@@ -8,6 +8,7 @@ mod collection;
 mod finding;
 mod list;
 mod range;
+mod scrape;
 mod top;
 
 use std::time::SystemTime;
@@ -18,6 +19,7 @@ pub use collection::{Collection, FileStats, Malformation, SkippedLine};
 pub use finding::{Culprit, Finding, Severity};
 pub use list::{SocketList, SortKey};
 pub use range::Range;
+pub use scrape::{Breakdown, ExporterStats, OldestCloseWait, ScrapeReport};
 pub use top::{Group, GroupKey, KeyValue, TopReport};
 
 use crate::model::Tally;
