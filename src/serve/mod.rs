@@ -146,6 +146,23 @@ fn connection(stream: TcpStream, options: &Options, shared: &Shared) {
         None => {
             let mut conn = stream;
             exchange(&mut conn, options, shared, deadline);
+            linger(&mut conn);
+        }
+    }
+}
+
+/// Closes gently: a client whose request was not read to the end (a 431, a body) would
+/// otherwise get a reset that can destroy the response before it reads it.
+fn linger(conn: &mut TcpStream) {
+    use std::io::Read;
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    let _ = conn.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut sink = [0u8; 4096];
+    let mut left: usize = 64 * 1024;
+    while left > 0 {
+        match conn.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
         }
     }
 }

@@ -10,5 +10,6 @@ mod docs;
 mod golden;
 mod live;
 mod owners;
+mod serve;
 mod state;
 mod util;
