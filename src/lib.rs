@@ -38,6 +38,52 @@ pub mod internals {
     pub fn rule_table_markdown() -> String {
         crate::diagnose::catalog::catalog_markdown(&Default::default())
     }
+
+    /// The README's list of the metrics `serve` writes, from the code that writes them.
+    pub fn metric_list_markdown() -> String {
+        use crate::report::{CheckReport, Checks, Collection, ScrapeReport, Status, SummaryReport};
+        let summary = SummaryReport {
+            collected_at: std::time::UNIX_EPOCH,
+            tally: Default::default(),
+            filter: String::new(),
+            findings: Vec::new(),
+            checks: Checks::default(),
+            collection: Collection {
+                source: "",
+                proc_root: Default::default(),
+                pid: None,
+                netns: None,
+                files: Vec::new(),
+                duration: Default::default(),
+                sockets_seen: 0,
+                skipped_lines: 0,
+                skipped: Vec::new(),
+                clock_ticks: 100,
+                source_reason: None,
+            },
+        };
+        let example = ScrapeReport {
+            check: CheckReport {
+                summary,
+                context: Default::default(),
+                status: Status::Ok,
+                notes: Vec::new(),
+                warn: Vec::new(),
+                crit: Vec::new(),
+                finding_ids: Vec::new(),
+            },
+            breakdowns: vec![crate::report::Breakdown {
+                name: crate::report::PORT_SOCKETS,
+                labels: crate::report::PORT_LABELS,
+                ..Default::default()
+            }],
+            close_wait_oldest: Vec::new(),
+            duration: Default::default(),
+            stats: Default::default(),
+            version: "",
+        };
+        crate::render::scrape::metric_list_markdown(&example)
+    }
 }
 
 /// What the caller knows about the terminal; the library never inspects the process itself.

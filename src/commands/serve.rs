@@ -13,7 +13,9 @@ use crate::cli::ServeArgs;
 use crate::error::Error;
 use crate::model::{StateCounts, TcpState};
 use crate::pipeline::{History, Scope};
-use crate::report::{Breakdown, ExporterStats, OldestCloseWait, ScrapeReport};
+use crate::report::{
+    Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS, ScrapeReport,
+};
 use crate::serve::share::{Collect, Shared};
 use crate::serve::web_config::WebConfig;
 use crate::serve::{self, Options};
@@ -149,8 +151,8 @@ impl PortCounts {
             by_service.entry(key).or_default().add_n(state, n);
         }
         Breakdown::top(
-            "sockscope_port_sockets",
-            &["port", "side"],
+            PORT_SOCKETS,
+            PORT_LABELS,
             by_service
                 .into_iter()
                 .map(|((port, side), c)| (vec![port.to_string(), side.to_string()], c)),

@@ -134,3 +134,27 @@ pub fn render_failure(why: &str, out: &mut dyn Write) -> io::Result<()> {
     }
     health(&mut Exposition::new(Format::Text, out), false)
 }
+
+/// The README's metric list: every family `serve` writes, from the HELP and TYPE lines it
+/// writes for `example` (families are written even when they have no samples).
+pub fn metric_list_markdown(example: &ScrapeReport) -> String {
+    let mut text = Vec::new();
+    if render(example, Format::Text, &mut text).is_err() {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&text);
+    let mut out = String::from("| metric | type | meaning |\n|---|---|---|\n");
+    let mut help = "";
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            help = rest.split_once(' ').map_or("", |(_, h)| h);
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+            out.push_str(&format!(
+                "| `{name}` | {kind} | {} |\n",
+                help.replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}

@@ -19,7 +19,9 @@ pub use collection::{Collection, FileStats, Malformation, SkippedLine};
 pub use finding::{Culprit, Finding, Severity};
 pub use list::{SocketList, SortKey};
 pub use range::Range;
-pub use scrape::{Breakdown, ExporterStats, OldestCloseWait, ScrapeReport};
+pub use scrape::{
+    Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS, ScrapeReport,
+};
 pub use top::{Group, GroupKey, KeyValue, TopReport};
 
 use crate::model::Tally;

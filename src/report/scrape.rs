@@ -6,6 +6,10 @@ use std::time::Duration;
 use super::CheckReport;
 use crate::model::StateCounts;
 
+/// The family of the per-port breakdown, and its labels besides `state`.
+pub const PORT_SOCKETS: &str = "sockscope_port_sockets";
+pub const PORT_LABELS: &[&str] = &["port", "side"];
+
 /// Sockets by state, cut to the top N keys (a port, later a process or a namespace) plus an
 /// `other` row whose every label is `other`: the series count stays bounded whatever the
 /// machine does.
