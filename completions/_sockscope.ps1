@@ -168,6 +168,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Read the network namespace of process PID (a container''s) via /proc/PID/net')
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)')
+            [CompletionResult]::new('--by-process', '--by-process', [CompletionResultType]::ParameterName, 'Also break sockets down by process name (sockscope_process_sockets): walks every process''s fds on each collection, which costs about as much as `top --by process`')
             [CompletionResult]::new('--no-processes', '--no-processes', [CompletionResultType]::ParameterName, 'Do not look up the processes behind findings')
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets (reads /proc/net/tcp only)')
             [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets (reads /proc/net/tcp only)')

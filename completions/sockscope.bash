@@ -423,7 +423,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__serve)
-            opts="-4 -6 -h --listen --min-interval --max-series --web-config --read-timeout --write-timeout --max-connections --config --stuck-after --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-4 -6 -h --listen --min-interval --max-series --by-process --web-config --read-timeout --write-timeout --max-connections --config --stuck-after --no-processes --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

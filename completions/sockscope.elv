@@ -160,6 +160,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
             cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
             cand --source 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)'
+            cand --by-process 'Also break sockets down by process name (sockscope_process_sockets): walks every process''s fds on each collection, which costs about as much as `top --by process`'
             cand --no-processes 'Do not look up the processes behind findings'
             cand -4 'Only IPv4 sockets (reads /proc/net/tcp only)'
             cand --ipv4 'Only IPv4 sockets (reads /proc/net/tcp only)'

@@ -258,6 +258,7 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l pid -d 'Re
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l by-process -d 'Also break sockets down by process name (sockscope_process_sockets): walks every process\'s fds on each collection, which costs about as much as `top --by process`'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l no-processes -d 'Do not look up the processes behind findings'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'

@@ -72,11 +72,18 @@ pub mod internals {
                 crit: Vec::new(),
                 finding_ids: Vec::new(),
             },
-            breakdowns: vec![crate::report::Breakdown {
-                name: crate::report::PORT_SOCKETS,
-                labels: crate::report::PORT_LABELS,
-                ..Default::default()
-            }],
+            breakdowns: vec![
+                crate::report::Breakdown {
+                    name: crate::report::PORT_SOCKETS,
+                    labels: crate::report::PORT_LABELS,
+                    ..Default::default()
+                },
+                crate::report::Breakdown {
+                    name: crate::report::PROCESS_SOCKETS,
+                    labels: crate::report::PROCESS_LABELS,
+                    ..Default::default()
+                },
+            ],
             close_wait_oldest: Vec::new(),
             duration: Default::default(),
             stats: Default::default(),

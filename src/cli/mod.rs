@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// Values kept per breakdown (local ports); the rest are summed into an "other" series.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_series: usize,
+    /// Also break sockets down by process name (sockscope_process_sockets): walks every
+    /// process's fds on each collection, which costs about as much as `top --by process`.
+    #[arg(long, conflicts_with = "no_processes")]
+    pub by_process: bool,
     /// TLS and basic auth, in the format Prometheus exporters share (exporter-toolkit's
     /// web-config.yml: tls_server_config.cert_file/key_file, basic_auth_users with bcrypt).
     #[arg(long, value_name = "PATH")]

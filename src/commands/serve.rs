@@ -12,9 +12,10 @@ use crate::alert::state::Saved;
 use crate::cli::ServeArgs;
 use crate::error::Error;
 use crate::model::{StateCounts, TcpState};
-use crate::pipeline::{History, Scope};
+use crate::pipeline::{self, History, Scope};
 use crate::report::{
-    Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS, ScrapeReport,
+    Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS,
+    PROCESS_SOCKETS, ScrapeReport,
 };
 use crate::serve::share::{Collect, Shared};
 use crate::serve::web_config::WebConfig;
@@ -46,6 +47,7 @@ pub fn run(args: &ServeArgs, err: &mut dyn Write) -> Result<(), Error> {
         config,
         stuck_after: args.stuck_after.as_secs(),
         max_series: args.max_series,
+        by_process: args.by_process,
         previous: None,
         stats: ExporterStats::default(),
     };
@@ -61,6 +63,7 @@ struct Collector {
     config: Config,
     stuck_after: u64,
     max_series: usize,
+    by_process: bool,
     /// The previous collection, for rates and sockets stuck across scrapes.
     previous: Option<Saved>,
     stats: ExporterStats,
@@ -73,8 +76,14 @@ impl Collector {
         let mut ports = PortCounts::default();
         // Only CLOSE_WAIT sockets: how many there are is the finding, not a cost to avoid.
         let mut close_wait_port: HashMap<u64, u16> = HashMap::default();
+        // With --by-process, every socket's inode and state, for one walk after the stream.
+        let mut inodes: Vec<(u64, TcpState)> = Vec::new();
+        let by_process = self.by_process;
         let mut each = |s: &crate::model::Socket| {
             ports.add(s);
+            if by_process && s.inode != 0 {
+                inodes.push((s.inode, s.state));
+            }
             if s.state == TcpState::CloseWait && s.inode != 0 {
                 close_wait_port.insert(s.inode, s.local.port());
             }
@@ -102,6 +111,18 @@ impl Collector {
         };
         let port_breakdown = ports.breakdown(self.max_series);
         self.stats.series_dropped += port_breakdown.folded;
+        let mut breakdowns = vec![port_breakdown];
+        if self.by_process {
+            let processes = match by_process_name(&self.scope, &inodes, self.max_series) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.stats.collection_errors += 1;
+                    return Err(e.to_string());
+                }
+            };
+            self.stats.series_dropped += processes.folded;
+            breakdowns.push(processes);
+        }
         let close_wait_oldest = oldest_close_wait(
             next.as_ref(),
             &close_wait_port,
@@ -111,13 +132,36 @@ impl Collector {
         self.previous = next;
         Ok(ScrapeReport {
             check: report,
-            breakdowns: vec![port_breakdown],
+            breakdowns,
             close_wait_oldest,
             duration: started.elapsed(),
             stats: self.stats,
             version: env!("CARGO_PKG_VERSION"),
         })
     }
+}
+
+/// Sockets per process name: one walk of `/proc/*/fd` for every inode seen. Names, not pids,
+/// so restarts do not make new series; sockets no process holds are not counted.
+fn by_process_name(
+    scope: &Scope,
+    inodes: &[(u64, TcpState)],
+    max_series: usize,
+) -> Result<Breakdown, Error> {
+    let wanted: std::collections::HashSet<u64> = inodes.iter().map(|(i, _)| *i).collect();
+    let owners = pipeline::owners_of(&scope.source, &wanted)?;
+    let mut by_name: HashMap<String, StateCounts> = HashMap::default();
+    for (inode, state) in inodes {
+        for process in owners.of(*inode) {
+            by_name.entry(process.comm.clone()).or_default().add(*state);
+        }
+    }
+    Ok(Breakdown::top(
+        PROCESS_SOCKETS,
+        PROCESS_LABELS,
+        by_name.into_iter().map(|(name, c)| (vec![name], c)),
+        max_series,
+    ))
 }
 
 /// Sockets by (local port, remote port, state) while streaming; after it, each is counted under

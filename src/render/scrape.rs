@@ -16,6 +16,11 @@ pub const EXPORTER_FAMILIES: &[(&str, &str, &str)] = &[
         "Sockets by service port and state: side=\"local\" for ports this host listens on, side=\"remote\" for the ports it connects to; the top --max-series, the rest as \"other\".",
     ),
     (
+        "sockscope_process_sockets",
+        "gauge",
+        "With --by-process: sockets by process name (comm) and state, the top --max-series, the rest as \"other\"; a socket shared by several processes counts for each.",
+    ),
+    (
         "sockscope_close_wait_oldest_seconds",
         "gauge",
         "How long the oldest CLOSE_WAIT socket of each local port has been seen (since this process started).",

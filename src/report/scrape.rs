@@ -9,6 +9,9 @@ use crate::model::StateCounts;
 /// The family of the per-port breakdown, and its labels besides `state`.
 pub const PORT_SOCKETS: &str = "sockscope_port_sockets";
 pub const PORT_LABELS: &[&str] = &["port", "side"];
+/// The family of the per-process breakdown (`serve --by-process`).
+pub const PROCESS_SOCKETS: &str = "sockscope_process_sockets";
+pub const PROCESS_LABELS: &[&str] = &["process"];
 
 /// Sockets by state, cut to the top N keys (a port, later a process or a namespace) plus an
 /// `other` row whose every label is `other`: the series count stays bounded whatever the

@@ -332,3 +332,88 @@ fn golden_exposition_formats() {
         insta::assert_snapshot!("serve_openmetrics", om);
     });
 }
+
+#[test]
+fn by_process_names_this_test_as_holder() {
+    let (listener, _held) = hold_close_wait(3);
+    let port = listener.local_addr().unwrap().port().to_string();
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    let server = Server::start(&["--by-process", "--max-series", "100000"]);
+    let (status, _, body) = server.get("/metrics", None);
+    assert_eq!(status, 200);
+    let scrape = parse(&body);
+    let held = value(
+        &scrape,
+        "sockscope_process_sockets",
+        &[("process", comm.trim()), ("state", "close_wait")],
+    );
+    assert!(
+        held.unwrap_or(0.0) >= 3.0,
+        "{comm} holds port {port}'s CLOSE_WAIT: {body}"
+    );
+}
+
+/// TLS from the web config, with a certificate openssl makes for 127.0.0.1.
+#[test]
+fn tls_from_the_web_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args([
+            "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: openssl cannot make a test certificate");
+        return;
+    }
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n",
+    )
+    .unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+
+    use rustls::pki_types::pem::PemObject;
+    let cert =
+        rustls::pki_types::CertificateDer::from_pem_file(dir.path().join("cert.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let session = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut tls = rustls::StreamOwned::new(session, tcp);
+    tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    let _ = tls.read_to_string(&mut text);
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("sockscope_up 1"));
+    // Plain HTTP to the TLS port gets no answer it could mistake for metrics.
+    let (status, _, _) = server.get("/metrics", None);
+    assert_ne!(status, 200);
+}
