@@ -4,12 +4,16 @@ use sockscope::internals::rule_table_markdown;
 
 use crate::util::root;
 
+/// Both tests may rewrite README.md with SOCKSCOPE_REFRESH: one at a time.
+static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const BEGIN: &str =
     "<!-- diagnostics:begin (generated: SOCKSCOPE_REFRESH=1 cargo test --test cli docs) -->\n";
 const END: &str = "<!-- diagnostics:end -->";
 
 #[test]
 fn docs_readme_lists_every_rule_with_its_defaults() {
+    let _one = README.lock().unwrap_or_else(|e| e.into_inner());
     let path = root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let generated = rule_table_markdown();
@@ -36,6 +40,7 @@ const METRICS_END: &str = "<!-- metrics:end -->";
 
 #[test]
 fn docs_readme_lists_every_metric_serve_writes() {
+    let _one = README.lock().unwrap_or_else(|e| e.into_inner());
     let path = root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let generated = sockscope::internals::metric_list_markdown();
