@@ -88,3 +88,38 @@ impl Shared {
         outcome
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn counting(calls: Arc<AtomicU64>) -> Collect {
+        Box::new(move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<ScrapeReport, _>("no report needed".to_string())
+        })
+    }
+
+    #[test]
+    fn scrapes_within_the_interval_share_one_collection() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let shared = Shared::new(Duration::from_secs(3600), counting(calls.clone()));
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| shared.get());
+            }
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_scrape_after_the_interval_collects_again() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let shared = Shared::new(Duration::ZERO, counting(calls.clone()));
+        let first = shared.get();
+        let second = shared.get();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(!Arc::ptr_eq(&first, &second));
+    }
+}
