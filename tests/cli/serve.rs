@@ -417,3 +417,16 @@ fn tls_from_the_web_config() {
     let (status, _, _) = server.get("/metrics", None);
     assert_ne!(status, 200);
 }
+
+#[test]
+fn a_failed_collection_is_a_500_not_a_dead_process() {
+    let server = Server::start(&["--source", "proc", "--proc-root", "/nonexistent-sockscope"]);
+    let (status, _, body) = server.get("/metrics", None);
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("# collection failed: cannot read '/nonexistent-sockscope"),
+        "{body}"
+    );
+    assert!(body.contains("sockscope_up 0"));
+    assert_eq!(server.get("/healthz", None).0, 200);
+}
