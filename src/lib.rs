@@ -85,6 +85,7 @@ pub mod internals {
                 },
             ],
             close_wait_oldest: Vec::new(),
+            accept_queues: Vec::new(),
             duration: Default::default(),
             stats: Default::default(),
             version: "",

@@ -14,8 +14,8 @@ use crate::error::Error;
 use crate::model::{StateCounts, TcpState};
 use crate::pipeline::{self, History, Scope};
 use crate::report::{
-    Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS,
-    PROCESS_SOCKETS, ScrapeReport,
+    AcceptQueue, Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS,
+    PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport,
 };
 use crate::serve::share::{Collect, Shared};
 use crate::serve::web_config::WebConfig;
@@ -79,8 +79,16 @@ impl Collector {
         // With --by-process, every socket's inode and state, for one walk after the stream.
         let mut inodes: Vec<(u64, TcpState)> = Vec::new();
         let by_process = self.by_process;
+        let mut listeners: Vec<AcceptQueue> = Vec::new();
         let mut each = |s: &crate::model::Socket| {
             ports.add(s);
+            if s.state == TcpState::Listen {
+                listeners.push(AcceptQueue {
+                    listener: s.local.to_string(),
+                    queued: s.rx_queue,
+                    backlog: s.backlog,
+                });
+            }
             if by_process && s.inode != 0 {
                 inodes.push((s.inode, s.state));
             }
@@ -129,11 +137,21 @@ impl Collector {
             &report.summary.collected_at,
             self.max_series,
         );
+        // The fullest first: those are the ones to see.
+        listeners.sort_by(|a, b| {
+            b.queued
+                .cmp(&a.queued)
+                .then_with(|| a.listener.cmp(&b.listener))
+        });
+        let folded = listeners.len().saturating_sub(self.max_series);
+        listeners.truncate(self.max_series);
+        self.stats.series_dropped += folded as u64;
         self.previous = next;
         Ok(ScrapeReport {
             check: report,
             breakdowns,
             close_wait_oldest,
+            accept_queues: listeners,
             duration: started.elapsed(),
             stats: self.stats,
             version: env!("CARGO_PKG_VERSION"),

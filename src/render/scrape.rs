@@ -21,6 +21,16 @@ pub const EXPORTER_FAMILIES: &[(&str, &str, &str)] = &[
         "With --by-process: sockets by process name (comm) and state, the top --max-series, the rest as \"other\"; a socket shared by several processes counts for each.",
     ),
     (
+        "sockscope_accept_queue_length",
+        "gauge",
+        "Connections waiting for accept() per listener: the --max-series fullest.",
+    ),
+    (
+        "sockscope_accept_queue_limit",
+        "gauge",
+        "The accept-queue limit (backlog) of the same listeners, where the kernel reports it (netlink).",
+    ),
+    (
         "sockscope_close_wait_oldest_seconds",
         "gauge",
         "How long the oldest CLOSE_WAIT socket of each local port has been seen (since this process started).",
@@ -73,6 +83,24 @@ pub fn render(scrape: &ScrapeReport, format: Format, out: &mut dyn Write) -> io:
     super::prometheus::families(&scrape.check, &mut e)?;
     for breakdown in &scrape.breakdowns {
         render_breakdown(breakdown, &mut e)?;
+    }
+    family(&mut e, "sockscope_accept_queue_length", Kind::Gauge)?;
+    for q in &scrape.accept_queues {
+        e.sample(
+            "sockscope_accept_queue_length",
+            &[("listener", &q.listener)],
+            q.queued,
+        )?;
+    }
+    family(&mut e, "sockscope_accept_queue_limit", Kind::Gauge)?;
+    for q in &scrape.accept_queues {
+        if let Some(backlog) = q.backlog {
+            e.sample(
+                "sockscope_accept_queue_limit",
+                &[("listener", &q.listener)],
+                backlog,
+            )?;
+        }
     }
     family(&mut e, "sockscope_close_wait_oldest_seconds", Kind::Gauge)?;
     for oldest in &scrape.close_wait_oldest {

@@ -20,8 +20,8 @@ pub use finding::{Culprit, Finding, Severity};
 pub use list::{SocketList, SortKey};
 pub use range::Range;
 pub use scrape::{
-    Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS,
-    PROCESS_SOCKETS, ScrapeReport,
+    AcceptQueue, Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS,
+    PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport,
 };
 pub use top::{Group, GroupKey, KeyValue, TopReport};
 

@@ -64,6 +64,17 @@ pub struct OldestCloseWait {
     pub seconds: u64,
 }
 
+/// One listener's accept queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptQueue {
+    /// `0.0.0.0:80`, `[::]:443`.
+    pub listener: String,
+    /// Connections completed and waiting for accept().
+    pub queued: u32,
+    /// The backlog: the limit, when the source knows it (sock_diag).
+    pub backlog: Option<u32>,
+}
+
 /// The exporter's own numbers, cumulative since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExporterStats {
@@ -81,6 +92,8 @@ pub struct ScrapeReport {
     pub breakdowns: Vec<Breakdown>,
     /// The oldest first; at most as many as the breakdowns keep.
     pub close_wait_oldest: Vec<OldestCloseWait>,
+    /// The fullest listeners first, at most as many as the breakdowns keep.
+    pub accept_queues: Vec<AcceptQueue>,
     /// The whole scrape: collection, rules, owners.
     pub duration: Duration,
     pub stats: ExporterStats,

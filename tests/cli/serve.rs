@@ -126,6 +126,11 @@ fn check_openmetrics(body: &str) {
 fn serve_counts_the_sockets_this_test_holds() {
     let (listener, _held) = hold_close_wait(3);
     let port = listener.local_addr().unwrap().port().to_string();
+    // Two connections nobody accepts: they wait in this listener's accept queue.
+    let waiting = crate::util::fresh_listener(Ipv4Addr::LOCALHOST.into()).unwrap();
+    let _clients: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(waiting.local_addr().unwrap()).unwrap())
+        .collect();
     let server = Server::start(&["--max-series", "100000"]);
     let (status, head, body) = server.get("/metrics", None);
     assert_eq!(status, 200, "{head}\n{body}");
