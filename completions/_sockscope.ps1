@@ -49,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Count sockets per process, port, peer or uid, most first')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page (roff) to standard output: the main page, or a command''s')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -193,6 +194,39 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'sockscope;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on')
+            [CompletionResult]::new('--min-interval', '--min-interval', [CompletionResultType]::ParameterName, 'A scrape sooner than this after the last collection gets its result (HA Prometheus pairs scrape the same target); concurrent scrapes always share one collection')
+            [CompletionResult]::new('--max-series', '--max-series', [CompletionResultType]::ParameterName, 'Values kept per breakdown (local ports); the rest are summed into an "other" series')
+            [CompletionResult]::new('--web-config', '--web-config', [CompletionResultType]::ParameterName, 'TLS and basic auth, in the format Prometheus exporters share (exporter-toolkit''s web-config.yml: tls_server_config.cert_file/key_file, basic_auth_users with bcrypt)')
+            [CompletionResult]::new('--read-timeout', '--read-timeout', [CompletionResultType]::ParameterName, 'Time a client has to send its request (and finish the TLS handshake)')
+            [CompletionResult]::new('--write-timeout', '--write-timeout', [CompletionResultType]::ParameterName, 'Time a client has to take the response')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections served at once; more are answered 503 at once')
+            [CompletionResult]::new('--stuck-after', '--stuck-after', [CompletionResultType]::ParameterName, 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; check: text]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sockets in this state or state group (repeatable)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--sport', '--sport', [CompletionResultType]::ParameterName, 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--dport', '--dport', [CompletionResultType]::ParameterName, 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)')
+            [CompletionResult]::new('--src', '--src', [CompletionResultType]::ParameterName, 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)')
+            [CompletionResult]::new('--dst', '--dst', [CompletionResultType]::ParameterName, 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Read the network namespace of process PID (a container''s) via /proc/PID/net')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)')
+            [CompletionResult]::new('--by-process', '--by-process', [CompletionResultType]::ParameterName, 'Also break sockets down by process name (sockscope_process_sockets): walks every process''s fds on each collection, which costs about as much as `top --by process`')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --format json')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'With plain output, also print attribution notes on stderr (kept quiet for cron)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'With plain output, also print attribution notes on stderr (kept quiet for cron)')
+            [CompletionResult]::new('--no-processes', '--no-processes', [CompletionResultType]::ParameterName, 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Only IPv4 sockets')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets, dual-stack ones included')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Only IPv6 sockets, dual-stack ones included')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'sockscope;completions' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; check: text]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary')
@@ -247,6 +281,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Count sockets per process, port, peer or uid, most first')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page (roff) to standard output: the main page, or a command''s')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -265,6 +300,9 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             break
         }
         'sockscope;help;watch' {
+            break
+        }
+        'sockscope;help;serve' {
             break
         }
         'sockscope;help;completions' {

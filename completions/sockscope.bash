@@ -31,6 +31,9 @@ _sockscope() {
             sockscope,man)
                 cmd="sockscope__subcmd__man"
                 ;;
+            sockscope,serve)
+                cmd="sockscope__subcmd__serve"
+                ;;
             sockscope,summary)
                 cmd="sockscope__subcmd__summary"
                 ;;
@@ -55,6 +58,9 @@ _sockscope() {
             sockscope__subcmd__help,man)
                 cmd="sockscope__subcmd__help__subcmd__man"
                 ;;
+            sockscope__subcmd__help,serve)
+                cmd="sockscope__subcmd__help__subcmd__serve"
+                ;;
             sockscope__subcmd__help,summary)
                 cmd="sockscope__subcmd__help__subcmd__summary"
                 ;;
@@ -71,7 +77,7 @@ _sockscope() {
 
     case "${cmd}" in
         sockscope)
-            opts="-v -4 -6 -h -V --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help --version summary list top check watch completions man help"
+            opts="-v -4 -6 -h -V --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help --version summary list top check watch serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,7 +275,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__help)
-            opts="summary list top check watch completions man help"
+            opts="summary list top check watch serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +345,20 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockscope__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -463,6 +483,96 @@ _sockscope() {
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -W "established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait closed close-wait last-ack listening closing all connected synchronized bucket big" -- "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockscope__subcmd__serve)
+            opts="-v -4 -6 -h --listen --min-interval --max-series --by-process --web-config --read-timeout --write-timeout --max-connections --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-series)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --web-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stuck-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0

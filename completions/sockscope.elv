@@ -46,6 +46,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand top 'Count sockets per process, port, peer or uid, most first'
             cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
             cand watch 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
+            cand serve 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print a man page (roff) to standard output: the main page, or a command''s'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -184,6 +185,38 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'sockscope;serve'= {
+            cand --listen 'Address and port to listen on'
+            cand --min-interval 'A scrape sooner than this after the last collection gets its result (HA Prometheus pairs scrape the same target); concurrent scrapes always share one collection'
+            cand --max-series 'Values kept per breakdown (local ports); the rest are summed into an "other" series'
+            cand --web-config 'TLS and basic auth, in the format Prometheus exporters share (exporter-toolkit''s web-config.yml: tls_server_config.cert_file/key_file, basic_auth_users with bcrypt)'
+            cand --read-timeout 'Time a client has to send its request (and finish the TLS handshake)'
+            cand --write-timeout 'Time a client has to take the response'
+            cand --max-connections 'Connections served at once; more are answered 503 at once'
+            cand --stuck-after 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck'
+            cand --format 'Output format [default: table; check: text]'
+            cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary'
+            cand --state 'Only sockets in this state or state group (repeatable)'
+            cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'
+            cand --sport 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)'
+            cand --dport 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)'
+            cand --src 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --dst 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)'
+            cand --proc-root 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)'
+            cand --pid 'Read the network namespace of process PID (a container''s) via /proc/PID/net'
+            cand --source 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)'
+            cand --by-process 'Also break sockets down by process name (sockscope_process_sockets): walks every process''s fds on each collection, which costs about as much as `top --by process`'
+            cand --json 'Same as --format json'
+            cand -v 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+            cand --verbose 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+            cand --no-processes 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+            cand -4 'Only IPv4 sockets'
+            cand --ipv4 'Only IPv4 sockets'
+            cand -6 'Only IPv6 sockets, dual-stack ones included'
+            cand --ipv6 'Only IPv6 sockets, dual-stack ones included'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'sockscope;completions'= {
             cand --format 'Output format [default: table; check: text]'
             cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary'
@@ -236,6 +269,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand top 'Count sockets per process, port, peer or uid, most first'
             cand check 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
             cand watch 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
+            cand serve 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes'
             cand completions 'Print a shell completion script to standard output'
             cand man 'Print a man page (roff) to standard output: the main page, or a command''s'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -249,6 +283,8 @@ set edit:completion:arg-completer[sockscope] = {|@words|
         &'sockscope;help;check'= {
         }
         &'sockscope;help;watch'= {
+        }
+        &'sockscope;help;serve'= {
         }
         &'sockscope;help;completions'= {
         }

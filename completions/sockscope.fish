@@ -70,6 +70,7 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "list" -d 'One r
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "watch" -d 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
+complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "serve" -d 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -296,6 +297,55 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l no-process
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l listen -d 'Address and port to listen on' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l min-interval -d 'A scrape sooner than this after the last collection gets its result (HA Prometheus pairs scrape the same target); concurrent scrapes always share one collection' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l max-series -d 'Values kept per breakdown (local ports); the rest are summed into an "other" series' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l web-config -d 'TLS and basic auth, in the format Prometheus exporters share (exporter-toolkit\'s web-config.yml: tls_server_config.cert_file/key_file, basic_auth_users with bcrypt)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l read-timeout -d 'Time a client has to send its request (and finish the TLS handshake)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l write-timeout -d 'Time a client has to take the response' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l max-connections -d 'Connections served at once; more are answered 503 at once' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
+json\t'A versioned JSON document for scripts (schema_version 1)'
+plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
+text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
+nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+prometheus\t'check: the Prometheus text exposition format'
+screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
+syn-sent\t''
+syn-recv\t''
+fin-wait-1\t''
+fin-wait-2\t''
+time-wait\t''
+closed\t''
+close-wait\t''
+last-ack\t''
+listening\t''
+closing\t''
+all\t'Every state'
+connected\t'Every state but listening and closed'
+synchronized\t'Connected states except syn-sent'
+bucket\t'States kept as mini-sockets: syn-recv and time-wait'
+big\t'Every state but syn-recv and time-wait'"
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l port -d 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l sport -d 'Only sockets whose local (source) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l dport -d 'Only sockets whose remote (destination) port is PORT or in LO-HI (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l src -d 'Only sockets whose local address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l dst -d 'Only sockets whose remote address is ADDR or in the network ADDR/PREFIX (repeatable)' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l proc-root -d 'Read a saved or fake /proc from DIR instead of the live one (DIR/net/tcp, DIR/net/tcp6)' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l pid -d 'Read the network namespace of process PID (a container\'s) via /proc/PID/net' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
+netlink\t''
+proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l by-process -d 'Also break sockets down by process name (sockscope_process_sockets): walks every process\'s fds on each collection, which costs about as much as `top --by process`'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l json -d 'Same as --format json'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s 4 -l ipv4 -d 'Only IPv4 sockets'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
@@ -376,11 +426,12 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l no-processes
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "summary" -d 'Count TCP sockets by state and run the diagnostics (the default command)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "watch" -d 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
-complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "summary" -d 'Count TCP sockets by state and run the diagnostics (the default command)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "top" -d 'Count sockets per process, port, peer or uid, most first'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "check" -d 'Alerting for cron, Nagios/Icinga and Prometheus: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "watch" -d 'The live view: every state with its trend, the findings and who is behind them, refreshed in place (a record per refresh when not a terminal)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "serve" -d 'A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets remembered between scrapes'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
+complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -26,6 +26,12 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    #[error("cannot listen on {addr}: {}", Cause(source))]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: io::Error,
+    },
+
     #[error("bad configuration in '{}': {message}", path.display())]
     Config { path: PathBuf, message: String },
 

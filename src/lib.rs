@@ -16,6 +16,7 @@ mod model;
 mod pipeline;
 mod render;
 mod report;
+mod serve;
 
 use std::io::Write;
 
@@ -45,6 +46,61 @@ pub mod internals {
     /// The README's rule table, from the thresholds the code uses.
     pub fn rule_table_markdown() -> String {
         crate::diagnose::catalog::catalog_markdown(&Default::default())
+    }
+
+    /// The README's list of the metrics `serve` writes, from the code that writes them.
+    pub fn metric_list_markdown() -> String {
+        use crate::report::{CheckReport, Checks, Collection, ScrapeReport, Status, SummaryReport};
+        let summary = SummaryReport {
+            collected_at: std::time::UNIX_EPOCH,
+            tally: Default::default(),
+            filter: String::new(),
+            findings: Vec::new(),
+            checks: Checks::default(),
+            collection: Collection {
+                source: "",
+                proc_root: Default::default(),
+                pid: None,
+                netns: None,
+                files: Vec::new(),
+                duration: Default::default(),
+                sockets_seen: 0,
+                states_filtered_in_kernel: false,
+                skipped_lines: 0,
+                skipped: Vec::new(),
+                clock_ticks: 100,
+                source_reason: None,
+            },
+        };
+        let example = ScrapeReport {
+            check: CheckReport {
+                summary,
+                context: Default::default(),
+                status: Status::Ok,
+                notes: Vec::new(),
+                warn: Vec::new(),
+                crit: Vec::new(),
+                finding_ids: Vec::new(),
+            },
+            breakdowns: vec![
+                crate::report::Breakdown {
+                    name: crate::report::PORT_SOCKETS,
+                    labels: crate::report::PORT_LABELS,
+                    ..Default::default()
+                },
+                crate::report::Breakdown {
+                    name: crate::report::PROCESS_SOCKETS,
+                    labels: crate::report::PROCESS_LABELS,
+                    ..Default::default()
+                },
+            ],
+            close_wait_oldest: Vec::new(),
+            accept_queues: Vec::new(),
+            duration: Default::default(),
+            stats: Default::default(),
+            version: "",
+        };
+        crate::render::scrape::metric_list_markdown(&example)
     }
 }
 
@@ -102,6 +158,7 @@ fn run_command(
         Some(Command::List(args)) => commands::list::run(&cli.shared, args, terminal, out, err),
         Some(Command::Top(args)) => commands::top::run(&cli.shared, args, terminal, out, err),
         Some(Command::Watch(args)) => commands::watch::run(&cli.shared, args, terminal, out, err),
+        Some(Command::Serve(args)) => commands::serve::run(&cli.shared, args, err),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "sockscope", &mut script);

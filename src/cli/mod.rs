@@ -55,6 +55,13 @@ pub enum Command {
     ///
     /// For example, every second, only port 8080: sockscope watch -n 1 --port 8080
     Watch(WatchArgs),
+    /// A Prometheus exporter: /metrics collected on each scrape, with rates and stuck sockets
+    /// remembered between scrapes.
+    ///
+    /// Serves the families of `check --format prometheus` plus bounded per-port breakdowns and
+    /// the exporter's own health, in the text format or OpenMetrics (by the Accept header).
+    /// Listens on loopback unless told otherwise: --listen 0.0.0.0:10399 exposes it.
+    Serve(ServeArgs),
     /// Print a shell completion script to standard output.
     ///
     /// For example: sockscope completions bash > /etc/bash_completion.d/sockscope
@@ -66,7 +73,7 @@ pub enum Command {
     ///
     /// For example: sockscope man | man -l -; sockscope man check | man -l -
     Man {
-        /// The command whose page to print (summary, list, top, check, watch).
+        /// The command whose page to print (summary, list, top, check, watch, serve).
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
     },
@@ -127,6 +134,42 @@ pub struct CheckArgs {
     /// (e.g. 1h); print the return to OK once.
     #[arg(long, value_name = "DURATION", requires = "state_file", value_parser = parse_duration)]
     pub renotify: Option<std::time::Duration>,
+    /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub stuck_after: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    // 10399: the range Prometheus keeps for exporters (9100-9999) is full; new exporters are
+    // given ports from 10000 up.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:10399")]
+    pub listen: std::net::SocketAddr,
+    /// A scrape sooner than this after the last collection gets its result (HA Prometheus
+    /// pairs scrape the same target); concurrent scrapes always share one collection.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub min_interval: std::time::Duration,
+    /// Values kept per breakdown (local ports); the rest are summed into an "other" series.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_series: usize,
+    /// Also break sockets down by process name (sockscope_process_sockets): walks every
+    /// process's fds on each collection, which costs about as much as `top --by process`.
+    #[arg(long, conflicts_with = "no_processes")]
+    pub by_process: bool,
+    /// TLS and basic auth, in the format Prometheus exporters share (exporter-toolkit's
+    /// web-config.yml: tls_server_config.cert_file/key_file, basic_auth_users with bcrypt).
+    #[arg(long, value_name = "PATH")]
+    pub web_config: Option<PathBuf>,
+    /// Time a client has to send its request (and finish the TLS handshake).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub read_timeout: std::time::Duration,
+    /// Time a client has to take the response.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub write_timeout: std::time::Duration,
+    /// Connections served at once; more are answered 503 at once.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_connections: usize,
     /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub stuck_after: std::time::Duration,

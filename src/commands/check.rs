@@ -10,11 +10,12 @@ use crate::alert::file::{self, Mode};
 use crate::alert::renotify::notify;
 use crate::alert::state::{Previous, StateFile};
 use crate::cli::{CheckArgs, CheckFormat, SharedArgs};
-use crate::diagnose::{all_ids, ranges};
 use crate::error::Error;
-use crate::pipeline::{self, History, Plan};
+use crate::pipeline::History;
 use crate::render;
-use crate::report::{CheckReport, Status};
+use crate::report::Status;
+
+use super::evaluate::{Judged, evaluate};
 
 /// Runs the check; returns the status to exit with. Errors are the caller's to turn into
 /// UNKNOWN with [`report_unknown`].
@@ -57,75 +58,14 @@ pub fn run(
         },
         stuck_after: args.stuck_after.as_secs(),
     });
-    let plan = Plan {
-        diagnose: true,
-        watch_ports: config.watched_ports(),
-        // Inodes name the holders, and the state file follows them across runs.
-        keep_inodes: !scope.no_processes || state.is_some(),
-        history,
-    };
-    let analysis = pipeline::analyse(&scope, &plan, &config.settings, &mut |_| {}, err)?;
-    let mut summary = analysis.report;
-    for note in ranges::apply(
-        &mut summary.findings,
-        &summary.tally,
-        &analysis.observations,
-        &config.warn,
-        &config.crit,
-        &config.ports,
-        scope.filter.states,
-    ) {
-        // A range that cannot be judged is a configuration mistake: said even when all is OK.
-        let _ = writeln!(err, "sockscope: warning: {note}");
-        notes.push(note);
-    }
-    // The state_count findings are new here; the pipeline's are already localized (twice
-    // changes nothing).
-    let place = crate::diagnose::steps::Place::new(
-        scope.source.root(),
-        summary.collection.netns.is_some(),
-        scope.source.pid(),
-        rustix::process::geteuid().is_root(),
-    );
-    crate::diagnose::steps::localize(&mut summary.findings, &place);
-    for (id, what) in &summary.checks.limited {
-        notes.push(format!("{id}: {what}"));
-    }
-    if summary.collection.skipped_lines > 0 {
-        notes.push(format!(
-            "{} malformed lines in the socket tables were skipped (see --format json)",
-            summary.collection.skipped_lines
-        ));
-    }
-    let mut next = None;
-    if let Some(mut comparison) = analysis.comparison {
-        notes.append(&mut comparison.notes);
-        summary.findings.append(&mut comparison.findings);
-        let mut saved = comparison.next;
-        if let Some(p) = plan.history.as_ref().and_then(|h| h.previous.as_ref()) {
-            saved.notified_status = p.notified_status.clone();
-            saved.notified_at = p.notified_at;
-        }
-        next = Some(saved);
-    }
-    summary
-        .findings
-        .sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let status = Status::of(&summary.findings);
-    let now = summary
+    let Judged { report, mut next } = evaluate(&scope, &config, history, notes, &mut |_| {}, err)?;
+    let status = report.status;
+    let now = report
+        .summary
         .collected_at
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let report = CheckReport {
-        summary,
-        context: analysis.context,
-        status,
-        notes,
-        warn: config.warn,
-        crit: config.crit,
-        finding_ids: all_ids().collect(),
-    };
     if let Some(path) = &args.textfile {
         let mut text = Vec::new();
         render::prometheus::render(&report, &mut text)?;

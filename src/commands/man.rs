@@ -10,7 +10,7 @@ use crate::cli::Cli;
 use crate::error::Error;
 
 /// The commands that have a page of their own.
-pub const PAGES: &[&str] = &["summary", "list", "top", "check", "watch"];
+pub const PAGES: &[&str] = &["summary", "list", "top", "check", "watch", "serve"];
 
 /// Writes the page of `command` (the main page for `None`).
 pub fn run(command: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
@@ -39,6 +39,7 @@ pub fn run(command: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
                 "list" => "sockscope-list",
                 "top" => "sockscope-top",
                 "watch" => "sockscope-watch",
+                "serve" => "sockscope-serve",
                 _ => "sockscope-check",
             };
             (
@@ -153,6 +154,16 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
             (
                 "sockscope list --sort rx",
                 "Sockets with the most unread data first.",
+            ),
+        ],
+        Some("serve") => &[
+            (
+                "sockscope serve",
+                "Serve /metrics on 127.0.0.1:10399, collecting on each scrape.",
+            ),
+            (
+                "sockscope serve --listen 0.0.0.0:10399 --web-config /etc/sockscope/web.yml",
+                "Serve every interface, with TLS and basic auth from an exporter-toolkit web config.",
             ),
         ],
         Some("watch") => &[

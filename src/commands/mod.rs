@@ -2,8 +2,10 @@
 //! report to a renderer. Nothing imports `commands`.
 
 pub mod check;
+pub mod evaluate;
 pub mod list;
 pub mod man;
+pub mod serve;
 pub mod summary;
 pub mod top;
 pub mod watch;

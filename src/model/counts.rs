@@ -20,6 +20,14 @@ impl StateCounts {
         }
     }
 
+    /// Adds `n` sockets in `state`.
+    pub fn add_n(&mut self, state: TcpState, n: u64) {
+        match state.index() {
+            Some(i) => self.known[i] += n,
+            None => *self.unknown.entry(state.code()).or_default() += n,
+        }
+    }
+
     /// Count of one state (an unknown code counts by its code).
     pub fn get(&self, state: TcpState) -> u64 {
         match state.index() {

@@ -1,10 +1,13 @@
-//! The Prometheus text exposition format: every state of every family always present (missing
+//! The check report as Prometheus metrics: every state of every family always present (missing
 //! series break alert rules), a gauge per rule and severity, the top culprits, selected kernel
-//! counters, and when and how long the run took. HELP texts never change between runs.
+//! counters, and when and how long the run took. HELP texts never change between runs. `check`
+//! writes these in the text format; `serve` in either format, followed by its own families
+//! (`render::scrape`).
 
 use std::io::{self, Write};
 use std::time::UNIX_EPOCH;
 
+use super::exposition::{Exposition, Format, Kind};
 use crate::model::{Family, TcpState};
 use crate::report::{CheckReport, Culprit, Severity, Status};
 
@@ -12,52 +15,41 @@ use crate::report::{CheckReport, Culprit, Severity, Status};
 /// label cardinality bounded.
 const CULPRITS_PER_FINDING: usize = 3;
 
-/// Label values: control, bidi and zero-width characters as the table shows them (`\x1b`),
-/// so `cat` on a textfile runs no escape sequence; then the format's own escaping of
-/// backslash, double quote and newline.
-fn esc(value: &str) -> String {
-    super::escape::for_terminal(value)
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn header(out: &mut dyn Write, name: &str, kind: &str, help: &str) -> io::Result<()> {
-    writeln!(out, "# HELP {name} {help}")?;
-    writeln!(out, "# TYPE {name} {kind}")
-}
-
+/// `check --format prometheus` and `--textfile`: the text format.
 pub fn render(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    families(check, &mut Exposition::new(Format::Text, out))
+}
+
+/// The check report's families, in either format.
+pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
     let report = &check.summary;
-    header(
-        out,
+    e.family(
         "sockscope_sockets",
-        "gauge",
+        Kind::Gauge,
         "TCP sockets by state and address family; state codes this version does not know count as state=\"unknown\".",
     )?;
     for family in Family::ALL {
         let counts = report.tally.family(family);
         for state in TcpState::KNOWN {
-            writeln!(
-                out,
-                "sockscope_sockets{{state=\"{}\",family=\"{}\"}} {}",
-                state.name().to_lowercase(),
-                family.key(),
-                counts.get(state)
+            e.sample(
+                "sockscope_sockets",
+                &[
+                    ("state", &state.name().to_lowercase()),
+                    ("family", family.key()),
+                ],
+                counts.get(state),
             )?;
         }
-        writeln!(
-            out,
-            "sockscope_sockets{{state=\"unknown\",family=\"{}\"}} {}",
-            family.key(),
-            counts.unknown_total()
+        e.sample(
+            "sockscope_sockets",
+            &[("state", "unknown"), ("family", family.key())],
+            counts.unknown_total(),
         )?;
     }
 
-    header(
-        out,
+    e.family(
         "sockscope_finding",
-        "gauge",
+        Kind::Gauge,
         "1 when the rule found a problem of that severity in the last run, else 0.",
     )?;
     for &id in &check.finding_ids {
@@ -66,21 +58,19 @@ pub fn render(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
                 .findings
                 .iter()
                 .any(|f| f.id == id && f.severity == severity);
-            writeln!(
-                out,
-                "sockscope_finding{{id=\"{id}\",severity=\"{}\"}} {}",
-                severity.word().to_lowercase(),
-                u8::from(on)
+            e.sample(
+                "sockscope_finding",
+                &[("id", id), ("severity", &severity.word().to_lowercase())],
+                u8::from(on),
             )?;
         }
     }
 
-    status(check.status, out)?;
+    status(check.status, e)?;
 
-    header(
-        out,
+    e.family(
         "sockscope_culprit_sockets",
-        "gauge",
+        Kind::Gauge,
         "Sockets held by the top culprits of each finding.",
     )?;
     for f in &report.findings {
@@ -95,35 +85,32 @@ pub fn render(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
                     addr, port, count, ..
                 } => ("destination", format!("{addr}:{port}"), count),
             };
-            writeln!(
-                out,
-                "sockscope_culprit_sockets{{id=\"{}\",kind=\"{kind}\",culprit=\"{}\"}} {count}",
-                f.id,
-                esc(&name)
+            e.sample(
+                "sockscope_culprit_sockets",
+                &[("id", f.id), ("kind", kind), ("culprit", &name)],
+                count,
             )?;
         }
     }
 
-    header(
-        out,
+    e.family(
         "sockscope_kernel_counter_total",
-        "counter",
+        Kind::Counter,
         "Cumulative TCP counters from /proc/net/netstat and /proc/net/snmp.",
     )?;
     for (counter, _) in super::check::PERF_COUNTERS {
         if let Some(v) = check.context.counter(counter) {
-            writeln!(
-                out,
-                "sockscope_kernel_counter_total{{name=\"{}\"}} {v}",
-                counter.replace('.', "_")
+            e.sample(
+                "sockscope_kernel_counter_total",
+                &[("name", &counter.replace('.', "_"))],
+                v,
             )?;
         }
     }
 
-    header(
-        out,
+    e.family(
         "sockscope_last_run_timestamp_seconds",
-        "gauge",
+        Kind::Gauge,
         "When sockscope last collected, in seconds since the Unix epoch.",
     )?;
     let at = report
@@ -131,31 +118,33 @@ pub fn render(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    writeln!(out, "sockscope_last_run_timestamp_seconds {at:.3}")?;
-    header(
-        out,
+    e.sample(
+        "sockscope_last_run_timestamp_seconds",
+        &[],
+        format_args!("{at:.3}"),
+    )?;
+    e.family(
         "sockscope_collection_duration_seconds",
-        "gauge",
+        Kind::Gauge,
         "How long reading the socket tables took.",
     )?;
-    writeln!(
-        out,
-        "sockscope_collection_duration_seconds {:.6}",
-        report.collection.duration.as_secs_f64()
+    e.sample(
+        "sockscope_collection_duration_seconds",
+        &[],
+        format_args!("{:.6}", report.collection.duration.as_secs_f64()),
     )
 }
 
-fn status(status: Status, out: &mut dyn Write) -> io::Result<()> {
-    header(
-        out,
+fn status(status: Status, e: &mut Exposition) -> io::Result<()> {
+    e.family(
         "sockscope_status",
-        "gauge",
+        Kind::Gauge,
         "Overall status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
     )?;
-    writeln!(out, "sockscope_status {}", status.code())
+    e.sample("sockscope_status", &[], status.code())
 }
 
 /// A failed run: only the status, UNKNOWN.
 pub fn render_unknown(out: &mut dyn Write) -> io::Result<()> {
-    status(Status::Unknown, out)
+    status(Status::Unknown, &mut Exposition::new(Format::Text, out))
 }

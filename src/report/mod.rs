@@ -8,6 +8,7 @@ mod collection;
 mod finding;
 mod list;
 mod range;
+mod scrape;
 mod top;
 pub mod watch;
 
@@ -19,6 +20,10 @@ pub use collection::{Collection, FileStats, Malformation, SkippedLine};
 pub use finding::{Culprit, Finding, Severity};
 pub use list::{SocketList, SortKey};
 pub use range::Range;
+pub use scrape::{
+    AcceptQueue, Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS,
+    PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport,
+};
 pub use top::{Group, GroupKey, KeyValue, TopReport};
 
 use crate::model::Tally;

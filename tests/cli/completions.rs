@@ -38,7 +38,7 @@ fn completions_are_fresh() {
 #[test]
 fn completions_man_pages_are_fresh() {
     check(&["man"], "man/sockscope.1");
-    for page in ["summary", "list", "top", "check", "watch"] {
+    for page in ["summary", "list", "top", "check", "watch", "serve"] {
         check(&["man", page], &format!("man/sockscope-{page}.1"));
     }
 }

@@ -85,3 +85,10 @@ fn docs_readme_nagios_example_is_what_the_program_prints() {
     let text = String::from_utf8(out.stdout).unwrap();
     generated("nagios-example", &format!("```\n{text}```\n"));
 }
+
+#[test]
+fn docs_readme_lists_every_metric_serve_writes() {
+    let list = sockscope::internals::metric_list_markdown();
+    assert!(list.contains("| `sockscope_sockets` | gauge |"));
+    generated("metrics", &list);
+}

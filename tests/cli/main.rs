@@ -12,6 +12,7 @@ mod hostile;
 mod live;
 mod owners;
 mod props;
+mod serve;
 mod state;
 mod truth;
 mod truth_live;

@@ -1,0 +1,262 @@
+//! `sockscope serve`: a Prometheus exporter. Each collection is the check's evaluation with the
+//! previous collection as its history (kept in memory, so the two-run rules work from the
+//! second scrape), plus bounded per-port breakdowns and the age of the oldest CLOSE_WAIT per
+//! port. The HTTP side (`serve`) decides when to collect.
+
+use crate::diagnose::observe::{HashMap, HashSet};
+use std::io::Write;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::alert::config::{self, Config};
+use crate::alert::state::Saved;
+use crate::cli::{ServeArgs, SharedArgs};
+use crate::error::Error;
+use crate::model::{StateCounts, TcpState};
+use crate::pipeline::{self, History, Scope};
+use crate::report::{
+    AcceptQueue, Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS,
+    PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport,
+};
+use crate::serve::share::{Collect, Shared};
+use crate::serve::web_config::WebConfig;
+use crate::serve::{self, Options};
+
+use super::evaluate::{Judged, evaluate};
+
+pub fn run(shared: &SharedArgs, args: &ServeArgs, err: &mut dyn Write) -> Result<(), Error> {
+    // Everything that can be wrong with the command line or the files fails here, before
+    // anything listens.
+    let config = config::load(shared.config.as_deref())?;
+    let web = match &args.web_config {
+        Some(path) => WebConfig::load(path)?,
+        None => WebConfig::default(),
+    };
+    if args.max_connections == 0 {
+        return Err(Error::Usage("--max-connections must be at least 1".into()));
+    }
+    let listener = serve::bind(args.listen)?;
+    let options = Options {
+        read_timeout: args.read_timeout,
+        write_timeout: args.write_timeout,
+        max_header_bytes: 8 * 1024,
+        max_connections: args.max_connections,
+        web,
+    };
+    let collector = Collector {
+        scope: shared.scope(),
+        config,
+        stuck_after: args.stuck_after.as_secs(),
+        max_series: args.max_series,
+        by_process: args.by_process,
+        previous: None,
+        stats: ExporterStats::default(),
+    };
+    let mut collector = collector;
+    let collect: Collect = Box::new(move || collector.collect());
+    let shared = Shared::new(args.min_interval, collect);
+    serve::serve(listener, options, shared, err)
+}
+
+/// What one collection needs, and what it remembers for the next.
+struct Collector {
+    scope: Scope,
+    config: Config,
+    stuck_after: u64,
+    max_series: usize,
+    by_process: bool,
+    /// The previous collection, for rates and sockets stuck across scrapes.
+    previous: Option<Saved>,
+    stats: ExporterStats,
+}
+
+impl Collector {
+    fn collect(&mut self) -> Result<ScrapeReport, String> {
+        let started = Instant::now();
+        self.stats.collections += 1;
+        let mut ports = PortCounts::default();
+        // Only CLOSE_WAIT sockets: how many there are is the finding, not a cost to avoid.
+        let mut close_wait_port: HashMap<u64, u16> = HashMap::default();
+        // With --by-process, every socket's inode and state, for one walk after the stream.
+        let mut inodes: Vec<(u64, TcpState)> = Vec::new();
+        let by_process = self.by_process;
+        let mut listeners: Vec<AcceptQueue> = Vec::new();
+        let mut each = |s: &crate::model::Socket| {
+            ports.add(s);
+            if s.state == TcpState::Listen {
+                listeners.push(AcceptQueue {
+                    listener: s.local.to_string(),
+                    queued: s.rx_queue,
+                    backlog: s.backlog,
+                });
+            }
+            if by_process && s.inode != 0 {
+                inodes.push((s.inode, s.state));
+            }
+            if s.state == TcpState::CloseWait && s.inode != 0 {
+                close_wait_port.insert(s.inode, s.local.port());
+            }
+        };
+        let history = History {
+            // A failed collection forgets it: the next one starts the two-run rules afresh.
+            previous: self.previous.take(),
+            stuck_after: self.stuck_after,
+        };
+        // Skipped lines are counted in the report; a warning per scrape would flood the journal.
+        let judged = evaluate(
+            &self.scope,
+            &self.config,
+            Some(history),
+            Vec::new(),
+            &mut each,
+            &mut std::io::sink(),
+        );
+        let Judged { report, next } = match judged {
+            Ok(j) => j,
+            Err(e) => {
+                self.stats.collection_errors += 1;
+                return Err(e.to_string());
+            }
+        };
+        let port_breakdown = ports.breakdown(self.max_series);
+        self.stats.series_dropped += port_breakdown.folded;
+        let mut breakdowns = vec![port_breakdown];
+        if self.by_process {
+            let processes = match by_process_name(&self.scope, &inodes, self.max_series) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.stats.collection_errors += 1;
+                    return Err(e.to_string());
+                }
+            };
+            self.stats.series_dropped += processes.folded;
+            breakdowns.push(processes);
+        }
+        let close_wait_oldest = oldest_close_wait(
+            next.as_ref(),
+            &close_wait_port,
+            &report.summary.collected_at,
+            self.max_series,
+        );
+        // The fullest first: those are the ones to see.
+        listeners.sort_by(|a, b| {
+            b.queued
+                .cmp(&a.queued)
+                .then_with(|| a.listener.cmp(&b.listener))
+        });
+        let folded = listeners.len().saturating_sub(self.max_series);
+        listeners.truncate(self.max_series);
+        self.stats.series_dropped += folded as u64;
+        self.previous = next;
+        Ok(ScrapeReport {
+            check: report,
+            breakdowns,
+            close_wait_oldest,
+            accept_queues: listeners,
+            duration: started.elapsed(),
+            stats: self.stats,
+            version: env!("CARGO_PKG_VERSION"),
+        })
+    }
+}
+
+/// Sockets per process name: one walk of `/proc/*/fd` for every inode seen. Names, not pids,
+/// so restarts do not make new series; sockets no process holds are not counted.
+fn by_process_name(
+    scope: &Scope,
+    inodes: &[(u64, TcpState)],
+    max_series: usize,
+) -> Result<Breakdown, Error> {
+    let wanted: std::collections::HashSet<u64> = inodes.iter().map(|(i, _)| *i).collect();
+    let owners = pipeline::owners_of(&scope.source, &wanted)?;
+    let mut by_name: HashMap<String, StateCounts> = HashMap::default();
+    for (inode, state) in inodes {
+        for process in owners.of(*inode) {
+            by_name.entry(process.comm.clone()).or_default().add(*state);
+        }
+    }
+    Ok(Breakdown::top(
+        PROCESS_SOCKETS,
+        PROCESS_LABELS,
+        by_name.into_iter().map(|(name, c)| (vec![name], c)),
+        max_series,
+    ))
+}
+
+/// Sockets by (local port, remote port, state) while streaming; after it, each is counted under
+/// its service port: the local one when this host listens on it, the remote one otherwise. So
+/// ephemeral ports never become series, whatever the local port range.
+#[derive(Default)]
+struct PortCounts {
+    pairs: HashMap<(u16, u16, TcpState), u64>,
+    listening: HashSet<u16>,
+}
+
+impl PortCounts {
+    fn add(&mut self, s: &crate::model::Socket) {
+        if s.state == TcpState::Listen {
+            self.listening.insert(s.local.port());
+        }
+        *self
+            .pairs
+            .entry((s.local.port(), s.remote.port(), s.state))
+            .or_default() += 1;
+    }
+
+    fn breakdown(self, max_series: usize) -> Breakdown {
+        let mut by_service: HashMap<(u16, &'static str), StateCounts> = HashMap::default();
+        for ((local, remote, state), n) in self.pairs {
+            let key = if self.listening.contains(&local) {
+                (local, "local")
+            } else {
+                (remote, "remote")
+            };
+            by_service.entry(key).or_default().add_n(state, n);
+        }
+        Breakdown::top(
+            PORT_SOCKETS,
+            PORT_LABELS,
+            by_service
+                .into_iter()
+                .map(|((port, side), c)| (vec![port.to_string(), side.to_string()], c)),
+            max_series,
+        )
+    }
+}
+
+/// Per local port, how long its oldest CLOSE_WAIT socket has been seen; the oldest
+/// `max_series` ports, the rest as one `other` row holding their oldest.
+fn oldest_close_wait(
+    saved: Option<&Saved>,
+    ports: &HashMap<u64, u16>,
+    now: &SystemTime,
+    max_series: usize,
+) -> Vec<OldestCloseWait> {
+    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let mut by_port: HashMap<u16, u64> = HashMap::default();
+    for (inode, first_seen) in saved.map(|s| &s.close_wait).into_iter().flatten() {
+        if let Some(&port) = ports.get(inode) {
+            let age = now.saturating_sub(*first_seen);
+            let oldest = by_port.entry(port).or_default();
+            *oldest = (*oldest).max(age);
+        }
+    }
+    let mut rows: Vec<(u16, u64)> = by_port.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rest = rows.split_off(max_series.min(rows.len()));
+    let mut out: Vec<OldestCloseWait> = rows
+        .into_iter()
+        .map(|(port, seconds)| OldestCloseWait {
+            label: "port",
+            value: port.to_string(),
+            seconds,
+        })
+        .collect();
+    if let Some(&(_, seconds)) = rest.first() {
+        out.push(OldestCloseWait {
+            label: "port",
+            value: "other".into(),
+            seconds,
+        });
+    }
+    out
+}

@@ -1,0 +1,193 @@
+//! What `sockscope serve` answers on /metrics: the check report's families, then the bounded
+//! breakdowns, the age of the oldest CLOSE_WAIT per culprit and the exporter's own health, in
+//! the text format or OpenMetrics. A failed collection is a short body saying why.
+
+use std::io::{self, Write};
+
+use super::exposition::{Exposition, Format, Kind};
+use crate::model::TcpState;
+use crate::report::{Breakdown, ScrapeReport};
+
+/// The metric families `serve` writes, for the README's list: (name, type, help).
+pub const EXPORTER_FAMILIES: &[(&str, &str, &str)] = &[
+    (
+        "sockscope_port_sockets",
+        "gauge",
+        "Sockets by service port and state: side=\"local\" for ports this host listens on, side=\"remote\" for the ports it connects to; the top --max-series, the rest as \"other\".",
+    ),
+    (
+        "sockscope_process_sockets",
+        "gauge",
+        "With --by-process: sockets by process name (comm) and state, the top --max-series, the rest as \"other\"; a socket shared by several processes counts for each.",
+    ),
+    (
+        "sockscope_accept_queue_length",
+        "gauge",
+        "Connections waiting for accept() per listener: the --max-series fullest.",
+    ),
+    (
+        "sockscope_accept_queue_limit",
+        "gauge",
+        "The accept-queue limit (backlog) of the same listeners, where the kernel reports it (netlink).",
+    ),
+    (
+        "sockscope_close_wait_oldest_seconds",
+        "gauge",
+        "How long the oldest CLOSE_WAIT socket of each local port has been seen (since this process started).",
+    ),
+    (
+        "sockscope_up",
+        "gauge",
+        "1 when the last collection succeeded.",
+    ),
+    (
+        "sockscope_scrape_duration_seconds",
+        "gauge",
+        "How long the last collection took: sockets, rules and owners.",
+    ),
+    (
+        "sockscope_collections_total",
+        "counter",
+        "Collections run since start; concurrent and --min-interval scrapes share one.",
+    ),
+    (
+        "sockscope_collection_errors_total",
+        "counter",
+        "Collections that failed since start.",
+    ),
+    (
+        "sockscope_series_dropped_total",
+        "counter",
+        "Breakdown values folded into an \"other\" series by --max-series, since start.",
+    ),
+    (
+        "sockscope_build_info",
+        "gauge",
+        "The sockscope version serving these metrics; always 1.",
+    ),
+];
+
+fn help(name: &str) -> &'static str {
+    EXPORTER_FAMILIES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map_or("", |(_, _, help)| help)
+}
+
+fn family(e: &mut Exposition, name: &str, kind: Kind) -> io::Result<()> {
+    e.family(name, kind, help(name))
+}
+
+pub fn render(scrape: &ScrapeReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    let mut e = Exposition::new(format, out);
+    super::prometheus::families(&scrape.check, &mut e)?;
+    for breakdown in &scrape.breakdowns {
+        render_breakdown(breakdown, &mut e)?;
+    }
+    family(&mut e, "sockscope_accept_queue_length", Kind::Gauge)?;
+    for q in &scrape.accept_queues {
+        e.sample(
+            "sockscope_accept_queue_length",
+            &[("listener", &q.listener)],
+            q.queued,
+        )?;
+    }
+    family(&mut e, "sockscope_accept_queue_limit", Kind::Gauge)?;
+    for q in &scrape.accept_queues {
+        if let Some(backlog) = q.backlog {
+            e.sample(
+                "sockscope_accept_queue_limit",
+                &[("listener", &q.listener)],
+                backlog,
+            )?;
+        }
+    }
+    family(&mut e, "sockscope_close_wait_oldest_seconds", Kind::Gauge)?;
+    for oldest in &scrape.close_wait_oldest {
+        e.sample(
+            "sockscope_close_wait_oldest_seconds",
+            &[(oldest.label, &oldest.value)],
+            oldest.seconds,
+        )?;
+    }
+    health(&mut e, true)?;
+    family(&mut e, "sockscope_scrape_duration_seconds", Kind::Gauge)?;
+    e.sample(
+        "sockscope_scrape_duration_seconds",
+        &[],
+        format_args!("{:.6}", scrape.duration.as_secs_f64()),
+    )?;
+    let stats = scrape.stats;
+    for (name, value) in [
+        ("sockscope_collections_total", stats.collections),
+        ("sockscope_collection_errors_total", stats.collection_errors),
+        ("sockscope_series_dropped_total", stats.series_dropped),
+    ] {
+        family(&mut e, name, Kind::Counter)?;
+        e.sample(name, &[], value)?;
+    }
+    family(&mut e, "sockscope_build_info", Kind::Info)?;
+    e.sample("sockscope_build_info", &[("version", scrape.version)], 1)?;
+    e.finish()
+}
+
+fn render_breakdown(b: &Breakdown, e: &mut Exposition) -> io::Result<()> {
+    family(e, b.name, Kind::Gauge)?;
+    let other = vec!["other".to_string(); b.labels.len()];
+    let rows = b.rows.iter().map(|(v, c)| (v, c));
+    for (values, counts) in rows.chain([(&other, &b.other)]) {
+        for state in TcpState::KNOWN {
+            let n = counts.get(state);
+            if n > 0 {
+                let state = state.name().to_lowercase();
+                let mut labels: Vec<(&str, &str)> = b
+                    .labels
+                    .iter()
+                    .zip(values)
+                    .map(|(l, v)| (*l, v.as_str()))
+                    .collect();
+                labels.push(("state", &state));
+                e.sample(b.name, &labels, n)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn health(e: &mut Exposition, up: bool) -> io::Result<()> {
+    family(e, "sockscope_up", Kind::Gauge)?;
+    e.sample("sockscope_up", &[], u8::from(up))
+}
+
+/// The body of a 500, always in the text format (OpenMetrics has no free comments): why the
+/// collection failed, and `sockscope_up 0`.
+pub fn render_failure(why: &str, out: &mut dyn Write) -> io::Result<()> {
+    for line in why.lines() {
+        writeln!(out, "# collection failed: {line}")?;
+    }
+    health(&mut Exposition::new(Format::Text, out), false)
+}
+
+/// The README's metric list: every family `serve` writes, from the HELP and TYPE lines it
+/// writes for `example` (families are written even when they have no samples).
+pub fn metric_list_markdown(example: &ScrapeReport) -> String {
+    let mut text = Vec::new();
+    if render(example, Format::Text, &mut text).is_err() {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&text);
+    let mut out = String::from("| metric | type | meaning |\n|---|---|---|\n");
+    let mut help = "";
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            help = rest.split_once(' ').map_or("", |(_, h)| h);
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+            out.push_str(&format!(
+                "| `{name}` | {kind} | {} |\n",
+                help.replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}

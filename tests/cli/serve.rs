@@ -1,0 +1,437 @@
+//! `sockscope serve` end to end: the real binary on a loopback port, scraped over raw TCP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::util::{fixture, hold_close_wait, root, snapshot_settings};
+
+/// A running `serve`, stopped with SIGTERM (and reaped) when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
+            .current_dir(root())
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sockscope serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .rsplit("://")
+            .next()
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Server { child, addr }
+    }
+
+    /// Sends `request` raw; returns (status, head, body).
+    fn raw(&self, request: &str) -> (u16, String, String) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, head.to_string(), body.to_string())
+    }
+
+    fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
+        let accept = accept
+            .map(|a| format!("Accept: {a}\r\n"))
+            .unwrap_or_default();
+        self.raw(&format!("GET {path} HTTP/1.1\r\nHost: x\r\n{accept}\r\n"))
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.terminate();
+        }
+    }
+}
+
+fn parse(body: &str) -> prometheus_parse::Scrape {
+    let lines = body.lines().map(|l| Ok(l.to_string()));
+    prometheus_parse::Scrape::parse(lines).expect("valid text exposition")
+}
+
+fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+/// The OpenMetrics 1.0 rules the text format does not have: every sample belongs to the family
+/// declared just before it (counters as NAME_total, info as NAME_info), no blank lines, no
+/// comments but HELP/TYPE, and `# EOF` last.
+fn check_openmetrics(body: &str) {
+    assert!(body.ends_with("# EOF\n"), "no # EOF at the end");
+    let mut family: Option<(String, String)> = None;
+    for line in body.lines().take_while(|l| *l != "# EOF") {
+        assert!(!line.is_empty(), "blank line in OpenMetrics");
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(!name.ends_with("_total"), "counter family named {name}");
+            family = Some((name.into(), kind.into()));
+        } else if line.starts_with("# HELP ") {
+        } else {
+            assert!(!line.starts_with('#'), "stray comment {line}");
+            let (name, kind) = family.as_ref().expect("a sample before any TYPE");
+            let sample = line.split(['{', ' ']).next().unwrap();
+            let want = match kind.as_str() {
+                "counter" => format!("{name}_total"),
+                "info" => format!("{name}_info"),
+                _ => name.clone(),
+            };
+            assert_eq!(sample, want, "sample outside its family: {line}");
+        }
+    }
+}
+
+#[test]
+fn serve_counts_the_sockets_this_test_holds() {
+    let (listener, _held) = hold_close_wait(3);
+    let port = listener.local_addr().unwrap().port().to_string();
+    // Two connections nobody accepts: they wait in this listener's accept queue.
+    let waiting = crate::util::fresh_listener(Ipv4Addr::LOCALHOST.into()).unwrap();
+    let _clients: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(waiting.local_addr().unwrap()).unwrap())
+        .collect();
+    let server = Server::start(&["--max-series", "100000"]);
+    let (status, head, body) = server.get("/metrics", None);
+    assert_eq!(status, 200, "{head}\n{body}");
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    let scrape = parse(&body);
+    let ours = |state| {
+        value(
+            &scrape,
+            "sockscope_port_sockets",
+            &[("port", &port), ("side", "local"), ("state", state)],
+        )
+    };
+    assert_eq!(ours("close_wait"), Some(3.0), "{body}");
+    assert_eq!(ours("listen"), Some(1.0));
+    // The clients' half, FIN_WAIT2 from ephemeral ports: this host also connects to the port.
+    let theirs = value(
+        &scrape,
+        "sockscope_port_sockets",
+        &[("port", &port), ("side", "remote"), ("state", "fin_wait2")],
+    );
+    assert_eq!(theirs, Some(3.0), "{body}");
+    let close_wait = value(
+        &scrape,
+        "sockscope_sockets",
+        &[("state", "close_wait"), ("family", "ipv4")],
+    );
+    assert!(close_wait.unwrap() >= 3.0);
+    assert_eq!(value(&scrape, "sockscope_up", &[]), Some(1.0));
+    assert_eq!(
+        value(&scrape, "sockscope_collections_total", &[]),
+        Some(1.0)
+    );
+    assert!(
+        value(
+            &scrape,
+            "sockscope_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        )
+        .is_some()
+    );
+}
+
+#[test]
+fn openmetrics_when_the_scraper_asks() {
+    let server = Server::start(&[]);
+    let accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+    let (status, head, body) = server.get("/metrics", Some(accept));
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("Content-Type: application/openmetrics-text; version=1.0.0"),
+        "{head}"
+    );
+    check_openmetrics(&body);
+    assert!(body.contains("# TYPE sockscope_kernel_counter counter\n"));
+    // Without # EOF and with counter families renamed, it is also the text format.
+    let text = body.replace("# EOF\n", "").replace(
+        "# TYPE sockscope_build info",
+        "# TYPE sockscope_build gauge",
+    );
+    assert!(!parse(&text).samples.is_empty());
+}
+
+#[test]
+fn concurrent_scrapes_share_one_collection() {
+    let server = Server::start(&["--min-interval", "1h"]);
+    let bodies: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| server.get("/metrics", None)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap().2).collect()
+    });
+    assert!(bodies.iter().all(|b| b == &bodies[0]), "different answers");
+    assert_eq!(
+        value(&parse(&bodies[0]), "sockscope_collections_total", &[]),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn routes_answer_with_the_right_status() {
+    let server = Server::start(&[]);
+    assert_eq!(server.get("/healthz", None).0, 200);
+    let (status, _, body) = server.get("/", None);
+    assert_eq!(status, 200);
+    assert!(body.contains("href=\"metrics\""));
+    assert_eq!(server.get("/nope", None).0, 404);
+    let (status, head, _) =
+        server.raw("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(status, 405);
+    assert!(head.contains("Allow: GET, HEAD"));
+    let (status, head, body) = server.raw("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!((status, body.as_str()), (200, ""), "{head}");
+    let big = format!("GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(10_000));
+    assert_eq!(server.raw(&big).0, 431);
+    assert_eq!(server.raw("\x16\x03\x01 not http\r\n\r\n").0, 400);
+}
+
+#[test]
+fn a_silent_client_neither_blocks_scrapes_nor_stays() {
+    let server = Server::start(&["--read-timeout", "1s"]);
+    let mut silent = TcpStream::connect(server.addr).unwrap();
+    assert_eq!(server.get("/healthz", None).0, 200);
+    // The server hangs up on it after --read-timeout; 60 s is only this test's own bound.
+    silent
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(silent.read(&mut buf).expect("closed, not timed out"), 0);
+}
+
+#[test]
+fn sigterm_stops_it_cleanly() {
+    let mut server = Server::start(&[]);
+    assert_eq!(server.get("/healthz", None).0, 200);
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn start_errors_name_what_is_wrong() {
+    let taken = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = crate::util::sockscope()
+        .args(["serve", "--listen", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on {addr}: address already in use")),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, "basic_auth_users:\n  prom: plaintext\n").unwrap();
+    let out = crate::util::sockscope()
+        .args(["serve", "--listen", "127.0.0.1:0", "--web-config"])
+        .arg(&web)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("web.yml") && err.contains("user 'prom' is not a bcrypt hash"),
+        "{err}"
+    );
+
+    let out = crate::util::sockscope()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--web-config",
+            "/nonexistent/web.yml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read '/nonexistent/web.yml'"));
+}
+
+#[test]
+fn basic_auth_from_the_web_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    // What `htpasswd -nbBC 4 prom secret` writes.
+    let hash = bcrypt::hash("secret", 4).unwrap();
+    std::fs::write(&web, format!("basic_auth_users:\n  prom: '{hash}'\n")).unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+    assert_eq!(server.get("/metrics", None).0, 401);
+    // base64("prom:secret")
+    let ok = server.raw("GET /healthz HTTP/1.1\r\nAuthorization: Basic cHJvbTpzZWNyZXQ=\r\n\r\n");
+    assert_eq!(ok.0, 200);
+    let bad = server.raw("GET /healthz HTTP/1.1\r\nAuthorization: Basic cHJvbTp3cm9uZw==\r\n\r\n");
+    assert_eq!(bad.0, 401);
+}
+
+/// Both formats over a fixture, with the values that change between runs masked.
+#[test]
+fn golden_exposition_formats() {
+    let proc_root = fixture("loopback-mix");
+    let server = Server::start(&[
+        "--source",
+        "proc",
+        "--proc-root",
+        proc_root.to_str().unwrap(),
+        "--no-processes",
+    ]);
+    let mut settings = snapshot_settings(None);
+    settings.add_filter(
+        r"(_timestamp_seconds|_duration_seconds) [0-9.e-]+",
+        "$1 [VALUE]",
+    );
+    settings.add_filter(r#"(version=)"[^"]+""#, "$1\"[VERSION]\"");
+    let (_, _, text) = server.get("/metrics", None);
+    parse(&text);
+    let (_, _, om) = server.get("/metrics", Some("application/openmetrics-text"));
+    check_openmetrics(&om);
+    settings.bind(|| {
+        insta::assert_snapshot!("serve_text", text);
+        insta::assert_snapshot!("serve_openmetrics", om);
+    });
+}
+
+#[test]
+fn by_process_names_this_test_as_holder() {
+    let (listener, _held) = hold_close_wait(3);
+    let port = listener.local_addr().unwrap().port().to_string();
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    let server = Server::start(&["--by-process", "--max-series", "100000"]);
+    let (status, _, body) = server.get("/metrics", None);
+    assert_eq!(status, 200);
+    let scrape = parse(&body);
+    let held = value(
+        &scrape,
+        "sockscope_process_sockets",
+        &[("process", comm.trim()), ("state", "close_wait")],
+    );
+    assert!(
+        held.unwrap_or(0.0) >= 3.0,
+        "{comm} holds port {port}'s CLOSE_WAIT: {body}"
+    );
+}
+
+/// TLS from the web config, with a certificate openssl makes for 127.0.0.1.
+#[test]
+fn tls_from_the_web_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args([
+            "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: openssl cannot make a test certificate");
+        return;
+    }
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n",
+    )
+    .unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+
+    use rustls::pki_types::pem::PemObject;
+    let cert =
+        rustls::pki_types::CertificateDer::from_pem_file(dir.path().join("cert.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let session = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut tls = rustls::StreamOwned::new(session, tcp);
+    tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    let _ = tls.read_to_string(&mut text);
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("sockscope_up 1"));
+    // Plain HTTP to the TLS port gets no answer it could mistake for metrics.
+    let (status, _, _) = server.get("/metrics", None);
+    assert_ne!(status, 200);
+}
+
+#[test]
+fn a_failed_collection_is_a_500_not_a_dead_process() {
+    let server = Server::start(&["--source", "proc", "--proc-root", "/nonexistent-sockscope"]);
+    let (status, _, body) = server.get("/metrics", None);
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("# collection failed: cannot read '/nonexistent-sockscope"),
+        "{body}"
+    );
+    assert!(body.contains("sockscope_up 0"));
+    assert_eq!(server.get("/healthz", None).0, 200);
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# A real Prometheus server scrapes `sockscope serve` on loopback: waits for two scrapes, then
+# asks its HTTP API for sockscope_sockets and for a rate over the kernel counters. Also checks
+# deploy/prometheus.yml's job shape and deploy/sockscope-rules.yml with promtool.
+#
+# Needs root to install Debian's `prometheus` package when it is missing; skips, saying why,
+# where it cannot. Everything it starts runs on 127.0.0.1 with its own data directory, and is
+# stopped (by pid) on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+skip() {
+    echo "prometheus.sh: SKIP: $*"
+    exit 0
+}
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+    [ "$(id -u)" -eq 0 ] || skip "prometheus is not installed and installing it needs root"
+    command -v apt-get >/dev/null || skip "prometheus is not installed and there is no apt-get"
+    # Keep the package's own service from starting (it would listen on :9090).
+    created_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        created_policy=1
+    fi
+    installed=0
+    if apt-get update -qq >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; then
+        installed=1
+    fi
+    [ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d
+    [ "$installed" -eq 1 ] || skip "apt-get could not install prometheus"
+fi
+command -v curl >/dev/null || skip "curl is missing"
+command -v python3 >/dev/null || skip "python3 is missing"
+
+cargo build --quiet
+bin="$PWD/target/debug/sockscope"
+work=$(mktemp -d)
+serve_pid=
+prom_pid=
+cleanup() {
+    [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
+    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" serve --listen 127.0.0.1:0 --min-interval 0s 2>"$work/serve.log" &
+serve_pid=$!
+for _ in $(seq 50); do
+    grep -q serving "$work/serve.log" && break
+    sleep 0.1
+done
+target=$(sed -n 's|.*http://\([0-9.:]*\)/metrics|\1|p' "$work/serve.log")
+[ -n "$target" ] || { cat "$work/serve.log"; echo "prometheus.sh: FAIL: serve did not start"; exit 1; }
+
+prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cp deploy/sockscope-rules.yml "$work/"
+# deploy/prometheus.yml's job, with a fast interval and this run's target.
+sed -e "s|localhost:10399|$target|" -e 's|scrape_interval: 15s|scrape_interval: 1s|' \
+    -e 's|scrape_timeout: 10s|scrape_timeout: 1s|' deploy/prometheus.yml >"$work/prometheus.yml"
+promtool check config "$work/prometheus.yml" >/dev/null
+promtool check rules "$work/sockscope-rules.yml" >/dev/null
+
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+prom_pid=$!
+
+query() {
+    curl -fsS --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" 2>/dev/null || true
+}
+results() {
+    python3 -c 'import json,sys
+try: print(len(json.load(sys.stdin)["data"]["result"]))
+except Exception: print(0)'
+}
+scrapes=0
+for _ in $(seq 120); do
+    scrapes=$(query 'count_over_time(sockscope_up[5m])' | python3 -c 'import json,sys
+try: print(int(float(json.load(sys.stdin)["data"]["result"][0]["value"][1])))
+except Exception: print(0)')
+    [ "$scrapes" -ge 3 ] && break
+    sleep 0.5
+done
+if [ "$scrapes" -lt 3 ]; then
+    tail -20 "$work/prometheus.log"
+    echo "prometheus.sh: FAIL: Prometheus scraped sockscope $scrapes times in 60 s"
+    exit 1
+fi
+states=$(query 'sockscope_sockets' | results)
+rates=$(query 'rate(sockscope_kernel_counter_total[1m])' | results)
+findings=$(query 'sockscope_finding' | results)
+echo "prometheus.sh: $scrapes scrapes; sockscope_sockets: $states series; rate(kernel counters): $rates series; sockscope_finding: $findings series"
+[ "$states" -eq 22 ] || { echo "prometheus.sh: FAIL: expected 22 sockscope_sockets series (11 states x 2 families)"; exit 1; }
+[ "$rates" -ge 1 ] || { echo "prometheus.sh: FAIL: no rate over the kernel counters"; exit 1; }
+[ "$findings" -ge 1 ] || { echo "prometheus.sh: FAIL: no sockscope_finding series"; exit 1; }
+echo "prometheus.sh: OK"
