@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sockscope_global_optspecs
-    string join \n format= json no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= h/help V/version
+    string join \n format= json no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= all-netns netns= host-root= h/help V/version
 end
 
 function __fish_sockscope_needs_command
@@ -54,10 +54,13 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -l pid -d 'Read the ne
 complete -c sockscope -n "__fish_sockscope_needs_command" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_needs_command" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_needs_command" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_needs_command" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s V -l version -d 'Print version'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "summary" -d 'Count TCP sockets by state (the default command)'
@@ -97,10 +100,13 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l pid -d '
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
 json\t'A versioned JSON document for scripts (schema_version 1)'
@@ -136,11 +142,14 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l pid -d 'Rea
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s p -l processes -d 'Show the processes holding each socket (pid, name). Other users\' processes need root or CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s o -l timers -d 'Show the pending timer (kind and time left, as `ss -o`) and the retransmit count'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l format -d 'Output format' -r -f -a "table\t'A table for people: one row per state, IPv4 / IPv6 / total'
 json\t'A versioned JSON document for scripts (schema_version 1)'
@@ -177,9 +186,12 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l pid -d 'Read
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'Nothing when OK; otherwise the status and each finding (for cron mail)'
 nagios\t'One line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
@@ -218,9 +230,12 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l pid -d 'Re
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l no-processes -d 'Do not look up the processes behind findings'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets (reads /proc/net/tcp only)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included (reads /proc/net/tcp6 only)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

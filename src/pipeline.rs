@@ -2,9 +2,13 @@
 //! behind findings) → diagnose again. Summary, check, top and list run it (and serve, watch and
 //! the namespace sweep will), so the stream loop and the owner walk exist only here.
 
+mod assemble;
+mod targets;
+
 use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::alert::history::{self, Comparison, Current};
 use crate::alert::state::Saved;
@@ -16,7 +20,10 @@ use crate::diagnose::{self, Input, Processes, Settings};
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::model::{KernelContext, Socket, Tally};
-use crate::report::{Attribution, Checks, Collection, Owners, SummaryReport};
+use crate::report::{
+    Attribution, Collection, NetnsKind, NetnsLabel, Owners, SummaryReport, Unopened,
+};
+pub use targets::Namespaces;
 
 /// Which sockets, from where, and whether their processes may be looked up.
 #[derive(Debug, Clone)]
@@ -25,6 +32,10 @@ pub struct Scope {
     pub source: Source,
     /// `--no-processes`.
     pub no_processes: bool,
+    /// `--all-netns`, `--netns`.
+    pub namespaces: Namespaces,
+    /// `--host-root`: where the host's `/run`, `/var/lib/docker`… are (`/` on the host).
+    pub host_root: PathBuf,
 }
 
 /// What an analysis does beyond counting.
@@ -118,100 +129,212 @@ pub fn analyse(
     each: &mut dyn FnMut(&Socket),
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
-    let source = &scope.source;
+    analyse_each(scope, plan, settings, &mut |_, s| each(s), err)
+}
+
+/// One namespace's first pass: counted, observed and judged without owners.
+struct Part {
+    label: Option<NetnsLabel>,
+    context: KernelContext,
+    obs: Observations,
+    tally: Tally,
+    collection: Collection,
+    verdict: diagnose::Verdict,
+    compared: Option<Comparison>,
+    /// The sockets the findings want named.
+    wanted: HashSet<u64>,
+}
+
+/// [`analyse`], telling `each` which namespace each socket is in (`None`: the classic single
+/// namespace). Every namespace is counted and diagnosed on its own; one walk of `/proc/*/fd`
+/// then names the holders behind the findings of all of them.
+pub fn analyse_each(
+    scope: &Scope,
+    plan: &Plan,
+    settings: &Settings,
+    each: &mut dyn FnMut(Option<&NetnsLabel>, &Socket),
+    err: &mut dyn Write,
+) -> Result<Analysis, Error> {
     let collected_at = SystemTime::now();
-    let context = if plan.diagnose {
-        read_context(source.root(), &source.net_dir(), source.pid().is_some())
+    let started = Instant::now();
+    let (targets, mut sweep) = targets::resolve(scope)?;
+    let mut parts = Vec::with_capacity(targets.len());
+    for (label, source) in targets {
+        // The two-run rules remember one namespace: the first (the host's, or the one chosen).
+        let history = if parts.is_empty() {
+            plan.history.as_ref()
+        } else {
+            None
+        };
+        match first_pass(
+            scope,
+            &source,
+            label,
+            plan,
+            history,
+            settings,
+            collected_at,
+            each,
+            err,
+        ) {
+            Ok(part) => parts.push(part),
+            Err(failed) => match *failed {
+                (Some(label), e) => sweep.unopened.push(Unopened {
+                    label,
+                    why: e.to_string(),
+                }),
+                (None, e) => return Err(e),
+            },
+        }
+    }
+    let mut wanted = HashSet::new();
+    for part in &parts {
+        wanted.extend(part.wanted.iter().copied());
+    }
+    let owners = if plan.diagnose && !scope.no_processes {
+        Some(owners_of(&scope.source, &wanted)?)
     } else {
+        None
+    };
+    let mut named = HashSet::new();
+    let mut reports = Vec::with_capacity(parts.len());
+    for mut part in parts {
+        if let Some(found) = &owners {
+            let history = if reports.is_empty() {
+                plan.history.as_ref()
+            } else {
+                None
+            };
+            (part.verdict, part.compared) =
+                judge(&part, scope, history, settings, Some(found), collected_at);
+            if !part.wanted.is_empty() {
+                named.extend(diagnose::wanted_inodes(&part.verdict.findings));
+                if let Some(c) = &part.compared {
+                    named.extend(diagnose::wanted_inodes(&c.findings));
+                }
+            }
+        }
+        reports.push(part);
+    }
+    let attribution = owners
+        .as_ref()
+        .filter(|_| !wanted.is_empty())
+        .map(|found| Attribution::of_inodes(named, found));
+    Ok(assemble::assemble(
+        scope,
+        plan,
+        settings,
+        reports,
+        sweep,
+        attribution,
+        collected_at,
+        started,
+    ))
+}
+
+/// Streams one namespace, observes it and judges it without owners. A namespace of a sweep
+/// that cannot be read comes back with its label, to be counted as unopened.
+#[allow(clippy::too_many_arguments)]
+fn first_pass(
+    scope: &Scope,
+    source: &Source,
+    label: Option<NetnsLabel>,
+    plan: &Plan,
+    history: Option<&History>,
+    settings: &Settings,
+    collected_at: SystemTime,
+    each: &mut dyn FnMut(Option<&NetnsLabel>, &Socket),
+    err: &mut dyn Write,
+) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
+    let context = if !plan.diagnose {
         KernelContext::default()
+    } else if source.pid().is_none() && label.as_ref().is_some_and(|l| l.kind != NetnsKind::Host) {
+        targets::context_unreachable()
+    } else {
+        let other =
+            source.pid().is_some() || label.as_ref().is_some_and(|l| l.kind != NetnsKind::Host);
+        read_context(source.root(), &source.net_dir(), other)
     };
     let mut obs = Observations::new(&settings.thresholds, &context);
     obs.watch_ports(plan.watch_ports.iter().copied());
     obs.keep_inodes(plan.keep_inodes);
-    let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), each)?;
-    warn_skipped(&collection, err);
-
-    let mut checks = Checks {
-        ran: plan.diagnose,
-        rules: settings.rules_enabled(),
-        processes_skipped: scope.no_processes,
-        ..Checks::default()
+    let one = Scope {
+        source: source.clone(),
+        ..scope.clone()
     };
-    let mut findings = Vec::new();
-    let mut comparison = None;
+    let streamed = stream(&one, plan.diagnose.then_some(&mut obs), &mut |s| {
+        each(label.as_ref(), s)
+    });
+    let (tally, collection) = match streamed {
+        Ok(r) => r,
+        Err(e) => return Err(Box::new((label, e))),
+    };
+    warn_skipped(&collection, err);
+    let mut part = Part {
+        label,
+        context,
+        obs,
+        tally,
+        collection,
+        verdict: diagnose::Verdict::default(),
+        compared: None,
+        wanted: HashSet::new(),
+    };
     if plan.diagnose {
-        let boot_id = plan
-            .history
-            .as_ref()
-            .and_then(|_| read_boot_id(source.root()));
+        let plan_history = history.filter(|_| plan.history.is_some());
+        (part.verdict, part.compared) =
+            judge(&part, scope, plan_history, settings, None, collected_at);
+        if !scope.no_processes {
+            // Only the sockets behind findings are looked up; a healthy machine walks nothing.
+            part.wanted = diagnose::wanted_inodes(&part.verdict.findings);
+            if let Some(c) = &part.compared {
+                part.wanted.extend(diagnose::wanted_inodes(&c.findings));
+            }
+        }
+    }
+    Ok(part)
+}
+
+/// Runs the rules (and the two-run comparison) over one namespace's observations.
+fn judge(
+    part: &Part,
+    scope: &Scope,
+    history: Option<&History>,
+    settings: &Settings,
+    owners: Option<&Owners>,
+    collected_at: SystemTime,
+) -> (diagnose::Verdict, Option<Comparison>) {
+    let input = Input {
+        obs: &part.obs,
+        ctx: &part.context,
+        owners,
+        processes: match (scope.no_processes, owners) {
+            (true, _) => Processes::Skipped,
+            (false, None) => Processes::Pending,
+            (false, Some(_)) => Processes::LookedUp,
+        },
+    };
+    let verdict = diagnose::diagnose(&input, settings);
+    let compared = history.map(|h| {
+        let boot_id = read_boot_id(scope.source.root());
         let since_epoch = collected_at.duration_since(UNIX_EPOCH).unwrap_or_default();
         let current = Current {
             now: since_epoch.as_secs(),
             now_ms: u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
             boot_id: boot_id.as_deref(),
-            tally: &tally,
-            counters: &context.counters,
-            obs: &obs,
+            tally: &part.tally,
+            counters: &part.context.counters,
+            obs: &part.obs,
         };
-        let judge = |owners: Option<&Owners>| {
-            let input = Input {
-                obs: &obs,
-                ctx: &context,
-                owners,
-                processes: match (scope.no_processes, owners) {
-                    (true, _) => Processes::Skipped,
-                    (false, None) => Processes::Pending,
-                    (false, Some(_)) => Processes::LookedUp,
-                },
-            };
-            let verdict = diagnose::diagnose(&input, settings);
-            let compared = plan.history.as_ref().map(|h| {
-                history::compare(
-                    h.previous.as_ref(),
-                    &current,
-                    settings,
-                    h.stuck_after,
-                    owners,
-                )
-            });
-            (verdict, compared)
-        };
-        let (mut verdict, mut compared) = judge(None);
-        if !scope.no_processes {
-            // Only the sockets behind findings are looked up; a healthy machine walks nothing.
-            let mut wanted = diagnose::wanted_inodes(&verdict.findings);
-            if let Some(c) = &compared {
-                wanted.extend(diagnose::wanted_inodes(&c.findings));
-            }
-            let found = owners_of(source, &wanted)?;
-            (verdict, compared) = judge(Some(&found));
-            if !wanted.is_empty() {
-                let mut named = diagnose::wanted_inodes(&verdict.findings);
-                if let Some(c) = &compared {
-                    named.extend(diagnose::wanted_inodes(&c.findings));
-                }
-                checks.attribution = Some(Attribution::of_inodes(named, &found));
-            }
-        }
-        findings = verdict.findings;
-        checks.skipped = verdict.skipped;
-        checks.context_missing = context.missing.clone();
-        comparison = compared;
-    }
-    let report = SummaryReport {
-        collected_at,
-        tally,
-        filter: scope.filter.describe(),
-        findings,
-        checks,
-        collection,
-    };
-    Ok(Analysis {
-        report,
-        context,
-        observations: obs,
-        comparison,
-    })
+        history::compare(
+            h.previous.as_ref(),
+            &current,
+            settings,
+            h.stuck_after,
+            owners,
+        )
+    });
+    (verdict, compared)
 }
 
 /// Malformed lines are skipped, never fatal, but never silent either.

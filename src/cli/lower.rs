@@ -8,7 +8,7 @@ use super::{
 use crate::collect::{self, Source};
 use crate::filter::Filter;
 use crate::model::StateSet;
-use crate::pipeline::Scope;
+use crate::pipeline::{Namespaces, Scope};
 use crate::report;
 
 impl FilterArgs {
@@ -39,7 +39,19 @@ impl SourceArgs {
             SourceKind::Netlink => collect::SourceKind::Netlink,
             SourceKind::Proc => collect::SourceKind::Proc,
         };
-        Source::new(&self.proc_root, self.pid, kind)
+        let root = match &self.host_root {
+            Some(host) => host.join("proc"),
+            None => self.proc_root.clone(),
+        };
+        Source::new(root, self.pid, kind)
+    }
+
+    fn namespaces(&self) -> Namespaces {
+        match (&self.netns, self.all_netns) {
+            (Some(selector), _) => Namespaces::One(selector.clone()),
+            (None, true) => Namespaces::All,
+            (None, false) => Namespaces::Own,
+        }
     }
 }
 
@@ -48,6 +60,8 @@ fn scope(filter: &FilterArgs, source: &SourceArgs, no_processes: bool) -> Scope 
         filter: filter.filter(),
         source: source.source(),
         no_processes,
+        namespaces: source.namespaces(),
+        host_root: source.host_root.clone().unwrap_or_else(|| "/".into()),
     }
 }
 

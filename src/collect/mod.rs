@@ -4,7 +4,9 @@
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
 pub mod context;
+pub mod names;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
 pub mod proc_tcp;
 
@@ -44,6 +46,16 @@ pub struct Source {
     kind: SourceKind,
     /// States to ask sock_diag for (the kernel filters); /proc is always read whole.
     states: u32,
+    /// Another network namespace, entered with `setns` (`--all-netns`, `--netns`).
+    target: Option<Target>,
+}
+
+/// A network namespace to read from inside: the file to `setns` with, and a member process
+/// whose `/proc/PID/net` tables serve when entering is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub path: PathBuf,
+    pub inode: u64,
 }
 
 impl Source {
@@ -61,7 +73,33 @@ impl Source {
             pid,
             kind,
             states: netlink::ALL_STATES,
+            target: None,
         }
+    }
+
+    /// The same source, reading the namespace `ns` from inside (its first process, if any,
+    /// serves the `/proc` fallback).
+    pub fn in_namespace(&self, ns: &netns::Namespace) -> Source {
+        Source {
+            pid: ns.pids.first().copied(),
+            target: Some(Target {
+                path: ns.path.clone(),
+                inode: ns.inode,
+            }),
+            ..self.clone()
+        }
+    }
+
+    /// The namespace to enter: the one asked for, or with `--pid`, that process's, when its
+    /// `ns/net` link can be read (never in a saved copy of /proc).
+    fn target(&self) -> Option<Target> {
+        if self.target.is_some() || self.kind == SourceKind::Proc {
+            return self.target.clone();
+        }
+        let path = self.root.join(self.pid?.to_string()).join("ns/net");
+        let link = std::fs::read_link(&path).ok()?;
+        let inode = netns::parse_id(&link.to_string_lossy())?;
+        Some(Target { path, inode })
     }
 
     /// Lets sock_diag filter states in the kernel (only when the caller needs no other state).
@@ -72,8 +110,8 @@ impl Source {
     }
 
     /// Whether netlink should be tried, or why not.
-    fn wants_netlink(&self) -> Result<bool, String> {
-        let live = self.root == Path::new("/proc") && self.pid.is_none();
+    fn wants_netlink(&self, target: Option<&Target>) -> Result<bool, String> {
+        let live = target.is_some() || self.root == Path::new("/proc") && self.pid.is_none();
         match (self.kind, live) {
             (SourceKind::Proc, _) => Ok(false),
             (_, true) => Ok(true),
@@ -95,6 +133,9 @@ impl Source {
     /// The network namespace, as `readlink /proc/self/ns/net` prints it (`net:[4026531840]`).
     /// `None` for a saved copy of /proc, which has no namespace links.
     fn netns(&self) -> Option<String> {
+        if let Some(t) = &self.target {
+            return Some(format!("net:[{}]", t.inode));
+        }
         let process = match self.pid {
             Some(pid) => pid.to_string(),
             None => "self".to_string(),
@@ -114,14 +155,15 @@ pub fn for_each_socket(
     mut each: impl FnMut(&Socket),
 ) -> Result<Collection, Error> {
     let started = Instant::now();
-    if let Some(pid) = source.pid {
-        let dir = source.root.join(pid.to_string());
-        if !dir.is_dir() {
-            return Err(Error::NoProcess {
-                pid,
-                root: source.root.clone(),
-            });
-        }
+    let no_process = |pid: u32| Error::NoProcess {
+        pid,
+        root: source.root.clone(),
+    };
+    if let Some(pid) = source.pid
+        && source.target.is_none()
+        && !source.root.join(pid.to_string()).is_dir()
+    {
+        return Err(no_process(pid));
     }
     let net = source.net_dir();
     let mut collection = Collection {
@@ -137,9 +179,14 @@ pub fn for_each_socket(
         clock_ticks: procfs::ticks_per_second().max(1),
         source_reason: None,
     };
-    match source.wants_netlink() {
+    let target = source.target();
+    let opened = |t: Option<&Target>| match t {
+        Some(t) => netns::open_sock_diag(&t.path),
+        None => netlink::open(),
+    };
+    match source.wants_netlink(target.as_ref()) {
         Err(why) => return Err(Error::Usage(why)),
-        Ok(true) => match netlink::open() {
+        Ok(true) => match opened(target.as_ref()) {
             Ok(fd) => {
                 collection.source = "netlink";
                 for family in Family::ALL.into_iter().filter(|&f| wants(f)) {
@@ -155,6 +202,28 @@ pub fn for_each_socket(
                 }
                 collection.duration = started.elapsed();
                 return Ok(collection);
+            }
+            Err(e)
+                if target.is_some()
+                    && (source.pid.is_none() || source.kind != SourceKind::Auto) =>
+            {
+                return Err(Error::Netns {
+                    path: target.map(|t| t.path).unwrap_or_default(),
+                    source: e,
+                });
+            }
+            Err(e) if target.is_some() => {
+                if let Some(pid) = source
+                    .pid
+                    .filter(|p| !source.root.join(p.to_string()).is_dir())
+                {
+                    return Err(no_process(pid));
+                }
+                collection.source_reason = Some(format!(
+                    "cannot enter the namespace ({}): read /proc/{}/net instead",
+                    crate::error::Cause(&e),
+                    source.pid.unwrap_or_default()
+                ));
             }
             Err(e) if source.kind == SourceKind::Auto => {
                 collection.source_reason = Some(format!(

@@ -20,8 +20,27 @@ fn label(severity: Severity, style: Style) -> String {
 }
 
 pub fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    block_in(f, None, style, out)
+}
+
+/// A finding, saying in which namespace when several were swept.
+pub fn block_in(
+    f: &Finding,
+    place: Option<&str>,
+    style: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out)?;
-    writeln!(out, "{} {} ({})", label(f.severity, style), f.title, f.id)?;
+    match place {
+        Some(place) => writeln!(
+            out,
+            "{} {} ({}) in {place}",
+            label(f.severity, style),
+            f.title,
+            f.id
+        )?,
+        None => writeln!(out, "{} {} ({})", label(f.severity, style), f.title, f.id)?,
+    }
     writeln!(out, "  {}", f.summary)?;
     if !f.culprits.is_empty() {
         let who: Vec<String> = f.culprits.iter().map(super::culprit::describe).collect();
@@ -52,7 +71,8 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
         writeln!(out, "No problems found ({checked} checks).")?;
     }
     for f in &report.findings {
-        block(f, style, out)?;
+        let place = super::namespaces::where_found(report, f);
+        block_in(f, place.as_deref(), style, out)?;
     }
     if let Some(a) = &d.attribution {
         let notes = super::attribution::notes(a);

@@ -32,6 +32,9 @@ struct Document<'a> {
     families: Families<'a>,
     findings: &'a [Finding],
     collection: CollectionView<'a>,
+    /// `--all-netns`, `--netns`: every namespace on its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespaces: Option<Vec<super::namespaces::NamespaceView<'a>>>,
 }
 
 /// All eleven states, zeros included, in kernel code order: the one way counts are written.
@@ -82,6 +85,9 @@ pub(crate) struct CollectionView<'a> {
     /// What the diagnostics could not check, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     diagnostics: Option<DiagnosticsView<'a>>,
+    /// A sweep's namespaces: how many were read, which could not be, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespaces: Option<super::namespaces::SweepView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -161,6 +167,7 @@ impl<'a> CollectionView<'a> {
                 })
                 .collect(),
             diagnostics: None,
+            namespaces: None,
             attribution: attribution.map(|a| AttributionView {
                 sockets: a.sockets,
                 attributed: a.attributed,
@@ -280,6 +287,7 @@ fn render_with_status(
             "not_needed"
         },
     });
+    collection.namespaces = report.sweep.as_deref().map(super::namespaces::sweep_view);
     let both = report.tally.both();
     let document = Document {
         schema_version: SCHEMA_VERSION,
@@ -295,6 +303,7 @@ fn render_with_status(
         },
         findings: &report.findings,
         collection,
+        namespaces: report.sweep.as_deref().map(super::namespaces::views),
     };
     write(out, &document)
 }

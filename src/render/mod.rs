@@ -8,6 +8,7 @@ pub mod escape;
 pub mod findings;
 pub mod json;
 pub mod list;
+pub mod namespaces;
 pub mod plain;
 pub mod prometheus;
 pub mod table;

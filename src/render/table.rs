@@ -14,7 +14,10 @@ use crate::report::SummaryReport;
 pub use super::Style;
 
 pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}", headline(report))?;
+    match &report.sweep {
+        Some(sweep) => writeln!(out, "{}", super::namespaces::headline(report, sweep))?,
+        None => writeln!(out, "{}", headline(report))?,
+    }
 
     let mut table = super::new_table(style);
     table.set_header(["State", "IPv4", "IPv6", "Total"].map(|h| bold(Cell::new(h), style)));
@@ -54,6 +57,9 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
         }
     }
     writeln!(out, "{table}")?;
+    if let Some(sweep) = &report.sweep {
+        super::namespaces::render_table(sweep, style, out)?;
+    }
 
     for note in super::notes(&report.filter, report.tally.total(), &report.collection) {
         writeln!(out, "{note}")?;
@@ -129,6 +135,7 @@ mod tests {
                 clock_ticks: 100,
                 source_reason: None,
             },
+            sweep: None,
         }
     }
 

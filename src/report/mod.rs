@@ -7,6 +7,7 @@ mod check;
 mod collection;
 mod finding;
 mod list;
+mod namespace;
 mod range;
 mod top;
 
@@ -17,6 +18,9 @@ pub use check::{CheckReport, PortRanges, StateRange, Status};
 pub use collection::{Collection, FileStats, Malformation, SkippedLine};
 pub use finding::{Culprit, Finding, Severity};
 pub use list::{SocketList, SortKey};
+pub use namespace::{
+    ContainerRef, NamespaceReport, NetnsKind, NetnsLabel, PodRef, Sweep, Unopened,
+};
 pub use range::Range;
 pub use top::{Group, GroupKey, KeyValue, TopReport};
 
@@ -32,6 +36,9 @@ pub struct SummaryReport {
     pub findings: Vec<Finding>,
     pub checks: Checks,
     pub collection: Collection,
+    /// Every namespace on its own (`--all-netns`, `--netns`); `None` for one namespace read
+    /// the classic way.
+    pub sweep: Option<Box<Sweep>>,
 }
 
 /// How the rules ran: what they could not check, and how far owners were found.

@@ -9,6 +9,7 @@ mod diagnostics;
 mod docs;
 mod golden;
 mod live;
+mod netns;
 mod owners;
 mod state;
 mod util;

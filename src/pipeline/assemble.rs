@@ -1,0 +1,158 @@
+//! Puts the namespaces' passes together: one namespace as the classic report; a sweep as the
+//! host-wide total with every namespace's own report beside it and its findings tagged.
+
+use std::cmp::Reverse;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{Analysis, Part, Plan, Scope};
+use crate::collect::SKIPPED_DETAILS;
+use crate::diagnose::Settings;
+use crate::diagnose::observe::Observations;
+use crate::model::Tally;
+use crate::report::{Attribution, Checks, Collection, NamespaceReport, SummaryReport, Sweep};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn assemble(
+    scope: &Scope,
+    plan: &Plan,
+    settings: &Settings,
+    mut parts: Vec<Part>,
+    mut sweep: Sweep,
+    attribution: Option<Attribution>,
+    collected_at: SystemTime,
+    started: Instant,
+) -> Analysis {
+    let checks = |part: Option<&Part>| Checks {
+        ran: plan.diagnose,
+        rules: settings.rules_enabled(),
+        processes_skipped: scope.no_processes,
+        skipped: part.map(|p| p.verdict.skipped.clone()).unwrap_or_default(),
+        context_missing: part.map(|p| p.context.missing.clone()).unwrap_or_default(),
+        attribution: None,
+    };
+    let filter = scope.filter.describe();
+    if !scope.namespaces.sweeps()
+        && parts.len() == 1
+        && let Some(mut part) = parts.pop()
+    {
+        let mut c = checks(Some(&part));
+        c.attribution = attribution;
+        let report = SummaryReport {
+            collected_at,
+            tally: part.tally,
+            filter,
+            findings: std::mem::take(&mut part.verdict.findings),
+            checks: c,
+            collection: part.collection,
+            sweep: None,
+        };
+        return Analysis {
+            report,
+            context: part.context,
+            observations: part.obs,
+            comparison: part.compared,
+        };
+    }
+    let mut tally = Tally::default();
+    let mut findings = Vec::new();
+    let mut collection = aggregate_collection(scope, &parts, started.elapsed());
+    for part in &parts {
+        tally.merge(&part.tally);
+    }
+    let mut all_checks = checks(parts.first());
+    all_checks.attribution = attribution;
+    let mut context = crate::model::KernelContext::default();
+    let mut observations = Observations::new(&settings.thresholds, &context);
+    let mut comparison = None;
+    for (i, mut part) in parts.into_iter().enumerate() {
+        if i == 0 {
+            context = part.context.clone();
+            observations = std::mem::replace(
+                &mut part.obs,
+                Observations::new(&settings.thresholds, &context),
+            );
+            comparison = part.compared.take();
+        }
+        let Some(label) = part.label.clone() else {
+            continue;
+        };
+        let name = label.name();
+        let mut own = part.verdict.findings;
+        for f in &mut own {
+            f.namespace = Some(name.clone());
+        }
+        findings.extend(own.iter().cloned());
+        sweep.namespaces.push(NamespaceReport {
+            label,
+            report: SummaryReport {
+                collected_at,
+                tally: part.tally,
+                filter: filter.clone(),
+                findings: own,
+                checks: checks(None),
+                collection: part.collection,
+                sweep: None,
+            },
+        });
+    }
+    collection.netns = None;
+    findings.sort_by_key(|f| Reverse(f.severity));
+    sweep.namespaces.sort_by_key(|n| {
+        let worst = n.report.findings.iter().map(|f| f.severity).max();
+        (
+            Reverse(worst.map(|s| s as u8 + 1).unwrap_or(0)),
+            n.label.kind != crate::report::NetnsKind::Host,
+            n.label.name(),
+        )
+    });
+    let report = SummaryReport {
+        collected_at,
+        tally,
+        filter,
+        findings,
+        checks: all_checks,
+        collection,
+        sweep: Some(Box::new(sweep)),
+    };
+    Analysis {
+        report,
+        context,
+        observations,
+        comparison,
+    }
+}
+
+/// The host-wide collection: one source word (or `mixed`), the sums, the first skipped lines.
+fn aggregate_collection(scope: &Scope, parts: &[Part], duration: Duration) -> Collection {
+    let mut sources: Vec<&'static str> = parts.iter().map(|p| p.collection.source).collect();
+    sources.dedup();
+    let source = match sources.as_slice() {
+        [one] => one,
+        [] => "netlink",
+        _ => "mixed",
+    };
+    let mut c = Collection {
+        source,
+        proc_root: scope.source.root().to_path_buf(),
+        pid: None,
+        netns: None,
+        files: Vec::new(),
+        duration,
+        sockets_seen: 0,
+        skipped_lines: 0,
+        skipped: Vec::new(),
+        clock_ticks: parts.first().map_or(100, |p| p.collection.clock_ticks),
+        source_reason: Some(format!(
+            "{} network namespaces, each read from inside (see namespaces[].collection)",
+            parts.len()
+        )),
+    };
+    for p in parts {
+        c.sockets_seen += p.collection.sockets_seen;
+        c.skipped_lines += p.collection.skipped_lines;
+        let room = SKIPPED_DETAILS.saturating_sub(c.skipped.len());
+        c.skipped
+            .extend(p.collection.skipped.iter().take(room).cloned());
+    }
+    c
+}
