@@ -3,12 +3,14 @@
 //! (`--proc-root`, default `/proc`), so tests and offline analysis can use a copy.
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
+pub mod cgroup;
 pub mod context;
 pub mod names;
 pub mod netlink;
 pub mod netns;
 pub mod owners;
 pub mod proc_tcp;
+pub mod runtimes;
 
 use std::fs::File;
 use std::io::BufReader;

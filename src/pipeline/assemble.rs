@@ -143,7 +143,7 @@ fn aggregate_collection(scope: &Scope, parts: &[Part], duration: Duration) -> Co
         skipped: Vec::new(),
         clock_ticks: parts.first().map_or(100, |p| p.collection.clock_ticks),
         source_reason: Some(format!(
-            "{} network namespaces, each read from inside (see namespaces[].collection)",
+            "{} network namespaces (how each was read: namespaces[].collection)",
             parts.len()
         )),
     };

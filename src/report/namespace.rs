@@ -8,7 +8,6 @@ use super::SummaryReport;
 /// What kind of thing holds a namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)] // the runtimes' kinds come with the container names
 pub enum NetnsKind {
     Host,
     Docker,

@@ -5,6 +5,7 @@ mod awk;
 mod bad_input;
 mod check;
 mod completions;
+mod containers;
 mod diagnostics;
 mod docs;
 mod golden;
