@@ -504,7 +504,7 @@ _sockscope() {
                     return 0
                     ;;
                 --by)
-                    COMPREPLY=($(compgen -W "process local-port remote-port peer uid" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "process local-port remote-port peer uid netns container" -- "${cur}"))
                     return 0
                     ;;
                 --limit)

@@ -158,7 +158,9 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l by -d 'Group
 local-port\t'The local port'
 remote-port\t'The remote port'
 peer\t'The remote address (IPv4-mapped peers as plain IPv4)'
-uid\t'The socket\'s uid (who created it; needs no privilege)'"
+uid\t'The socket\'s uid (who created it; needs no privilege)'
+netns\t'The network namespace, by container, pod or netns name (implies --all-netns)'
+container\t'The container or pod (implies --all-netns)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s n -l limit -d 'Show the N largest groups (0 = all)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''

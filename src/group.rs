@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use crate::model::{Socket, StateCounts};
-use crate::report::{Group, GroupKey, KeyValue, Owners};
+use crate::report::{Group, GroupKey, KeyValue, NetnsLabel, Owners};
 
 /// Accumulates sockets into groups as they stream by.
 pub struct Grouper<'a> {
     keys: &'a [GroupKey],
     owners: Option<&'a Owners>,
     groups: HashMap<Vec<KeyValue>, StateCounts>,
+    /// The last namespace's key values, so names are built once per namespace, not per socket.
+    netns: Option<(u64, KeyValue, KeyValue)>,
 }
 
 impl<'a> Grouper<'a> {
@@ -20,10 +22,28 @@ impl<'a> Grouper<'a> {
             keys,
             owners,
             groups: HashMap::new(),
+            netns: None,
         }
     }
 
+    #[cfg(test)]
     pub fn add(&mut self, socket: &Socket) {
+        self.add_in(None, socket);
+    }
+
+    /// A socket of the namespace `label` (`None`: the one namespace read the classic way).
+    pub fn add_in(&mut self, label: Option<&NetnsLabel>, socket: &Socket) {
+        let inode = label.map_or(0, |l| l.inode);
+        if self.netns.as_ref().is_none_or(|(i, _, _)| *i != inode) {
+            let name = label.map_or_else(|| "(this namespace)".to_string(), NetnsLabel::name);
+            let container = label.and_then(|l| {
+                l.pod
+                    .as_ref()
+                    .map(|p| p.display())
+                    .or_else(|| l.container.as_ref().map(|c| c.display()))
+            });
+            self.netns = Some((inode, KeyValue::Netns(name), KeyValue::Container(container)));
+        }
         let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::with_capacity(self.keys.len())];
         for &key in self.keys {
             let values = self.values(key, socket);
@@ -56,6 +76,16 @@ impl<'a> Grouper<'a> {
             GroupKey::RemotePort => vec![KeyValue::RemotePort(socket.remote.port())],
             GroupKey::Peer => vec![KeyValue::Peer(socket.remote.ip())],
             GroupKey::Uid => vec![KeyValue::Uid(socket.uid)],
+            GroupKey::Netns | GroupKey::Container => {
+                let at = self.netns.as_ref().map(|(_, n, c)| {
+                    if key == GroupKey::Netns {
+                        n.clone()
+                    } else {
+                        c.clone()
+                    }
+                });
+                vec![at.unwrap_or(KeyValue::Container(None))]
+            }
             GroupKey::Process if socket.inode == 0 => vec![KeyValue::NoProcess],
             GroupKey::Process => {
                 let holders: Vec<KeyValue> = self

@@ -67,6 +67,9 @@ pub struct Analysis {
     pub observations: Observations,
     /// The two-run comparison, with what to remember for the next run.
     pub comparison: Option<Comparison>,
+    /// A sweep's observations, per namespace inode (`observations` is then empty): the state
+    /// ranges judge each namespace on its own.
+    pub namespace_observations: Vec<(u64, Observations)>,
 }
 
 /// Streams every socket of the scope once: counts the matching ones, feeds the observations

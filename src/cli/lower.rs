@@ -85,8 +85,17 @@ impl ListArgs {
 }
 
 impl TopArgs {
+    /// Grouping by namespace or container sweeps every namespace unless one was chosen.
     pub fn scope(&self) -> Scope {
-        scope(&self.filter, &self.source, false)
+        let mut scope = scope(&self.filter, &self.source, false);
+        let by_netns = self
+            .by
+            .iter()
+            .any(|k| matches!(k, GroupKey::Netns | GroupKey::Container));
+        if by_netns && scope.namespaces == Namespaces::Own && self.source.pid.is_none() {
+            scope.namespaces = Namespaces::All;
+        }
+        scope
     }
 
     /// The grouping keys, each once, in the order given; by process when none.
@@ -113,6 +122,8 @@ impl From<GroupKey> for report::GroupKey {
             GroupKey::RemotePort => report::GroupKey::RemotePort,
             GroupKey::Peer => report::GroupKey::Peer,
             GroupKey::Uid => report::GroupKey::Uid,
+            GroupKey::Netns => report::GroupKey::Netns,
+            GroupKey::Container => report::GroupKey::Container,
         }
     }
 }

@@ -191,6 +191,10 @@ pub enum GroupKey {
     Peer,
     /// The socket's uid (who created it; needs no privilege).
     Uid,
+    /// The network namespace, by container, pod or netns name (implies --all-netns).
+    Netns,
+    /// The container or pod (implies --all-netns).
+    Container,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -57,13 +57,41 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     };
     let analysis = pipeline::analyse(&scope, &plan, &config.settings, &mut |_| {}, err)?;
     let mut summary = analysis.report;
-    summary.findings.extend(ranges::state_findings(
-        &summary.tally,
-        &analysis.observations,
-        &config.warn,
-        &config.crit,
-        &config.ports,
-    ));
+    match summary.sweep.as_deref_mut() {
+        // A sweep judges each namespace's counts against the ranges on its own: a pod with 300
+        // CLOSE_WAIT alerts even when the host-wide total would hide where they are.
+        Some(sweep) => {
+            for ns in &mut sweep.namespaces {
+                let Some((_, obs)) = analysis
+                    .namespace_observations
+                    .iter()
+                    .find(|(inode, _)| *inode == ns.label.inode)
+                else {
+                    continue;
+                };
+                let mut found = ranges::state_findings(
+                    &ns.report.tally,
+                    obs,
+                    &config.warn,
+                    &config.crit,
+                    &config.ports,
+                );
+                for f in &mut found {
+                    f.namespace = Some(ns.label.name());
+                }
+                summary.findings.extend(found.iter().cloned());
+                ns.report.findings.extend(found);
+            }
+            sweep.sort();
+        }
+        None => summary.findings.extend(ranges::state_findings(
+            &summary.tally,
+            &analysis.observations,
+            &config.warn,
+            &config.crit,
+            &config.ports,
+        )),
+    }
     if summary.collection.skipped_lines > 0 {
         notes.push(format!(
             "{} malformed lines in the socket tables were skipped (see --format json)",

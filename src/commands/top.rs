@@ -11,7 +11,7 @@ use crate::group::Grouper;
 use crate::model::Socket;
 use crate::pipeline::{self, Plan};
 use crate::render;
-use crate::report::{GroupKey, TopReport};
+use crate::report::{GroupKey, NetnsLabel, TopReport};
 
 pub fn run(
     args: &TopArgs,
@@ -27,19 +27,39 @@ pub fn run(
     let settings = Settings::default();
 
     let (groups, attribution, analysis) = if keys.contains(&GroupKey::Process) {
-        // Owners are looked up by inode once every matching socket is known.
-        let mut sockets: Vec<Socket> = Vec::new();
-        let analysis = pipeline::analyse(&scope, &plan, &settings, &mut |s| sockets.push(*s), err)?;
-        let (owners, attribution) = pipeline::owners_of_sockets(&scope.source, &sockets)?;
+        // Owners are looked up by inode once every matching socket is known; each socket
+        // keeps the namespace it came from (by index into `labels`).
+        let mut labels: Vec<Option<NetnsLabel>> = Vec::new();
+        let mut sockets: Vec<(usize, Socket)> = Vec::new();
+        let analysis = pipeline::analyse_each(
+            &scope,
+            &plan,
+            &settings,
+            &mut |label, s| {
+                if labels.last().is_none_or(|l| l.as_ref() != label) {
+                    labels.push(label.cloned());
+                }
+                sockets.push((labels.len() - 1, *s));
+            },
+            err,
+        )?;
+        let plain: Vec<Socket> = sockets.iter().map(|(_, s)| *s).collect();
+        let (owners, attribution) = pipeline::owners_of_sockets(&scope.source, &plain)?;
         let mut grouper = Grouper::new(&keys, Some(&owners));
-        for socket in &sockets {
-            grouper.add(socket);
+        for (at, socket) in &sockets {
+            grouper.add_in(labels[*at].as_ref(), socket);
         }
         (grouper.finish(), Some(attribution), analysis)
     } else {
         // No owners needed: group while streaming, keeping no socket.
         let mut grouper = Grouper::new(&keys, None);
-        let analysis = pipeline::analyse(&scope, &plan, &settings, &mut |s| grouper.add(s), err)?;
+        let analysis = pipeline::analyse_each(
+            &scope,
+            &plan,
+            &settings,
+            &mut |label, s| grouper.add_in(label, s),
+            err,
+        )?;
         (grouper.finish(), None, analysis)
     };
 

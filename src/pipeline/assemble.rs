@@ -51,6 +51,7 @@ pub(super) fn assemble(
             context: part.context,
             observations: part.obs,
             comparison: part.compared,
+            namespace_observations: Vec::new(),
         };
     }
     let mut tally = Tally::default();
@@ -62,20 +63,17 @@ pub(super) fn assemble(
     let mut all_checks = checks(parts.first());
     all_checks.attribution = attribution;
     let mut context = crate::model::KernelContext::default();
-    let mut observations = Observations::new(&settings.thresholds, &context);
     let mut comparison = None;
+    let mut namespace_observations = Vec::with_capacity(parts.len());
     for (i, mut part) in parts.into_iter().enumerate() {
         if i == 0 {
             context = part.context.clone();
-            observations = std::mem::replace(
-                &mut part.obs,
-                Observations::new(&settings.thresholds, &context),
-            );
             comparison = part.compared.take();
         }
         let Some(label) = part.label.clone() else {
             continue;
         };
+        namespace_observations.push((label.inode, part.obs));
         let name = label.name();
         let mut own = part.verdict.findings;
         for f in &mut own {
@@ -97,14 +95,8 @@ pub(super) fn assemble(
     }
     collection.netns = None;
     findings.sort_by_key(|f| Reverse(f.severity));
-    sweep.namespaces.sort_by_key(|n| {
-        let worst = n.report.findings.iter().map(|f| f.severity).max();
-        (
-            Reverse(worst.map(|s| s as u8 + 1).unwrap_or(0)),
-            n.label.kind != crate::report::NetnsKind::Host,
-            n.label.name(),
-        )
-    });
+    sweep.sort();
+    let observations = Observations::new(&settings.thresholds, &context);
     let report = SummaryReport {
         collected_at,
         tally,
@@ -119,6 +111,7 @@ pub(super) fn assemble(
         context,
         observations,
         comparison,
+        namespace_observations,
     }
 }
 

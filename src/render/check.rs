@@ -19,7 +19,8 @@ pub fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|f| f.severity > Severity::Info)
     {
-        super::findings::block(f, style, out)?;
+        let place = super::namespaces::where_found(&report.summary, f);
+        super::findings::block_in(f, place.as_deref(), style, out)?;
     }
     Ok(())
 }
@@ -41,6 +42,9 @@ fn short(report: &CheckReport) -> String {
         );
     };
     let mut text = first.title.clone();
+    if let Some(place) = super::namespaces::where_found(&report.summary, first) {
+        text.push_str(&format!(" in {place}"));
+    }
     if let Some(c) = first.culprits.first() {
         text.push_str(&format!(" ({})", culprit::name(c)));
     }
@@ -108,7 +112,16 @@ pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         perf.join(" ")
     )?;
     for f in &report.summary.findings {
-        writeln!(out, "{} {}: {}", f.severity.word(), f.id, f.summary)?;
+        match super::namespaces::where_found(&report.summary, f) {
+            Some(place) => writeln!(
+                out,
+                "{} {} in {place}: {}",
+                f.severity.word(),
+                f.id,
+                f.summary
+            )?,
+            None => writeln!(out, "{} {}: {}", f.severity.word(), f.id, f.summary)?,
+        }
     }
     for note in &report.notes {
         writeln!(out, "NOTE: {note}")?;

@@ -19,10 +19,6 @@ fn label(severity: Severity, style: Style) -> String {
     }
 }
 
-pub fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
-    block_in(f, None, style, out)
-}
-
 /// A finding, saying in which namespace when several were swept.
 pub fn block_in(
     f: &Finding,

@@ -11,6 +11,7 @@ pub mod list;
 pub mod namespaces;
 pub mod plain;
 pub mod prometheus;
+pub mod prometheus_netns;
 pub mod table;
 pub mod top;
 

@@ -67,6 +67,9 @@ pub fn render(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     }
 
     status(check.status, out)?;
+    if let Some(sweep) = &report.sweep {
+        super::prometheus_netns::render(sweep, out)?;
+    }
 
     header(
         out,

@@ -19,6 +19,8 @@ fn heading(key: GroupKey) -> &'static str {
         GroupKey::RemotePort => "Remote port",
         GroupKey::Peer => "Peer",
         GroupKey::Uid => "Uid",
+        GroupKey::Netns => "Namespace",
+        GroupKey::Container => "Container",
     }
 }
 
@@ -34,6 +36,12 @@ fn key_text(value: &KeyValue, field: bool) -> String {
         KeyValue::LocalPort(p) | KeyValue::RemotePort(p) => p.to_string(),
         KeyValue::Peer(ip) => ip.to_string(),
         KeyValue::Uid(uid) => uid.to_string(),
+        KeyValue::Netns(name) if field => escape::for_field(name).into_owned(),
+        KeyValue::Netns(name) => escape::for_terminal(name).into_owned(),
+        KeyValue::Container(None) if field => "-".into(),
+        KeyValue::Container(None) => "(not a container)".into(),
+        KeyValue::Container(Some(name)) if field => escape::for_field(name).into_owned(),
+        KeyValue::Container(Some(name)) => escape::for_terminal(name).into_owned(),
     }
 }
 
@@ -194,6 +202,8 @@ impl Serialize for GroupView<'_> {
                 GroupKey::RemotePort => "remote_port",
                 GroupKey::Peer => "peer",
                 GroupKey::Uid => "uid",
+                GroupKey::Netns => "netns",
+                GroupKey::Container => "container",
             };
             match value {
                 KeyValue::Process { pid, comm } => {
@@ -204,6 +214,8 @@ impl Serialize for GroupView<'_> {
                 KeyValue::LocalPort(p) | KeyValue::RemotePort(p) => map.serialize_entry(name, p)?,
                 KeyValue::Peer(ip) => map.serialize_entry(name, &ip.to_string())?,
                 KeyValue::Uid(uid) => map.serialize_entry(name, uid)?,
+                KeyValue::Netns(n) => map.serialize_entry(name, n)?,
+                KeyValue::Container(c) => map.serialize_entry(name, c)?,
             }
         }
         let counts = &self.group.counts;
@@ -226,6 +238,8 @@ fn key_name(key: GroupKey) -> &'static str {
         GroupKey::RemotePort => "remote-port",
         GroupKey::Peer => "peer",
         GroupKey::Uid => "uid",
+        GroupKey::Netns => "netns",
+        GroupKey::Container => "container",
     }
 }
 

@@ -134,3 +134,17 @@ pub struct Sweep {
     pub processes_unreadable: u64,
     pub processes_vanished: u64,
 }
+
+impl Sweep {
+    /// Namespaces with findings first, most severe first; then the host; then by name.
+    pub fn sort(&mut self) {
+        self.namespaces.sort_by_key(|n| {
+            let worst = n.report.findings.iter().map(|f| f.severity).max();
+            (
+                std::cmp::Reverse(worst),
+                n.label.kind != NetnsKind::Host,
+                n.label.name(),
+            )
+        });
+    }
+}

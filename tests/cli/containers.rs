@@ -69,3 +69,115 @@ fn a_selector_that_names_nothing_or_several_is_an_error() {
         assert!(err.contains(says), "{selector}: {err}");
     }
 }
+
+#[test]
+fn top_and_list_say_which_namespace() {
+    golden(
+        &[
+            "top",
+            "--all-netns",
+            "--by",
+            "container",
+            "--by",
+            "local-port",
+            "-n",
+            "0",
+        ],
+        "containers__top_by_container",
+    );
+    // --by netns sweeps by itself.
+    let plain = stdout_of(&mut host(&["top", "--by", "netns", "--format", "plain"]));
+    assert!(plain.starts_with("web-frontend 28 "), "{plain}");
+    golden(
+        &[
+            "list",
+            "--all-netns",
+            "--state",
+            "listen",
+            "--sort",
+            "local",
+        ],
+        "containers__list",
+    );
+    let json = stdout_of(&mut host(&[
+        "list",
+        "--all-netns",
+        "--json",
+        "--port",
+        "5432",
+    ]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["sockets"][0]["netns"], "db", "{json}");
+}
+
+#[test]
+fn check_takes_the_worst_namespace_and_names_it() {
+    let out = host(&["check", "--all-netns", "--format", "nagios"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "SOCKSCOPE WARNING - 25 connections stuck in CLOSE_WAIT in docker container web-frontend"
+        ),
+        "{text}"
+    );
+    // Ranges judge each namespace on its own: 25 in one container is over 20 even though
+    // no other namespace has any.
+    let out = host(&[
+        "check",
+        "--all-netns",
+        "--crit",
+        "close-wait=20",
+        "--format",
+        "json",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ranged: Vec<_> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "state_count")
+        .collect();
+    assert_eq!(ranged.len(), 1, "{doc}");
+    assert_eq!(ranged[0]["namespace"], "web-frontend");
+    assert_eq!(ranged[0]["severity"], "critical");
+}
+
+#[test]
+fn prometheus_labels_each_namespace_with_sockets() {
+    let out = host(&["check", "--all-netns", "--format", "prometheus"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    let per_netns: Vec<_> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "sockscope_netns_sockets")
+        .collect();
+    // Seven namespaces have sockets (the empty pod has none): 11 states each.
+    assert_eq!(per_netns.len(), 7 * 11, "{text}");
+    let leak = per_netns
+        .iter()
+        .find(|s| {
+            s.labels.get("container") == Some("web-frontend")
+                && s.labels.get("state") == Some("close_wait")
+        })
+        .unwrap();
+    assert!(matches!(leak.value, prometheus_parse::Value::Gauge(v) if v == 25.0));
+    let pod = per_netns
+        .iter()
+        .find(|s| s.labels.get("pod") == Some("shop/api-7d9f"))
+        .unwrap();
+    assert_eq!(pod.labels.get("netns"), Some("shop/api-7d9f"));
+    assert!(text.contains("sockscope_netns_folded 0\n"), "{text}");
+    assert!(text.contains(
+        "sockscope_netns_finding{netns=\"web-frontend\",container=\"web-frontend\",pod=\"\",id=\"close_wait_excess\",severity=\"warning\"} 1"
+    ));
+}
