@@ -12,7 +12,7 @@ use super::runtimes::{Runtimes, read_small};
 use crate::report::{ContainerRef, NetnsKind, NetnsLabel, PodRef};
 
 /// How many member processes are asked for their cgroup before a namespace is left unnamed.
-const CGROUP_TRIES: usize = 8;
+const CGROUP_TRIES: usize = 3;
 
 /// Names namespaces; reads each runtime state file at most once per run.
 #[derive(Debug)]

@@ -19,8 +19,7 @@ pub fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|f| f.severity > Severity::Info)
     {
-        let place = super::namespaces::where_found(&report.summary, f);
-        super::findings::block_in(f, place.as_deref(), style, out)?;
+        super::findings::block(&report.summary, f, style, out)?;
     }
     Ok(())
 }

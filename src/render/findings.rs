@@ -20,13 +20,15 @@ fn label(severity: Severity, style: Style) -> String {
 }
 
 /// A finding, saying in which namespace when several were swept.
-pub fn block_in(
+/// One finding; in a sweep, saying in which namespace, with next steps that run there.
+pub fn block(
+    report: &SummaryReport,
     f: &Finding,
-    place: Option<&str>,
     style: Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     writeln!(out)?;
+    let place = super::namespaces::where_found(report, f);
     match place {
         Some(place) => writeln!(
             out,
@@ -48,9 +50,10 @@ pub fn block_in(
             writeln!(out, "    {}. {cause}", i + 1)?;
         }
     }
-    if !f.next_steps.is_empty() {
+    let next = super::namespaces::next_steps(report, f);
+    if !next.is_empty() {
         writeln!(out, "  Next:")?;
-        for step in &f.next_steps {
+        for step in &next {
             writeln!(out, "    {step}")?;
         }
     }
@@ -67,8 +70,7 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
         writeln!(out, "No problems found ({checked} checks).")?;
     }
     for f in &report.findings {
-        let place = super::namespaces::where_found(report, f);
-        block_in(f, place.as_deref(), style, out)?;
+        block(report, f, style, out)?;
     }
     if let Some(a) = &d.attribution {
         let notes = super::attribution::notes(a);

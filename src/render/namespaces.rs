@@ -11,7 +11,7 @@ use super::json::{CollectionView, States};
 use super::{Style, bold, count};
 use crate::model::{Family, StateCounts, TcpState};
 use crate::report::{
-    ContainerRef, Finding, NamespaceReport, NetnsLabel, PodRef, SummaryReport, Sweep,
+    ContainerRef, Finding, NamespaceReport, NetnsKind, NetnsLabel, PodRef, SummaryReport, Sweep,
 };
 
 /// The states an operator reads per namespace (CLOSED, CLOSING and unknown codes are in the
@@ -42,7 +42,7 @@ pub fn describe(label: &NetnsLabel) -> String {
         return format!("netns {name}");
     }
     match (&label.sample, label.kind) {
-        (_, crate::report::NetnsKind::Host) => name,
+        (_, NetnsKind::Host) => name,
         (Some((pid, comm)), _) => format!("{name} (pid {pid} {})", for_terminal(comm)),
         (None, _) => name,
     }
@@ -59,6 +59,48 @@ pub fn where_found(report: &SummaryReport, finding: &Finding) -> Option<String> 
             .find(|n| n.label.name() == name)
             .map_or_else(|| for_terminal(name).into_owned(), |n| describe(&n.label)),
     )
+}
+
+/// A finding's next steps, run where the finding is: `ss` through `nsenter` into a member
+/// process's namespace, sockscope with `--netns`. Unchanged outside a sweep and for the host.
+pub fn next_steps(report: &SummaryReport, finding: &Finding) -> Vec<String> {
+    let label = finding.namespace.as_deref().and_then(|name| {
+        report
+            .sweep
+            .as_deref()?
+            .namespaces
+            .iter()
+            .find(|n| n.label.name() == name)
+    });
+    let Some(label) = label
+        .map(|n| &n.label)
+        .filter(|l| l.kind != NetnsKind::Host)
+    else {
+        return finding.next_steps.clone();
+    };
+    let netns = shell_word(&label.name());
+    finding
+        .next_steps
+        .iter()
+        .map(|step| {
+            if let (Some(rest), Some((pid, _))) = (step.strip_prefix("ss "), &label.sample) {
+                format!("nsenter -t {pid} -n ss {rest}")
+            } else if step.contains("sockscope ") && !step.contains("--netns") {
+                format!("{step} --netns {netns}")
+            } else {
+                step.clone()
+            }
+        })
+        .collect()
+}
+
+/// A name as one shell word: kept when plain, else single-quoted (and never a terminal escape).
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._/:@+-=,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    format!("'{}'", for_terminal(&text.replace('\'', "'\\''")))
 }
 
 /// `TCP sockets in 5 network namespaces: …` headline.
