@@ -188,9 +188,6 @@ pub(crate) struct NamespaceView<'a> {
     container: Option<&'a ContainerRef>,
     pod: Option<&'a PodRef>,
     names: &'a [String],
-    /// One process in it, to recognise it by.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sample: Option<Sample<'a>>,
     total: u64,
     states: OwnedStates,
     families: Families<'a>,
@@ -211,12 +208,6 @@ impl Serialize for OwnedStates {
 struct NetnsId {
     inode: u64,
     id: String,
-}
-
-#[derive(Serialize)]
-struct Sample<'a> {
-    pid: u32,
-    comm: &'a str,
 }
 
 #[derive(Serialize)]
@@ -265,11 +256,6 @@ fn view(n: &NamespaceReport) -> NamespaceView<'_> {
         container: n.label.container.as_ref(),
         pod: n.label.pod.as_ref(),
         names: &n.label.names,
-        sample: n
-            .label
-            .sample
-            .as_ref()
-            .map(|(pid, comm)| Sample { pid: *pid, comm }),
         total: r.tally.total(),
         states: OwnedStates(r.tally.both()),
         families: Families {
