@@ -13,6 +13,8 @@ pub struct Grouper<'a> {
     groups: HashMap<Vec<KeyValue>, StateCounts>,
     /// The last namespace's key values, so names are built once per namespace, not per socket.
     netns: Option<(u64, KeyValue, KeyValue)>,
+    /// Holders' containers (pid → name), for sockets in namespaces that are no container's.
+    containers: Option<&'a HashMap<u32, String>>,
 }
 
 impl<'a> Grouper<'a> {
@@ -23,7 +25,14 @@ impl<'a> Grouper<'a> {
             owners,
             groups: HashMap::new(),
             netns: None,
+            containers: None,
         }
+    }
+
+    /// Names the container of a socket in a shared namespace after its holders' containers.
+    pub fn with_containers(mut self, containers: &'a HashMap<u32, String>) -> Grouper<'a> {
+        self.containers = Some(containers);
+        self
     }
 
     #[cfg(test)]
@@ -76,15 +85,31 @@ impl<'a> Grouper<'a> {
             GroupKey::RemotePort => vec![KeyValue::RemotePort(socket.remote.port())],
             GroupKey::Peer => vec![KeyValue::Peer(socket.remote.ip())],
             GroupKey::Uid => vec![KeyValue::Uid(socket.uid)],
-            GroupKey::Netns | GroupKey::Container => {
-                let at = self.netns.as_ref().map(|(_, n, c)| {
-                    if key == GroupKey::Netns {
-                        n.clone()
-                    } else {
-                        c.clone()
-                    }
-                });
-                vec![at.unwrap_or(KeyValue::Container(None))]
+            GroupKey::Netns => vec![
+                self.netns
+                    .as_ref()
+                    .map_or(KeyValue::Container(None), |(_, n, _)| n.clone()),
+            ],
+            GroupKey::Container => {
+                let own = self.netns.as_ref().map(|(_, _, c)| c.clone());
+                if let Some(KeyValue::Container(Some(_))) = &own {
+                    return own.into_iter().collect();
+                }
+                let mut held: Vec<KeyValue> = match (self.owners, self.containers) {
+                    (Some(owners), Some(containers)) if socket.inode != 0 => owners
+                        .of(socket.inode)
+                        .filter_map(|p| containers.get(&p.pid))
+                        .map(|c| KeyValue::Container(Some(c.clone())))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                held.sort();
+                held.dedup();
+                if held.is_empty() {
+                    vec![KeyValue::Container(None)]
+                } else {
+                    held
+                }
             }
             GroupKey::Process if socket.inode == 0 => vec![KeyValue::NoProcess],
             GroupKey::Process => {

@@ -108,6 +108,18 @@ pub fn owners_of(source: &Source, wanted: &HashSet<u64>) -> Result<Owners, Error
     })
 }
 
+/// The containers of these processes (pid → container or pod name), for sockets a container
+/// holds in a namespace it shares with the host.
+pub fn containers_of(
+    scope: &Scope,
+    pids: impl IntoIterator<Item = u32>,
+) -> std::collections::HashMap<u32, String> {
+    let mut namer = crate::collect::names::Namer::new(scope.source.root(), &scope.host_root);
+    pids.into_iter()
+        .filter_map(|pid| Some((pid, namer.container_of(pid)?)))
+        .collect()
+}
+
 /// Who holds these sockets (`list -p`, `top --by process`), and how far that got.
 pub fn owners_of_sockets(
     source: &Source,

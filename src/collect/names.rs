@@ -61,6 +61,15 @@ impl Namer {
         label
     }
 
+    /// What a process's container is called (`shop/api-7d9f` for a pod's), whichever
+    /// namespace it uses: containers on the host's network (`--network host`, hostNetwork
+    /// pods) are found this way.
+    pub fn container_of(&mut self, pid: u32) -> Option<String> {
+        let placed = self.placement(pid)?;
+        let (_, container, pod) = self.container(&placed);
+        Some(pod.map_or_else(|| container.display(), |p| p.display()))
+    }
+
     /// The container of one process, from its cgroup.
     pub fn placement(&self, pid: u32) -> Option<Placement> {
         let text = read_small(&self.proc_root.join(pid.to_string()).join("cgroup"))?;

@@ -26,7 +26,9 @@ pub fn run(
     let plan = Plan::default();
     let settings = Settings::default();
 
-    let (groups, attribution, analysis) = if keys.contains(&GroupKey::Process) {
+    // Containers sharing the host's namespace are found through the processes holding sockets.
+    let by_holder = keys.contains(&GroupKey::Process) || keys.contains(&GroupKey::Container);
+    let (groups, attribution, analysis) = if by_holder {
         // Owners are looked up by inode once every matching socket is known; each socket
         // keeps the namespace it came from (by index into `labels`).
         let mut labels: Vec<Option<NetnsLabel>> = Vec::new();
@@ -45,11 +47,17 @@ pub fn run(
         )?;
         let plain: Vec<Socket> = sockets.iter().map(|(_, s)| *s).collect();
         let (owners, attribution) = pipeline::owners_of_sockets(&scope.source, &plain)?;
-        let mut grouper = Grouper::new(&keys, Some(&owners));
+        let containers = if keys.contains(&GroupKey::Container) {
+            pipeline::containers_of(&scope, owners.processes().iter().map(|p| p.pid))
+        } else {
+            Default::default()
+        };
+        let mut grouper = Grouper::new(&keys, Some(&owners)).with_containers(&containers);
         for (at, socket) in &sockets {
             grouper.add_in(labels[*at].as_ref(), socket);
         }
-        (grouper.finish(), Some(attribution), analysis)
+        let attribution = keys.contains(&GroupKey::Process).then_some(attribution);
+        (grouper.finish(), attribution, analysis)
     } else {
         // No owners needed: group while streaming, keeping no socket.
         let mut grouper = Grouper::new(&keys, None);

@@ -181,3 +181,67 @@ fn prometheus_labels_each_namespace_with_sockets() {
         "sockscope_netns_finding{netns=\"web-frontend\",container=\"web-frontend\",pod=\"\",id=\"close_wait_excess\",severity=\"warning\"} 1"
     ));
 }
+
+#[test]
+fn containers_on_the_host_network_are_found_through_their_sockets_holders() {
+    // A copy of the fixture plus a `--network host` container (pid 800) holding the host's
+    // listener on port 22 (inode 50000): fd links are made at test time, never committed.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("host");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(crate::util::root().join(fixture("host-containers")))
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let id = "9a".repeat(32);
+    let proc = copy.join("proc/800");
+    std::fs::create_dir_all(proc.join("fd")).unwrap();
+    std::fs::create_dir_all(proc.join("ns")).unwrap();
+    std::os::unix::fs::symlink("net:[4026531840]", proc.join("ns/net")).unwrap();
+    std::os::unix::fs::symlink("socket:[50000]", proc.join("fd/3")).unwrap();
+    std::fs::write(proc.join("comm"), "agent\n").unwrap();
+    std::fs::write(
+        proc.join("cgroup"),
+        format!("0::/system.slice/docker-{id}.scope\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        proc.join("stat"),
+        "800 (agent) S 1 800 800 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 1800 3133440 352 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        crate::util::root().join("tests/fixtures/limits.txt"),
+        proc.join("limits"),
+    )
+    .unwrap();
+    let config = copy.join(format!("var/lib/docker/containers/{id}"));
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.v2.json"),
+        r#"{"Name": "/host-agent", "Config": {"Labels": {}}}"#,
+    )
+    .unwrap();
+    let out = stdout_of(
+        sockscope()
+            .args([
+                "top",
+                "--by",
+                "container",
+                "--by",
+                "local-port",
+                "--format",
+                "plain",
+            ])
+            .arg("--host-root")
+            .arg(&copy),
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("host-agent 22 1 ")),
+        "{out}"
+    );
+    // The host's other sockets still belong to no container.
+    assert!(out.lines().any(|l| l.starts_with("- 40000 ")), "{out}");
+}
