@@ -172,34 +172,39 @@ pub fn analyse_each(
 ) -> Result<Analysis, Error> {
     let collected_at = SystemTime::now();
     let started = Instant::now();
-    let (targets, mut sweep) = targets::resolve(scope)?;
+    let (mut targets, mut sweep) = targets::resolve(scope)?;
     let mut parts = Vec::with_capacity(targets.len());
-    for (label, source) in targets {
-        // The two-run rules remember one namespace: the first (the host's, or the one chosen).
-        let history = if parts.is_empty() {
-            plan.history.as_ref()
-        } else {
-            None
-        };
-        match first_pass(
-            scope,
-            &source,
-            label,
-            plan,
-            history,
-            settings,
-            collected_at,
-            each,
-            err,
-        ) {
-            Ok(part) => parts.push(part),
-            Err(failed) => match *failed {
-                (Some(label), e) => sweep.unopened.push(Unopened {
-                    label,
-                    why: e.to_string(),
-                }),
-                (None, e) => return Err(e),
-            },
+    for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
+        targets::open_sockets(chunk);
+        for (label, source) in chunk {
+            // The two-run rules remember one namespace: the first (the host's, or the chosen).
+            let history = if parts.is_empty() {
+                plan.history.as_ref()
+            } else {
+                None
+            };
+            let passed = first_pass(
+                scope,
+                source,
+                label.take(),
+                plan,
+                history,
+                settings,
+                collected_at,
+                each,
+                err,
+            );
+            source.set_socket(None);
+            match passed {
+                Ok(part) => parts.push(part),
+                Err(failed) => match *failed {
+                    (Some(label), e) => sweep.unopened.push(Unopened {
+                        label,
+                        why: e.to_string(),
+                    }),
+                    (None, e) => return Err(e),
+                },
+            }
         }
     }
     let mut wanted = HashSet::new();

@@ -14,7 +14,9 @@ pub mod runtimes;
 
 use std::fs::File;
 use std::io::BufReader;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
@@ -52,12 +54,14 @@ pub struct Source {
     target: Option<Target>,
 }
 
-/// A network namespace to read from inside: the file to `setns` with, and a member process
-/// whose `/proc/PID/net` tables serve when entering is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A network namespace to read from inside: the file to `setns` with, and the sock_diag
+/// socket already opened there, if a sweep opened it ahead ([`netns::open_many`]).
+#[derive(Debug, Clone)]
 pub struct Target {
     pub path: PathBuf,
     pub inode: u64,
+    /// Opened ahead, or why entering failed (not retried).
+    socket: Option<Result<Arc<OwnedFd>, Arc<std::io::Error>>>,
 }
 
 impl Source {
@@ -87,6 +91,7 @@ impl Source {
             target: Some(Target {
                 path: ns.path.clone(),
                 inode: ns.inode,
+                socket: None,
             }),
             ..self.clone()
         }
@@ -101,7 +106,26 @@ impl Source {
         let path = self.root.join(self.pid?.to_string()).join("ns/net");
         let link = std::fs::read_link(&path).ok()?;
         let inode = netns::parse_id(&link.to_string_lossy())?;
-        Some(Target { path, inode })
+        Some(Target {
+            path,
+            inode,
+            socket: None,
+        })
+    }
+
+    /// The namespace file to open a sock_diag socket in ahead of time, if this source will
+    /// want one.
+    pub fn netns_path(&self) -> Option<&Path> {
+        let t = self.target.as_ref()?;
+        (self.kind != SourceKind::Proc).then_some(t.path.as_path())
+    }
+
+    /// Hands over the sock_diag socket opened inside the target namespace ahead of time, or
+    /// why it could not be; `None` closes it.
+    pub fn set_socket(&mut self, socket: Option<std::io::Result<OwnedFd>>) {
+        if let Some(t) = &mut self.target {
+            t.socket = socket.map(|r| r.map(Arc::new).map_err(Arc::new));
+        }
     }
 
     /// Lets sock_diag filter states in the kernel (only when the caller needs no other state).
@@ -183,8 +207,16 @@ pub fn for_each_socket(
     };
     let target = source.target();
     let opened = |t: Option<&Target>| match t {
-        Some(t) => netns::open_sock_diag(&t.path),
-        None => netlink::open(),
+        Some(Target {
+            socket: Some(Ok(fd)),
+            ..
+        }) => Ok(Arc::clone(fd)),
+        Some(Target {
+            socket: Some(Err(e)),
+            ..
+        }) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        Some(t) => netns::open_sock_diag(&t.path).map(Arc::new),
+        None => netlink::open().map(Arc::new),
     };
     match source.wants_netlink(target.as_ref()) {
         Err(why) => return Err(Error::Usage(why)),

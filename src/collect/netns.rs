@@ -191,6 +191,27 @@ pub fn open_sock_diag(path: &Path) -> io::Result<OwnedFd> {
     })
 }
 
+/// Opens a sock_diag socket inside each namespace, on one thread that enters them in turn (as
+/// `benches/netns_sweep_count.c` does) and then ends: one thread per sweep instead of one per
+/// namespace. Each result is the socket, or why that namespace could not be entered.
+pub fn open_many(paths: &[&Path]) -> Vec<io::Result<OwnedFd>> {
+    let enter = |path: &Path| -> io::Result<OwnedFd> {
+        let ns = fs::File::open(path)?;
+        move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
+        super::netlink::open()
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| paths.iter().map(|p| enter(p)).collect::<Vec<_>>())
+            .join()
+            .unwrap_or_else(|_| {
+                paths
+                    .iter()
+                    .map(|_| Err(io::Error::other("the namespace thread panicked")))
+                    .collect()
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,25 @@ impl Namespaces {
 
 pub(super) type Target = (Option<NetnsLabel>, Source);
 
+/// Namespaces whose sock_diag sockets are open at the same time: one entering thread per this
+/// many namespaces, and never near the open-file limit.
+pub(super) const OPEN_AT_ONCE: usize = 256;
+
+/// Opens the sock_diag socket of every namespace of `chunk` from one thread. A namespace it
+/// cannot enter is left to the source, which tries again and falls back or says why.
+pub(super) fn open_sockets(chunk: &mut [Target]) {
+    let paths: Vec<&Path> = chunk.iter().filter_map(|(_, s)| s.netns_path()).collect();
+    if paths.is_empty() {
+        return;
+    }
+    let mut opened = netns::open_many(&paths).into_iter();
+    for (_, source) in chunk.iter_mut() {
+        if source.netns_path().is_some() {
+            source.set_socket(opened.next());
+        }
+    }
+}
+
 /// The namespaces to read, labelled, with what discovery could not see.
 pub(super) fn resolve(scope: &Scope) -> Result<(Vec<Target>, Sweep), Error> {
     let selector = match &scope.namespaces {
