@@ -8,7 +8,7 @@ mod targets;
 use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::alert::history::{self, Comparison, Current};
 use crate::alert::state::Saved;
@@ -171,7 +171,6 @@ pub fn analyse_each(
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
     let collected_at = SystemTime::now();
-    let started = Instant::now();
     let (mut targets, mut sweep) = targets::resolve(scope)?;
     let mut parts = Vec::with_capacity(targets.len());
     for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
@@ -248,7 +247,6 @@ pub fn analyse_each(
         sweep,
         attribution,
         collected_at,
-        started,
     ))
 }
 

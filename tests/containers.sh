@@ -176,7 +176,9 @@ DB=$(pid_of quiet-db)
 check_doc "$TMP/host.json" "host" \
     web-frontend docker "$(ss_counts "$WEB")" yes \
     quiet-db docker "$(ss_counts "$DB")" no || fail "sockscope --all-netns on the host"
-"$SOCKSCOPE" --all-netns | grep -q "(close_wait_excess) in docker container web-frontend" ||
+"$SOCKSCOPE" --all-netns >"$TMP/host.txt" || fail "sockscope --all-netns"
+sed 's/^/    /' "$TMP/host.txt"
+grep -q "(close_wait_excess) in docker container web-frontend" "$TMP/host.txt" ||
     fail "the table does not put the leak in web-frontend"
 "$SOCKSCOPE" --netns web-frontend --format plain | grep -qx "CLOSE_WAIT 25" ||
     fail "--netns web-frontend does not show its 25 CLOSE_WAIT"

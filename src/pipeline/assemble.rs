@@ -2,7 +2,7 @@
 //! host-wide total with every namespace's own report beside it and its findings tagged.
 
 use std::cmp::Reverse;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use super::{Analysis, Part, Plan, Scope};
 use crate::collect::SKIPPED_DETAILS;
@@ -20,7 +20,6 @@ pub(super) fn assemble(
     mut sweep: Sweep,
     attribution: Option<Attribution>,
     collected_at: SystemTime,
-    started: Instant,
 ) -> Analysis {
     let checks = |part: Option<&Part>| Checks {
         ran: plan.diagnose,
@@ -56,7 +55,7 @@ pub(super) fn assemble(
     }
     let mut tally = Tally::default();
     let mut findings = Vec::new();
-    let mut collection = aggregate_collection(scope, &parts, started.elapsed());
+    let mut collection = aggregate_collection(scope, &parts);
     for part in &parts {
         tally.merge(&part.tally);
     }
@@ -116,7 +115,9 @@ pub(super) fn assemble(
 }
 
 /// The host-wide collection: one source word (or `mixed`), the sums, the first skipped lines.
-fn aggregate_collection(scope: &Scope, parts: &[Part], duration: Duration) -> Collection {
+fn aggregate_collection(scope: &Scope, parts: &[Part]) -> Collection {
+    // The reading only, as for one namespace: naming and the owner walk are not in it.
+    let duration = parts.iter().map(|p| p.collection.duration).sum();
     let mut sources: Vec<&'static str> = parts.iter().map(|p| p.collection.source).collect();
     sources.dedup();
     let source = match sources.as_slice() {
