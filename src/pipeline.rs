@@ -20,9 +20,7 @@ use crate::diagnose::{self, Input, Processes, Settings};
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::model::{KernelContext, Socket, Tally};
-use crate::report::{
-    Attribution, Collection, NetnsKind, NetnsLabel, Owners, SummaryReport, Unopened,
-};
+use crate::report::{Attribution, Collection, NetnsLabel, Owners, SummaryReport, Unopened};
 pub use targets::Namespaces;
 
 /// Which sockets, from where, and whether their processes may be looked up.
@@ -266,11 +264,11 @@ fn first_pass(
 ) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
     let context = if !plan.diagnose {
         KernelContext::default()
-    } else if source.pid().is_none() && label.as_ref().is_some_and(|l| l.kind != NetnsKind::Host) {
+    } else if source.enters_namespace() && source.pid().is_none() {
         targets::context_unreachable()
     } else {
-        let other =
-            source.pid().is_some() || label.as_ref().is_some_and(|l| l.kind != NetnsKind::Host);
+        // /proc/sys shows this process's own namespace: another's sysctls are unknown.
+        let other = source.pid().is_some() || source.enters_namespace();
         read_context(source.root(), &source.net_dir(), other)
     };
     let mut obs = Observations::new(&settings.thresholds, &context);

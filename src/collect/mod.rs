@@ -113,6 +113,11 @@ impl Source {
         })
     }
 
+    /// Whether this source reads another network namespace from inside (a sweep, `--netns`).
+    pub fn enters_namespace(&self) -> bool {
+        self.target.is_some()
+    }
+
     /// The namespace file to open a sock_diag socket in ahead of time, if this source will
     /// want one.
     pub fn netns_path(&self) -> Option<&Path> {
