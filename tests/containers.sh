@@ -117,6 +117,16 @@ docker run -d --name quiet-db --network none "$IMAGE" sh -c "$QUIET" >/dev/null
 sleep 2
 
 pid_of() { docker inspect -f '{{.State.Pid}}' "$1"; }
+# Waits (up to 20 s) until a container's namespace holds N sockets in STATE, so the counts are
+# compared once the connections have settled.
+settle() {
+    local pid=$1 state=$2 n=$3
+    for _ in $(seq 100); do
+        [ "$(nsenter -t "$pid" -n ss -tan state "$state" | tail -n +2 | wc -l)" -ge "$n" ] && return 0
+        sleep 0.2
+    done
+    fail "the container (pid $pid) never held $n sockets in $state"
+}
 # ss -tan inside a container's namespace, as JSON {STATE: count} with netstat's names.
 ss_counts() {
     nsenter -t "$1" -n ss -tan | python3 -c '
@@ -172,6 +182,8 @@ EOF
 
 WEB=$(pid_of web-frontend)
 DB=$(pid_of quiet-db)
+settle "$WEB" close-wait 25
+settle "$DB" established 6
 "$SOCKSCOPE" --all-netns --json >"$TMP/host.json"
 check_doc "$TMP/host.json" "host" \
     web-frontend docker "$(ss_counts "$WEB")" yes \
@@ -218,6 +230,7 @@ PODMAN_NAMES+=(podman-cache)
     fail "podman run"
 sleep 2
 PC=$("${PODMAN[@]}" inspect -f '{{.State.Pid}}' podman-cache)
+settle "$PC" close-wait 25
 "$SOCKSCOPE" --all-netns --json >"$TMP/podman.json"
 check_doc "$TMP/podman.json" "podman" \
     podman-cache podman "$(ss_counts "$PC")" yes \
