@@ -77,7 +77,7 @@ _sockscope() {
 
     case "${cmd}" in
         sockscope)
-            opts="-v -4 -6 -h -V --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help --version summary list top check watch serve completions man help"
+            opts="-v -4 -6 -h -V --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help --version summary list top check watch serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +127,14 @@ _sockscope() {
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -135,7 +143,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__check)
-            opts="-v -4 -6 -h --warn --crit --textfile --state-file --renotify --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-v -4 -6 -h --warn --crit --textfile --state-file --renotify --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,6 +217,14 @@ _sockscope() {
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -217,7 +233,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__completions)
-            opts="-v -4 -6 -h --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help bash elvish fish powershell zsh"
+            opts="-v -4 -6 -h --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,6 +281,14 @@ _sockscope() {
                     ;;
                 --source)
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -415,7 +439,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__list)
-            opts="-p -o -v -4 -6 -h --processes --timers --sort --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-p -o -v -4 -6 -h --processes --timers --sort --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +493,14 @@ _sockscope() {
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -477,7 +509,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__man)
-            opts="-v -4 -6 -h --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-v -4 -6 -h --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -527,6 +559,14 @@ _sockscope() {
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -535,7 +575,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__serve)
-            opts="-v -4 -6 -h --listen --min-interval --max-series --by-process --web-config --read-timeout --write-timeout --max-connections --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-v -4 -6 -h --listen --min-interval --max-series --by-process --web-config --read-timeout --write-timeout --max-connections --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -617,6 +657,14 @@ _sockscope() {
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -625,7 +673,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__summary)
-            opts="-v -4 -6 -h --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-v -4 -6 -h --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -675,6 +723,14 @@ _sockscope() {
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -683,14 +739,14 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__top)
-            opts="-n -v -4 -6 -h --by --limit --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-n -v -4 -6 -h --by --limit --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --by)
-                    COMPREPLY=($(compgen -W "process local-port remote-port peer uid" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "process local-port remote-port peer uid netns container" -- "${cur}"))
                     return 0
                     ;;
                 --limit)
@@ -745,6 +801,14 @@ _sockscope() {
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
                     return 0
                     ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -753,7 +817,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__watch)
-            opts="-n -v -4 -6 -h --interval --count --all-states --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --help"
+            opts="-n -v -4 -6 -h --interval --count --all-states --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -817,6 +881,14 @@ _sockscope() {
                     ;;
                 --source)
                     COMPREPLY=($(compgen -W "auto netlink proc" -- "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sockscope_global_optspecs
-    string join \n format= json v/verbose no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= h/help V/version
+    string join \n format= json v/verbose no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= all-netns netns= host-root= h/help V/version
 end
 
 function __fish_sockscope_needs_command
@@ -58,11 +58,14 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -l pid -d 'Read the ne
 complete -c sockscope -n "__fish_sockscope_needs_command" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_needs_command" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_needs_command" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s V -l version -d 'Print version'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "summary" -d 'Count TCP sockets by state and run the diagnostics (the default command)'
@@ -108,11 +111,14 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l pid -d '
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l sort -d 'Row order. Queues sort largest first' -r -f -a "state\t'State (lifecycle order), then local, then peer address'
 local\t'Local address and port'
@@ -153,6 +159,8 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l pid -d 'Rea
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s p -l processes -d 'Show the processes holding each socket (pid, name). Other users\' processes need root or CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s o -l timers -d 'Show the pending timer (kind and time left, as `ss -o`) and the retransmit count'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l json -d 'Same as --format json'
@@ -160,12 +168,15 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s v -l verbos
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l by -d 'Group by this key; repeat to nest (`--by process --by peer`). Default: process' -r -f -a "process\t'The processes holding the socket (a shared socket counts for each holder)'
 local-port\t'The local port'
 remote-port\t'The remote port'
 peer\t'The remote address (IPv4-mapped peers as plain IPv4)'
-uid\t'The socket\'s uid (who created it; needs no privilege)'"
+uid\t'The socket\'s uid (who created it; needs no privilege)'
+netns\t'The network namespace, by container, pod or netns name (implies --all-netns)'
+container\t'The container or pod (implies --all-netns)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s n -l limit -d 'Show the N largest groups (0 = all)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
@@ -201,11 +212,14 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l pid -d 'Read
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l warn -d 'Warning when a state\'s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l crit -d 'Critical when a state\'s count is outside RANGE, e.g. --crit close-wait=500. Repeatable' -r
@@ -247,11 +261,14 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l pid -d 'Re
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s n -l interval -d 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l count -d 'Stop after N refreshes (the screen and the records alike)' -r
@@ -290,12 +307,15 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l pid -d 'Re
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l all-states -d 'Show the states at zero too (the `z` key toggles it)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l listen -d 'Address and port to listen on' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l min-interval -d 'A scrape sooner than this after the last collection gets its result (HA Prometheus pairs scrape the same target); concurrent scrapes always share one collection' -r
@@ -339,12 +359,15 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l pid -d 'Re
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l by-process -d 'Also break sockets down by process name (sockscope_process_sockets): walks every process\'s fds on each collection, which costs about as much as `top --by process`'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
@@ -380,11 +403,14 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l pid 
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
@@ -420,11 +446,14 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l pid -d 'Read
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l source -d 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)' -r -f -a "auto\t''
 netlink\t''
 proc\t''"
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s 4 -l ipv4 -d 'Only IPv4 sockets'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
+complete -c sockscope -n "__fish_sockscope_using_subcommand man" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "summary" -d 'Count TCP sockets by state and run the diagnostics (the default command)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand help; and not __fish_seen_subcommand_from summary list top check watch serve completions man help" -f -a "list" -d 'One row per socket, like `ss -tan`, optionally with the owning processes'

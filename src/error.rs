@@ -23,6 +23,9 @@ pub enum Error {
     #[error("netlink sock_diag failed: {}", Cause(.0))]
     Netlink(io::Error),
 
+    #[error("cannot enter the network namespace of '{}': {}", path.display(), Cause(source))]
+    Netns { path: PathBuf, source: io::Error },
+
     #[error("{0}")]
     Usage(String),
 

@@ -4,13 +4,17 @@
 use std::collections::HashMap;
 
 use crate::model::{Socket, SocketKind, StateCounts};
-use crate::report::{Group, GroupKey, KeyValue, Owners};
+use crate::report::{Group, GroupKey, KeyValue, NetnsLabel, Owners};
 
 /// Accumulates sockets into groups as they stream by.
 pub struct Grouper<'a> {
     keys: &'a [GroupKey],
     owners: Option<&'a Owners>,
     groups: HashMap<Vec<KeyValue>, StateCounts>,
+    /// The last namespace's key values, so names are built once per namespace, not per socket.
+    netns: Option<(u64, KeyValue, KeyValue)>,
+    /// Holders' containers (pid → name), for sockets in namespaces that are no container's.
+    containers: Option<&'a HashMap<u32, String>>,
 }
 
 impl<'a> Grouper<'a> {
@@ -20,10 +24,35 @@ impl<'a> Grouper<'a> {
             keys,
             owners,
             groups: HashMap::new(),
+            netns: None,
+            containers: None,
         }
     }
 
+    /// Names the container of a socket in a shared namespace after its holders' containers.
+    pub fn with_containers(mut self, containers: &'a HashMap<u32, String>) -> Grouper<'a> {
+        self.containers = Some(containers);
+        self
+    }
+
+    #[cfg(test)]
     pub fn add(&mut self, socket: &Socket) {
+        self.add_in(None, socket);
+    }
+
+    /// A socket of the namespace `label` (`None`: the one namespace read the classic way).
+    pub fn add_in(&mut self, label: Option<&NetnsLabel>, socket: &Socket) {
+        let inode = label.map_or(0, |l| l.inode);
+        if self.netns.as_ref().is_none_or(|(i, _, _)| *i != inode) {
+            let name = label.map_or_else(|| "(this namespace)".to_string(), NetnsLabel::name);
+            let container = label.and_then(|l| {
+                l.pod
+                    .as_ref()
+                    .map(|p| p.display())
+                    .or_else(|| l.container.as_ref().map(|c| c.display()))
+            });
+            self.netns = Some((inode, KeyValue::Netns(name), KeyValue::Container(container)));
+        }
         for tuple in self.keys_of(socket) {
             self.groups.entry(tuple).or_default().add(socket.state);
         }
@@ -63,6 +92,32 @@ impl<'a> Grouper<'a> {
             GroupKey::Peer => vec![KeyValue::Peer(socket.remote.ip())],
             GroupKey::Uid if socket.kind != SocketKind::Full => vec![KeyValue::NoUid],
             GroupKey::Uid => vec![KeyValue::Uid(socket.uid)],
+            GroupKey::Netns => vec![
+                self.netns
+                    .as_ref()
+                    .map_or(KeyValue::Container(None), |(_, n, _)| n.clone()),
+            ],
+            GroupKey::Container => {
+                let own = self.netns.as_ref().map(|(_, _, c)| c.clone());
+                if let Some(KeyValue::Container(Some(_))) = &own {
+                    return own.into_iter().collect();
+                }
+                let mut held: Vec<KeyValue> = match (self.owners, self.containers) {
+                    (Some(owners), Some(containers)) if socket.inode != 0 => owners
+                        .of(socket.inode)
+                        .filter_map(|p| containers.get(&p.pid))
+                        .map(|c| KeyValue::Container(Some(c.clone())))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                held.sort();
+                held.dedup();
+                if held.is_empty() {
+                    vec![KeyValue::Container(None)]
+                } else {
+                    held
+                }
+            }
             GroupKey::Process if socket.inode == 0 => vec![KeyValue::NoProcess],
             GroupKey::Process => {
                 let holders: Vec<KeyValue> = self

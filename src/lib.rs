@@ -71,6 +71,7 @@ pub mod internals {
                 clock_ticks: 100,
                 source_reason: None,
             },
+            sweep: None,
         };
         let example = ScrapeReport {
             check: CheckReport {

@@ -2,8 +2,12 @@
 //! behind findings) → diagnose again. Summary, check, top and list run it (and serve, watch and
 //! the namespace sweep will), so the stream loop and the owner walk exist only here.
 
+mod assemble;
+mod targets;
+
 use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::alert::history::{self, Comparison, Current};
@@ -16,7 +20,8 @@ use crate::diagnose::{self, Input, Processes, Settings};
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::model::{KernelContext, Socket, StateSet, Tally};
-use crate::report::{Attribution, Checks, Collection, Owners, SummaryReport};
+use crate::report::{Attribution, Collection, NetnsLabel, Owners, SummaryReport, Unopened};
+pub use targets::Namespaces;
 
 /// Which sockets, from where, and whether their processes may be looked up.
 #[derive(Debug, Clone)]
@@ -25,6 +30,10 @@ pub struct Scope {
     pub source: Source,
     /// `--no-processes`.
     pub no_processes: bool,
+    /// `--all-netns`, `--netns`.
+    pub namespaces: Namespaces,
+    /// `--host-root`: where the host's `/run`, `/var/lib/docker`… are (`/` on the host).
+    pub host_root: PathBuf,
 }
 
 /// What an analysis does beyond counting.
@@ -38,6 +47,9 @@ pub struct Plan {
     pub keep_inodes: bool,
     /// Compare with an earlier run (the two-run rules): `check --state-file`, `serve`, `watch`.
     pub history: Option<History>,
+    /// Also look up who holds the matching sockets in these states (`watch`'s culprit panel),
+    /// in the same walk as the findings' owners; they come back in [`Analysis::owners`].
+    pub owned: StateSet,
 }
 
 /// The earlier run to compare with.
@@ -56,7 +68,10 @@ pub struct Analysis {
     pub observations: Observations,
     /// The two-run comparison, with what to remember for the next run.
     pub comparison: Option<Comparison>,
-    /// The owners found by the walk, when [`analyse_owning`] asked for some sockets' owners.
+    /// A sweep's observations, per namespace inode (`observations` is then empty): the state
+    /// ranges judge each namespace on its own.
+    pub namespace_observations: Vec<(u64, Observations)>,
+    /// The owners found by the walk, when [`Plan::owned`] asked for some sockets' owners.
     pub owners: Option<Owners>,
 }
 
@@ -96,6 +111,18 @@ pub fn owners_of(source: &Source, wanted: &HashSet<u64>) -> Result<Owners, Error
     })
 }
 
+/// The containers of these processes (pid → container or pod name), for sockets a container
+/// holds in a namespace it shares with the host.
+pub fn containers_of(
+    scope: &Scope,
+    pids: impl IntoIterator<Item = u32>,
+) -> std::collections::HashMap<u32, String> {
+    let mut namer = crate::collect::names::Namer::new(scope.source.root(), &scope.host_root);
+    pids.into_iter()
+        .filter_map(|pid| Some((pid, namer.container_of(pid)?)))
+        .collect()
+}
+
 /// Who holds these sockets (`list -p`, `top --by process`), and how far that got.
 pub fn owners_of_sockets(
     source: &Source,
@@ -120,12 +147,12 @@ pub fn analyse(
     each: &mut dyn FnMut(&Socket),
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
-    analyse_owning(scope, plan, settings, StateSet::EMPTY, each, err)
+    analyse_each(scope, plan, settings, &mut |_, s| each(s), err)
 }
 
 /// As [`analyse`], and also looks up who holds the matching sockets in the states `owned`, in
-/// the same walk as the findings' owners (`watch`'s culprit panel): one walk per analysis.
-/// They come back in [`Analysis::owners`]. Nothing more is walked with `--no-processes`.
+/// the same walk as the findings' owners: one walk per analysis. Nothing more is walked with
+/// `--no-processes`.
 pub fn analyse_owning(
     scope: &Scope,
     plan: &Plan,
@@ -134,132 +161,250 @@ pub fn analyse_owning(
     each: &mut dyn FnMut(&Socket),
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
-    let source = &scope.source;
+    let plan = Plan {
+        owned,
+        ..plan.clone()
+    };
+    analyse(scope, &plan, settings, each, err)
+}
+
+/// One namespace's first pass: counted, observed and judged without owners.
+struct Part {
+    label: Option<NetnsLabel>,
+    context: KernelContext,
+    obs: Observations,
+    tally: Tally,
+    collection: Collection,
+    verdict: diagnose::Verdict,
+    compared: Option<Comparison>,
+    /// The sockets the findings want named.
+    wanted: HashSet<u64>,
+    /// The matching sockets in [`Plan::owned`] states, named too.
+    extra: HashSet<u64>,
+}
+
+/// [`analyse`], telling `each` which namespace each socket is in (`None`: the classic single
+/// namespace). Every namespace is counted and diagnosed on its own; one walk of `/proc/*/fd`
+/// then names the holders behind the findings of all of them.
+pub fn analyse_each(
+    scope: &Scope,
+    plan: &Plan,
+    settings: &Settings,
+    each: &mut dyn FnMut(Option<&NetnsLabel>, &Socket),
+    err: &mut dyn Write,
+) -> Result<Analysis, Error> {
     let collected_at = SystemTime::now();
-    let context = if plan.diagnose {
-        read_context(source.root(), &source.net_dir(), source.pid().is_some())
+    let (mut targets, mut sweep) = targets::resolve(scope)?;
+    let mut parts = Vec::with_capacity(targets.len());
+    for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
+        targets::open_sockets(chunk);
+        for (label, source) in chunk {
+            // The two-run rules remember one namespace: the first (the host's, or the chosen).
+            let history = if parts.is_empty() {
+                plan.history.as_ref()
+            } else {
+                None
+            };
+            let passed = first_pass(
+                scope,
+                source,
+                label.take(),
+                plan,
+                history,
+                settings,
+                collected_at,
+                each,
+                err,
+            );
+            source.set_socket(None);
+            match passed {
+                Ok(part) => parts.push(part),
+                Err(failed) => match *failed {
+                    (Some(label), e) => sweep.unopened.push(Unopened {
+                        label,
+                        why: e.to_string(),
+                    }),
+                    (None, e) => return Err(e),
+                },
+            }
+        }
+    }
+    let mut wanted = HashSet::new();
+    let mut extra = HashSet::new();
+    for part in &parts {
+        wanted.extend(part.wanted.iter().copied());
+        extra.extend(part.extra.iter().copied());
+    }
+    let owners = if (plan.diagnose && !scope.no_processes) || !extra.is_empty() {
+        let mut all = wanted.clone();
+        all.extend(extra.iter().copied());
+        Some(owners_of(&scope.source, &all)?)
     } else {
+        None
+    };
+    let place = diagnose::steps::Place::new(
+        scope.source.root(),
+        parts.iter().any(|p| p.collection.netns.is_some()),
+        scope.source.pid(),
+        rustix::process::geteuid().is_root(),
+    );
+    let mut named = HashSet::new();
+    let mut reports = Vec::with_capacity(parts.len());
+    for mut part in parts {
+        if let Some(found) = owners.as_ref().filter(|_| plan.diagnose) {
+            let history = if reports.is_empty() {
+                plan.history.as_ref()
+            } else {
+                None
+            };
+            (part.verdict, part.compared) =
+                judge(&part, scope, history, settings, Some(found), collected_at);
+            if !part.wanted.is_empty() {
+                named.extend(diagnose::wanted_inodes(&part.verdict.findings));
+                if let Some(c) = &part.compared {
+                    named.extend(diagnose::wanted_inodes(&c.findings));
+                }
+            }
+        }
+        diagnose::steps::localize(&mut part.verdict.findings, &place);
+        if let Some(c) = part.compared.as_mut() {
+            diagnose::steps::localize(&mut c.findings, &place);
+        }
+        reports.push(part);
+    }
+    let attribution = owners
+        .as_ref()
+        .filter(|_| !wanted.is_empty())
+        .map(|found| Attribution::of_inodes(named, found));
+    let mut analysis = assemble::assemble(
+        scope,
+        plan,
+        settings,
+        reports,
+        sweep,
+        attribution,
+        collected_at,
+    );
+    if !extra.is_empty() {
+        analysis.owners = owners;
+    }
+    Ok(analysis)
+}
+
+/// Streams one namespace, observes it and judges it without owners. A namespace of a sweep
+/// that cannot be read comes back with its label, to be counted as unopened.
+#[allow(clippy::too_many_arguments)]
+fn first_pass(
+    scope: &Scope,
+    source: &Source,
+    label: Option<NetnsLabel>,
+    plan: &Plan,
+    history: Option<&History>,
+    settings: &Settings,
+    collected_at: SystemTime,
+    each: &mut dyn FnMut(Option<&NetnsLabel>, &Socket),
+    err: &mut dyn Write,
+) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
+    let context = if !plan.diagnose {
         KernelContext::default()
+    } else if source.enters_namespace() && source.pid().is_none() {
+        targets::context_unreachable()
+    } else {
+        // /proc/sys shows this process's own namespace: another's sysctls are unknown.
+        let other = source.pid().is_some() || source.enters_namespace();
+        read_context(source.root(), &source.net_dir(), other)
     };
     let mut obs = Observations::new(&settings.thresholds, &context);
     obs.watch_ports(plan.watch_ports.iter().copied());
     obs.keep_inodes(plan.keep_inodes);
     obs.clock_ticks(crate::collect::clock_ticks());
-    let mut extra: HashSet<u64> = HashSet::new();
+    let one = Scope {
+        source: source.clone(),
+        ..scope.clone()
+    };
     let owned = if scope.no_processes {
         StateSet::EMPTY
     } else {
-        owned
+        plan.owned
     };
-    let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), &mut |s| {
+    let mut extra = HashSet::new();
+    let streamed = stream(&one, plan.diagnose.then_some(&mut obs), &mut |s| {
         if s.inode != 0 && owned.contains(s.state) {
             extra.insert(s.inode);
         }
-        each(s);
-    })?;
-    warn_skipped(&collection, err);
-
-    let mut checks = Checks {
-        ran: plan.diagnose,
-        rules: settings.rules_enabled(),
-        processes_skipped: scope.no_processes,
-        ..Checks::default()
+        each(label.as_ref(), s)
+    });
+    let (tally, collection) = match streamed {
+        Ok(r) => r,
+        Err(e) => return Err(Box::new((label, e))),
     };
-    let mut findings = Vec::new();
-    let mut comparison = None;
-    let mut owners = None;
+    warn_skipped(&collection, err);
+    let mut part = Part {
+        label,
+        context,
+        obs,
+        tally,
+        collection,
+        verdict: diagnose::Verdict::default(),
+        compared: None,
+        wanted: HashSet::new(),
+        extra,
+    };
     if plan.diagnose {
-        let boot_id = plan
-            .history
-            .as_ref()
-            .and_then(|_| read_boot_id(source.root()));
+        let plan_history = history.filter(|_| plan.history.is_some());
+        (part.verdict, part.compared) =
+            judge(&part, scope, plan_history, settings, None, collected_at);
+        if !scope.no_processes {
+            // Only the sockets behind findings are looked up; a healthy machine walks nothing.
+            part.wanted = diagnose::wanted_inodes(&part.verdict.findings);
+            if let Some(c) = &part.compared {
+                part.wanted.extend(diagnose::wanted_inodes(&c.findings));
+            }
+        }
+    }
+    Ok(part)
+}
+
+/// Runs the rules (and the two-run comparison) over one namespace's observations.
+fn judge(
+    part: &Part,
+    scope: &Scope,
+    history: Option<&History>,
+    settings: &Settings,
+    owners: Option<&Owners>,
+    collected_at: SystemTime,
+) -> (diagnose::Verdict, Option<Comparison>) {
+    let input = Input {
+        obs: &part.obs,
+        ctx: &part.context,
+        owners,
+        processes: match (scope.no_processes, owners) {
+            (true, _) => Processes::Skipped,
+            (false, None) => Processes::Pending,
+            (false, Some(_)) => Processes::LookedUp,
+        },
+    };
+    let verdict = diagnose::diagnose(&input, settings);
+    let compared = history.map(|h| {
+        let boot_id = read_boot_id(scope.source.root());
         let since_epoch = collected_at.duration_since(UNIX_EPOCH).unwrap_or_default();
         let current = Current {
             now: since_epoch.as_secs(),
             now_ms: u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
             boot_id: boot_id.as_deref(),
-            tally: &tally,
-            counters: &context.counters,
-            obs: &obs,
+            tally: &part.tally,
+            counters: &part.context.counters,
+            obs: &part.obs,
         };
-        let judge = |owners: Option<&Owners>| {
-            let input = Input {
-                obs: &obs,
-                ctx: &context,
-                owners,
-                processes: match (scope.no_processes, owners) {
-                    (true, _) => Processes::Skipped,
-                    (false, None) => Processes::Pending,
-                    (false, Some(_)) => Processes::LookedUp,
-                },
-            };
-            let verdict = diagnose::diagnose(&input, settings);
-            let compared = plan.history.as_ref().map(|h| {
-                history::compare(
-                    h.previous.as_ref(),
-                    &current,
-                    settings,
-                    h.stuck_after,
-                    owners,
-                )
-            });
-            (verdict, compared)
-        };
-        let (mut verdict, mut compared) = judge(None);
-        if !scope.no_processes {
-            // Only the sockets behind findings are looked up; a healthy machine walks nothing.
-            let mut wanted = diagnose::wanted_inodes(&verdict.findings);
-            if let Some(c) = &compared {
-                wanted.extend(diagnose::wanted_inodes(&c.findings));
-            }
-            let behind_findings = !wanted.is_empty();
-            wanted.extend(extra.iter().copied());
-            let found = owners_of(source, &wanted)?;
-            (verdict, compared) = judge(Some(&found));
-            if behind_findings {
-                let mut named = diagnose::wanted_inodes(&verdict.findings);
-                if let Some(c) = &compared {
-                    named.extend(diagnose::wanted_inodes(&c.findings));
-                }
-                checks.attribution = Some(Attribution::of_inodes(named, &found));
-            }
-            if !extra.is_empty() {
-                owners = Some(found);
-            }
-        }
-        findings = verdict.findings;
-        let place = diagnose::steps::Place::new(
-            source.root(),
-            collection.netns.is_some(),
-            source.pid(),
-            rustix::process::geteuid().is_root(),
-        );
-        diagnose::steps::localize(&mut findings, &place);
-        if let Some(c) = compared.as_mut() {
-            diagnose::steps::localize(&mut c.findings, &place);
-        }
-        checks.skipped = verdict.skipped;
-        checks.limited = verdict.limited;
-        checks.context_missing = context.missing.clone();
-        comparison = compared;
-    } else if !extra.is_empty() {
-        owners = Some(owners_of(source, &extra)?);
-    }
-    let report = SummaryReport {
-        collected_at,
-        tally,
-        filter: scope.filter.describe(),
-        findings,
-        checks,
-        collection,
-    };
-    Ok(Analysis {
-        report,
-        context,
-        observations: obs,
-        comparison,
-        owners,
-    })
+        history::compare(
+            h.previous.as_ref(),
+            &current,
+            settings,
+            h.stuck_after,
+            owners,
+        )
+    });
+    (verdict, compared)
 }
 
 /// Malformed lines are skipped, never fatal, but never silent either.

@@ -11,7 +11,7 @@ use crate::collect::{self, Source};
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::model::StateSet;
-use crate::pipeline::Scope;
+use crate::pipeline::{Namespaces, Scope};
 use crate::report;
 
 impl FilterArgs {
@@ -42,7 +42,19 @@ impl SourceArgs {
             SourceKind::Netlink => collect::SourceKind::Netlink,
             SourceKind::Proc => collect::SourceKind::Proc,
         };
-        Source::new(&self.proc_root, self.pid, kind)
+        let root = match &self.host_root {
+            Some(host) => host.join("proc"),
+            None => self.proc_root.clone(),
+        };
+        Source::new(root, self.pid, kind)
+    }
+
+    fn namespaces(&self) -> Namespaces {
+        match (&self.netns, self.all_netns) {
+            (Some(selector), _) => Namespaces::One(selector.clone()),
+            (None, true) => Namespaces::All,
+            (None, false) => Namespaces::Own,
+        }
     }
 }
 
@@ -53,6 +65,8 @@ impl SharedArgs {
             filter: self.filter.filter(),
             source: self.source.source(),
             no_processes: self.no_processes,
+            namespaces: self.source.namespaces(),
+            host_root: self.source.host_root.clone().unwrap_or_else(|| "/".into()),
         }
     }
 
@@ -121,6 +135,20 @@ impl FormatArg {
 }
 
 impl TopArgs {
+    /// The scope of `top`: grouping by namespace or container sweeps every namespace unless
+    /// one was chosen.
+    pub fn scope(&self, shared: &SharedArgs) -> Scope {
+        let mut scope = shared.scope();
+        let by_netns = self
+            .by
+            .iter()
+            .any(|k| matches!(k, GroupKey::Netns | GroupKey::Container));
+        if by_netns && scope.namespaces == Namespaces::Own && shared.source.pid.is_none() {
+            scope.namespaces = Namespaces::All;
+        }
+        scope
+    }
+
     /// The grouping keys, each once, in the order given; by process when none.
     pub fn keys(&self) -> Vec<report::GroupKey> {
         let mut keys = Vec::new();
@@ -145,6 +173,8 @@ impl From<GroupKey> for report::GroupKey {
             GroupKey::RemotePort => report::GroupKey::RemotePort,
             GroupKey::Peer => report::GroupKey::Peer,
             GroupKey::Uid => report::GroupKey::Uid,
+            GroupKey::Netns => report::GroupKey::Netns,
+            GroupKey::Container => report::GroupKey::Container,
         }
     }
 }

@@ -212,6 +212,10 @@ pub enum GroupKey {
     Peer,
     /// The socket's uid (who created it; needs no privilege).
     Uid,
+    /// The network namespace, by container, pod or netns name (implies --all-netns).
+    Netns,
+    /// The container or pod (implies --all-netns).
+    Container,
 }
 
 /// `--format`: one list for every command; each command takes the formats it has.
@@ -314,6 +318,22 @@ pub struct SourceArgs {
     /// is unavailable (the reason is in JSON collection.source_reason).
     #[arg(long, value_enum, default_value_t = SourceKind::Auto, global = true)]
     pub source: SourceKind,
+    /// Every network namespace on the host (containers, pods, `ip netns`), each counted and
+    /// diagnosed on its own and named after its container or pod, plus the host-wide total.
+    ///
+    /// Root (or CAP_SYS_ADMIN to enter namespaces, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH to
+    /// read other processes' /proc) sees every namespace; an ordinary user sees those of its
+    /// own processes, and the output says how many it could not read.
+    #[arg(long, conflicts_with_all = ["netns", "pid"], global = true)]
+    pub all_netns: bool,
+    /// One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns
+    /// name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N.
+    #[arg(long, value_name = "SELECTOR", conflicts_with = "pid", global = true)]
+    pub netns: Option<String>,
+    /// Read the host's /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods
+    /// under DIR: sockscope in a container with the host's root mounted at DIR (and hostPID).
+    #[arg(long, value_name = "DIR", conflicts_with = "proc_root", global = true)]
+    pub host_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,14 +4,20 @@
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
 pub mod bounded;
+pub mod cgroup;
 pub mod context;
+pub mod names;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
 pub mod proc_tcp;
+pub mod runtimes;
 
 use std::fs::File;
 use std::io::BufReader;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Cause, Error};
@@ -45,6 +51,18 @@ pub struct Source {
     kind: SourceKind,
     /// States to ask sock_diag for (the kernel filters); /proc is always read whole.
     states: u32,
+    /// Another network namespace, entered with `setns` (`--all-netns`, `--netns`).
+    target: Option<Target>,
+}
+
+/// A network namespace to read from inside: the file to `setns` with, and the sock_diag
+/// socket already opened there, if a sweep opened it ahead ([`netns::open_many`]).
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub path: PathBuf,
+    pub inode: u64,
+    /// Opened ahead, or why entering failed (not retried).
+    socket: Option<Result<Arc<OwnedFd>, Arc<std::io::Error>>>,
 }
 
 impl Source {
@@ -62,6 +80,57 @@ impl Source {
             pid,
             kind,
             states: netlink::ALL_STATES,
+            target: None,
+        }
+    }
+
+    /// The same source, reading the namespace `ns` from inside (its first process, if any,
+    /// serves the `/proc` fallback).
+    pub fn in_namespace(&self, ns: &netns::Namespace) -> Source {
+        Source {
+            pid: ns.pids.first().copied(),
+            target: Some(Target {
+                path: ns.path.clone(),
+                inode: ns.inode,
+                socket: None,
+            }),
+            ..self.clone()
+        }
+    }
+
+    /// The namespace to enter: the one asked for, or with `--pid`, that process's, when its
+    /// `ns/net` link can be read (never in a saved copy of /proc).
+    fn target(&self) -> Option<Target> {
+        if self.target.is_some() || self.kind == SourceKind::Proc {
+            return self.target.clone();
+        }
+        let path = self.root.join(self.pid?.to_string()).join("ns/net");
+        let link = std::fs::read_link(&path).ok()?;
+        let inode = netns::parse_id(&link.to_string_lossy())?;
+        Some(Target {
+            path,
+            inode,
+            socket: None,
+        })
+    }
+
+    /// Whether this source reads another network namespace from inside (a sweep, `--netns`).
+    pub fn enters_namespace(&self) -> bool {
+        self.target.is_some()
+    }
+
+    /// The namespace file to open a sock_diag socket in ahead of time, if this source will
+    /// want one.
+    pub fn netns_path(&self) -> Option<&Path> {
+        let t = self.target.as_ref()?;
+        (self.kind != SourceKind::Proc).then_some(t.path.as_path())
+    }
+
+    /// Hands over the sock_diag socket opened inside the target namespace ahead of time, or
+    /// why it could not be; `None` closes it.
+    pub fn set_socket(&mut self, socket: Option<std::io::Result<OwnedFd>>) {
+        if let Some(t) = &mut self.target {
+            t.socket = socket.map(|r| r.map(Arc::new).map_err(Arc::new));
         }
     }
 
@@ -73,8 +142,8 @@ impl Source {
     }
 
     /// Whether netlink should be tried, or why not.
-    fn wants_netlink(&self) -> Result<bool, String> {
-        let live = self.root == Path::new("/proc") && self.pid.is_none();
+    fn wants_netlink(&self, target: Option<&Target>) -> Result<bool, String> {
+        let live = target.is_some() || self.root == Path::new("/proc") && self.pid.is_none();
         match (self.kind, live) {
             (SourceKind::Proc, _) => Ok(false),
             (_, true) => Ok(true),
@@ -96,6 +165,9 @@ impl Source {
     /// The network namespace, as `readlink /proc/self/ns/net` prints it (`net:[4026531840]`).
     /// `None` for a saved copy of /proc, which has no namespace links.
     fn netns(&self) -> Option<String> {
+        if let Some(t) = &self.target {
+            return Some(format!("net:[{}]", t.inode));
+        }
         let process = match self.pid {
             Some(pid) => pid.to_string(),
             None => "self".to_string(),
@@ -128,14 +200,15 @@ pub fn for_each_socket(
     mut each: impl FnMut(&Socket),
 ) -> Result<Collection, Error> {
     let started = Instant::now();
-    if let Some(pid) = source.pid {
-        let dir = source.root.join(pid.to_string());
-        if !dir.is_dir() {
-            return Err(Error::NoProcess {
-                pid,
-                root: source.root.clone(),
-            });
-        }
+    let no_process = |pid: u32| Error::NoProcess {
+        pid,
+        root: source.root.clone(),
+    };
+    if let Some(pid) = source.pid
+        && source.target.is_none()
+        && !source.root.join(pid.to_string()).is_dir()
+    {
+        return Err(no_process(pid));
     }
     let net = source.net_dir();
     let mut collection = Collection {
@@ -152,9 +225,22 @@ pub fn for_each_socket(
         clock_ticks: clock_ticks(),
         source_reason: None,
     };
-    match source.wants_netlink() {
+    let target = source.target();
+    let opened = |t: Option<&Target>| match t {
+        Some(Target {
+            socket: Some(Ok(fd)),
+            ..
+        }) => Ok(Arc::clone(fd)),
+        Some(Target {
+            socket: Some(Err(e)),
+            ..
+        }) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        Some(t) => netns::open_sock_diag(&t.path).map(Arc::new),
+        None => netlink::open().map(Arc::new),
+    };
+    match source.wants_netlink(target.as_ref()) {
         Err(why) => return Err(Error::Usage(why)),
-        Ok(true) => match netlink::open() {
+        Ok(true) => match opened(target.as_ref()) {
             Ok(fd) => {
                 // A seccomp profile or an LSM may allow socket() yet refuse sendto or recvfrom:
                 // with auto, fall back as long as no socket was handed on yet.
@@ -196,6 +282,28 @@ pub fn for_each_socket(
                     }
                     Err(e) => return Err(Error::Netlink(e)),
                 }
+            }
+            Err(e)
+                if target.is_some()
+                    && (source.pid.is_none() || source.kind != SourceKind::Auto) =>
+            {
+                return Err(Error::Netns {
+                    path: target.map(|t| t.path).unwrap_or_default(),
+                    source: e,
+                });
+            }
+            Err(e) if target.is_some() => {
+                if let Some(pid) = source
+                    .pid
+                    .filter(|p| !source.root.join(p.to_string()).is_dir())
+                {
+                    return Err(no_process(pid));
+                }
+                collection.source_reason = Some(format!(
+                    "cannot enter the namespace ({}): read /proc/{}/net instead",
+                    crate::error::Cause(&e),
+                    source.pid.unwrap_or_default()
+                ));
             }
             Err(e) if source.kind == SourceKind::Auto => {
                 collection.source_reason = Some(format!(

@@ -34,18 +34,51 @@ pub fn evaluate(
         // Inodes name the holders, and the history follows them across runs.
         keep_inodes: !scope.no_processes || history.is_some(),
         history,
+        ..Plan::default()
     };
     let analysis = pipeline::analyse(scope, &plan, &config.settings, each, err)?;
     let mut summary = analysis.report;
-    for note in ranges::apply(
-        &mut summary.findings,
-        &summary.tally,
-        &analysis.observations,
-        &config.warn,
-        &config.crit,
-        &config.ports,
-        scope.filter.states,
-    ) {
+    let mut range_notes = std::collections::BTreeSet::new();
+    match summary.sweep.as_deref_mut() {
+        // A sweep judges each namespace's counts against the ranges on its own: a pod with 300
+        // CLOSE_WAIT alerts even when the host-wide total would hide where they are.
+        Some(sweep) => {
+            let mut all = Vec::new();
+            for ns in &mut sweep.namespaces {
+                if let Some((_, obs)) = analysis
+                    .namespace_observations
+                    .iter()
+                    .find(|(inode, _)| *inode == ns.label.inode)
+                {
+                    range_notes.extend(ranges::apply(
+                        &mut ns.report.findings,
+                        &ns.report.tally,
+                        obs,
+                        &config.warn,
+                        &config.crit,
+                        &config.ports,
+                        scope.filter.states,
+                    ));
+                }
+                for f in &mut ns.report.findings {
+                    f.namespace = Some(ns.label.name());
+                }
+                all.extend(ns.report.findings.iter().cloned());
+            }
+            sweep.sort();
+            summary.findings = all;
+        }
+        None => range_notes.extend(ranges::apply(
+            &mut summary.findings,
+            &summary.tally,
+            &analysis.observations,
+            &config.warn,
+            &config.crit,
+            &config.ports,
+            scope.filter.states,
+        )),
+    }
+    for note in range_notes {
         // A range that cannot be judged is a configuration mistake: said even when all is OK.
         let _ = writeln!(err, "sockscope: warning: {note}");
         notes.push(note);

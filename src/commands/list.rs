@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::model::{Socket, TcpState};
 use crate::pipeline::{self, Plan};
 use crate::render;
-use crate::report::{SocketList, SortKey};
+use crate::report::{NetnsColumn, SocketList, SortKey};
 
 /// Lifecycle position, unknown codes last: the order people read states in.
 fn state_rank(state: TcpState) -> (usize, u8) {
@@ -28,14 +28,25 @@ fn default_order(s: &Socket) -> Order {
     (state_rank(s.state), s.local, s.remote)
 }
 
-pub fn sort(sockets: &mut [Socket], key: SortKey) {
+/// Sorts sockets, or anything carrying one, by `key`.
+pub fn sort<T>(items: &mut [T], key: SortKey, socket: impl Fn(&T) -> &Socket) {
     match key {
-        SortKey::State => sockets.sort_by_key(default_order),
-        SortKey::Local => sockets.sort_by_key(|s| (s.local, s.remote, state_rank(s.state))),
-        SortKey::Peer => sockets.sort_by_key(|s| (s.remote, s.local, state_rank(s.state))),
-        SortKey::Rx => sockets.sort_by_key(|s| (Reverse(s.rx_queue), default_order(s))),
+        SortKey::State => items.sort_by_key(|t| default_order(socket(t))),
+        SortKey::Local => items.sort_by_key(|t| {
+            let s = socket(t);
+            (s.local, s.remote, state_rank(s.state))
+        }),
+        SortKey::Peer => items.sort_by_key(|t| {
+            let s = socket(t);
+            (s.remote, s.local, state_rank(s.state))
+        }),
+        SortKey::Rx => items.sort_by_key(|t| {
+            let s = socket(t);
+            (Reverse(s.rx_queue), default_order(s))
+        }),
         // A listener's Send-Q is its backlog, not data waiting: listeners go after the rest.
-        SortKey::Tx => sockets.sort_by_key(|s| {
+        SortKey::Tx => items.sort_by_key(|t| {
+            let s = socket(t);
             (
                 s.state == TcpState::Listen,
                 Reverse(s.tx_queue),
@@ -56,15 +67,30 @@ pub fn run(
     let mut scope = shared.scope();
     // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
     scope.source = scope.source.only_states(scope.filter.kernel_states());
-    let mut sockets: Vec<Socket> = Vec::new();
-    let analysis = pipeline::analyse(
+    // Each socket keeps the namespace it came from, by index into `names`.
+    let mut names: Vec<String> = Vec::new();
+    let mut last: Option<u64> = None;
+    let mut rows: Vec<(Socket, u32)> = Vec::new();
+    let analysis = pipeline::analyse_each(
         &scope,
         &Plan::default(),
         &Settings::default(),
-        &mut |s| sockets.push(*s),
+        &mut |label, s| {
+            let inode = label.map(|l| l.inode);
+            if names.is_empty() || last != inode {
+                names.push(label.map(|l| l.name()).unwrap_or_default());
+                last = inode;
+            }
+            rows.push((*s, names.len() as u32 - 1));
+        },
         err,
     )?;
-    sort(&mut sockets, args.sort.into());
+    sort(&mut rows, args.sort.into(), |(s, _)| s);
+    let (sockets, of): (Vec<Socket>, Vec<u32>) = rows.into_iter().unzip();
+    let netns = scope
+        .namespaces
+        .sweeps()
+        .then_some(NetnsColumn { names, of });
     let owners = if args.processes {
         Some(pipeline::owners_of_sockets(&scope.source, &sockets)?)
     } else {
@@ -77,6 +103,7 @@ pub fn run(
         timers: args.timers,
         filter: analysis.report.filter,
         collection: analysis.report.collection,
+        netns,
     };
     match format {
         Format::Table => render::list::render_table(&report, out)?,

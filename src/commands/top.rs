@@ -11,7 +11,7 @@ use crate::group::Grouper;
 use crate::model::Socket;
 use crate::pipeline::{self, Plan};
 use crate::render;
-use crate::report::{GroupKey, TopReport};
+use crate::report::{GroupKey, NetnsLabel, TopReport};
 
 pub fn run(
     shared: &SharedArgs,
@@ -22,26 +22,54 @@ pub fn run(
 ) -> Result<(), Error> {
     let keys = args.keys();
     let format = shared.format("top")?;
-    let mut scope = shared.scope();
+    let mut scope = args.scope(shared);
     // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
     scope.source = scope.source.only_states(scope.filter.kernel_states());
     let plan = Plan::default();
     let settings = Settings::default();
 
-    let (groups, attribution, analysis) = if keys.contains(&GroupKey::Process) {
-        // Owners are looked up by inode once every matching socket is known.
-        let mut sockets: Vec<Socket> = Vec::new();
-        let analysis = pipeline::analyse(&scope, &plan, &settings, &mut |s| sockets.push(*s), err)?;
-        let (owners, attribution) = pipeline::owners_of_sockets(&scope.source, &sockets)?;
-        let mut grouper = Grouper::new(&keys, Some(&owners));
-        for socket in &sockets {
-            grouper.add(socket);
+    // Containers sharing the host's namespace are found through the processes holding sockets.
+    let by_holder = keys.contains(&GroupKey::Process) || keys.contains(&GroupKey::Container);
+    let (groups, attribution, analysis) = if by_holder {
+        // Owners are looked up by inode once every matching socket is known; each socket
+        // keeps the namespace it came from (by index into `labels`).
+        let mut labels: Vec<Option<NetnsLabel>> = Vec::new();
+        let mut sockets: Vec<(usize, Socket)> = Vec::new();
+        let analysis = pipeline::analyse_each(
+            &scope,
+            &plan,
+            &settings,
+            &mut |label, s| {
+                if labels.last().is_none_or(|l| l.as_ref() != label) {
+                    labels.push(label.cloned());
+                }
+                sockets.push((labels.len() - 1, *s));
+            },
+            err,
+        )?;
+        let plain: Vec<Socket> = sockets.iter().map(|(_, s)| *s).collect();
+        let (owners, attribution) = pipeline::owners_of_sockets(&scope.source, &plain)?;
+        let containers = if keys.contains(&GroupKey::Container) {
+            pipeline::containers_of(&scope, owners.processes().iter().map(|p| p.pid))
+        } else {
+            Default::default()
+        };
+        let mut grouper = Grouper::new(&keys, Some(&owners)).with_containers(&containers);
+        for (at, socket) in &sockets {
+            grouper.add_in(labels[*at].as_ref(), socket);
         }
-        (grouper.finish(), Some(attribution), analysis)
+        let attribution = keys.contains(&GroupKey::Process).then_some(attribution);
+        (grouper.finish(), attribution, analysis)
     } else {
         // No owners needed: group while streaming, keeping no socket.
         let mut grouper = Grouper::new(&keys, None);
-        let analysis = pipeline::analyse(&scope, &plan, &settings, &mut |s| grouper.add(s), err)?;
+        let analysis = pipeline::analyse_each(
+            &scope,
+            &plan,
+            &settings,
+            &mut |label, s| grouper.add_in(label, s),
+            err,
+        )?;
         (grouper.finish(), None, analysis)
     };
 

@@ -20,7 +20,7 @@ pub fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|f| f.severity > Severity::Info)
     {
-        super::findings::block(f, style, out)?;
+        super::findings::block(&report.summary, f, style, out)?;
     }
     Ok(())
 }
@@ -42,6 +42,9 @@ fn short(report: &CheckReport) -> String {
         );
     };
     let mut text = first.title.clone();
+    if let Some(place) = super::namespaces::where_found(&report.summary, first) {
+        text.push_str(&format!(" in {place}"));
+    }
     if let Some(c) = first.culprits.first() {
         text.push_str(&format!(" ({})", culprit::name(c)));
     }
@@ -110,7 +113,16 @@ pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     )?;
     for f in &report.summary.findings {
         let summary = for_terminal(&f.summary);
-        writeln!(out, "{} {}: {summary}", f.severity.word(), f.id)?;
+        match super::namespaces::where_found(&report.summary, f) {
+            Some(place) => writeln!(
+                out,
+                "{} {} in {}: {summary}",
+                f.severity.word(),
+                f.id,
+                for_terminal(&place)
+            )?,
+            None => writeln!(out, "{} {}: {summary}", f.severity.word(), f.id)?,
+        }
     }
     for note in &report.notes {
         writeln!(out, "NOTE: {}", for_terminal(note))?;

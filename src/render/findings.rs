@@ -19,10 +19,24 @@ fn label(severity: Severity, style: Style) -> String {
     }
 }
 
-pub fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
+/// A finding, saying in which namespace when several were swept.
+/// One finding; in a sweep, saying in which namespace, with next steps that run there.
+pub fn block(
+    report: &SummaryReport,
+    f: &Finding,
+    style: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out)?;
     let word = f.severity.word();
-    let heading = format!("{word} {} ({})", escape::for_terminal(&f.title), f.id);
+    let place = super::namespaces::where_found(report, f)
+        .map(|p| format!(" in {}", escape::for_terminal(&p)))
+        .unwrap_or_default();
+    let heading = format!(
+        "{word} {} ({}){place}",
+        escape::for_terminal(&f.title),
+        f.id
+    );
     let heading = wrap(&heading, style, "", "  ");
     // The severity word is coloured after wrapping, so escape codes never count as width.
     let rest = heading.strip_prefix(word).unwrap_or(&heading);
@@ -45,9 +59,10 @@ pub fn block(f: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "{}", wrap(&text, style, &first, "       "))?;
         }
     }
-    if !f.next_steps.is_empty() {
+    let next = super::namespaces::next_steps(report, f);
+    if !next.is_empty() {
         writeln!(out, "  Next:")?;
-        for step in &f.next_steps {
+        for step in &next {
             next_step(step, style, out)?;
         }
     }
@@ -85,7 +100,7 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
         writeln!(out, "No problems found ({checked} checks).")?;
     }
     for f in &report.findings {
-        block(f, style, out)?;
+        block(report, f, style, out)?;
     }
     if let Some(a) = &d.attribution {
         let notes = super::attribution::notes(a);

@@ -35,6 +35,9 @@ struct Document<'a> {
     /// `watch`: each state's change since the previous record (`null` on the first).
     #[serde(skip_serializing_if = "Option::is_none")]
     delta: Option<Option<Deltas>>,
+    /// `--all-netns`, `--netns`: every namespace on its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespaces: Option<Vec<super::namespaces::NamespaceView<'a>>>,
 }
 
 /// Signed changes of all eleven states, in the order [`States`] writes them.
@@ -109,6 +112,9 @@ pub(crate) struct CollectionView<'a> {
     /// What the diagnostics could not check, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     diagnostics: Option<DiagnosticsView<'a>>,
+    /// A sweep's namespaces: how many were read, which could not be, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespaces: Option<super::namespaces::SweepView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -193,6 +199,7 @@ impl<'a> CollectionView<'a> {
                 })
                 .collect(),
             diagnostics: None,
+            namespaces: None,
             attribution: attribution.map(|a| AttributionView {
                 sockets: a.sockets,
                 attributed: a.attributed,
@@ -342,6 +349,7 @@ fn document<'a>(
             "not_needed"
         },
     });
+    collection.namespaces = report.sweep.as_deref().map(super::namespaces::sweep_view);
     Document {
         schema_version: SCHEMA_VERSION,
         status: status.map(|s| s.word().to_lowercase()),
@@ -357,6 +365,7 @@ fn document<'a>(
         findings: &report.findings,
         collection,
         delta: None,
+        namespaces: report.sweep.as_deref().map(super::namespaces::views),
     }
 }
 

@@ -97,15 +97,23 @@ fn holders(socket: &Socket, owners: &Owners, field: bool) -> String {
     }
 }
 
-fn row(report: &SocketList, socket: &Socket, field: bool) -> Vec<String> {
-    let mut cells = vec![
+fn row(report: &SocketList, i: usize, socket: &Socket, field: bool) -> Vec<String> {
+    let mut cells = Vec::with_capacity(9);
+    if let Some(name) = report.netns_of(i) {
+        cells.push(if field {
+            escape::for_field(name).into_owned()
+        } else {
+            escape::for_terminal(name).into_owned()
+        });
+    }
+    cells.extend([
         socket.state.to_string(),
         socket.rx_queue.to_string(),
         // As ss: a listener's Send-Q is its backlog, when the source knows it (sock_diag).
         socket.backlog.unwrap_or(socket.tx_queue).to_string(),
         endpoint(socket.local),
         endpoint(socket.remote),
-    ];
+    ]);
     if report.timers {
         cells.push(timer_text(socket, report.collection.clock_ticks));
         cells.push(socket.retransmits.to_string());
@@ -120,6 +128,10 @@ fn row(report: &SocketList, socket: &Socket, field: bool) -> Vec<String> {
 pub fn render_table(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
     let mut header = vec!["State", "Recv-Q", "Send-Q", "Local", "Peer"];
     let mut right = vec![false, true, true, false, false];
+    if report.netns.is_some() {
+        header.insert(0, "Namespace");
+        right.insert(0, false);
+    }
     if report.timers {
         header.extend(["Timer", "Retrans"]);
         right.extend([false, true]);
@@ -131,7 +143,8 @@ pub fn render_table(report: &SocketList, out: &mut dyn Write) -> io::Result<()> 
     let rows: Vec<Vec<String>> = report
         .sockets
         .iter()
-        .map(|s| row(report, s, false))
+        .enumerate()
+        .map(|(i, s)| row(report, i, s, false))
         .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
@@ -177,8 +190,8 @@ pub fn notes(report: &SocketList) -> Vec<String> {
 /// One socket a line, single-space separated, no header: `state rx tx local peer [timer
 /// retrans] [pid/comm,...]`.
 pub fn render_plain(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
-    for socket in &report.sockets {
-        writeln!(out, "{}", row(report, socket, true).join(" "))?;
+    for (i, socket) in report.sockets.iter().enumerate() {
+        writeln!(out, "{}", row(report, i, socket, true).join(" "))?;
     }
     Ok(())
 }
@@ -198,8 +211,10 @@ impl Serialize for Sockets<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let report = self.0;
         let mut seq = serializer.serialize_seq(Some(report.sockets.len()))?;
-        for s in &report.sockets {
-            seq.serialize_element(&SocketView::new(s, report))?;
+        for (i, s) in report.sockets.iter().enumerate() {
+            let mut view = SocketView::new(s, report);
+            view.netns = report.netns_of(i);
+            seq.serialize_element(&view)?;
         }
         seq.end()
     }
@@ -207,6 +222,9 @@ impl Serialize for Sockets<'_> {
 
 #[derive(Serialize)]
 struct SocketView<'a> {
+    /// The namespace's name, with `--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
     state: String,
     family: &'static str,
     /// `full`, or a kernel mini-socket: `time_wait` (TIME_WAIT and orphaned FIN_WAIT2) or
@@ -252,6 +270,7 @@ struct OwnerView<'a> {
 impl<'a> SocketView<'a> {
     fn new(s: &Socket, report: &'a SocketList) -> SocketView<'a> {
         SocketView {
+            netns: None,
             state: s.state.to_string(),
             family: s.family.key(),
             kind: match s.kind {

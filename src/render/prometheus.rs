@@ -67,6 +67,9 @@ pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
     }
 
     status(check.status, e)?;
+    if let Some(sweep) = &report.sweep {
+        super::prometheus_netns::render(sweep, e)?;
+    }
 
     e.family(
         "sockscope_culprit_sockets",

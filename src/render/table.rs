@@ -14,7 +14,14 @@ use crate::report::SummaryReport;
 pub use super::Style;
 
 pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}", super::wrap(&headline(report), style, "", "  "))?;
+    match &report.sweep {
+        Some(sweep) => writeln!(
+            out,
+            "{}",
+            super::wrap(&super::namespaces::headline(report, sweep), style, "", "  ")
+        )?,
+        None => writeln!(out, "{}", super::wrap(&headline(report), style, "", "  "))?,
+    }
 
     let mut table = super::new_table(style);
     table.set_header(["State", "IPv4", "IPv6", "Total"].map(|h| bold(Cell::new(h), style)));
@@ -54,6 +61,9 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
         }
     }
     writeln!(out, "{table}")?;
+    if let Some(sweep) = &report.sweep {
+        super::namespaces::render_table(sweep, style, out)?;
+    }
 
     for note in super::notes(&report.filter, report.tally.total(), &report.collection) {
         writeln!(out, "{}", super::wrap(&note, style, "", "  "))?;
@@ -130,6 +140,7 @@ mod tests {
                 clock_ticks: 100,
                 source_reason: None,
             },
+            sweep: None,
         }
     }
 

@@ -19,6 +19,8 @@ fn heading(key: GroupKey) -> &'static str {
         GroupKey::RemotePort => "Remote port",
         GroupKey::Peer => "Peer",
         GroupKey::Uid => "Uid",
+        GroupKey::Netns => "Namespace",
+        GroupKey::Container => "Container",
     }
 }
 
@@ -36,6 +38,12 @@ pub(crate) fn key_text(value: &KeyValue, field: bool) -> String {
         KeyValue::Uid(uid) => uid.to_string(),
         KeyValue::NoUid if field => "-".into(),
         KeyValue::NoUid => "(no uid)".into(),
+        KeyValue::Netns(name) if field => escape::for_field(name).into_owned(),
+        KeyValue::Netns(name) => escape::for_terminal(name).into_owned(),
+        KeyValue::Container(None) if field => "-".into(),
+        KeyValue::Container(None) => "(not a container)".into(),
+        KeyValue::Container(Some(name)) if field => escape::for_field(name).into_owned(),
+        KeyValue::Container(Some(name)) => escape::for_terminal(name).into_owned(),
     }
 }
 
@@ -247,6 +255,8 @@ impl Serialize for GroupView<'_> {
                 GroupKey::RemotePort => "remote_port",
                 GroupKey::Peer => "peer",
                 GroupKey::Uid => "uid",
+                GroupKey::Netns => "netns",
+                GroupKey::Container => "container",
             };
             match value {
                 KeyValue::Process { pid, comm } => {
@@ -258,6 +268,8 @@ impl Serialize for GroupView<'_> {
                 KeyValue::Peer(ip) => map.serialize_entry(name, &ip.to_string())?,
                 KeyValue::Uid(uid) => map.serialize_entry(name, uid)?,
                 KeyValue::NoUid => map.serialize_entry(name, &None::<u32>)?,
+                KeyValue::Netns(n) => map.serialize_entry(name, n)?,
+                KeyValue::Container(c) => map.serialize_entry(name, c)?,
             }
         }
         let counts = &self.group.counts;
@@ -280,6 +292,8 @@ fn key_name(key: GroupKey) -> &'static str {
         GroupKey::RemotePort => "remote-port",
         GroupKey::Peer => "peer",
         GroupKey::Uid => "uid",
+        GroupKey::Netns => "netns",
+        GroupKey::Container => "container",
     }
 }
 

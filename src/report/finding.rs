@@ -65,6 +65,7 @@ impl Finding {
             next_steps,
             culprits,
             inodes,
+            namespace: None,
         }
     }
 }
@@ -86,6 +87,10 @@ pub struct Finding {
     /// Sockets whose holders would name the culprit processes (not serialized).
     #[serde(skip)]
     pub inodes: Vec<u64>,
+    /// In which namespace, by name (`web-frontend`, `default/api-7d9f`, `net:[N]`), when
+    /// several were swept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// Who a finding points at, with how many of the sockets in question it holds.

@@ -28,4 +28,24 @@ pub struct SocketList {
     pub timers: bool,
     pub filter: String,
     pub collection: Collection,
+    /// With `--all-netns`: the namespace of each socket (an index into `names`, parallel to
+    /// `sockets`), shown as a column.
+    pub netns: Option<NetnsColumn>,
+}
+
+/// Which namespace each listed socket is in.
+#[derive(Debug, Clone, Default)]
+pub struct NetnsColumn {
+    pub names: Vec<String>,
+    /// Parallel to `SocketList::sockets`.
+    pub of: Vec<u32>,
+}
+
+impl SocketList {
+    /// The namespace name of the `i`th socket, when several were read.
+    pub fn netns_of(&self, i: usize) -> Option<&str> {
+        let column = self.netns.as_ref()?;
+        let at = *column.of.get(i)? as usize;
+        column.names.get(at).map(String::as_str)
+    }
 }

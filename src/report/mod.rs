@@ -7,6 +7,7 @@ mod check;
 mod collection;
 mod finding;
 mod list;
+mod namespace;
 mod range;
 mod scrape;
 mod top;
@@ -18,7 +19,10 @@ pub use attribution::{Attribution, Owners, Process, WalkStats};
 pub use check::{CheckReport, PortRanges, StateRange, Status};
 pub use collection::{Collection, FileStats, Malformation, SkippedLine};
 pub use finding::{Culprit, Finding, Severity};
-pub use list::{SocketList, SortKey};
+pub use list::{NetnsColumn, SocketList, SortKey};
+pub use namespace::{
+    ContainerRef, NamespaceReport, NetnsKind, NetnsLabel, PodRef, Sweep, Unopened,
+};
 pub use range::Range;
 pub use scrape::{
     AcceptQueue, Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS,
@@ -38,6 +42,9 @@ pub struct SummaryReport {
     pub findings: Vec<Finding>,
     pub checks: Checks,
     pub collection: Collection,
+    /// Every namespace on its own (`--all-netns`, `--netns`); `None` for one namespace read
+    /// the classic way.
+    pub sweep: Option<Box<Sweep>>,
 }
 
 /// How the rules ran: what they could not check, and how far owners were found.

@@ -17,6 +17,10 @@ pub enum GroupKey {
     Peer,
     /// The socket's uid (who created it; needs no privilege).
     Uid,
+    /// The network namespace, by name (`--all-netns`).
+    Netns,
+    /// The container or pod whose namespace holds the socket (`(host)` for the host's).
+    Container,
 }
 
 /// One component of a group's key.
@@ -37,6 +41,10 @@ pub enum KeyValue {
     /// A mini-socket (TIME_WAIT, orphaned FIN_WAIT2, a request socket): the kernel keeps no
     /// owner for it and prints uid 0, which is not root.
     NoUid,
+    /// A namespace's name (`web-frontend`, `shop/api-7d9f`, `host`, `net:[N]`).
+    Netns(String),
+    /// A container or pod; `None` for a namespace that is not a container's.
+    Container(Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -231,11 +231,11 @@ fn a_tree_without_processes_reports_every_owner_unknown() {
 #[test]
 fn unknown_group_key_and_bad_networks_are_usage_errors() {
     sockscope()
-        .args(["top", "--by", "container"])
+        .args(["top", "--by", "image"])
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("invalid value 'container'")
+            predicate::str::contains("invalid value 'image'")
                 .and(predicate::str::contains("local-port")),
         );
     sockscope()

@@ -84,6 +84,8 @@ fn refreshes(by: GroupKey) -> Vec<Refresh> {
         filter: Filter::default(),
         source: Source::new(&root, None, SourceKind::Proc),
         no_processes: false,
+        namespaces: crate::pipeline::Namespaces::Own,
+        host_root: "/".into(),
     };
     let mut session = Session::new(scope, Settings::default(), 300);
     let started = SystemTime::now();

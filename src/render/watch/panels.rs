@@ -147,6 +147,8 @@ fn heading(by: GroupKey) -> &'static str {
         GroupKey::RemotePort => "remote port",
         GroupKey::Peer => "peer",
         GroupKey::Uid => "uid",
+        GroupKey::Netns => "namespace",
+        GroupKey::Container => "container",
     }
 }
 

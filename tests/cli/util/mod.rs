@@ -69,6 +69,8 @@ pub fn snapshot_settings(root: Option<&Path>) -> insta::Settings {
         r#""collected_at": "[TIME]""#,
     );
     s.add_filter(r#"("comm": "[^"]*",\s+"uid": )\d+"#, "$1[UID]");
+    // `sudo` is suggested only to an ordinary user: the tests run as root and as one.
+    s.add_filter(r"\bsudo ", "");
     s.set_prepend_module_to_snapshot(false);
     s
 }

@@ -1,0 +1,152 @@
+//! Which container a process is in, from its `/proc/PID/cgroup`: the layouts Docker, Podman,
+//! containerd and CRI-O write under cgroup v1 and v2, with the systemd and cgroupfs drivers,
+//! and the Kubernetes pod uid around them. Pure: a text in, an id out.
+
+/// The runtime a cgroup path names (`Unknown`: a bare id whose runtime the state files decide).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Docker,
+    Podman,
+    Containerd,
+    Crio,
+    Unknown,
+}
+
+/// What a cgroup path says about its process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub runtime: Runtime,
+    /// The container id (64 hex digits).
+    pub id: String,
+    /// The Kubernetes pod uid, with dashes (`kubepods…pod<uid>…`).
+    pub pod_uid: Option<String>,
+}
+
+/// Reads a whole `/proc/PID/cgroup`: the v2 line (`0::/path`) or the v1 hierarchies, the first
+/// path that names a container.
+pub fn parse(text: &str) -> Option<Placement> {
+    text.lines()
+        .filter_map(|line| line.splitn(3, ':').nth(2))
+        .find_map(parse_path)
+}
+
+/// One cgroup path, e.g. `/kubepods.slice/kubepods-besteffort.slice/
+/// kubepods-besteffort-pod0d4f….slice/cri-containerd-3a5c….scope`.
+pub fn parse_path(path: &str) -> Option<Placement> {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let pod_uid = parts.iter().find_map(|p| pod_uid(p));
+    for (i, part) in parts.iter().enumerate().rev() {
+        let unit = part.strip_suffix(".scope").unwrap_or(part);
+        let prefixed = [
+            ("docker-", Runtime::Docker),
+            ("libpod-", Runtime::Podman),
+            ("cri-containerd-", Runtime::Containerd),
+            ("crio-", Runtime::Crio),
+        ];
+        for (prefix, runtime) in prefixed {
+            if let Some(id) = unit.strip_prefix(prefix)
+                && is_id(id)
+            {
+                return Some(Placement {
+                    runtime,
+                    id: id.to_string(),
+                    pod_uid,
+                });
+            }
+        }
+        // cgroupfs drivers: `/docker/<id>`, `/kubepods/<qos>/pod<uid>/<id>`, `/libpod_parent/…`.
+        if is_id(part) {
+            let runtime = match i.checked_sub(1).map(|p| parts[p]) {
+                Some("docker") => Runtime::Docker,
+                Some(p) if p.starts_with("libpod") => Runtime::Podman,
+                _ => Runtime::Unknown,
+            };
+            return Some(Placement {
+                runtime,
+                id: part.to_string(),
+                pod_uid,
+            });
+        }
+    }
+    None
+}
+
+fn is_id(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `pod0d4f…` (cgroupfs) or `kubepods-burstable-pod0d4f_…_….slice` (systemd, dashes as `_`).
+fn pod_uid(part: &str) -> Option<String> {
+    let unit = part.strip_suffix(".slice").unwrap_or(part);
+    let at = unit.rfind("pod")?;
+    if at > 0 && !unit[..at].ends_with('-') {
+        return None;
+    }
+    let uid = unit[at + 3..].replace('_', "-");
+    let ok = uid.len() == 36 && uid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    ok.then_some(uid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "3a5c1d7f9e2b4c6d8e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d";
+    const UID: &str = "0d4f2c3a-1b2c-4d5e-8f9a-0b1c2d3e4f5a";
+
+    fn placed(text: &str) -> (Runtime, String, Option<String>) {
+        let p = parse(text).expect(text);
+        (p.runtime, p.id, p.pod_uid)
+    }
+
+    #[test]
+    fn docker_with_both_drivers_and_both_versions() {
+        // cgroup v2, systemd driver (Debian 12 docker.io).
+        let v2 = format!("0::/system.slice/docker-{ID}.scope\n");
+        assert_eq!(placed(&v2), (Runtime::Docker, ID.into(), None));
+        // cgroup v1, cgroupfs driver.
+        let v1 = format!("12:pids:/docker/{ID}\n1:name=systemd:/docker/{ID}\n");
+        assert_eq!(placed(&v1), (Runtime::Docker, ID.into(), None));
+    }
+
+    #[test]
+    fn podman_but_not_its_conmon() {
+        let text = format!("0::/machine.slice/libpod-{ID}.scope/container\n");
+        assert_eq!(placed(&text), (Runtime::Podman, ID.into(), None));
+        let conmon = format!("0::/machine.slice/libpod-conmon-{ID}.scope\n");
+        assert_eq!(parse(&conmon), None);
+    }
+
+    #[test]
+    fn kubernetes_with_systemd_and_cgroupfs() {
+        let systemd = format!(
+            "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{ID}.scope\n",
+            UID.replace('-', "_")
+        );
+        assert_eq!(
+            placed(&systemd),
+            (Runtime::Containerd, ID.into(), Some(UID.into()))
+        );
+        let crio = format!(
+            "0::/kubepods.slice/kubepods-pod{}.slice/crio-{ID}.scope\n",
+            UID.replace('-', "_")
+        );
+        assert_eq!(placed(&crio), (Runtime::Crio, ID.into(), Some(UID.into())));
+        let cgroupfs = format!("4:memory:/kubepods/besteffort/pod{UID}/{ID}\n");
+        assert_eq!(
+            placed(&cgroupfs),
+            (Runtime::Unknown, ID.into(), Some(UID.into()))
+        );
+    }
+
+    #[test]
+    fn host_processes_are_in_no_container() {
+        assert_eq!(parse("0::/init.scope\n"), None);
+        assert_eq!(
+            parse("0::/user.slice/user-1000.slice/session-3.scope\n"),
+            None
+        );
+        assert_eq!(parse("0::/system.slice/docker.service\n"), None);
+        assert_eq!(parse("garbage"), None);
+    }
+}

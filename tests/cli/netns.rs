@@ -1,0 +1,231 @@
+//! `--all-netns` and `--netns` on real namespaces: as root, `ip netns add` namespaces holding
+//! loopback sockets in known states, counted exactly per namespace and matched with
+//! `ip netns exec NAME ss -tan`. Skipped, with the reason printed, where that cannot run.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::process::Command as Process;
+
+use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+use serde_json::Value;
+
+use crate::util::{sockscope, stdout_of};
+
+/// Namespaces made for one test, deleted (with their sockets) when dropped.
+struct Namespaces {
+    names: Vec<String>,
+    held: Vec<Held>,
+}
+
+struct Held {
+    _listener: TcpListener,
+    _pairs: Vec<(TcpStream, TcpStream)>,
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        self.held.clear();
+        for name in &self.names {
+            let _ = Process::new("ip").args(["netns", "del", name]).status();
+        }
+    }
+}
+
+fn ip(args: &[&str]) -> bool {
+    Process::new("ip")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes a namespace with loopback up, or says why not.
+fn make(name: &str) -> Result<(), String> {
+    if !rustix::process::geteuid().is_root() {
+        return Err("needs root (ip netns add)".into());
+    }
+    let _ = Process::new("ip").args(["netns", "del", name]).status();
+    if !ip(&["netns", "add", name]) {
+        return Err("`ip netns add` failed or ip is not installed".into());
+    }
+    if !ip(&["netns", "exec", name, "ip", "link", "set", "lo", "up"]) {
+        return Err("cannot bring up loopback in the new namespace".into());
+    }
+    Ok(())
+}
+
+/// Inside namespace `name`: a listener with `established` open connections and `close_wait`
+/// connections whose clients shut down writing (CLOSE_WAIT here, FIN_WAIT2 there).
+fn sockets_in(name: &str, established: usize, close_wait: usize) -> Held {
+    let ns = File::open(format!("/run/netns/{name}")).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let pairs = (0..established + close_wait)
+                .map(|i| {
+                    let client = TcpStream::connect(addr).unwrap();
+                    let (server, _) = listener.accept().unwrap();
+                    if i >= established {
+                        client.shutdown(Shutdown::Write).unwrap();
+                    }
+                    (client, server)
+                })
+                .collect();
+            Held {
+                _listener: listener,
+                _pairs: pairs,
+            }
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// `ss -tan` in the namespace, counted by state as netstat names them.
+fn ss_counts(name: &str) -> Option<BTreeMap<String, u64>> {
+    let out = Process::new("ip")
+        .args(["netns", "exec", name, "ss", "-tan"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut counts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines().skip(1) {
+        let state = match line.split_whitespace().next()? {
+            "ESTAB" => "ESTABLISHED",
+            "LISTEN" => "LISTEN",
+            "CLOSE-WAIT" => "CLOSE_WAIT",
+            "FIN-WAIT-2" => "FIN_WAIT2",
+            "TIME-WAIT" => "TIME_WAIT",
+            other => other,
+        };
+        *counts.entry(state.to_string()).or_insert(0) += 1;
+    }
+    Some(counts)
+}
+
+fn nonzero(states: &Value) -> BTreeMap<String, u64> {
+    states
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)).filter(|(_, n)| *n > 0))
+        .collect()
+}
+
+fn setup(tag: &str, shapes: &[(usize, usize)]) -> Result<Namespaces, String> {
+    let mut made = Namespaces {
+        names: Vec::new(),
+        held: Vec::new(),
+    };
+    for (i, &(established, close_wait)) in shapes.iter().enumerate() {
+        let name = format!("sockscope-t{}-{tag}{i}", std::process::id());
+        made.names.push(name.clone());
+        make(&name)?;
+        made.held.push(sockets_in(&name, established, close_wait));
+    }
+    Ok(made)
+}
+
+#[test]
+fn every_namespace_is_counted_exactly_and_named() {
+    let made = match setup("all", &[(3, 0), (1, 30), (0, 0)]) {
+        Ok(made) => made,
+        Err(why) => return println!("skipped: {why}"),
+    };
+    let json = stdout_of(sockscope().args(["--all-netns", "--json"]));
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    let namespaces = doc["namespaces"].as_array().unwrap();
+    let mut total = 0;
+    for n in namespaces {
+        total += n["total"].as_u64().unwrap();
+    }
+    assert_eq!(doc["total"].as_u64().unwrap(), total, "host-wide total");
+    let expected = [
+        // (LISTEN, ESTABLISHED, CLOSE_WAIT, FIN_WAIT2)
+        [
+            (1, "LISTEN"),
+            (6, "ESTABLISHED"),
+            (0, "CLOSE_WAIT"),
+            (0, "FIN_WAIT2"),
+        ],
+        [
+            (1, "LISTEN"),
+            (2, "ESTABLISHED"),
+            (30, "CLOSE_WAIT"),
+            (30, "FIN_WAIT2"),
+        ],
+        [
+            (1, "LISTEN"),
+            (0, "ESTABLISHED"),
+            (0, "CLOSE_WAIT"),
+            (0, "FIN_WAIT2"),
+        ],
+    ];
+    for (name, want) in made.names.iter().zip(expected) {
+        let n = namespaces
+            .iter()
+            .find(|n| n["names"][0] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} in {json}"));
+        assert_eq!(n["kind"], "named");
+        let got = nonzero(&n["states"]);
+        let want: BTreeMap<String, u64> = want
+            .iter()
+            .filter(|(c, _)| *c > 0)
+            .map(|(c, s)| (s.to_string(), *c))
+            .collect();
+        assert_eq!(got, want, "{name}");
+        if let Some(ss) = ss_counts(name) {
+            assert_eq!(got, ss, "{name} against ss -tan");
+        } else {
+            println!("note: ss not available, compared with the expected counts only");
+        }
+    }
+    // The leak is found in the namespace that has it, and only there.
+    let leak = &made.names[1];
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["id"] == "close_wait_excess" && f["namespace"] == leak.as_str()),
+        "{json}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["namespace"] == made.names[0].as_str()),
+        "{json}"
+    );
+    let text = stdout_of(sockscope().arg("--all-netns"));
+    assert!(text.contains(&format!("in netns {leak}")), "{text}");
+}
+
+#[test]
+fn one_namespace_by_name_or_path() {
+    let made = match setup("one", &[(2, 1)]) {
+        Ok(made) => made,
+        Err(why) => return println!("skipped: {why}"),
+    };
+    let name = &made.names[0];
+    let path = format!("/run/netns/{name}");
+    for selector in [name.as_str(), path.as_str()] {
+        let plain = stdout_of(sockscope().args(["--netns", selector, "--format", "plain"]));
+        let mut lines: Vec<&str> = plain.lines().collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            ["CLOSE_WAIT 1", "ESTABLISHED 4", "FIN_WAIT2 1", "LISTEN 1"],
+            "{selector}"
+        );
+    }
+    let out = sockscope()
+        .args(["--netns", "no-such-namespace-here"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--netns 'no-such-namespace-here'"));
+}
