@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, table)) = data.split_first() else {
         return;
     };
-    let family = if first & 1 == 0 { Family::Ipv4 } else { Family::Ipv6 };
+    let family = if first & 1 == 0 {
+        Family::Ipv4
+    } else {
+        Family::Ipv6
+    };
     let lines = table.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     let mut items = 0;
     for line in TcpTable::new(table, family) {
