@@ -15,6 +15,13 @@ if [[ "${1:-}" == "--capture" ]]; then capture="${2:?--capture needs a file}"; f
 
 skip() { echo "SKIP tests/tmux.sh: $*"; exit 0; }
 
+# As root, run in a PID namespace of our own: watch's owner walk then reads only the test's
+# processes, not a busy host's (millions of fds elsewhere make each refresh take minutes).
+if [[ $(id -u) -eq 0 && -z "${SOCKSCOPE_TMUX_UNSHARED:-}" ]] && command -v unshare >/dev/null \
+    && unshare --pid --fork --mount-proc true 2>/dev/null; then
+    SOCKSCOPE_TMUX_UNSHARED=1 exec unshare --pid --fork --mount-proc bash "$0" "$@"
+fi
+
 if ! command -v tmux >/dev/null; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
         echo "== installing tmux"
@@ -63,9 +70,10 @@ port=$(cat "$tmp/port")
 t() { tmux -L "$server" "$@"; }
 screen() { t capture-pane -p -t watch; }
 fail() { echo "FAIL tests/tmux.sh: $*"; echo "--- screen:"; screen || true; exit 1; }
-# Waits up to 10 s for the screen to show a text.
+# Waits up to 60 s for the screen to show a text (a refresh walks every process's fds, which
+# takes seconds on a busy machine).
 wait_for() {
-    for _ in $(seq 100); do screen | grep -qF -- "$1" && return 0; sleep 0.1; done
+    for _ in $(seq 600); do screen | grep -qF -- "$1" && return 0; sleep 0.1; done
     fail "the screen never showed '$1'"
 }
 pane() { t display-message -p -t watch "$1"; }
@@ -124,5 +132,16 @@ start "-n 0.5"
 wait_for "sockscope watch"
 kill -TERM "$(cat "$tmp/pid")"
 check_restored 0
+
+echo "== tmux: a terminal that goes away (SSH dropped, window closed) ends watch"
+start "-n 0.5"
+wait_for "sockscope watch"
+pid=$(cat "$tmp/pid")
+t kill-session -t watch
+for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"
+    fail "watch kept running after its terminal hung up"
+fi
 
 echo "== tmux: ok"

@@ -83,8 +83,10 @@ fn json_records_are_the_summary_document_plus_delta() {
         k.sort();
         assert_eq!(k, with_delta);
         assert_eq!(doc["states"], summary["states"]);
-        assert_eq!(doc["findings"], summary["findings"]);
     }
+    // The first refresh judges as the summary does; the two-run rules (a stalled accept
+    // queue) may join from the second.
+    assert_eq!(docs[0]["findings"], summary["findings"]);
     assert!(docs[0]["delta"].is_null());
     let delta = docs[1]["delta"].as_object().unwrap();
     assert_eq!(delta.len(), 11);

@@ -5,6 +5,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,6 +65,12 @@ pub fn run(
         previous_hook(info);
     }));
 
+    // Our own handle on the terminal, to see it hang up (an SSH session or a window gone):
+    // crossterm would then spin reading end-of-file.
+    let tty = match std::fs::File::open("/dev/tty") {
+        Ok(tty) => tty,
+        Err(_) => std::fs::File::from(io::stdin().as_fd().try_clone_to_owned()?),
+    };
     terminal::enable_raw_mode()?;
     let _restore = Restore;
     let mut out = out;
@@ -76,6 +83,9 @@ pub fn run(
         terminal::Clear(terminal::ClearType::All)
     )?;
     let mut screen = Terminal::new(CrosstermBackend::new(out))?;
+    // Starts crossterm's reader, and with it its SIGWINCH handler, so a resize interrupts the
+    // wait below even before the first key.
+    event::poll(Duration::ZERO)?;
 
     let mut due = Instant::now();
     let mut dirty = true;
@@ -85,6 +95,10 @@ pub fn run(
         }
         let now = Instant::now();
         if !view.paused && now >= due {
+            if view.latest.is_none() {
+                // The first refresh can take seconds on a big host: say so meanwhile.
+                screen.draw(|frame| render::watch::draw(frame, view))?;
+            }
             refresh(session, view)?;
             // A steady cadence from when this refresh was due.
             due = (due + view.interval).max(Instant::now());
@@ -103,8 +117,15 @@ pub fn run(
             due.saturating_duration_since(Instant::now())
                 .min(SIGNAL_CHECK)
         };
-        if !event::poll(wait)? {
-            continue;
+        // crossterm reads every byte waiting on the terminal at once: keys typed together
+        // (or during a long refresh) are in its queue, not on the terminal any more.
+        if !event::poll(Duration::ZERO)? {
+            match wait_for_input(&tty, wait)? {
+                Input::HungUp => return Ok(()),
+                Input::None => continue,
+                Input::Ready if !event::poll(Duration::ZERO)? => continue,
+                Input::Ready => {}
+            }
         }
         match event::read()? {
             Event::Key(key) => match keys::handle(key, view, session.looks_up_processes()) {
@@ -135,6 +156,36 @@ pub fn run(
             }
             _ => {}
         }
+    }
+}
+
+enum Input {
+    Ready,
+    None,
+    HungUp,
+}
+
+/// Waits up to `wait` for a key (or a resize, which interrupts the wait with SIGWINCH).
+fn wait_for_input(tty: &std::fs::File, wait: Duration) -> io::Result<Input> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut fds = [PollFd::new(tty, PollFlags::IN)];
+    let timeout = Timespec::try_from(wait).unwrap_or(Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    });
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(0) => Ok(Input::None),
+        Ok(_) => {
+            let got = fds[0].revents();
+            if got.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) {
+                Ok(Input::HungUp)
+            } else {
+                Ok(Input::Ready)
+            }
+        }
+        // A signal: SIGWINCH (crossterm has the resize queued) or one that stops the loop.
+        Err(rustix::io::Errno::INTR) => Ok(Input::Ready),
+        Err(e) => Err(e.into()),
     }
 }
 
