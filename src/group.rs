@@ -1,85 +1,139 @@
 //! `top`'s grouping: sockets counted per key (process, port, peer, uid, or a nesting of them)
 //! and per state. Pure: the owners come in already collected.
+//!
+//! Without a process key, sockets are counted as they stream by and none is kept. With one,
+//! the owners are known only after the walk that runs beside the dump, so each socket is kept
+//! as 16 bytes (inode, state, the index of its other keys' values) and counted at the end.
 
 use std::collections::HashMap;
 
-use crate::model::{Socket, StateCounts};
+use crate::model::{Socket, StateCounts, TcpState};
 use crate::report::{Group, GroupKey, KeyValue, Owners};
+
+/// Who a socket counts for under the process key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Holder {
+    Process(u32),
+    NoProcess,
+    Unknown,
+}
+
+/// A socket waiting for its owners.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    inode: u64,
+    /// Index of the values of the keys other than the process.
+    rest: u32,
+    state: TcpState,
+}
 
 /// Accumulates sockets into groups as they stream by.
 pub struct Grouper<'a> {
     keys: &'a [GroupKey],
-    owners: Option<&'a Owners>,
+    /// Where the process key is in `keys`, if it is.
+    process_at: Option<usize>,
     groups: HashMap<Vec<KeyValue>, StateCounts>,
+    /// With a process key: the distinct values of the other keys, and each socket.
+    rests: HashMap<Vec<KeyValue>, u32>,
+    pending: Vec<Pending>,
 }
 
 impl<'a> Grouper<'a> {
-    /// `owners` is needed only when `keys` holds [`GroupKey::Process`].
-    pub fn new(keys: &'a [GroupKey], owners: Option<&'a Owners>) -> Grouper<'a> {
+    pub fn new(keys: &'a [GroupKey]) -> Grouper<'a> {
         Grouper {
             keys,
-            owners,
+            process_at: keys.iter().position(|&k| k == GroupKey::Process),
             groups: HashMap::new(),
+            rests: HashMap::new(),
+            pending: Vec::new(),
         }
     }
 
     pub fn add(&mut self, socket: &Socket) {
-        let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::with_capacity(self.keys.len())];
-        for &key in self.keys {
-            let values = self.values(key, socket);
-            if let [only] = values.as_slice() {
-                for t in &mut tuples {
-                    t.push(only.clone());
-                }
-            } else {
-                // A socket held by several processes counts once for each.
-                tuples = tuples
-                    .iter()
-                    .flat_map(|t| {
-                        values.iter().map(move |v| {
-                            let mut t = t.clone();
-                            t.push(v.clone());
-                            t
-                        })
-                    })
-                    .collect();
-            }
+        let values: Vec<KeyValue> = self.keys.iter().filter_map(|&k| value(k, socket)).collect();
+        if self.process_at.is_none() {
+            self.groups.entry(values).or_default().add(socket.state);
+            return;
         }
-        for tuple in tuples {
-            self.groups.entry(tuple).or_default().add(socket.state);
-        }
+        let next = u32::try_from(self.rests.len()).unwrap_or(u32::MAX);
+        let rest = *self.rests.entry(values).or_insert(next);
+        self.pending.push(Pending {
+            inode: socket.inode,
+            rest,
+            state: socket.state,
+        });
     }
 
-    fn values(&self, key: GroupKey, socket: &Socket) -> Vec<KeyValue> {
-        match key {
-            GroupKey::LocalPort => vec![KeyValue::LocalPort(socket.local.port())],
-            GroupKey::RemotePort => vec![KeyValue::RemotePort(socket.remote.port())],
-            GroupKey::Peer => vec![KeyValue::Peer(socket.remote.ip())],
-            GroupKey::Uid => vec![KeyValue::Uid(socket.uid)],
-            GroupKey::Process if socket.inode == 0 => vec![KeyValue::NoProcess],
-            GroupKey::Process => {
-                let holders: Vec<KeyValue> = self
-                    .owners
-                    .into_iter()
-                    .flat_map(|o| o.of(socket.inode))
-                    .map(|p| KeyValue::Process {
-                        pid: p.pid,
-                        comm: p.comm.clone(),
-                    })
-                    .collect();
-                if holders.is_empty() {
-                    vec![KeyValue::UnknownOwner]
-                } else {
-                    holders
-                }
-            }
-        }
+    /// The inodes of the sockets kept for the process key (0: no process can hold it).
+    pub fn inodes(&self) -> impl Iterator<Item = u64> + Clone + '_ {
+        self.pending.iter().map(|p| p.inode)
     }
 
-    /// The groups, largest first; ties in key order, so output is stable.
-    pub fn finish(self) -> Vec<Group> {
-        let mut groups: Vec<Group> = self
-            .groups
+    /// Sorts the kept sockets by inode, so [`Grouper::holds`] can search them.
+    pub fn sort_by_inode(&mut self) {
+        self.pending.sort_unstable_by_key(|p| p.inode);
+    }
+
+    /// Whether a kept socket has this inode (after [`Grouper::sort_by_inode`]).
+    pub fn holds(&self, inode: u64) -> bool {
+        self.pending
+            .binary_search_by_key(&inode, |p| p.inode)
+            .is_ok()
+    }
+
+    /// The groups, largest first; ties in key order, so output is stable. `owners` names the
+    /// holders under a process key; a socket held by several processes counts once for each.
+    pub fn finish(self, owners: Option<&Owners>) -> Vec<Group> {
+        let mut groups = self.groups;
+        if let Some(at) = self.process_at {
+            let empty = Owners::default();
+            let owners = owners.unwrap_or(&empty);
+            let mut counts: HashMap<(u32, Holder), StateCounts> = HashMap::new();
+            let processes = owners.processes();
+            for p in &self.pending {
+                let mut any = false;
+                if p.inode != 0 {
+                    for index in owners.indices_of(p.inode) {
+                        any = true;
+                        counts
+                            .entry((p.rest, Holder::Process(index)))
+                            .or_default()
+                            .add(p.state);
+                    }
+                }
+                if !any {
+                    let holder = if p.inode == 0 {
+                        Holder::NoProcess
+                    } else {
+                        Holder::Unknown
+                    };
+                    counts.entry((p.rest, holder)).or_default().add(p.state);
+                }
+            }
+            let mut rests = vec![Vec::new(); self.rests.len()];
+            for (values, index) in self.rests {
+                rests[index as usize] = values;
+            }
+            for ((rest, holder), state_counts) in counts {
+                let mut key = rests[rest as usize].clone();
+                key.insert(
+                    at,
+                    match holder {
+                        Holder::Process(i) => {
+                            let p = &processes[i as usize];
+                            KeyValue::Process {
+                                pid: p.pid,
+                                comm: p.comm.clone(),
+                            }
+                        }
+                        Holder::NoProcess => KeyValue::NoProcess,
+                        Holder::Unknown => KeyValue::UnknownOwner,
+                    },
+                );
+                groups.insert(key, state_counts);
+            }
+        }
+        let mut groups: Vec<Group> = groups
             .into_iter()
             .map(|(key, counts)| Group { key, counts })
             .collect();
@@ -91,6 +145,18 @@ impl<'a> Grouper<'a> {
         });
         groups
     }
+}
+
+/// A socket's value under a key other than the process (`None` for the process key, whose
+/// values come from the owners).
+fn value(key: GroupKey, socket: &Socket) -> Option<KeyValue> {
+    Some(match key {
+        GroupKey::LocalPort => KeyValue::LocalPort(socket.local.port()),
+        GroupKey::RemotePort => KeyValue::RemotePort(socket.remote.port()),
+        GroupKey::Peer => KeyValue::Peer(socket.remote.ip()),
+        GroupKey::Uid => KeyValue::Uid(socket.uid),
+        GroupKey::Process => return None,
+    })
 }
 
 #[cfg(test)]
@@ -112,12 +178,12 @@ mod tests {
     #[test]
     fn nested_keys_count_per_state_largest_first() {
         let keys = [GroupKey::LocalPort, GroupKey::Peer];
-        let mut g = Grouper::new(&keys, None);
+        let mut g = Grouper::new(&keys);
         g.add(&socket(TcpState::CloseWait, 80, [10, 0, 0, 5], 1));
         g.add(&socket(TcpState::CloseWait, 80, [10, 0, 0, 5], 2));
         g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], 3));
         g.add(&socket(TcpState::Established, 443, [10, 0, 0, 6], 4));
-        let groups = g.finish();
+        let groups = g.finish(None);
         assert_eq!(groups.len(), 2);
         assert_eq!(
             groups[0].key,
@@ -135,10 +201,10 @@ mod tests {
     fn sockets_without_owners_are_named_not_dropped() {
         let keys = [GroupKey::Process];
         let owners = Owners::default();
-        let mut g = Grouper::new(&keys, Some(&owners));
+        let mut g = Grouper::new(&keys);
         g.add(&socket(TcpState::TimeWait, 80, [10, 0, 0, 5], 0));
         g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], 7));
-        let keys: Vec<_> = g.finish().into_iter().map(|g| g.key).collect();
+        let keys: Vec<_> = g.finish(Some(&owners)).into_iter().map(|g| g.key).collect();
         assert_eq!(
             keys,
             vec![vec![KeyValue::NoProcess], vec![KeyValue::UnknownOwner]]

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::alert::history::{self, Comparison, Current};
 use crate::alert::state::Saved;
 use crate::collect::context::{read_boot_id, read_context};
+use crate::collect::fdwalk::{self, FdTable};
 use crate::collect::owners::find_owners;
 use crate::collect::{self, Source};
 use crate::diagnose::observe::Observations;
@@ -94,19 +95,54 @@ pub fn owners_of(source: &Source, wanted: &HashSet<u64>) -> Result<Owners, Error
     })
 }
 
-/// Who holds these sockets (`list -p`, `top --by process`), and how far that got.
-pub fn owners_of_sockets(
-    source: &Source,
-    sockets: &[Socket],
-) -> Result<(Owners, Attribution), Error> {
-    let wanted: HashSet<u64> = sockets
-        .iter()
-        .map(|s| s.inode)
-        .filter(|&i| i != 0)
-        .collect();
-    let owners = owners_of(source, &wanted)?;
-    let attribution = Attribution::of(sockets, &owners);
-    Ok((owners, attribution))
+/// As [`analyse`], with the walk of every process's fds on a second thread while the sockets
+/// stream by: the dump (kernel time in this thread) and the walk (kernel time in the other)
+/// overlap instead of adding up. `each` keeps what it needs of the matching sockets; ask the
+/// returned table who holds them with [`owners_among`].
+pub fn analyse_with_holders(
+    scope: &Scope,
+    plan: &Plan,
+    settings: &Settings,
+    each: &mut dyn FnMut(&Socket),
+    err: &mut dyn Write,
+) -> Result<(Analysis, FdTable), Error> {
+    let root = scope.source.root();
+    std::thread::scope(|threads| {
+        let walker = threads.spawn(|| fdwalk::walk(root, &|_| true));
+        let analysis = analyse(scope, plan, settings, each, err);
+        let table = match walker.join() {
+            Ok(table) => table,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let table = table.map_err(|e| Error::Read {
+            path: root.to_path_buf(),
+            source: e,
+        })?;
+        Ok((analysis?, table))
+    })
+}
+
+/// Who holds the sockets whose inodes `wanted` accepts, from a walk made beside the dump, and
+/// how far attribution got for `inodes` (every matching socket's, 0 for those no process can
+/// hold). Nothing is described when no matching socket can have a holder.
+pub fn owners_among(
+    table: &FdTable,
+    wanted: &dyn Fn(u64) -> bool,
+    inodes: impl Iterator<Item = u64> + Clone,
+) -> (Owners, Attribution) {
+    let owners = if inodes.clone().any(|i| i != 0) {
+        table.owners(wanted)
+    } else {
+        Owners::default()
+    };
+    let attribution = Attribution::of_inodes(inodes, &owners);
+    (owners, attribution)
+}
+
+/// USER_HZ, the unit of the timer column, known before any socket is read (for rows written
+/// as they stream).
+pub fn clock_ticks() -> u64 {
+    collect::clock_ticks()
 }
 
 /// Counts, and with `plan.diagnose` judges, every socket of the scope; `each` sees every

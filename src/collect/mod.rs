@@ -4,6 +4,7 @@
 //! It must never keep every socket: it hands each one to the caller and forgets it.
 
 pub mod context;
+pub mod fdwalk;
 pub mod netlink;
 pub mod owners;
 pub mod proc_tcp;
@@ -17,6 +18,11 @@ use crate::error::Error;
 use crate::model::{Family, Socket, StateSet};
 use crate::report::{Collection, FileStats, SkippedLine};
 use proc_tcp::{Line, TcpTable};
+
+/// USER_HZ (`sysconf(_SC_CLK_TCK)`, almost always 100): the unit of the timer column.
+pub fn clock_ticks() -> u64 {
+    procfs::ticks_per_second().max(1)
+}
 
 /// How many skipped lines are kept with their details; the rest are only counted.
 pub const SKIPPED_DETAILS: usize = 20;
@@ -135,7 +141,7 @@ pub fn for_each_socket(
         states_filtered_in_kernel: false,
         skipped_lines: 0,
         skipped: Vec::new(),
-        clock_ticks: procfs::ticks_per_second().max(1),
+        clock_ticks: clock_ticks(),
         source_reason: None,
     };
     match source.wants_netlink() {

@@ -8,8 +8,8 @@ use crate::Terminal;
 use crate::cli::{Format, ListArgs, SharedArgs};
 use crate::diagnose::Settings;
 use crate::error::Error;
-use crate::model::{Socket, TcpState};
-use crate::pipeline::{self, Plan};
+use crate::model::{SocketTable, SortFields, TcpState};
+use crate::pipeline::{self, Plan, Scope};
 use crate::render;
 use crate::report::{SocketList, SortKey};
 
@@ -22,13 +22,13 @@ fn state_rank(state: TcpState) -> (usize, u8) {
     (rank, state.code())
 }
 
-type Order = ((usize, u8), std::net::SocketAddr, std::net::SocketAddr);
+type Order = ((usize, u8), u64, u64);
 
-fn default_order(s: &Socket) -> Order {
+fn default_order(s: &SortFields) -> Order {
     (state_rank(s.state), s.local, s.remote)
 }
 
-pub fn sort(sockets: &mut [Socket], key: SortKey) {
+pub fn sort(sockets: &mut SocketTable, key: SortKey) {
     match key {
         SortKey::State => sockets.sort_by_key(default_order),
         SortKey::Local => sockets.sort_by_key(|s| (s.local, s.remote, state_rank(s.state))),
@@ -42,6 +42,7 @@ pub fn sort(sockets: &mut [Socket], key: SortKey) {
                 default_order(s),
             )
         }),
+        SortKey::None => {}
     }
 }
 
@@ -56,20 +57,39 @@ pub fn run(
     let mut scope = shared.scope();
     // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
     scope.source = scope.source.only_states(scope.filter.kernel_states());
-    let mut sockets: Vec<Socket> = Vec::new();
-    let analysis = pipeline::analyse(
-        &scope,
-        &Plan::default(),
-        &Settings::default(),
-        &mut |s| sockets.push(*s),
-        err,
-    )?;
-    sort(&mut sockets, args.sort.into());
-    let owners = if args.processes {
-        Some(pipeline::owners_of_sockets(&scope.source, &sockets)?)
+    let key = SortKey::from(args.sort);
+    if key == SortKey::None && format == Format::Plain && !args.processes {
+        return stream_plain(&scope, args.timers, out, err);
+    }
+    let mut sockets = SocketTable::default();
+    let (analysis, owners) = if args.processes {
+        // The walk of /proc/*/fd runs beside the dump.
+        let (analysis, table) = pipeline::analyse_with_holders(
+            &scope,
+            &Plan::default(),
+            &Settings::default(),
+            &mut |s| sockets.push(s),
+            err,
+        )?;
+        let mut wanted: Vec<u64> = sockets.inodes().filter(|&i| i != 0).collect();
+        wanted.sort_unstable();
+        let owners = pipeline::owners_among(
+            &table,
+            &|inode| wanted.binary_search(&inode).is_ok(),
+            sockets.inodes(),
+        );
+        (analysis, Some(owners))
     } else {
-        None
+        let analysis = pipeline::analyse(
+            &scope,
+            &Plan::default(),
+            &Settings::default(),
+            &mut |s| sockets.push(s),
+            err,
+        )?;
+        (analysis, None)
     };
+    sort(&mut sockets, key);
     let report = SocketList {
         collected_at: analysis.report.collected_at,
         sockets,
@@ -90,4 +110,38 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+/// `--sort none --format plain`: each row written as the kernel hands the socket over, nothing
+/// kept (flat memory, like `ss`).
+fn stream_plain(
+    scope: &Scope,
+    timers: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let columns = render::list::Columns {
+        timers,
+        clock_ticks: pipeline::clock_ticks(),
+        owners: None,
+    };
+    let mut cells = Vec::new();
+    let mut failed = None;
+    pipeline::analyse(
+        scope,
+        &Plan::default(),
+        &Settings::default(),
+        &mut |s| {
+            if failed.is_none()
+                && let Err(e) = columns.write_plain(s, &mut cells, out)
+            {
+                failed = Some(e);
+            }
+        },
+        err,
+    )?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }

@@ -8,7 +8,6 @@ use crate::cli::{Format, SharedArgs, TopArgs};
 use crate::diagnose::Settings;
 use crate::error::Error;
 use crate::group::Grouper;
-use crate::model::Socket;
 use crate::pipeline::{self, Plan};
 use crate::render;
 use crate::report::{GroupKey, TopReport};
@@ -28,21 +27,21 @@ pub fn run(
     let plan = Plan::default();
     let settings = Settings::default();
 
+    let mut grouper = Grouper::new(&keys);
     let (groups, attribution, analysis) = if keys.contains(&GroupKey::Process) {
-        // Owners are looked up by inode once every matching socket is known.
-        let mut sockets: Vec<Socket> = Vec::new();
-        let analysis = pipeline::analyse(&scope, &plan, &settings, &mut |s| sockets.push(*s), err)?;
-        let (owners, attribution) = pipeline::owners_of_sockets(&scope.source, &sockets)?;
-        let mut grouper = Grouper::new(&keys, Some(&owners));
-        for socket in &sockets {
-            grouper.add(socket);
-        }
-        (grouper.finish(), Some(attribution), analysis)
+        // The walk of /proc/*/fd runs beside the dump; each socket is kept as its inode, state
+        // and other keys until the owners are known.
+        let (analysis, table) =
+            pipeline::analyse_with_holders(&scope, &plan, &settings, &mut |s| grouper.add(s), err)?;
+        grouper.sort_by_inode();
+        let (owners, attribution) =
+            pipeline::owners_among(&table, &|inode| grouper.holds(inode), grouper.inodes());
+        drop(table);
+        (grouper.finish(Some(&owners)), Some(attribution), analysis)
     } else {
         // No owners needed: group while streaming, keeping no socket.
-        let mut grouper = Grouper::new(&keys, None);
         let analysis = pipeline::analyse(&scope, &plan, &settings, &mut |s| grouper.add(s), err)?;
-        (grouper.finish(), None, analysis)
+        (grouper.finish(None), None, analysis)
     };
 
     let mut groups = groups;

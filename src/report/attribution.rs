@@ -2,10 +2,6 @@
 //! `/proc/*/fd` could and could not see, and how far attribution got. Data only; the walk is
 //! `collect::owners`, the wording `render::attribution`.
 
-use std::collections::HashMap;
-
-use crate::model::Socket;
-
 /// A process that holds at least one wanted socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
@@ -41,35 +37,45 @@ pub struct WalkStats {
     pub as_root: bool,
 }
 
-/// inode → the processes holding it.
+/// inode → the processes holding it. Compact: one sorted (inode, process index) pair per holding
+/// (16 bytes), not a map of vectors, so a million attributed sockets cost 16 MiB.
 #[derive(Debug, Clone, Default)]
 pub struct Owners {
     processes: Vec<Process>,
-    by_inode: HashMap<u64, Vec<usize>>,
+    /// Sorted by inode, then process index (pid order); no duplicates.
+    holders: Vec<(u64, u32)>,
     pub stats: WalkStats,
 }
 
 impl Owners {
-    /// The processes holding `inode` (several after fork or fd passing), in pid order.
-    pub fn of(&self, inode: u64) -> impl Iterator<Item = &Process> + '_ {
-        self.by_inode
-            .get(&inode)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.processes[i])
+    /// `holders` pairs an inode with an index into `processes` (given in pid order); a process
+    /// may hold a socket under several fds: it is named once.
+    pub fn new(processes: Vec<Process>, mut holders: Vec<(u64, u32)>, stats: WalkStats) -> Owners {
+        holders.sort_unstable();
+        holders.dedup();
+        Owners {
+            processes,
+            holders,
+            stats,
+        }
     }
 
-    /// Records a process holding `inodes` (one entry per process, however many fds it holds a
-    /// socket under).
-    pub fn insert(&mut self, process: Process, inodes: impl IntoIterator<Item = u64>) {
-        let index = self.processes.len();
-        self.processes.push(process);
-        for inode in inodes {
-            let holders = self.by_inode.entry(inode).or_default();
-            if holders.last() != Some(&index) {
-                holders.push(index);
-            }
-        }
+    fn holders_of(&self, inode: u64) -> &[(u64, u32)] {
+        let start = self.holders.partition_point(|&(i, _)| i < inode);
+        let len = self.holders[start..].partition_point(|&(i, _)| i == inode);
+        &self.holders[start..start + len]
+    }
+
+    /// The processes holding `inode` (several after fork or fd passing), in pid order.
+    pub fn of(&self, inode: u64) -> impl Iterator<Item = &Process> + '_ {
+        self.holders_of(inode)
+            .iter()
+            .map(|&(_, i)| &self.processes[i as usize])
+    }
+
+    /// As [`Owners::of`], as indices into [`Owners::processes`].
+    pub fn indices_of(&self, inode: u64) -> impl Iterator<Item = u32> + '_ {
+        self.holders_of(inode).iter().map(|&(_, i)| i)
     }
 
     pub fn processes(&self) -> &[Process] {
@@ -93,11 +99,7 @@ pub struct Attribution {
 }
 
 impl Attribution {
-    pub fn of<'a>(sockets: impl IntoIterator<Item = &'a Socket>, owners: &Owners) -> Attribution {
-        Attribution::of_inodes(sockets.into_iter().map(|s| s.inode), owners)
-    }
-
-    /// As [`Attribution::of`], for sockets known by inode only (0: no process can hold it).
+    /// How far attribution got for the sockets of these inodes (0: no process can hold it).
     pub fn of_inodes(inodes: impl IntoIterator<Item = u64>, owners: &Owners) -> Attribution {
         let mut a = Attribution {
             walk: owners.stats.clone(),
@@ -105,15 +107,15 @@ impl Attribution {
         };
         for inode in inodes {
             a.sockets += 1;
-            match owners.by_inode.get(&inode) {
+            match owners.holders_of(inode).len() {
                 _ if inode == 0 => a.no_process += 1,
-                Some(holders) => {
+                0 => a.unknown += 1,
+                n => {
                     a.attributed += 1;
-                    if holders.len() > 1 {
+                    if n > 1 {
                         a.shared += 1;
                     }
                 }
-                None => a.unknown += 1,
             }
         }
         a

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use super::{Attribution, Collection, Owners};
-use crate::model::Socket;
+use crate::model::SocketTable;
 
 /// The row order `list` was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,12 +16,15 @@ pub enum SortKey {
     Rx,
     /// Send queue, largest first.
     Tx,
+    /// As the kernel reports them: rows can be written as they arrive.
+    None,
 }
 
 #[derive(Debug, Clone)]
 pub struct SocketList {
     pub collected_at: SystemTime,
-    pub sockets: Vec<Socket>,
+    /// Compact rows (48 bytes a socket), already in the order asked for.
+    pub sockets: SocketTable,
     /// Present with `--processes`.
     pub owners: Option<(Owners, Attribution)>,
     /// Show timers and retransmits (`-o`).
