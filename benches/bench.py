@@ -20,10 +20,15 @@ rows are also given as multiples of it.
 and times from the host namespace the sweep floor (netns_sweep_count.c: setns into each
 namespace, one dump per family) against sockscope --all-netns, then deletes every namespace and
 process it made. --only selects rows by label in both modes (e.g. --only floor,--all-netns).
+
+--compare BINARY also times an earlier build (rows "base: ..."), side by side in the same run.
+Up to 200k sockets, `top --by process` is first checked against `ss -tanp`: the per-process
+counts must be identical (printed as a comment line).
 """
 
 import argparse
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -216,12 +221,37 @@ def commands(binary, big=False, compare=None):
     return cmds
 
 
+def check_owners(binary):
+    """Per-process socket counts of `sockscope top --by process` against `ss -tanp` (a socket
+    held by several processes counts for each in both). Returns a one-line verdict."""
+    ss = subprocess.run(["ss", "-tanpH"], check=True, capture_output=True, text=True).stdout
+    theirs = {}
+    for line in ss.splitlines():
+        for pid in re.findall(r"pid=(\d+)", line):
+            theirs[pid] = theirs.get(pid, 0) + 1
+    ours = {}
+    out = subprocess.run([binary, "top", "--by", "process", "--limit", "0", "--format", "plain"],
+                         check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        key, count = line.split()[0], int(line.split()[1])
+        if "/" in key:
+            ours[key.split("/")[0]] = count
+    if ours == theirs:
+        return f"per-process counts identical to ss -tanp: {len(ours)} processes, " \
+               f"{sum(ours.values()):,} holdings"
+    diff = {pid: (ours.get(pid), theirs.get(pid)) for pid in set(ours) | set(theirs)
+            if ours.get(pid) != theirs.get(pid)}
+    return f"MISMATCH with ss -tanp (pid: ours, ss): {dict(list(diff.items())[:10])}"
+
+
 def measure_here(binary, runs, only=None, compare=None):
     """Runs inside the namespace: prints one table row per command."""
     real = subprocess.run([binary, "--format", "plain"], check=True, capture_output=True,
                           text=True).stdout
     total = sum(int(line.split()[1]) for line in real.splitlines())
     print(f"<!-- {total} sockets: {' '.join(real.split())} -->", flush=True)
+    if shutil.which("ss") and total <= 200_000:
+        print(f"<!-- {total:,} sockets: {check_owners(binary)} -->", flush=True)
     # Selecting the combined floor (--only floor, --only fd-walk) measures both its parts.
     want_combined = selected(COMBINED_FLOOR, only)
     results = {}

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::alert::history::{self, Comparison, Current};
 use crate::alert::state::Saved;
 use crate::collect::context::{read_boot_id, read_context};
-use crate::collect::fdwalk::{self, FdTable};
+use crate::collect::fdwalk::{Beside, FdTable};
 use crate::collect::owners::find_owners;
 use crate::collect::{self, Source};
 use crate::diagnose::observe::Observations;
@@ -39,6 +39,10 @@ pub struct Plan {
     pub keep_inodes: bool,
     /// Compare with an earlier run (the two-run rules): `check --state-file`, `serve`, `watch`.
     pub history: Option<History>,
+    /// Walk `/proc/*/fd` on a second thread while the sockets are dumped, in case a finding
+    /// needs owners (cancelled when none does): the summary, where a person waits. Without
+    /// it, the walk runs after the rules, only when a finding asks (`check` from cron).
+    pub walk_beside: bool,
 }
 
 /// The earlier run to compare with.
@@ -106,19 +110,16 @@ pub fn analyse_with_holders(
     each: &mut dyn FnMut(&Socket),
     err: &mut dyn Write,
 ) -> Result<(Analysis, FdTable), Error> {
-    let root = scope.source.root();
-    std::thread::scope(|threads| {
-        let walker = threads.spawn(|| fdwalk::walk(root, &|_| true));
-        let analysis = analyse(scope, plan, settings, each, err);
-        let table = match walker.join() {
-            Ok(table) => table,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        let table = table.map_err(|e| Error::Read {
-            path: root.to_path_buf(),
-            source: e,
-        })?;
-        Ok((analysis?, table))
+    let walk = Beside::start(scope.source.root());
+    let analysis = analyse(scope, plan, settings, each, err);
+    let table = finish_walk(&scope.source, walk)?;
+    Ok((analysis?, table))
+}
+
+fn finish_walk(source: &Source, walk: Beside) -> Result<FdTable, Error> {
+    walk.finish().map_err(|e| Error::Read {
+        path: source.root().to_path_buf(),
+        source: e,
     })
 }
 
@@ -164,7 +165,18 @@ pub fn analyse(
     let mut obs = Observations::new(&settings.thresholds, &context);
     obs.watch_ports(plan.watch_ports.iter().copied());
     obs.keep_inodes(plan.keep_inodes);
-    let (tally, collection) = stream(scope, plan.diagnose.then_some(&mut obs), each)?;
+    let mut walk = (plan.walk_beside && plan.diagnose && !scope.no_processes)
+        .then(|| Beside::start(source.root()));
+    let streamed = stream(scope, plan.diagnose.then_some(&mut obs), each);
+    let (tally, collection) = match streamed {
+        Ok(streamed) => streamed,
+        Err(e) => {
+            if let Some(walk) = walk.take() {
+                walk.cancel();
+            }
+            return Err(e);
+        }
+    };
     warn_skipped(&collection, err);
 
     let mut checks = Checks {
@@ -219,7 +231,14 @@ pub fn analyse(
             if let Some(c) = &compared {
                 wanted.extend(diagnose::wanted_inodes(&c.findings));
             }
-            let found = owners_of(source, &wanted)?;
+            let found = match walk.take() {
+                Some(walk) if wanted.is_empty() => {
+                    walk.cancel();
+                    Owners::default()
+                }
+                Some(walk) => finish_walk(source, walk)?.owners(&|inode| wanted.contains(&inode)),
+                None => owners_of(source, &wanted)?,
+            };
             (verdict, compared) = judge(Some(&found));
             if !wanted.is_empty() {
                 let mut named = diagnose::wanted_inodes(&verdict.findings);
@@ -233,6 +252,9 @@ pub fn analyse(
         checks.skipped = verdict.skipped;
         checks.context_missing = context.missing.clone();
         comparison = compared;
+    }
+    if let Some(walk) = walk {
+        walk.cancel();
     }
     let report = SummaryReport {
         collected_at,

@@ -10,6 +10,9 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 
 use rustix::fs::{Dir, Mode, OFlags, openat, readlinkat_raw};
 use rustix::io::Errno;
@@ -46,6 +49,41 @@ pub struct FdTable {
 
 /// Walks `root/*/fd` in pid order, recording every socket fd whose inode `keep` accepts.
 pub fn walk(root: &Path, keep: &dyn Fn(u64) -> bool) -> io::Result<FdTable> {
+    walk_until(root, keep, &AtomicBool::new(false))
+}
+
+/// The walk on a thread of its own, started before the sockets are dumped.
+pub struct Beside {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<io::Result<FdTable>>,
+}
+
+impl Beside {
+    /// Starts walking `root/*/fd`, recording every socket fd.
+    pub fn start(root: &Path) -> Beside {
+        let stop = Arc::new(AtomicBool::new(false));
+        let root = root.to_path_buf();
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || walk_until(&root, &|_| true, &flag));
+        Beside { stop, thread }
+    }
+
+    /// Waits for the walk to finish.
+    pub fn finish(self) -> io::Result<FdTable> {
+        match self.thread.join() {
+            Ok(table) => table,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Stops the walk at the next process (nothing turned out to need owners).
+    pub fn cancel(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
+fn walk_until(root: &Path, keep: &dyn Fn(u64) -> bool, stop: &AtomicBool) -> io::Result<FdTable> {
     let mut table = FdTable {
         root: root.to_path_buf(),
         ..FdTable::default()
@@ -70,6 +108,9 @@ pub fn walk(root: &Path, keep: &dyn Fn(u64) -> bool) -> io::Result<FdTable> {
     let mut path = String::new();
     let mut link = [std::mem::MaybeUninit::<u8>::uninit(); 64];
     for pid in pids {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         table.stats.processes_scanned += 1;
         path.clear();
         path.push_str(&pid.to_string());

@@ -60,6 +60,8 @@ pub fn run(
         // Inodes name the holders, and the state file follows them across runs.
         keep_inodes: !scope.no_processes || state.is_some(),
         history,
+        // Mostly run from cron on healthy machines: walk only when a finding asks.
+        walk_beside: false,
     };
     let analysis = pipeline::analyse(&scope, &plan, &config.settings, &mut |_| {}, err)?;
     let mut summary = analysis.report;
