@@ -210,4 +210,53 @@ mod tests {
             vec![vec![KeyValue::NoProcess], vec![KeyValue::UnknownOwner]]
         );
     }
+
+    #[test]
+    fn a_process_key_nests_with_others_and_shared_sockets_count_for_each_holder() {
+        let process = |pid: u32, comm: &str| crate::report::Process {
+            pid,
+            comm: comm.into(),
+            uid: 0,
+            starttime: 1,
+            fd_count: 3,
+            nofile_soft: None,
+        };
+        let owners = Owners::new(
+            vec![process(10, "a"), process(11, "b")],
+            vec![(1, 0), (1, 1), (2, 0), (2, 0)],
+            Default::default(),
+        );
+        let keys = [GroupKey::LocalPort, GroupKey::Process];
+        let mut g = Grouper::new(&keys);
+        g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], 1));
+        g.add(&socket(TcpState::CloseWait, 80, [10, 0, 0, 5], 2));
+        g.add(&socket(TcpState::Established, 443, [10, 0, 0, 5], 2));
+        g.add(&socket(TcpState::TimeWait, 443, [10, 0, 0, 5], 0));
+        g.add(&socket(TcpState::Established, 443, [10, 0, 0, 5], 9));
+        g.sort_by_inode();
+        assert!(g.holds(9) && !g.holds(3));
+        let groups: Vec<(Vec<KeyValue>, u64)> = g
+            .finish(Some(&owners))
+            .into_iter()
+            .map(|g| (g.key, g.counts.total()))
+            .collect();
+        let a = || KeyValue::Process {
+            pid: 10,
+            comm: "a".into(),
+        };
+        let b = KeyValue::Process {
+            pid: 11,
+            comm: "b".into(),
+        };
+        assert_eq!(
+            groups,
+            vec![
+                (vec![KeyValue::LocalPort(80), a()], 2),
+                (vec![KeyValue::LocalPort(80), b], 1),
+                (vec![KeyValue::LocalPort(443), a()], 1),
+                (vec![KeyValue::LocalPort(443), KeyValue::NoProcess], 1),
+                (vec![KeyValue::LocalPort(443), KeyValue::UnknownOwner], 1),
+            ]
+        );
+    }
 }
