@@ -127,7 +127,7 @@ fn finish_walk(source: &Source, walk: Beside) -> Result<FdTable, Error> {
 /// how far attribution got for `inodes` (every matching socket's, 0 for those no process can
 /// hold). Nothing is described when no matching socket can have a holder.
 pub fn owners_among(
-    table: &FdTable,
+    table: FdTable,
     wanted: &dyn Fn(u64) -> bool,
     inodes: impl Iterator<Item = u64> + Clone,
 ) -> (Owners, Attribution) {

@@ -186,10 +186,11 @@ impl FdTable {
     /// Who holds the sockets `wanted` accepts: each process holding one is described (and
     /// checked against pid reuse); one that exited or was replaced since the walk counts as
     /// vanished.
-    pub fn owners(&self, wanted: &dyn Fn(u64) -> bool) -> Owners {
-        let mut stats = self.stats.clone();
+    pub fn owners(self, wanted: &dyn Fn(u64) -> bool) -> Owners {
+        let mut stats = self.stats;
         let mut processes = Vec::new();
-        let mut holders = Vec::new();
+        // Per walked process: its index among the described ones.
+        let mut described: Vec<Option<u32>> = vec![None; self.processes.len()];
         let mut found: Vec<(u64, u32)> = Vec::new();
         for group in self.held.chunk_by(|a, b| a.process == b.process) {
             found.clear();
@@ -206,13 +207,20 @@ impl FdTable {
             let dir = self.root.join(walked.pid.to_string());
             match describe(&dir, walked.pid, walked.fd_count, &found) {
                 Some(process) => {
-                    let index = u32::try_from(processes.len()).unwrap_or(u32::MAX);
+                    described[group[0].process as usize] =
+                        Some(u32::try_from(processes.len()).unwrap_or(u32::MAX));
                     processes.push(process);
-                    holders.extend(found.iter().map(|&(inode, _)| (inode, index)));
                 }
                 None => stats.processes_vanished += 1,
             }
         }
+        // Same size as `Held`: collected in place, so a million holdings are never held twice.
+        let holders: Vec<(u64, u32)> = self
+            .held
+            .into_iter()
+            .filter(|h| wanted(h.inode))
+            .filter_map(|h| Some((h.inode, described[h.process as usize]?)))
+            .collect();
         Owners::new(processes, holders, stats)
     }
 }

@@ -74,7 +74,7 @@ pub fn run(
         let mut wanted: Vec<u64> = sockets.inodes().filter(|&i| i != 0).collect();
         wanted.sort_unstable();
         let owners = pipeline::owners_among(
-            &table,
+            table,
             &|inode| wanted.binary_search(&inode).is_ok(),
             sockets.inodes(),
         );

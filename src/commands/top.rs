@@ -35,8 +35,7 @@ pub fn run(
             pipeline::analyse_with_holders(&scope, &plan, &settings, &mut |s| grouper.add(s), err)?;
         grouper.sort_by_inode();
         let (owners, attribution) =
-            pipeline::owners_among(&table, &|inode| grouper.holds(inode), grouper.inodes());
-        drop(table);
+            pipeline::owners_among(table, &|inode| grouper.holds(inode), grouper.inodes());
         (grouper.finish(Some(&owners)), Some(attribution), analysis)
     } else {
         // No owners needed: group while streaming, keeping no socket.
