@@ -44,8 +44,14 @@ pub struct Owners {
     processes: Vec<Process>,
     /// Sorted by inode, then process index (pid order); no duplicates.
     holders: Vec<(u64, u32)>,
+    /// The inode of every [`BLOCK`]th holding: a lookup searches this small, cached index,
+    /// then one block, instead of missing the cache at every step through all the holdings
+    /// (`list -p` looks up rows in address order, so at random places).
+    index: Vec<u64>,
     pub stats: WalkStats,
 }
+
+const BLOCK: usize = 64;
 
 impl Owners {
     /// `holders` pairs an inode with an index into `processes` (given in pid order); a process
@@ -53,16 +59,26 @@ impl Owners {
     pub fn new(processes: Vec<Process>, mut holders: Vec<(u64, u32)>, stats: WalkStats) -> Owners {
         holders.sort_unstable();
         holders.dedup();
+        let index = holders.iter().step_by(BLOCK).map(|&(i, _)| i).collect();
         Owners {
             processes,
             holders,
+            index,
             stats,
         }
     }
 
     fn holders_of(&self, inode: u64) -> &[(u64, u32)] {
-        let start = self.holders.partition_point(|&(i, _)| i < inode);
-        let len = self.holders[start..].partition_point(|&(i, _)| i == inode);
+        // index[j] >= inode first at j: the first holding >= inode is after block j - 1's
+        // first entry and at most block j's first.
+        let j = self.index.partition_point(|&i| i < inode);
+        let from = j.saturating_sub(1) * BLOCK;
+        let to = (j * BLOCK + 1).min(self.holders.len());
+        let start = from + self.holders[from..to.max(from)].partition_point(|&(i, _)| i < inode);
+        let len = self.holders[start..]
+            .iter()
+            .take_while(|&&(i, _)| i == inode)
+            .count();
         &self.holders[start..start + len]
     }
 
@@ -119,5 +135,38 @@ impl Attribution {
             }
         }
         a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_holding_is_found_across_block_boundaries() {
+        let process = |pid| Process {
+            pid,
+            comm: "p".into(),
+            uid: 0,
+            starttime: 0,
+            fd_count: 0,
+            nofile_soft: None,
+        };
+        // Inodes 10, 12, ..., each held once, and every 7th also by the second process.
+        let mut holders = Vec::new();
+        for k in 0..1000u64 {
+            holders.push((10 + 2 * k, 0));
+            if k % 7 == 0 {
+                holders.push((10 + 2 * k, 1));
+            }
+        }
+        let owners = Owners::new(vec![process(1), process(2)], holders, WalkStats::default());
+        for k in 0..1000u64 {
+            let pids: Vec<u32> = owners.of(10 + 2 * k).map(|p| p.pid).collect();
+            assert_eq!(pids, if k % 7 == 0 { vec![1, 2] } else { vec![1] }, "k {k}");
+            assert_eq!(owners.of(11 + 2 * k).count(), 0);
+        }
+        assert_eq!(owners.of(0).count(), 0);
+        assert_eq!(Owners::default().of(5).count(), 0);
     }
 }
