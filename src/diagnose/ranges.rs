@@ -58,7 +58,12 @@ fn finding(j: Judged, (severity, range): (Severity, Range)) -> Finding {
         format!(
             "{count} socket{} in {}; the {level} range is {range}.",
             if count == 1 { "" } else { "s" },
-            names.join("+"),
+            if names.len() == 1 {
+                names.join("")
+            } else {
+                // A group reads as the operator named it: `connected (SYN_SENT, …)`.
+                format!("{} ({})", arg, names.join(", "))
+            },
         ),
         json!({
             "state": label,

@@ -119,7 +119,7 @@ fn check_takes_the_worst_namespace_and_names_it() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.starts_with(
-            "SOCKSCOPE WARNING - 25 connections stuck in CLOSE_WAIT in docker container web-frontend"
+            "SOCKSCOPE WARNING - 25 connections in CLOSE_WAIT, closed by the peer and not by the application in docker container web-frontend"
         ),
         "{text}"
     );

@@ -161,7 +161,7 @@ pub fn time_wait_buckets(s: &Input, t: &Thresholds) -> Outcome {
         sev,
         format!("TIME_WAIT sockets at {} of the kernel limit", percent(tw, limit)),
         format!(
-            "{tw} TIME_WAIT sockets against net.ipv4.tcp_max_tw_buckets = {limit}. At the limit the kernel closes connections without TIME_WAIT and counts TCPTimeWaitOverflow ({} since boot).",
+            "{tw} TIME_WAIT sockets against net.ipv4.tcp_max_tw_buckets = {limit}. At the limit the kernel closes connections without TIME_WAIT and counts TCPTimeWaitOverflow ({} so far, a counter of this network namespace).",
             overflow.map_or("unknown".to_string(), |v| v.to_string())
         ),
         json!({
@@ -340,7 +340,9 @@ pub fn risky_settings(s: &Input, _t: &Thresholds) -> Outcome {
             "tcp_max_orphans": sys.tcp_max_orphans,
             "tcp_tw_reuse": sys.tcp_tw_reuse,
         }),
-        strings(&["Not a fault by itself: each changes how the failures above play out."]),
+        // These settings are not a fault by themselves (the summary says how each changes the
+        // failures above), so there is no cause to rank.
+        Vec::new(),
         // Only the keys that exist here: tcp_max_orphans is absent outside the host's
         // namespace, and sysctl fails on the whole line for one missing key.
         vec![format!(

@@ -55,9 +55,12 @@ pub fn close_wait(s: &Input, t: &Thresholds) -> Outcome {
             format!("{} of ESTABLISHED", percent(n, established))
         }
     );
+    let read = n - unread;
     summary.push_str(&format!(
-        "{unread} still hold unread data (the application is not reading them at all); {} were read to the end and still not closed.",
-        n - unread
+        "{unread} still {} unread data (the application is not reading {} at all); {read} {} read to the end and still not closed.",
+        if unread == 1 { "holds" } else { "hold" },
+        if unread == 1 { "it" } else { "them" },
+        if read == 1 { "was" } else { "were" },
     ));
     if unaccepted > 0 {
         summary.push_str(&format!(
@@ -102,7 +105,11 @@ pub fn close_wait(s: &Input, t: &Thresholds) -> Outcome {
     Outcome::Fired(Finding::new(
         "close_wait_excess",
         sev,
-        format!("{} stuck in CLOSE_WAIT", plural(n, "connection")),
+        // Not "stuck": one look cannot tell how long (close_wait_stuck, across runs, can).
+        format!(
+            "{} in CLOSE_WAIT, closed by the peer and not by the application",
+            plural(n, "connection")
+        ),
         summary,
         json!({
             "close_wait": n,
