@@ -124,7 +124,12 @@ pub fn headline(report: &SummaryReport, sweep: &Sweep) -> String {
 /// One row per namespace, those with findings first; then what could not be read.
 pub fn render_table(sweep: &Sweep, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
-    let mut table = super::new_table(style);
+    // Names and counts never break mid-word: on a narrow terminal the table runs wider
+    // rather than turning `ESTABLISHED` into `ESTABLI/SHED`.
+    let mut table = super::new_table(Style {
+        width: None,
+        ..style
+    });
     let mut header = vec!["Namespace", "Kind", "Findings", "Total"];
     header.extend(COLUMNS.iter().map(|s| s.name()));
     table.set_header(header.into_iter().map(|h| bold(Cell::new(h), style)));
