@@ -96,8 +96,18 @@ def measure(cmd, runs):
     return walls[0], statistics.median(walls), walls[-1], peak_rss_kib(argv)
 
 
+def clear_leftover(ns):
+    """Deletes a namespace a crashed run left behind, but never one in use: two harness runs at
+    once would otherwise delete each other's sockets mid-measurement."""
+    pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+    if pids.split():
+        sys.exit(f"{ns} is in use (pids {' '.join(pids.split()[:5])}): another harness run? "
+                 f"Wait for it, or `ip netns del {ns}` if it is a leftover.")
+    subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+
+
 def setup(count):
-    subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
+    clear_leftover(NS)
     # A private established hash for the namespace, sized for the sockets (power of two).
     ehash = 1 << max(10, (count * 2 - 1).bit_length())
     subprocess.run(["sysctl", "-qw", f"net.ipv4.tcp_child_ehash_entries={ehash}"],
