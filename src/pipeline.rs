@@ -181,6 +181,8 @@ struct Part {
     wanted: HashSet<u64>,
     /// The matching sockets in [`Plan::owned`] states, named too.
     extra: HashSet<u64>,
+    /// The boot id, read once for the two-run comparison (both passes use it).
+    boot_id: Option<String>,
 }
 
 /// [`analyse`], telling `each` which namespace each socket is in (`None`: the classic single
@@ -349,9 +351,13 @@ fn first_pass(
         compared: None,
         wanted: HashSet::new(),
         extra,
+        boot_id: None,
     };
     if plan.diagnose {
         let plan_history = history.filter(|_| plan.history.is_some());
+        if plan_history.is_some() {
+            part.boot_id = read_boot_id(scope.source.root());
+        }
         (part.verdict, part.compared) =
             judge(&part, scope, plan_history, settings, None, collected_at);
         if !scope.no_processes {
@@ -386,12 +392,11 @@ fn judge(
     };
     let verdict = diagnose::diagnose(&input, settings);
     let compared = history.map(|h| {
-        let boot_id = read_boot_id(scope.source.root());
         let since_epoch = collected_at.duration_since(UNIX_EPOCH).unwrap_or_default();
         let current = Current {
             now: since_epoch.as_secs(),
             now_ms: u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
-            boot_id: boot_id.as_deref(),
+            boot_id: part.boot_id.as_deref(),
             tally: &part.tally,
             counters: &part.context.counters,
             obs: &part.obs,
