@@ -28,10 +28,14 @@ beside the other modes' sockscope-bench) and measures `sockscope serve` there: o
 against one `check --format prometheus` run, resident memory over --serve-scrapes scrapes
 (10,000 by default) after a warm-up of 100, CPU used while idle for 10 s, and 50 concurrent
 scrapes (how many collections they caused, how many different bodies they got).
+--compare BINARY also times an earlier build (rows "base: ..."), side by side in the same run.
+Up to 200k sockets, `top --by process` is first checked against `ss -tanp`: the per-process
+counts must be identical (printed as a comment line).
 """
 
 import argparse
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -50,6 +54,13 @@ FDWALK_FLOOR = "C fd-walk floor: readlink /proc/*/fd/*"
 COMBINED_FLOOR = "C dump + fd-walk floor (sum of the two)"
 # Commands that name socket owners, compared with COMBINED_FLOOR.
 OWNER_COMMANDS = ["sockscope top --by process", "sockscope (table)", "sockscope list -p"]
+SS_LIST = "ss -tan > /dev/null"
+# `list` rows, compared with SS_LIST.
+LIST_COMMANDS = ["sockscope list", "sockscope list --format plain",
+                 "sockscope list --format plain --sort none", "sockscope list -p"]
+# Rows also measured with --compare BINARY (an earlier build), labelled "base: ...".
+COMPARED = ["sockscope --format plain", "sockscope (table)", "sockscope top --by process",
+            "sockscope list", "sockscope list --format plain", "sockscope list -p"]
 SWEEP_FLOOR = "C netns sweep floor: setns + dump per namespace"
 
 ONE_LINER = "netstat -n | awk '/^tcp/{++S[$NF]}END{for(a in S) print a,S[a]}'"
@@ -189,7 +200,7 @@ def ratios(sockets, floor_label, floor, results, labels):
                   flush=True)
 
 
-def commands(binary, big=False):
+def commands(binary, big=False, compare=None):
     cmds = [
         ("cat /proc/net/tcp /proc/net/tcp6", "cat /proc/net/tcp /proc/net/tcp6"),
     ]
@@ -207,8 +218,17 @@ def commands(binary, big=False):
         ("sockscope --no-processes", f"{binary} --no-processes"),
     ]
     cmds.append(("sockscope top --by process", f"{binary} top --by process"))
-    cmds.append(("sockscope list -p", f"{binary} list -p"))
+    cmds += [
+        ("sockscope list", f"{binary} list"),
+        ("sockscope list --format plain", f"{binary} list --format plain"),
+        ("sockscope list --format plain --sort none", f"{binary} list --format plain --sort none"),
+        ("sockscope list -p", f"{binary} list -p"),
+    ]
+    if compare:
+        cmds += [(f"base: {label}", cmd.replace(binary, compare, 1))
+                 for label, cmd in list(cmds) if label in COMPARED]
     if shutil.which("ss"):
+        cmds.append((SS_LIST, "ss -tan"))
         cmds.append(("ss -tan | awk", SS_AWK))
         if not big:
             # Minutes per run at a million sockets; the comparison is made at 100k.
@@ -219,16 +239,41 @@ def commands(binary, big=False):
     return cmds
 
 
-def measure_here(binary, runs, only=None):
+def check_owners(binary):
+    """Per-process socket counts of `sockscope top --by process` against `ss -tanp` (a socket
+    held by several processes counts for each in both). Returns a one-line verdict."""
+    ss = subprocess.run(["ss", "-tanpH"], check=True, capture_output=True, text=True).stdout
+    theirs = {}
+    for line in ss.splitlines():
+        for pid in re.findall(r"pid=(\d+)", line):
+            theirs[pid] = theirs.get(pid, 0) + 1
+    ours = {}
+    out = subprocess.run([binary, "top", "--by", "process", "--limit", "0", "--format", "plain"],
+                         check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        key, count = line.split()[0], int(line.split()[1])
+        if "/" in key:
+            ours[key.split("/")[0]] = count
+    if ours == theirs:
+        return f"per-process counts identical to ss -tanp: {len(ours)} processes, " \
+               f"{sum(ours.values()):,} holdings"
+    diff = {pid: (ours.get(pid), theirs.get(pid)) for pid in set(ours) | set(theirs)
+            if ours.get(pid) != theirs.get(pid)}
+    return f"MISMATCH with ss -tanp (pid: ours, ss): {dict(list(diff.items())[:10])}"
+
+
+def measure_here(binary, runs, only=None, compare=None):
     """Runs inside the namespace: prints one table row per command."""
     real = subprocess.run([binary, "--format", "plain"], check=True, capture_output=True,
                           text=True).stdout
     total = sum(int(line.split()[1]) for line in real.splitlines())
     print(f"<!-- {total} sockets: {' '.join(real.split())} -->", flush=True)
+    if shutil.which("ss") and total <= 200_000:
+        print(f"<!-- {total:,} sockets: {check_owners(binary)} -->", flush=True)
     # Selecting the combined floor (--only floor, --only fd-walk) measures both its parts.
     want_combined = selected(COMBINED_FLOOR, only)
     results = {}
-    for label, cmd in commands(binary, big=total > 500_000):
+    for label, cmd in commands(binary, big=total > 500_000, compare=compare):
         if not (selected(label, only)
                 or (want_combined and label in (DUMP_FLOOR, FDWALK_FLOOR))):
             continue
@@ -246,7 +291,10 @@ def measure_here(binary, runs, only=None):
             row(f"{total:,}", COMBINED_FLOOR, results[COMBINED_FLOOR])
     if COMBINED_FLOOR in results:
         ratios(f"{total:,} sockets", "dump + fd-walk floor", results[COMBINED_FLOOR], results,
-               OWNER_COMMANDS)
+               OWNER_COMMANDS + [f"base: {label}" for label in OWNER_COMMANDS])
+    if SS_LIST in results:
+        ratios(f"{total:,} sockets", SS_LIST, results[SS_LIST], results,
+               LIST_COMMANDS + [f"base: {label}" for label in LIST_COMMANDS])
     if selected("sockscope watch", only):
         import watch_bench
         for label, result in watch_bench.per_refresh(binary, runs):
@@ -486,6 +534,8 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/sockscope"))
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--compare", metavar="BINARY",
+                    help="also time an earlier sockscope build (rows labelled 'base: ...')")
     ap.add_argument("--only", help="run only the commands whose label contains one of these comma-separated texts")
     ap.add_argument("--serve", type=int, action="append", metavar="COUNT",
                     help="measure sockscope serve at COUNT sockets (repeatable)")
@@ -507,7 +557,7 @@ def main():
     if args.inside and args.serve:
         return serve_here(args.binary, args.runs, args.serve_scrapes)
     if args.inside:
-        return measure_here(args.binary, args.runs, args.only)
+        return measure_here(args.binary, args.runs, args.only, args.compare)
     # A plain kill unwinds through the finally blocks too, which delete what was made.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     counts = args.count or ([] if args.netns_sweep or args.serve else [10000, 100000])
@@ -525,6 +575,8 @@ def main():
                          "--binary", os.path.abspath(args.binary), "--runs", str(args.runs)]
                 if args.only:
                     inner += ["--only", args.only]
+                if args.compare:
+                    inner += ["--compare", os.path.abspath(args.compare)]
                 sh("ip", "netns", "exec", NS, *inner)
             finally:
                 teardown(builder)

@@ -446,7 +446,7 @@ _sockscope() {
             fi
             case "${prev}" in
                 --sort)
-                    COMPREPLY=($(compgen -W "state local peer rx tx" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "state local peer rx tx none" -- "${cur}"))
                     return 0
                     ;;
                 --format)

@@ -124,7 +124,8 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l sort -d 'Ro
 local\t'Local address and port'
 peer\t'Peer address and port'
 rx\t'Receive queue, largest first'
-tx\t'Send queue, largest first (listeners, whose Send-Q is their backlog, last)'"
+tx\t'Send queue, largest first (listeners, whose Send-Q is their backlog, last)'
+none\t'As the kernel reports them; with --format plain, rows are written as they arrive, in constant memory'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'

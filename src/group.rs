@@ -1,38 +1,68 @@
-//! `top`'s grouping: sockets counted per key (process, port, peer, uid, or a nesting of them)
-//! and per state. Pure: the owners come in already collected.
+//! `top`'s grouping: sockets counted per key (process, port, peer, uid, namespace, container,
+//! or a nesting of them) and per state. Pure: the owners come in already collected.
+//!
+//! Without a holder key the groups are counted as the sockets stream by and no socket is kept.
+//! With one (the process; the container, for sockets in a namespace that is no container's),
+//! each socket waits for its owners as 16 bytes: its inode, its state and an index of the values
+//! of its other keys, so a million sockets cost 16 MiB, not a key of strings each.
 
 use std::collections::HashMap;
 
-use crate::model::{Socket, SocketKind, StateCounts};
+use crate::model::{Socket, SocketKind, StateCounts, TcpState};
 use crate::report::{Group, GroupKey, KeyValue, NetnsLabel, Owners};
+
+/// A socket waiting for its owners.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    inode: u64,
+    /// Index of the values of the keys (holder keys still unresolved) in `Grouper::rests`.
+    rest: u32,
+    state: TcpState,
+}
+
+/// Who holds a socket, as far as the holder keys care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Holders {
+    /// Inode 0: no process can hold it.
+    NoProcess,
+    /// Not found.
+    Unknown,
+    /// One process (an index into [`Owners::processes`]): nearly every socket.
+    One(u32),
+    /// Several (after fork or fd passing): an index into the interned sets.
+    Many(u32),
+}
 
 /// Accumulates sockets into groups as they stream by.
 pub struct Grouper<'a> {
     keys: &'a [GroupKey],
-    owners: Option<&'a Owners>,
+    /// Whether a key needs the holders: the sockets are then kept until the owners are known.
+    deferred: bool,
     groups: HashMap<Vec<KeyValue>, StateCounts>,
+    /// With a holder key: the distinct values of the keys, each socket, by index.
+    rests: HashMap<Vec<KeyValue>, u32>,
+    pending: Vec<Pending>,
     /// The last namespace's key values, so names are built once per namespace, not per socket.
     netns: Option<(u64, KeyValue, KeyValue)>,
-    /// Holders' containers (pid → name), for sockets in namespaces that are no container's.
-    containers: Option<&'a HashMap<u32, String>>,
 }
 
 impl<'a> Grouper<'a> {
-    /// `owners` is needed only when `keys` holds [`GroupKey::Process`].
-    pub fn new(keys: &'a [GroupKey], owners: Option<&'a Owners>) -> Grouper<'a> {
+    pub fn new(keys: &'a [GroupKey]) -> Grouper<'a> {
         Grouper {
             keys,
-            owners,
+            deferred: keys
+                .iter()
+                .any(|&k| k == GroupKey::Process || k == GroupKey::Container),
             groups: HashMap::new(),
+            rests: HashMap::new(),
+            pending: Vec::new(),
             netns: None,
-            containers: None,
         }
     }
 
-    /// Names the container of a socket in a shared namespace after its holders' containers.
-    pub fn with_containers(mut self, containers: &'a HashMap<u32, String>) -> Grouper<'a> {
-        self.containers = Some(containers);
-        self
+    /// Whether the groups need the sockets' owners ([`Grouper::finish`] with `Some`).
+    pub fn needs_owners(&self) -> bool {
+        self.deferred
     }
 
     #[cfg(test)]
@@ -53,95 +83,106 @@ impl<'a> Grouper<'a> {
             });
             self.netns = Some((inode, KeyValue::Netns(name), KeyValue::Container(container)));
         }
-        for tuple in self.keys_of(socket) {
-            self.groups.entry(tuple).or_default().add(socket.state);
-        }
-    }
-
-    /// The groups a socket counts in (one per holder when shared), for callers that follow
-    /// more than counts per group (`watch`: the oldest socket of each).
-    pub fn keys_of(&self, socket: &Socket) -> Vec<Vec<KeyValue>> {
-        let mut tuples: Vec<Vec<KeyValue>> = vec![Vec::with_capacity(self.keys.len())];
-        for &key in self.keys {
-            let values = self.values(key, socket);
-            if let [only] = values.as_slice() {
-                for t in &mut tuples {
-                    t.push(only.clone());
-                }
-            } else {
-                // A socket held by several processes counts once for each.
-                tuples = tuples
-                    .iter()
-                    .flat_map(|t| {
-                        values.iter().map(move |v| {
-                            let mut t = t.clone();
-                            t.push(v.clone());
-                            t
-                        })
-                    })
-                    .collect();
-            }
-        }
-        tuples
-    }
-
-    fn values(&self, key: GroupKey, socket: &Socket) -> Vec<KeyValue> {
-        match key {
-            GroupKey::LocalPort => vec![KeyValue::LocalPort(socket.local.port())],
-            GroupKey::RemotePort => vec![KeyValue::RemotePort(socket.remote.port())],
-            GroupKey::Peer => vec![KeyValue::Peer(socket.remote.ip())],
-            GroupKey::Uid if socket.kind != SocketKind::Full => vec![KeyValue::NoUid],
-            GroupKey::Uid => vec![KeyValue::Uid(socket.uid)],
-            GroupKey::Netns => vec![
-                self.netns
+        let values: Vec<KeyValue> = self
+            .keys
+            .iter()
+            .map(|&key| match key {
+                GroupKey::Netns => self
+                    .netns
                     .as_ref()
                     .map_or(KeyValue::Container(None), |(_, n, _)| n.clone()),
-            ],
-            GroupKey::Container => {
-                let own = self.netns.as_ref().map(|(_, _, c)| c.clone());
-                if let Some(KeyValue::Container(Some(_))) = &own {
-                    return own.into_iter().collect();
-                }
-                let mut held: Vec<KeyValue> = match (self.owners, self.containers) {
-                    (Some(owners), Some(containers)) if socket.inode != 0 => owners
-                        .of(socket.inode)
-                        .filter_map(|p| containers.get(&p.pid))
-                        .map(|c| KeyValue::Container(Some(c.clone())))
-                        .collect(),
-                    _ => Vec::new(),
+                // Kept as the namespace's own container; `None` is resolved by the holders.
+                GroupKey::Container => self
+                    .netns
+                    .as_ref()
+                    .map_or(KeyValue::Container(None), |(_, _, c)| c.clone()),
+                // Resolved by the holders.
+                GroupKey::Process => KeyValue::UnknownOwner,
+                key => plain_value(key, socket),
+            })
+            .collect();
+        if !self.deferred {
+            self.groups.entry(values).or_default().add(socket.state);
+            return;
+        }
+        let next = u32::try_from(self.rests.len()).unwrap_or(u32::MAX);
+        let rest = *self.rests.entry(values).or_insert(next);
+        self.pending.push(Pending {
+            inode: socket.inode,
+            rest,
+            state: socket.state,
+        });
+    }
+
+    /// The inodes of the sockets kept for the holder keys (0: no process can hold it).
+    pub fn inodes(&self) -> impl Iterator<Item = u64> + Clone + '_ {
+        self.pending.iter().map(|p| p.inode)
+    }
+
+    /// Sorts the kept sockets by inode, so [`Grouper::holds`] can search them.
+    pub fn sort_by_inode(&mut self) {
+        self.pending.sort_unstable_by_key(|p| p.inode);
+    }
+
+    /// Whether a kept socket has this inode (after [`Grouper::sort_by_inode`]).
+    pub fn holds(&self, inode: u64) -> bool {
+        self.pending
+            .binary_search_by_key(&inode, |p| p.inode)
+            .is_ok()
+    }
+
+    /// The groups, largest first; ties in key order, so output is stable. `owners` names the
+    /// holders under a holder key, `containers` their containers (pid → name); a socket held by
+    /// several processes counts once for each (and once per container they are in).
+    pub fn finish(self, owners: Option<&Owners>, containers: &HashMap<u32, String>) -> Vec<Group> {
+        let mut groups = self.groups;
+        if self.deferred {
+            let empty = Owners::default();
+            let owners = owners.unwrap_or(&empty);
+            let mut sets: HashMap<Vec<u32>, u32> = HashMap::new();
+            let mut counts: HashMap<(u32, Holders), StateCounts> = HashMap::new();
+            for p in &self.pending {
+                let holders = if p.inode == 0 {
+                    Holders::NoProcess
+                } else {
+                    let mut of = owners.indices_of(p.inode);
+                    match (of.next(), of.next()) {
+                        (None, _) => Holders::Unknown,
+                        (Some(one), None) => Holders::One(one),
+                        (Some(a), Some(b)) => {
+                            let set: Vec<u32> = [a, b].into_iter().chain(of).collect();
+                            let next = u32::try_from(sets.len()).unwrap_or(u32::MAX);
+                            Holders::Many(*sets.entry(set).or_insert(next))
+                        }
+                    }
                 };
-                held.sort();
-                held.dedup();
-                if held.is_empty() {
-                    vec![KeyValue::Container(None)]
-                } else {
-                    held
-                }
+                counts.entry((p.rest, holders)).or_default().add(p.state);
             }
-            GroupKey::Process if socket.inode == 0 => vec![KeyValue::NoProcess],
-            GroupKey::Process => {
-                let holders: Vec<KeyValue> = self
-                    .owners
-                    .into_iter()
-                    .flat_map(|o| o.of(socket.inode))
-                    .map(|p| KeyValue::Process {
-                        pid: p.pid,
-                        comm: p.comm.clone(),
-                    })
-                    .collect();
-                if holders.is_empty() {
-                    vec![KeyValue::UnknownOwner]
-                } else {
-                    holders
+            let mut rests = vec![Vec::new(); self.rests.len()];
+            for (values, index) in self.rests {
+                rests[index as usize] = values;
+            }
+            let mut many = vec![Vec::new(); sets.len()];
+            for (set, index) in sets {
+                many[index as usize] = set;
+            }
+            let resolve = Resolve {
+                keys: self.keys,
+                owners,
+                containers,
+            };
+            for ((rest, holders), state_counts) in counts {
+                let held = match holders {
+                    Holders::One(i) => vec![i],
+                    Holders::Many(set) => many[set as usize].clone(),
+                    Holders::NoProcess | Holders::Unknown => Vec::new(),
+                };
+                for key in resolve.keys(&rests[rest as usize], holders, &held) {
+                    groups.entry(key).or_default().merge(&state_counts);
                 }
             }
         }
-    }
-
-    /// The groups, largest first; ties in key order, so output is stable.
-    pub fn finish(self) -> Vec<Group> {
-        let mut groups: Vec<Group> = self
-            .groups
+        let mut groups: Vec<Group> = groups
             .into_iter()
             .map(|(key, counts)| Group { key, counts })
             .collect();
@@ -155,80 +196,107 @@ impl<'a> Grouper<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::TcpState;
-
-    fn socket(state: TcpState, sport: u16, peer: [u8; 4], inode: u64) -> Socket {
-        let peer = std::net::Ipv4Addr::from(peer);
-        let mut s = Socket::for_test(
-            state,
-            &format!("127.0.0.1:{sport}"),
-            &format!("{peer}:40000"),
-        );
-        s.inode = inode;
-        s
-    }
-
-    #[test]
-    fn nested_keys_count_per_state_largest_first() {
-        let keys = [GroupKey::LocalPort, GroupKey::Peer];
-        let mut g = Grouper::new(&keys, None);
-        g.add(&socket(TcpState::CloseWait, 80, [10, 0, 0, 5], 1));
-        g.add(&socket(TcpState::CloseWait, 80, [10, 0, 0, 5], 2));
-        g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], 3));
-        g.add(&socket(TcpState::Established, 443, [10, 0, 0, 6], 4));
-        let groups = g.finish();
-        assert_eq!(groups.len(), 2);
-        assert_eq!(
-            groups[0].key,
-            vec![
-                KeyValue::LocalPort(80),
-                KeyValue::Peer([10, 0, 0, 5].into())
-            ]
-        );
-        assert_eq!(groups[0].counts.total(), 3);
-        assert_eq!(groups[0].counts.get(TcpState::CloseWait), 2);
-        assert_eq!(groups[1].counts.get(TcpState::Established), 1);
-    }
-
-    #[test]
-    fn mini_sockets_have_no_uid_not_root() {
-        let keys = [GroupKey::Uid];
-        let mut g = Grouper::new(&keys, None);
-        let mut tw = socket(TcpState::TimeWait, 80, [10, 0, 0, 5], 0);
-        tw.kind = SocketKind::TimeWait;
-        g.add(&tw);
-        let mut root = socket(TcpState::Established, 80, [10, 0, 0, 5], 7);
-        root.uid = 0;
-        g.add(&root);
-        let mut user = socket(TcpState::Established, 81, [10, 0, 0, 5], 8);
-        user.uid = 1000;
-        g.add(&user);
-        let mut keys: Vec<_> = g.finish().into_iter().map(|g| g.key).collect();
-        keys.sort();
-        assert_eq!(
-            keys,
-            vec![
-                vec![KeyValue::Uid(0)],
-                vec![KeyValue::Uid(1000)],
-                vec![KeyValue::NoUid]
-            ]
-        );
-    }
-
-    #[test]
-    fn sockets_without_owners_are_named_not_dropped() {
-        let keys = [GroupKey::Process];
-        let owners = Owners::default();
-        let mut g = Grouper::new(&keys, Some(&owners));
-        g.add(&socket(TcpState::TimeWait, 80, [10, 0, 0, 5], 0));
-        g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], 7));
-        let keys: Vec<_> = g.finish().into_iter().map(|g| g.key).collect();
-        assert_eq!(
-            keys,
-            vec![vec![KeyValue::NoProcess], vec![KeyValue::UnknownOwner]]
-        );
+/// A key's value that needs neither the namespace nor the holders.
+fn plain_value(key: GroupKey, socket: &Socket) -> KeyValue {
+    match key {
+        GroupKey::LocalPort => KeyValue::LocalPort(socket.local.port()),
+        GroupKey::RemotePort => KeyValue::RemotePort(socket.remote.port()),
+        GroupKey::Peer => KeyValue::Peer(socket.remote.ip()),
+        GroupKey::Uid if socket.kind != SocketKind::Full => KeyValue::NoUid,
+        GroupKey::Uid => KeyValue::Uid(socket.uid),
+        GroupKey::Netns | GroupKey::Container => KeyValue::Container(None),
+        GroupKey::Process if socket.inode == 0 => KeyValue::NoProcess,
+        GroupKey::Process => KeyValue::UnknownOwner,
     }
 }
+
+/// The values of one key for a socket (one per holder under the process key), for callers that
+/// follow more than counts per group (`watch`: the oldest socket of each). No namespace is
+/// known here: the container key gives `Container(None)`.
+pub fn values_of(key: GroupKey, socket: &Socket, owners: Option<&Owners>) -> Vec<KeyValue> {
+    if key != GroupKey::Process || socket.inode == 0 {
+        return vec![plain_value(key, socket)];
+    }
+    let holders: Vec<KeyValue> = owners
+        .into_iter()
+        .flat_map(|o| o.of(socket.inode))
+        .map(|p| KeyValue::Process {
+            pid: p.pid,
+            comm: p.comm.clone(),
+        })
+        .collect();
+    if holders.is_empty() {
+        vec![KeyValue::UnknownOwner]
+    } else {
+        holders
+    }
+}
+
+/// Turns the holders of a group of sockets into the values of the holder keys.
+struct Resolve<'a> {
+    keys: &'a [GroupKey],
+    owners: &'a Owners,
+    containers: &'a HashMap<u32, String>,
+}
+
+impl Resolve<'_> {
+    /// The keys sockets with these other values and these holders count under.
+    fn keys(&self, rest: &[KeyValue], holders: Holders, held: &[u32]) -> Vec<Vec<KeyValue>> {
+        let processes = self.owners.processes();
+        let mut tuples = vec![rest.to_vec()];
+        for (at, &key) in self.keys.iter().enumerate() {
+            let values: Vec<KeyValue> = match key {
+                GroupKey::Process => match holders {
+                    Holders::NoProcess => vec![KeyValue::NoProcess],
+                    Holders::Unknown => vec![KeyValue::UnknownOwner],
+                    Holders::One(_) | Holders::Many(_) => held
+                        .iter()
+                        .map(|&i| {
+                            let p = &processes[i as usize];
+                            KeyValue::Process {
+                                pid: p.pid,
+                                comm: p.comm.clone(),
+                            }
+                        })
+                        .collect(),
+                },
+                // A namespace that is no container's: its sockets count for their holders'.
+                GroupKey::Container if rest.get(at) == Some(&KeyValue::Container(None)) => {
+                    let mut of: Vec<KeyValue> = held
+                        .iter()
+                        .filter_map(|&i| self.containers.get(&processes[i as usize].pid))
+                        .map(|c| KeyValue::Container(Some(c.clone())))
+                        .collect();
+                    of.sort();
+                    of.dedup();
+                    if of.is_empty() {
+                        vec![KeyValue::Container(None)]
+                    } else {
+                        of
+                    }
+                }
+                _ => continue,
+            };
+            if let [only] = values.as_slice() {
+                for t in &mut tuples {
+                    t[at] = only.clone();
+                }
+            } else {
+                tuples = tuples
+                    .iter()
+                    .flat_map(|t| {
+                        values.iter().map(move |v| {
+                            let mut t = t.clone();
+                            t[at] = v.clone();
+                            t
+                        })
+                    })
+                    .collect();
+            }
+        }
+        tuples
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::alert::history::{self, Comparison, Current};
 use crate::alert::state::Saved;
 use crate::collect::context::{read_boot_id, read_context};
+use crate::collect::fdwalk::{Beside, FdTable};
 use crate::collect::owners::find_owners;
 use crate::collect::{self, Source};
 use crate::diagnose::observe::Observations;
@@ -50,6 +51,10 @@ pub struct Plan {
     /// Also look up who holds the matching sockets in these states (`watch`'s culprit panel),
     /// in the same walk as the findings' owners; they come back in [`Analysis::owners`].
     pub owned: StateSet,
+    /// Walk `/proc/*/fd` on a second thread while the sockets are dumped, in case a finding
+    /// needs owners (cancelled when none does): the summary, where a person waits. Without
+    /// it, the walk runs after the rules, only when a finding asks (`check` from cron).
+    pub walk_beside: bool,
 }
 
 /// The earlier run to compare with.
@@ -123,19 +128,51 @@ pub fn containers_of(
         .collect()
 }
 
-/// Who holds these sockets (`list -p`, `top --by process`), and how far that got.
-pub fn owners_of_sockets(
-    source: &Source,
-    sockets: &[Socket],
-) -> Result<(Owners, Attribution), Error> {
-    let wanted: HashSet<u64> = sockets
-        .iter()
-        .map(|s| s.inode)
-        .filter(|&i| i != 0)
-        .collect();
-    let owners = owners_of(source, &wanted)?;
-    let attribution = Attribution::of(sockets, &owners);
-    Ok((owners, attribution))
+/// As [`analyse`], with the walk of every process's fds on a second thread while the sockets
+/// stream by: the dump (kernel time in this thread) and the walk (kernel time in the other)
+/// overlap instead of adding up. `each` keeps what it needs of the matching sockets; ask the
+/// returned table who holds them with [`owners_among`].
+pub fn analyse_with_holders(
+    scope: &Scope,
+    plan: &Plan,
+    settings: &Settings,
+    each: &mut dyn FnMut(Option<&NetnsLabel>, &Socket),
+    err: &mut dyn Write,
+) -> Result<(Analysis, FdTable), Error> {
+    let walk = Beside::start(scope.source.root());
+    let analysis = analyse_each(scope, plan, settings, each, err)?;
+    let table = finish_walk(&scope.source, walk)?;
+    Ok((analysis, table))
+}
+
+fn finish_walk(source: &Source, walk: Beside) -> Result<FdTable, Error> {
+    walk.finish().map_err(|e| Error::Read {
+        path: source.root().to_path_buf(),
+        source: e,
+    })
+}
+
+/// Who holds the sockets whose inodes `wanted` accepts, from a walk made beside the dump, and
+/// how far attribution got for `inodes` (every matching socket's, 0 for those no process can
+/// hold). Nothing is described when no matching socket can have a holder.
+pub fn owners_among(
+    table: FdTable,
+    wanted: &dyn Fn(u64) -> bool,
+    inodes: impl Iterator<Item = u64> + Clone,
+) -> (Owners, Attribution) {
+    let owners = if inodes.clone().any(|i| i != 0) {
+        table.owners(wanted)
+    } else {
+        Owners::default()
+    };
+    let attribution = Attribution::of_inodes(inodes, &owners);
+    (owners, attribution)
+}
+
+/// USER_HZ, the unit of the timer column, known before any socket is read (for rows written
+/// as they stream).
+pub fn clock_ticks() -> u64 {
+    collect::clock_ticks()
 }
 
 /// Counts, and with `plan.diagnose` judges, every socket of the scope; `each` sees every
@@ -196,6 +233,10 @@ pub fn analyse_each(
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
     let collected_at = SystemTime::now();
+    // Dropped (stopped) on every way out that does not use it.
+    let mut walk =
+        (plan.walk_beside && !scope.no_processes && (plan.diagnose || !plan.owned.is_empty()))
+            .then(|| Beside::start(scope.source.root()));
     let (mut targets, mut sweep) = targets::resolve(scope)?;
     let mut parts = Vec::with_capacity(targets.len());
     for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
@@ -240,10 +281,17 @@ pub fn analyse_each(
     let owners = if (plan.diagnose && !scope.no_processes) || !extra.is_empty() {
         let mut all = wanted.clone();
         all.extend(extra.iter().copied());
-        Some(owners_of(&scope.source, &all)?)
+        Some(match walk.take() {
+            Some(walk) if !all.is_empty() => {
+                finish_walk(&scope.source, walk)?.owners(&|inode| all.contains(&inode))
+            }
+            // Nothing to name: the walk beside stops where it is (dropped), and none is made.
+            _ => owners_of(&scope.source, &all)?,
+        })
     } else {
         None
     };
+    drop(walk);
     let place = diagnose::steps::Place::new(
         scope.source.root(),
         parts.iter().any(|p| p.collection.netns.is_some()),

@@ -187,6 +187,7 @@ impl From<SortKey> for report::SortKey {
             SortKey::Peer => report::SortKey::Peer,
             SortKey::Rx => report::SortKey::Rx,
             SortKey::Tx => report::SortKey::Tx,
+            SortKey::None => report::SortKey::None,
         }
     }
 }

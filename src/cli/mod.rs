@@ -187,6 +187,9 @@ pub enum SortKey {
     Rx,
     /// Send queue, largest first (listeners, whose Send-Q is their backlog, last).
     Tx,
+    /// As the kernel reports them; with --format plain, rows are written as they arrive, in
+    /// constant memory.
+    None,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -6,6 +6,7 @@
 pub mod bounded;
 pub mod cgroup;
 pub mod context;
+pub mod fdwalk;
 pub mod names;
 pub mod netlink;
 pub mod netns;
@@ -24,6 +25,11 @@ use crate::error::{Cause, Error};
 use crate::model::{Family, Socket, StateSet};
 use crate::report::{Collection, FileStats, SkippedLine};
 use proc_tcp::{Line, TcpTable};
+
+/// USER_HZ (`sysconf(_SC_CLK_TCK)`, almost always 100): the unit of the timer column.
+pub fn clock_ticks() -> u64 {
+    procfs::ticks_per_second().max(1)
+}
 
 /// How many skipped lines are kept with their details; the rest are only counted.
 pub const SKIPPED_DETAILS: usize = 20;
@@ -185,11 +191,6 @@ impl Source {
 /// descriptors, as under a low `ulimit -n`). Never set it outside tests.
 pub fn injected(fault: &str) -> bool {
     std::env::var_os("SOCKSCOPE_TEST_FAULT").is_some_and(|v| v == fault)
-}
-
-/// USER_HZ, the unit of the timer column (`sysconf(_SC_CLK_TCK)`).
-pub fn clock_ticks() -> u64 {
-    procfs::ticks_per_second().max(1)
 }
 
 /// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which

@@ -1,9 +1,10 @@
 //! Socket owners: which processes hold which socket inodes, found by walking `/proc/*/fd`
 //! under the same root as the socket tables. Built once per run, only for the inodes asked for.
 //!
-//! The walk reads each fd link once (as `ss -p` does) instead of through procfs's `fd()`,
-//! which costs four syscalls per fd and silently drops links it cannot read; the per-process
-//! facts (stat, uid, limits) of the few processes that match are read here too, each bounded.
+//! The walk itself is `fdwalk` (each fd link read once, as `ss -p` does, instead of through
+//! procfs's `fd()`, which costs four syscalls per fd and silently drops links it cannot read);
+//! the per-process facts (stat, uid, limits) of the few processes that match are read here,
+//! each bounded and parsed without trusting it.
 //!
 //! Processes are not pruned by uid: a socket's uid is whoever created it, and a listener made by
 //! root and handed to a service (systemd socket activation, a master that forks and drops
@@ -13,120 +14,37 @@ use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::bounded;
-use crate::report::{Owners, Process, WalkStats};
+use super::fdwalk::walk;
+use crate::report::{Owners, Process};
 
 /// Walks `root/*/fd` and records who holds each of the `wanted` inodes. Nothing is read when
 /// `wanted` is empty.
 pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
-    let mut owners = Owners::default();
     if wanted.is_empty() {
-        return Ok(owners);
+        return Ok(Owners::default());
     }
-    owners.stats.hidepid = hidepid(root);
-    owners.stats.as_root = rustix::process::geteuid().is_root();
-    let mut pids: Vec<u32> = fs::read_dir(root)?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    pids.sort_unstable();
-    let mut found: Vec<(u64, u32)> = Vec::new();
-    for pid in pids {
-        owners.stats.processes_scanned += 1;
-        let dir = root.join(pid.to_string());
-        found.clear();
-        let fd_count = match scan_fds(&dir.join("fd"), wanted, &mut found, &mut owners.stats) {
-            Ok((n, denied)) => {
-                if denied {
-                    owners.stats.processes_unreadable += 1;
-                }
-                n
-            }
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                owners.stats.processes_unreadable += 1;
-                continue;
-            }
-            Err(e) if out_of_fds(&e) => {
-                owners.stats.processes_out_of_fds += 1;
-                continue;
-            }
-            Err(_) => {
-                owners.stats.processes_vanished += 1;
-                continue;
-            }
-        };
-        if found.is_empty() {
-            continue;
-        }
-        match describe(&dir, pid, fd_count, &found) {
-            Ok(process) => {
-                owners.insert(process, found.iter().map(|&(inode, _)| inode));
-            }
-            Err(Gap::Vanished) => owners.stats.processes_vanished += 1,
-            Err(Gap::Unreadable) => owners.stats.processes_unreadable += 1,
-            Err(Gap::OutOfFds) => owners.stats.processes_out_of_fds += 1,
-        }
-    }
-    Ok(owners)
+    let table = walk(root, &|inode| wanted.contains(&inode))?;
+    Ok(table.owners(&|_| true))
 }
 
 /// EMFILE or ENFILE: this process (or the system) has no file descriptor left.
-fn out_of_fds(e: &io::Error) -> bool {
+pub(super) fn out_of_fds(e: &io::Error) -> bool {
     let code = e.raw_os_error();
     code == Some(rustix::io::Errno::MFILE.raw_os_error())
         || code == Some(rustix::io::Errno::NFILE.raw_os_error())
 }
 
-/// Reads one fd directory; returns how many fds it lists, and whether reading some of its links
-/// was refused, and pushes (inode, fd) for each wanted socket.
-fn scan_fds(
-    fd_dir: &Path,
-    wanted: &HashSet<u64>,
-    found: &mut Vec<(u64, u32)>,
-    stats: &mut WalkStats,
-) -> io::Result<(u64, bool)> {
-    if super::injected("emfile") {
-        return Err(rustix::io::Errno::MFILE.into());
-    }
-    let mut count = 0;
-    let mut denied = false;
-    let mut link_path = PathBuf::from(fd_dir);
-    for entry in fs::read_dir(fd_dir)? {
-        let Ok(entry) = entry else {
-            stats.fds_unreadable += 1;
-            continue;
-        };
-        count += 1;
-        link_path.push(entry.file_name());
-        let target = fs::read_link(&link_path);
-        link_path.pop();
-        match target {
-            Ok(target) => {
-                if let Some(inode) = socket_inode(target.as_os_str().as_encoded_bytes())
-                    && wanted.contains(&inode)
-                    && let Some(fd) = entry.file_name().to_str().and_then(|s| s.parse().ok())
-                {
-                    found.push((inode, fd));
-                }
-            }
-            Err(e) => {
-                stats.fds_unreadable += 1;
-                denied |= e.kind() == io::ErrorKind::PermissionDenied;
-            }
-        }
-    }
-    Ok((count, denied))
-}
-
 /// `socket:[12345]` → 12345.
-fn socket_inode(link: &[u8]) -> Option<u64> {
+pub(super) fn socket_inode(link: &[u8]) -> Option<u64> {
     let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// Why a matching process could not be described.
-enum Gap {
+pub(super) enum Gap {
     /// It exited, or its pid was reused, while we looked.
     Vanished,
     /// Its `stat`, `status` or fd links could not be read or made no sense.
@@ -141,7 +59,12 @@ const PROCESS_FILE_LIMIT: u64 = 64 << 10;
 /// The facts about a matching process. One of its socket fds is read again at the end to make
 /// sure it is the same process. `stat` and `limits` are parsed here, not by procfs: a crafted
 /// `stat` (`4242 )x(`) made procfs-core panic.
-fn describe(dir: &Path, pid: u32, fd_count: u64, found: &[(u64, u32)]) -> Result<Process, Gap> {
+pub(super) fn describe(
+    dir: &Path,
+    pid: u32,
+    fd_count: u64,
+    found: &[(u64, u32)],
+) -> Result<Process, Gap> {
     let gap = |e: io::Error| match e.kind() {
         _ if out_of_fds(&e) => Gap::OutOfFds,
         io::ErrorKind::NotFound => Gap::Vanished,
@@ -190,7 +113,7 @@ fn parse_nofile_soft(text: &str) -> Option<u64> {
 }
 
 /// The `hidepid=` option of the proc mount at `root`, read from `root/self/mountinfo`.
-fn hidepid(root: &Path) -> Option<String> {
+pub(super) fn hidepid(root: &Path) -> Option<String> {
     let mountinfo = bounded::read_text(&root.join("self/mountinfo"), 4 << 20).ok()?;
     let root = root.to_str()?;
     mountinfo.lines().find_map(|line| {
@@ -236,21 +159,6 @@ mod tests {
     #[test]
     fn a_missing_root_is_an_error_when_owners_are_wanted() {
         assert!(find_owners(Path::new("/nonexistent"), &HashSet::from([1])).is_err());
-    }
-
-    #[test]
-    fn walks_fd_links_and_skips_what_cannot_match() {
-        let dir = tempfile::tempdir().unwrap();
-        let fd = dir.path().join("77/fd");
-        fs::create_dir_all(&fd).unwrap();
-        symlink("socket:[10]", fd.join("3")).unwrap();
-        symlink("pipe:[11]", fd.join("4")).unwrap();
-        symlink("socket:[12]", fd.join("5")).unwrap();
-        let mut found = Vec::new();
-        let mut stats = WalkStats::default();
-        let (n, denied) = scan_fds(&fd, &HashSet::from([10, 11]), &mut found, &mut stats).unwrap();
-        assert_eq!((n, denied), (3, false));
-        assert_eq!(found, vec![(10, 3)]);
     }
 
     #[test]

@@ -8,10 +8,10 @@ use crate::Terminal;
 use crate::cli::{Format, ListArgs, SharedArgs};
 use crate::diagnose::Settings;
 use crate::error::Error;
-use crate::model::{Socket, TcpState};
-use crate::pipeline::{self, Plan};
+use crate::model::{Socket, SocketTable, SortFields, TcpState};
+use crate::pipeline::{self, Plan, Scope};
 use crate::render;
-use crate::report::{NetnsColumn, SocketList, SortKey};
+use crate::report::{NetnsLabel, SocketList, SortKey};
 
 /// Lifecycle position, unknown codes last: the order people read states in.
 fn state_rank(state: TcpState) -> (usize, u8) {
@@ -22,37 +22,27 @@ fn state_rank(state: TcpState) -> (usize, u8) {
     (rank, state.code())
 }
 
-type Order = ((usize, u8), std::net::SocketAddr, std::net::SocketAddr);
+type Order = ((usize, u8), u64, u64);
 
-fn default_order(s: &Socket) -> Order {
+fn default_order(s: &SortFields) -> Order {
     (state_rank(s.state), s.local, s.remote)
 }
 
-/// Sorts sockets, or anything carrying one, by `key`.
-pub fn sort<T>(items: &mut [T], key: SortKey, socket: impl Fn(&T) -> &Socket) {
+pub fn sort(sockets: &mut SocketTable, key: SortKey) {
     match key {
-        SortKey::State => items.sort_by_key(|t| default_order(socket(t))),
-        SortKey::Local => items.sort_by_key(|t| {
-            let s = socket(t);
-            (s.local, s.remote, state_rank(s.state))
-        }),
-        SortKey::Peer => items.sort_by_key(|t| {
-            let s = socket(t);
-            (s.remote, s.local, state_rank(s.state))
-        }),
-        SortKey::Rx => items.sort_by_key(|t| {
-            let s = socket(t);
-            (Reverse(s.rx_queue), default_order(s))
-        }),
+        SortKey::State => sockets.sort_by_key(default_order),
+        SortKey::Local => sockets.sort_by_key(|s| (s.local, s.remote, state_rank(s.state))),
+        SortKey::Peer => sockets.sort_by_key(|s| (s.remote, s.local, state_rank(s.state))),
+        SortKey::Rx => sockets.sort_by_key(|s| (Reverse(s.rx_queue), default_order(s))),
         // A listener's Send-Q is its backlog, not data waiting: listeners go after the rest.
-        SortKey::Tx => items.sort_by_key(|t| {
-            let s = socket(t);
+        SortKey::Tx => sockets.sort_by_key(|s| {
             (
                 s.state == TcpState::Listen,
                 Reverse(s.tx_queue),
                 default_order(s),
             )
         }),
+        SortKey::None => {}
     }
 }
 
@@ -67,35 +57,52 @@ pub fn run(
     let mut scope = shared.scope();
     // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
     scope.source = scope.source.only_states(scope.filter.kernel_states());
-    // Each socket keeps the namespace it came from, by index into `names`.
+    let key = SortKey::from(args.sort);
+    let sweeps = scope.namespaces.sweeps();
+    if key == SortKey::None && format == Format::Plain && !args.processes {
+        return stream_plain(&scope, sweeps, args.timers, out, err);
+    }
+    // Each namespace's sockets are a group of the table, named in `names`.
+    let mut sockets = SocketTable::default();
     let mut names: Vec<String> = Vec::new();
-    let mut last: Option<u64> = None;
-    let mut rows: Vec<(Socket, u32)> = Vec::new();
-    let analysis = pipeline::analyse_each(
-        &scope,
-        &Plan::default(),
-        &Settings::default(),
-        &mut |label, s| {
-            let inode = label.map(|l| l.inode);
-            if names.is_empty() || last != inode {
-                names.push(label.map(|l| l.name()).unwrap_or_default());
-                last = inode;
-            }
-            rows.push((*s, names.len() as u32 - 1));
-        },
-        err,
-    )?;
-    sort(&mut rows, args.sort.into(), |(s, _)| s);
-    let (sockets, of): (Vec<Socket>, Vec<u32>) = rows.into_iter().unzip();
-    let netns = scope
-        .namespaces
-        .sweeps()
-        .then_some(NetnsColumn { names, of });
-    let owners = if args.processes {
-        Some(pipeline::owners_of_sockets(&scope.source, &sockets)?)
-    } else {
-        None
+    let mut last: Option<Option<u64>> = None;
+    let mut keep = |label: Option<&NetnsLabel>, s: &Socket| {
+        let inode = label.map(|l| l.inode);
+        if last != Some(inode) {
+            last = Some(inode);
+            names.push(label.map(NetnsLabel::name).unwrap_or_default());
+            sockets.start_group();
+        }
+        sockets.push(s);
     };
+    let (analysis, owners) = if args.processes {
+        // The walk of /proc/*/fd runs beside the dump.
+        let (analysis, table) = pipeline::analyse_with_holders(
+            &scope,
+            &Plan::default(),
+            &Settings::default(),
+            &mut keep,
+            err,
+        )?;
+        let mut wanted: Vec<u64> = sockets.inodes().filter(|&i| i != 0).collect();
+        wanted.sort_unstable();
+        let owners = pipeline::owners_among(
+            table,
+            &|inode| wanted.binary_search(&inode).is_ok(),
+            sockets.inodes(),
+        );
+        (analysis, Some(owners))
+    } else {
+        let analysis = pipeline::analyse_each(
+            &scope,
+            &Plan::default(),
+            &Settings::default(),
+            &mut keep,
+            err,
+        )?;
+        (analysis, None)
+    };
+    sort(&mut sockets, key);
     let report = SocketList {
         collected_at: analysis.report.collected_at,
         sockets,
@@ -103,7 +110,7 @@ pub fn run(
         timers: args.timers,
         filter: analysis.report.filter,
         collection: analysis.report.collection,
-        netns,
+        netns: sweeps.then_some(names),
     };
     match format {
         Format::Table => render::list::render_table(&report, out)?,
@@ -117,4 +124,47 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+/// `--sort none --format plain`: each row written as the kernel hands the socket over, nothing
+/// kept (flat memory, like `ss`).
+fn stream_plain(
+    scope: &Scope,
+    sweeps: bool,
+    timers: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let columns = render::list::Columns {
+        netns: sweeps,
+        timers,
+        clock_ticks: pipeline::clock_ticks(),
+        owners: None,
+    };
+    let mut cells = Vec::new();
+    let mut failed = None;
+    // The namespace's name, built once per namespace.
+    let mut name: Option<(Option<u64>, String)> = None;
+    pipeline::analyse_each(
+        scope,
+        &Plan::default(),
+        &Settings::default(),
+        &mut |label, s| {
+            let inode = label.map(|l| l.inode);
+            if name.as_ref().is_none_or(|(i, _)| *i != inode) {
+                name = Some((inode, label.map(NetnsLabel::name).unwrap_or_default()));
+            }
+            let netns = name.as_ref().map(|(_, n)| n.as_str());
+            if failed.is_none()
+                && let Err(e) = columns.write_plain(netns, s, &mut cells, out)
+            {
+                failed = Some(e);
+            }
+        },
+        err,
+    )?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }

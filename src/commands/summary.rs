@@ -31,6 +31,8 @@ pub fn run(
         diagnose,
         // Inodes only serve the owner lookup.
         keep_inodes: !scope.no_processes,
+        // A person waits: the walk overlaps the dump.
+        walk_beside: true,
         ..Plan::default()
     };
     let settings = if diagnose {

@@ -1,5 +1,6 @@
 //! `sockscope top`: sockets counted per process, port, peer or uid, largest groups first.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use super::{notes_to_stderr, style};
@@ -8,10 +9,9 @@ use crate::cli::{Format, SharedArgs, TopArgs};
 use crate::diagnose::Settings;
 use crate::error::Error;
 use crate::group::Grouper;
-use crate::model::Socket;
 use crate::pipeline::{self, Plan};
 use crate::render;
-use crate::report::{GroupKey, NetnsLabel, TopReport};
+use crate::report::{GroupKey, TopReport};
 
 pub fn run(
     shared: &SharedArgs,
@@ -28,41 +28,34 @@ pub fn run(
     let plan = Plan::default();
     let settings = Settings::default();
 
-    // Containers sharing the host's namespace are found through the processes holding sockets.
-    let by_holder = keys.contains(&GroupKey::Process) || keys.contains(&GroupKey::Container);
-    let (groups, attribution, analysis) = if by_holder {
-        // Owners are looked up by inode once every matching socket is known; each socket
-        // keeps the namespace it came from (by index into `labels`).
-        let mut labels: Vec<Option<NetnsLabel>> = Vec::new();
-        let mut sockets: Vec<(usize, Socket)> = Vec::new();
-        let analysis = pipeline::analyse_each(
+    let mut grouper = Grouper::new(&keys);
+    let (groups, attribution, analysis) = if grouper.needs_owners() {
+        // The walk of /proc/*/fd runs beside the dump; each socket is kept as its inode, state
+        // and other keys until the owners are known. Containers sharing the host's namespace
+        // are found through the processes holding its sockets.
+        let (analysis, table) = pipeline::analyse_with_holders(
             &scope,
             &plan,
             &settings,
-            &mut |label, s| {
-                if labels.last().is_none_or(|l| l.as_ref() != label) {
-                    labels.push(label.cloned());
-                }
-                sockets.push((labels.len() - 1, *s));
-            },
+            &mut |label, s| grouper.add_in(label, s),
             err,
         )?;
-        let plain: Vec<Socket> = sockets.iter().map(|(_, s)| *s).collect();
-        let (owners, attribution) = pipeline::owners_of_sockets(&scope.source, &plain)?;
+        grouper.sort_by_inode();
+        let (owners, attribution) =
+            pipeline::owners_among(table, &|inode| grouper.holds(inode), grouper.inodes());
         let containers = if keys.contains(&GroupKey::Container) {
             pipeline::containers_of(&scope, owners.processes().iter().map(|p| p.pid))
         } else {
-            Default::default()
+            HashMap::new()
         };
-        let mut grouper = Grouper::new(&keys, Some(&owners)).with_containers(&containers);
-        for (at, socket) in &sockets {
-            grouper.add_in(labels[*at].as_ref(), socket);
-        }
         let attribution = keys.contains(&GroupKey::Process).then_some(attribution);
-        (grouper.finish(), attribution, analysis)
+        (
+            grouper.finish(Some(&owners), &containers),
+            attribution,
+            analysis,
+        )
     } else {
         // No owners needed: group while streaming, keeping no socket.
-        let mut grouper = Grouper::new(&keys, None);
         let analysis = pipeline::analyse_each(
             &scope,
             &plan,
@@ -70,7 +63,7 @@ pub fn run(
             &mut |label, s| grouper.add_in(label, s),
             err,
         )?;
-        (grouper.finish(), None, analysis)
+        (grouper.finish(None, &HashMap::new()), None, analysis)
     };
 
     let mut groups = groups;

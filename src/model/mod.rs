@@ -5,12 +5,14 @@
 mod context;
 mod counts;
 mod state_set;
+mod table;
 
 #[cfg(test)]
 pub use context::Sysctls;
 pub use context::{KernelContext, Sockstat};
 pub use counts::{StateCounts, Tally};
 pub use state_set::{SELECTORS, StateSelector, StateSet};
+pub use table::{SocketTable, SortFields};
 
 use std::fmt;
 use std::net::SocketAddr;

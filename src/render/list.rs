@@ -1,6 +1,7 @@
 //! `sockscope list`: one row per socket, like `ss -tan`. A header and aligned columns for
 //! people, bare whitespace-separated fields for awk, or JSON.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
@@ -12,15 +13,6 @@ use super::json::{CollectionView, SCHEMA_VERSION, timestamp, write};
 use crate::model::{Socket, SocketKind, TcpState, TimerKind};
 use crate::report::Owners;
 use crate::report::SocketList;
-
-/// `ss`-style endpoint: `127.0.0.1:80`, `[::1]:80`, and `*` for port 0 (listeners' peers).
-pub fn endpoint(addr: SocketAddr) -> String {
-    match (addr, addr.port()) {
-        (SocketAddr::V4(a), 0) => format!("{}:*", a.ip()),
-        (SocketAddr::V6(a), 0) => format!("[{}]:*", a.ip()),
-        (a, _) => a.to_string(),
-    }
-}
 
 /// A duration the way `ss -o` prints timers (`print_ms_timer`): `200ms`, `1.500ms`, `59sec`,
 /// `1min23sec`, `12min`.
@@ -76,56 +68,121 @@ fn timer_text(socket: &Socket, clock_ticks: u64) -> String {
 
 /// The holders of a socket: `nginx[812],nginx[813]`, `-` when no process can hold it, `?` when
 /// it was not found. `field` escapes for awk columns instead of for the terminal only.
-fn holders(socket: &Socket, owners: &Owners, field: bool) -> String {
+fn write_holders(cell: &mut String, socket: &Socket, owners: &Owners, field: bool) {
     if socket.inode == 0 {
-        return "-".into();
+        cell.push('-');
+        return;
     }
-    let names: Vec<String> = owners
-        .of(socket.inode)
-        .map(|p| {
-            if field {
-                format!("{}/{}", p.pid, escape::for_field(&p.comm))
-            } else {
-                format!("{}[{}]", escape::for_terminal(&p.comm), p.pid)
-            }
-        })
-        .collect();
-    if names.is_empty() {
-        "?".into()
-    } else {
-        names.join(",")
-    }
-}
-
-fn row(report: &SocketList, i: usize, socket: &Socket, field: bool) -> Vec<String> {
-    let mut cells = Vec::with_capacity(9);
-    if let Some(name) = report.netns_of(i) {
-        cells.push(if field {
-            escape::for_field(name).into_owned()
+    for (i, p) in owners.of(socket.inode).enumerate() {
+        if i > 0 {
+            cell.push(',');
+        }
+        let _ = if field {
+            write!(cell, "{}/{}", p.pid, escape::for_field(&p.comm))
         } else {
-            escape::for_terminal(name).into_owned()
-        });
+            write!(cell, "{}[{}]", escape::for_terminal(&p.comm), p.pid)
+        };
     }
-    cells.extend([
-        socket.state.to_string(),
-        socket.rx_queue.to_string(),
-        // As ss: a listener's Send-Q is its backlog, when the source knows it (sock_diag).
-        socket.backlog.unwrap_or(socket.tx_queue).to_string(),
-        endpoint(socket.local),
-        endpoint(socket.remote),
-    ]);
-    if report.timers {
-        cells.push(timer_text(socket, report.collection.clock_ticks));
-        cells.push(socket.retransmits.to_string());
+    if cell.is_empty() {
+        cell.push('?');
     }
-    if let Some((owners, _)) = &report.owners {
-        cells.push(holders(socket, owners, field));
-    }
-    cells
 }
 
-/// Aligned columns under a header, then the notes.
+/// `ss`-style endpoint (`127.0.0.1:80`, `[::1]:80`, and `*` for port 0, listeners' peers) into
+/// `cell`, without allocating.
+fn write_endpoint(cell: &mut String, addr: SocketAddr) {
+    let _ = match (addr, addr.port()) {
+        (SocketAddr::V4(a), 0) => write!(cell, "{}:*", a.ip()),
+        (SocketAddr::V6(a), 0) => write!(cell, "[{}]:*", a.ip()),
+        (a, _) => write!(cell, "{a}"),
+    };
+}
+
+/// What each row shows: the columns asked for, and what they need.
+#[derive(Clone, Copy)]
+pub struct Columns<'a> {
+    /// `--all-netns`: the namespace of each socket, first.
+    pub netns: bool,
+    /// `-o`: the timer and the retransmits.
+    pub timers: bool,
+    /// USER_HZ, the unit of the timer.
+    pub clock_ticks: u64,
+    /// `-p`: the holders.
+    pub owners: Option<&'a Owners>,
+}
+
+impl Columns<'_> {
+    fn of(report: &SocketList) -> Columns<'_> {
+        Columns {
+            netns: report.netns.is_some(),
+            timers: report.timers,
+            clock_ticks: report.collection.clock_ticks,
+            owners: report.owners.as_ref().map(|(owners, _)| owners),
+        }
+    }
+
+    /// The cells of one row, written into `cells` (reused from row to row: no allocation once
+    /// warm). `netns` is the socket's namespace, shown when the column is.
+    fn fill(&self, netns: Option<&str>, socket: &Socket, field: bool, cells: &mut Vec<String>) {
+        let first = usize::from(self.netns);
+        let count =
+            first + 5 + if self.timers { 2 } else { 0 } + usize::from(self.owners.is_some());
+        cells.resize_with(count, String::new);
+        for cell in cells.iter_mut() {
+            cell.clear();
+        }
+        if self.netns {
+            let name = netns.unwrap_or_default();
+            cells[0].push_str(&if field {
+                escape::for_field(name)
+            } else {
+                escape::for_terminal(name)
+            });
+        }
+        let [state, rx, tx, local, peer, rest @ ..] = &mut cells[first..] else {
+            return;
+        };
+        let _ = write!(state, "{}", socket.state);
+        let _ = write!(rx, "{}", socket.rx_queue);
+        // As ss: a listener's Send-Q is its backlog, when the source knows it (sock_diag).
+        let _ = write!(tx, "{}", socket.backlog.unwrap_or(socket.tx_queue));
+        write_endpoint(local, socket.local);
+        write_endpoint(peer, socket.remote);
+        let mut rest = rest.iter_mut();
+        if self.timers
+            && let (Some(timer), Some(retrans)) = (rest.next(), rest.next())
+        {
+            timer.push_str(&timer_text(socket, self.clock_ticks));
+            let _ = write!(retrans, "{}", socket.retransmits);
+        }
+        if let (Some(owners), Some(cell)) = (self.owners, rest.next()) {
+            write_holders(cell, socket, owners, field);
+        }
+    }
+
+    /// One row of `--format plain`: single-space separated fields.
+    pub fn write_plain(
+        &self,
+        netns: Option<&str>,
+        socket: &Socket,
+        cells: &mut Vec<String>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.fill(netns, socket, true, cells);
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b" ")?;
+            }
+            out.write_all(cell.as_bytes())?;
+        }
+        out.write_all(b"\n")
+    }
+}
+
+/// Aligned columns under a header, then the notes. Two passes over the rows, the first for the
+/// column widths, so no row is kept as text.
 pub fn render_table(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
+    let columns = Columns::of(report);
     let mut header = vec!["State", "Recv-Q", "Send-Q", "Local", "Peer"];
     let mut right = vec![false, true, true, false, false];
     if report.netns.is_some() {
@@ -140,38 +197,45 @@ pub fn render_table(report: &SocketList, out: &mut dyn Write) -> io::Result<()> 
         header.push("Process");
         right.push(false);
     }
-    let rows: Vec<Vec<String>> = report
-        .sockets
-        .iter()
-        .enumerate()
-        .map(|(i, s)| row(report, i, s, false))
-        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
+    let mut cells = Vec::new();
+    for (i, socket) in report.sockets.iter().enumerate() {
+        columns.fill(report.netns_of(i), &socket, false, &mut cells);
+        for (w, cell) in widths.iter_mut().zip(&cells) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    for cells in std::iter::once(&header).chain(&rows) {
-        let last = cells.len() - 1;
-        for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
-            let sep = if i == last { "" } else { "  " };
-            if right[i] {
-                write!(out, "{:pad$}{cell}{sep}", "")?;
-            } else if i == last {
-                write!(out, "{cell}")?;
-            } else {
-                write!(out, "{cell}{:pad$}{sep}", "")?;
-            }
-        }
-        writeln!(out)?;
+    write_aligned(&header, &widths, &right, out)?;
+    for (i, socket) in report.sockets.iter().enumerate() {
+        columns.fill(report.netns_of(i), &socket, false, &mut cells);
+        write_aligned(&cells, &widths, &right, out)?;
     }
     for note in notes(report) {
         writeln!(out, "{note}")?;
     }
     Ok(())
+}
+
+fn write_aligned(
+    cells: &[String],
+    widths: &[usize],
+    right: &[bool],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let last = cells.len() - 1;
+    for (i, cell) in cells.iter().enumerate() {
+        let pad = widths[i].saturating_sub(cell.chars().count());
+        let sep = if i == last { "" } else { "  " };
+        if right[i] {
+            write!(out, "{:pad$}{cell}{sep}", "")?;
+        } else if i == last {
+            write!(out, "{cell}")?;
+        } else {
+            write!(out, "{cell}{:pad$}{sep}", "")?;
+        }
+    }
+    writeln!(out)
 }
 
 /// What a reader of the table should know: the filter, gaps in attribution, skipped lines.
@@ -190,8 +254,10 @@ pub fn notes(report: &SocketList) -> Vec<String> {
 /// One socket a line, single-space separated, no header: `state rx tx local peer [timer
 /// retrans] [pid/comm,...]`.
 pub fn render_plain(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
+    let columns = Columns::of(report);
+    let mut cells = Vec::new();
     for (i, socket) in report.sockets.iter().enumerate() {
-        writeln!(out, "{}", row(report, i, socket, true).join(" "))?;
+        columns.write_plain(report.netns_of(i), &socket, &mut cells, out)?;
     }
     Ok(())
 }
@@ -212,7 +278,7 @@ impl Serialize for Sockets<'_> {
         let report = self.0;
         let mut seq = serializer.serialize_seq(Some(report.sockets.len()))?;
         for (i, s) in report.sockets.iter().enumerate() {
-            let mut view = SocketView::new(s, report);
+            let mut view = SocketView::new(&s, report);
             view.netns = report.netns_of(i);
             seq.serialize_element(&view)?;
         }
@@ -342,6 +408,12 @@ mod tests {
         assert_eq!(ss_duration(58_450), "58sec");
         assert_eq!(ss_duration(83_000), "1min23sec");
         assert_eq!(ss_duration(7_140_000), "119min");
+    }
+
+    fn endpoint(addr: SocketAddr) -> String {
+        let mut cell = String::new();
+        write_endpoint(&mut cell, addr);
+        cell
     }
 
     #[test]

@@ -2,10 +2,6 @@
 //! `/proc/*/fd` could and could not see, and how far attribution got. Data only; the walk is
 //! `collect::owners`, the wording `render::attribution`.
 
-use std::collections::HashMap;
-
-use crate::model::Socket;
-
 /// A process that holds at least one wanted socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
@@ -44,35 +40,61 @@ pub struct WalkStats {
     pub as_root: bool,
 }
 
-/// inode → the processes holding it.
+/// inode → the processes holding it. Compact: one sorted (inode, process index) pair per holding
+/// (16 bytes), not a map of vectors, so a million attributed sockets cost 16 MiB.
 #[derive(Debug, Clone, Default)]
 pub struct Owners {
     processes: Vec<Process>,
-    by_inode: HashMap<u64, Vec<usize>>,
+    /// Sorted by inode, then process index (pid order); no duplicates.
+    holders: Vec<(u64, u32)>,
+    /// The inode of every [`BLOCK`]th holding: a lookup searches this small, cached index,
+    /// then one block, instead of missing the cache at every step through all the holdings
+    /// (`list -p` looks up rows in address order, so at random places).
+    index: Vec<u64>,
     pub stats: WalkStats,
 }
 
+const BLOCK: usize = 64;
+
 impl Owners {
-    /// The processes holding `inode` (several after fork or fd passing), in pid order.
-    pub fn of(&self, inode: u64) -> impl Iterator<Item = &Process> + '_ {
-        self.by_inode
-            .get(&inode)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.processes[i])
+    /// `holders` pairs an inode with an index into `processes` (given in pid order); a process
+    /// may hold a socket under several fds: it is named once.
+    pub fn new(processes: Vec<Process>, mut holders: Vec<(u64, u32)>, stats: WalkStats) -> Owners {
+        holders.sort_unstable();
+        holders.dedup();
+        let index = holders.iter().step_by(BLOCK).map(|&(i, _)| i).collect();
+        Owners {
+            processes,
+            holders,
+            index,
+            stats,
+        }
     }
 
-    /// Records a process holding `inodes` (one entry per process, however many fds it holds a
-    /// socket under).
-    pub fn insert(&mut self, process: Process, inodes: impl IntoIterator<Item = u64>) {
-        let index = self.processes.len();
-        self.processes.push(process);
-        for inode in inodes {
-            let holders = self.by_inode.entry(inode).or_default();
-            if holders.last() != Some(&index) {
-                holders.push(index);
-            }
-        }
+    fn holders_of(&self, inode: u64) -> &[(u64, u32)] {
+        // index[j] >= inode first at j: the first holding >= inode is after block j - 1's
+        // first entry and at most block j's first.
+        let j = self.index.partition_point(|&i| i < inode);
+        let from = j.saturating_sub(1) * BLOCK;
+        let to = (j * BLOCK + 1).min(self.holders.len());
+        let start = from + self.holders[from..to.max(from)].partition_point(|&(i, _)| i < inode);
+        let len = self.holders[start..]
+            .iter()
+            .take_while(|&&(i, _)| i == inode)
+            .count();
+        &self.holders[start..start + len]
+    }
+
+    /// The processes holding `inode` (several after fork or fd passing), in pid order.
+    pub fn of(&self, inode: u64) -> impl Iterator<Item = &Process> + '_ {
+        self.holders_of(inode)
+            .iter()
+            .map(|&(_, i)| &self.processes[i as usize])
+    }
+
+    /// As [`Owners::of`], as indices into [`Owners::processes`].
+    pub fn indices_of(&self, inode: u64) -> impl Iterator<Item = u32> + '_ {
+        self.holders_of(inode).iter().map(|&(_, i)| i)
     }
 
     pub fn processes(&self) -> &[Process] {
@@ -96,11 +118,7 @@ pub struct Attribution {
 }
 
 impl Attribution {
-    pub fn of<'a>(sockets: impl IntoIterator<Item = &'a Socket>, owners: &Owners) -> Attribution {
-        Attribution::of_inodes(sockets.into_iter().map(|s| s.inode), owners)
-    }
-
-    /// As [`Attribution::of`], for sockets known by inode only (0: no process can hold it).
+    /// How far attribution got for the sockets of these inodes (0: no process can hold it).
     pub fn of_inodes(inodes: impl IntoIterator<Item = u64>, owners: &Owners) -> Attribution {
         let mut a = Attribution {
             walk: owners.stats.clone(),
@@ -108,17 +126,50 @@ impl Attribution {
         };
         for inode in inodes {
             a.sockets += 1;
-            match owners.by_inode.get(&inode) {
+            match owners.holders_of(inode).len() {
                 _ if inode == 0 => a.no_process += 1,
-                Some(holders) => {
+                0 => a.unknown += 1,
+                n => {
                     a.attributed += 1;
-                    if holders.len() > 1 {
+                    if n > 1 {
                         a.shared += 1;
                     }
                 }
-                None => a.unknown += 1,
             }
         }
         a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_holding_is_found_across_block_boundaries() {
+        let process = |pid| Process {
+            pid,
+            comm: "p".into(),
+            uid: 0,
+            starttime: 0,
+            fd_count: 0,
+            nofile_soft: None,
+        };
+        // Inodes 10, 12, ..., each held once, and every 7th also by the second process.
+        let mut holders = Vec::new();
+        for k in 0..1000u64 {
+            holders.push((10 + 2 * k, 0));
+            if k % 7 == 0 {
+                holders.push((10 + 2 * k, 1));
+            }
+        }
+        let owners = Owners::new(vec![process(1), process(2)], holders, WalkStats::default());
+        for k in 0..1000u64 {
+            let pids: Vec<u32> = owners.of(10 + 2 * k).map(|p| p.pid).collect();
+            assert_eq!(pids, if k % 7 == 0 { vec![1, 2] } else { vec![1] }, "k {k}");
+            assert_eq!(owners.of(11 + 2 * k).count(), 0);
+        }
+        assert_eq!(owners.of(0).count(), 0);
+        assert_eq!(Owners::default().of(5).count(), 0);
     }
 }

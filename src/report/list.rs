@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use super::{Attribution, Collection, Owners};
-use crate::model::Socket;
+use crate::model::SocketTable;
 
 /// The row order `list` was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,36 +16,30 @@ pub enum SortKey {
     Rx,
     /// Send queue, largest first.
     Tx,
+    /// As the kernel reports them: rows can be written as they arrive.
+    None,
 }
 
 #[derive(Debug, Clone)]
 pub struct SocketList {
     pub collected_at: SystemTime,
-    pub sockets: Vec<Socket>,
+    /// Compact rows (48 bytes a socket), already in the order asked for.
+    pub sockets: SocketTable,
     /// Present with `--processes`.
     pub owners: Option<(Owners, Attribution)>,
     /// Show timers and retransmits (`-o`).
     pub timers: bool,
     pub filter: String,
     pub collection: Collection,
-    /// With `--all-netns`: the namespace of each socket (an index into `names`, parallel to
-    /// `sockets`), shown as a column.
-    pub netns: Option<NetnsColumn>,
-}
-
-/// Which namespace each listed socket is in.
-#[derive(Debug, Clone, Default)]
-pub struct NetnsColumn {
-    pub names: Vec<String>,
-    /// Parallel to `SocketList::sockets`.
-    pub of: Vec<u32>,
+    /// With `--all-netns`: the name of each group of `sockets` (one group per namespace, see
+    /// [`SocketTable::start_group`]), shown as a column.
+    pub netns: Option<Vec<String>>,
 }
 
 impl SocketList {
     /// The namespace name of the `i`th socket, when several were read.
     pub fn netns_of(&self, i: usize) -> Option<&str> {
-        let column = self.netns.as_ref()?;
-        let at = *column.of.get(i)? as usize;
-        column.names.get(at).map(String::as_str)
+        let names = self.netns.as_ref()?;
+        names.get(self.sockets.group(i)?).map(String::as_str)
     }
 }

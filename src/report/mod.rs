@@ -19,7 +19,7 @@ pub use attribution::{Attribution, Owners, Process, WalkStats};
 pub use check::{CheckReport, PortRanges, StateRange, Status};
 pub use collection::{Collection, FileStats, Malformation, SkippedLine};
 pub use finding::{Culprit, Finding, Severity};
-pub use list::{NetnsColumn, SocketList, SortKey};
+pub use list::{SocketList, SortKey};
 pub use namespace::{
     ContainerRef, NamespaceReport, NetnsKind, NetnsLabel, PodRef, Sweep, Unopened,
 };

@@ -108,6 +108,26 @@ fn top_and_list_say_which_namespace() {
     ]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["sockets"][0]["netns"], "db", "{json}");
+    // Streamed rows (nothing kept) name their namespace too, the same rows as sorted ones.
+    let listeners = [
+        "list",
+        "--all-netns",
+        "--state",
+        "listen",
+        "--format",
+        "plain",
+    ];
+    let streamed = stdout_of(&mut host(&[&listeners[..], &["--sort", "none"]].concat()));
+    let sorted = stdout_of(&mut host(&listeners));
+    let mut lines: Vec<&str> = streamed.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("db LISTEN ")),
+        "{streamed}"
+    );
+    lines.sort_unstable();
+    let mut expected: Vec<&str> = sorted.lines().collect();
+    expected.sort_unstable();
+    assert_eq!(lines, expected);
 }
 
 #[test]

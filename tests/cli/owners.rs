@@ -276,6 +276,30 @@ fn list_filters_by_address_and_sorts() {
     assert_eq!(out.lines().count(), 2);
 }
 
+#[test]
+fn unsorted_rows_are_the_sorted_rows_in_kernel_order_whether_streamed_or_kept() {
+    let fake = FakeProc::new();
+    let sorted = fake.run(&["list", "-o", "--format", "plain"]);
+    // Streamed: written as each socket arrives.
+    let streamed = fake.run(&["list", "-o", "--sort", "none", "--format", "plain"]);
+    // Kept (the owners are needed first), then written in arrival order.
+    let kept = fake.run(&["list", "-o", "-p", "--sort", "none", "--format", "plain"]);
+    let mut a: Vec<&str> = sorted.lines().collect();
+    let mut b: Vec<&str> = streamed.lines().collect();
+    assert_ne!(
+        a, b,
+        "the fixture's kernel order should differ from the sorted order"
+    );
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b);
+    let without_owners: Vec<String> = kept
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().0.to_string())
+        .collect();
+    assert_eq!(without_owners, streamed.lines().collect::<Vec<_>>());
+}
+
 /// Runs the binary as `nobody` when we are root (so other users' fds are unreadable), or as
 /// ourselves otherwise. `None` (test skipped) when that cannot be arranged here.
 fn unprivileged(args: &[&str]) -> Option<std::process::Output> {

@@ -11,7 +11,7 @@ use crate::alert::state::Saved;
 use crate::diagnose::Settings;
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::group::Grouper;
+use crate::group;
 use crate::model::{Socket, StateSet, TcpState};
 use crate::pipeline::{self, History, Plan, Scope};
 use crate::report::watch::{CulpritRow, Culprits, Refresh};
@@ -156,7 +156,13 @@ impl Session {
             GroupKey::Process => {
                 // No socket with an inode to look up: nothing was walked, and none is owned.
                 let owners = owners.unwrap_or(&empty);
-                (Some(owners), Some(Attribution::of(sockets, owners)))
+                (
+                    Some(owners),
+                    Some(Attribution::of_inodes(
+                        sockets.iter().map(|s| s.inode),
+                        owners,
+                    )),
+                )
             }
             _ => (None, None),
         };
@@ -165,16 +171,11 @@ impl Session {
             TcpState::FinWait2 => Some(&s.fin_wait2),
             _ => None,
         });
-        let keys = [panel.by];
-        let grouper = Grouper::new(&keys, owners);
         let mut groups: HashMap<KeyValue, (u64, Option<u64>)> = HashMap::new();
         if note.is_none() {
             for socket in sockets {
                 let seen = first_seen.and_then(|m| m.get(&socket.inode)).copied();
-                for tuple in grouper.keys_of(socket) {
-                    let Some(key) = tuple.into_iter().next() else {
-                        continue;
-                    };
+                for key in group::values_of(panel.by, socket, owners) {
                     let entry = groups.entry(key).or_default();
                     entry.0 += 1;
                     entry.1 = match (entry.1, seen) {
