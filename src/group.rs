@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::HashMap as FastMap;
+
 use crate::model::{Socket, SocketKind, StateCounts, TcpState};
 use crate::report::{Group, GroupKey, KeyValue, NetnsLabel, Owners};
 
@@ -38,12 +40,14 @@ pub struct Grouper<'a> {
     keys: &'a [GroupKey],
     /// Whether a key needs the holders: the sockets are then kept until the owners are known.
     deferred: bool,
-    groups: HashMap<Vec<KeyValue>, StateCounts>,
+    groups: FastMap<Vec<KeyValue>, StateCounts>,
     /// With a holder key: the distinct values of the keys, each socket, by index.
-    rests: HashMap<Vec<KeyValue>, u32>,
+    rests: FastMap<Vec<KeyValue>, u32>,
     pending: Vec<Pending>,
     /// The last namespace's key values, so names are built once per namespace, not per socket.
     netns: Option<(u64, KeyValue, KeyValue)>,
+    /// The key values of the socket being added (reused).
+    scratch: Vec<KeyValue>,
 }
 
 impl<'a> Grouper<'a> {
@@ -53,10 +57,11 @@ impl<'a> Grouper<'a> {
             deferred: keys
                 .iter()
                 .any(|&k| k == GroupKey::Process || k == GroupKey::Container),
-            groups: HashMap::new(),
-            rests: HashMap::new(),
+            groups: FastMap::default(),
+            rests: FastMap::default(),
             pending: Vec::new(),
             netns: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -83,30 +88,45 @@ impl<'a> Grouper<'a> {
             });
             self.netns = Some((inode, KeyValue::Netns(name), KeyValue::Container(container)));
         }
-        let values: Vec<KeyValue> = self
-            .keys
-            .iter()
-            .map(|&key| match key {
-                GroupKey::Netns => self
-                    .netns
+        let netns = &self.netns;
+        let mut values = std::mem::take(&mut self.scratch);
+        values.clear();
+        values.extend(self.keys.iter().map(|&key| {
+            match key {
+                GroupKey::Netns => netns
                     .as_ref()
                     .map_or(KeyValue::Container(None), |(_, n, _)| n.clone()),
                 // Kept as the namespace's own container; `None` is resolved by the holders.
-                GroupKey::Container => self
-                    .netns
+                GroupKey::Container => netns
                     .as_ref()
                     .map_or(KeyValue::Container(None), |(_, _, c)| c.clone()),
                 // Resolved by the holders.
                 GroupKey::Process => KeyValue::UnknownOwner,
                 key => plain_value(key, socket),
-            })
-            .collect();
-        if !self.deferred {
-            self.groups.entry(values).or_default().add(socket.state);
+            }
+        }));
+        // Looked up by slice: a key is allocated once per group, not once per socket.
+        let rest = if !self.deferred {
+            match self.groups.get_mut(values.as_slice()) {
+                Some(counts) => counts.add(socket.state),
+                None => self
+                    .groups
+                    .entry(values.clone())
+                    .or_default()
+                    .add(socket.state),
+            }
+            None
+        } else if let Some(&rest) = self.rests.get(values.as_slice()) {
+            Some(rest)
+        } else {
+            let next = u32::try_from(self.rests.len()).unwrap_or(u32::MAX);
+            self.rests.insert(values.clone(), next);
+            Some(next)
+        };
+        self.scratch = values;
+        let Some(rest) = rest else {
             return;
-        }
-        let next = u32::try_from(self.rests.len()).unwrap_or(u32::MAX);
-        let rest = *self.rests.entry(values).or_insert(next);
+        };
         self.pending.push(Pending {
             inode: socket.inode,
             rest,
@@ -114,21 +134,15 @@ impl<'a> Grouper<'a> {
         });
     }
 
-    /// The inodes of the sockets kept for the holder keys (0: no process can hold it).
+    /// The inodes of the sockets kept for the holder keys (0: no process can hold it), in
+    /// ascending order after [`Grouper::sort_by_inode`].
     pub fn inodes(&self) -> impl Iterator<Item = u64> + Clone + '_ {
         self.pending.iter().map(|p| p.inode)
     }
 
-    /// Sorts the kept sockets by inode, so [`Grouper::holds`] can search them.
+    /// Sorts the kept sockets by inode: the owners are then found by merging, not searching.
     pub fn sort_by_inode(&mut self) {
         self.pending.sort_unstable_by_key(|p| p.inode);
-    }
-
-    /// Whether a kept socket has this inode (after [`Grouper::sort_by_inode`]).
-    pub fn holds(&self, inode: u64) -> bool {
-        self.pending
-            .binary_search_by_key(&inode, |p| p.inode)
-            .is_ok()
     }
 
     /// The groups, largest first; ties in key order, so output is stable. `owners` names the
@@ -140,12 +154,14 @@ impl<'a> Grouper<'a> {
             let empty = Owners::default();
             let owners = owners.unwrap_or(&empty);
             let mut sets: HashMap<Vec<u32>, u32> = HashMap::new();
-            let mut counts: HashMap<(u32, Holders), StateCounts> = HashMap::new();
+            let mut counts: FastMap<(u32, Holders), StateCounts> = FastMap::default();
+            // The kept sockets are in inode order (`sort_by_inode`), as the holdings are.
+            let mut lookup = owners.lookup();
             for p in &self.pending {
                 let holders = if p.inode == 0 {
                     Holders::NoProcess
                 } else {
-                    let mut of = owners.indices_of(p.inode);
+                    let mut of = lookup.indices_of(p.inode);
                     match (of.next(), of.next()) {
                         (None, _) => Holders::Unknown,
                         (Some(one), None) => Holders::One(one),

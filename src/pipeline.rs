@@ -128,21 +128,48 @@ pub fn containers_of(
         .collect()
 }
 
-/// As [`analyse`], with the walk of every process's fds on a second thread while the sockets
-/// stream by: the dump (kernel time in this thread) and the walk (kernel time in the other)
-/// overlap instead of adding up. `each` keeps what it needs of the matching sockets; ask the
-/// returned table who holds them with [`owners_among`].
+/// As [`analyse_each`], with the walk of every process's fds on a second thread while the
+/// sockets stream by: the dump (kernel time in this thread) and the walk (kernel time in the
+/// other) overlap instead of adding up. `each` keeps what it needs of the matching sockets;
+/// the walk goes on while the caller sorts them, and [`Walk::owners`] then says who holds them.
 pub fn analyse_with_holders(
     scope: &Scope,
     plan: &Plan,
     settings: &Settings,
     each: &mut dyn FnMut(Option<&NetnsLabel>, &Socket),
     err: &mut dyn Write,
-) -> Result<(Analysis, FdTable), Error> {
-    let walk = Beside::start(scope.source.root());
+) -> Result<(Analysis, Walk), Error> {
+    let walk = Walk {
+        beside: Beside::start(scope.source.root()),
+        source: scope.source.clone(),
+    };
     let analysis = analyse_each(scope, plan, settings, each, err)?;
-    let table = finish_walk(&scope.source, walk)?;
-    Ok((analysis, table))
+    Ok((analysis, walk))
+}
+
+/// A walk of `/proc/*/fd` under way beside the rest of the work.
+pub struct Walk {
+    beside: Beside,
+    source: Source,
+}
+
+impl Walk {
+    /// Who holds the sockets of the inodes `wanted` gives in ascending order, and how far
+    /// attribution got for `inodes` (every matching socket's, in any order, 0 for those no
+    /// process can hold). Nothing is described when no matching socket can have a holder.
+    pub fn owners(
+        self,
+        wanted: impl Iterator<Item = u64>,
+        inodes: impl Iterator<Item = u64> + Clone,
+    ) -> Result<(Owners, Attribution), Error> {
+        let owners = if inodes.clone().any(|i| i != 0) {
+            finish_walk(&self.source, self.beside)?.owners(wanted)
+        } else {
+            Owners::default()
+        };
+        let attribution = Attribution::of_inodes(inodes, &owners);
+        Ok((owners, attribution))
+    }
 }
 
 fn finish_walk(source: &Source, walk: Beside) -> Result<FdTable, Error> {
@@ -150,23 +177,6 @@ fn finish_walk(source: &Source, walk: Beside) -> Result<FdTable, Error> {
         path: source.root().to_path_buf(),
         source: e,
     })
-}
-
-/// Who holds the sockets whose inodes `wanted` accepts, from a walk made beside the dump, and
-/// how far attribution got for `inodes` (every matching socket's, 0 for those no process can
-/// hold). Nothing is described when no matching socket can have a holder.
-pub fn owners_among(
-    table: FdTable,
-    wanted: &dyn Fn(u64) -> bool,
-    inodes: impl Iterator<Item = u64> + Clone,
-) -> (Owners, Attribution) {
-    let owners = if inodes.clone().any(|i| i != 0) {
-        table.owners(wanted)
-    } else {
-        Owners::default()
-    };
-    let attribution = Attribution::of_inodes(inodes, &owners);
-    (owners, attribution)
 }
 
 /// USER_HZ, the unit of the timer column, known before any socket is read (for rows written
@@ -283,7 +293,9 @@ pub fn analyse_each(
         all.extend(extra.iter().copied());
         Some(match walk.take() {
             Some(walk) if !all.is_empty() => {
-                finish_walk(&scope.source, walk)?.owners(&|inode| all.contains(&inode))
+                let mut sorted: Vec<u64> = all.iter().copied().collect();
+                sorted.sort_unstable();
+                finish_walk(&scope.source, walk)?.owners(sorted.into_iter())
             }
             // Nothing to name: the walk beside stops where it is (dropped), and none is made.
             _ => owners_of(&scope.source, &all)?,

@@ -57,18 +57,25 @@ pub fn walk(root: &Path, keep: &dyn Fn(u64) -> bool) -> io::Result<FdTable> {
 pub struct Beside {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<io::Result<FdTable>>>,
+    /// Where to walk when no thread could be started (a low `ulimit -u`): then the walk runs
+    /// in [`Beside::finish`], after the dump, as it would without overlap.
+    root: PathBuf,
 }
 
 impl Beside {
     /// Starts walking `root/*/fd`, recording every socket fd.
     pub fn start(root: &Path) -> Beside {
         let stop = Arc::new(AtomicBool::new(false));
-        let root = root.to_path_buf();
         let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || walk_until(&root, &|_| true, &flag));
+        let owned = root.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("fd walk".into())
+            .spawn(move || walk_until(&owned, &|_| true, &flag))
+            .ok();
         Beside {
             stop,
-            thread: Some(thread),
+            thread,
+            root: root.to_path_buf(),
         }
     }
 
@@ -77,7 +84,7 @@ impl Beside {
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(table)) => table,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => Ok(FdTable::default()),
+            None => walk(&self.root, &|_| true),
         }
     }
 }
@@ -200,32 +207,37 @@ fn denied(e: Errno) -> bool {
 }
 
 impl FdTable {
-    /// Who holds the sockets `wanted` accepts: each process holding one is described (and
-    /// checked against pid reuse); one that exited or was replaced since the walk counts as
-    /// vanished.
-    pub fn owners(self, wanted: &dyn Fn(u64) -> bool) -> Owners {
+    /// Who holds the sockets whose inodes `wanted` gives, in ascending order (duplicates are
+    /// fine): each process holding one is described (and checked against pid reuse); one that
+    /// exited or was replaced since the walk counts as vanished.
+    ///
+    /// The holdings are sorted by inode once and merged with `wanted`: no lookup per holding,
+    /// and the owners' own sort then finds them already in order.
+    pub fn owners(self, wanted: impl Iterator<Item = u64>) -> Owners {
         let mut stats = self.stats;
-        let mut processes = Vec::new();
-        // Per walked process: its index among the described ones.
+        let mut held = self.held;
+        held.sort_unstable_by_key(|h| (h.inode, h.process));
+        let mut wanted = wanted.peekable();
+        held.retain(|h| {
+            while wanted.next_if(|&w| w < h.inode).is_some() {}
+            wanted.peek() == Some(&h.inode)
+        });
+        // Per walked process: one wanted socket it holds, read again to catch pid reuse.
+        let mut sample: Vec<Option<(u64, u32)>> = vec![None; self.processes.len()];
+        for h in &held {
+            sample[h.process as usize].get_or_insert((h.inode, h.fd));
+        }
+        // Per walked process: its index among the described ones (both in pid order).
         let mut described: Vec<Option<u32>> = vec![None; self.processes.len()];
-        let mut found: Vec<(u64, u32)> = Vec::new();
-        for group in self.held.chunk_by(|a, b| a.process == b.process) {
-            found.clear();
-            found.extend(
-                group
-                    .iter()
-                    .filter(|h| wanted(h.inode))
-                    .map(|h| (h.inode, h.fd)),
-            );
-            if found.is_empty() {
+        let mut processes = Vec::new();
+        for (at, (walked, sample)) in self.processes.iter().zip(&sample).enumerate() {
+            let Some(sample) = *sample else {
                 continue;
-            }
-            let walked = self.processes[group[0].process as usize];
+            };
             let dir = self.root.join(walked.pid.to_string());
-            match describe(&dir, walked.pid, walked.fd_count, &found) {
+            match describe(&dir, walked.pid, walked.fd_count, sample) {
                 Ok(process) => {
-                    described[group[0].process as usize] =
-                        Some(u32::try_from(processes.len()).unwrap_or(u32::MAX));
+                    described[at] = Some(u32::try_from(processes.len()).unwrap_or(u32::MAX));
                     processes.push(process);
                 }
                 Err(Gap::Vanished) => stats.processes_vanished += 1,
@@ -234,10 +246,8 @@ impl FdTable {
             }
         }
         // Same size as `Held`: collected in place, so a million holdings are never held twice.
-        let holders: Vec<(u64, u32)> = self
-            .held
+        let holders: Vec<(u64, u32)> = held
             .into_iter()
-            .filter(|h| wanted(h.inode))
             .filter_map(|h| Some((h.inode, described[h.process as usize]?)))
             .collect();
         Owners::new(processes, holders, stats)
@@ -274,6 +284,6 @@ mod tests {
         fs::create_dir_all(dir.path().join("78")).unwrap();
         let table = walk(dir.path(), &|_| true).unwrap();
         assert_eq!(table.stats.processes_vanished, 1);
-        assert!(table.owners(&|_| true).processes().is_empty());
+        assert!(table.owners(0..u64::MAX).processes().is_empty());
     }
 }

@@ -27,7 +27,9 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
         return Ok(Owners::default());
     }
     let table = walk(root, &|inode| wanted.contains(&inode))?;
-    Ok(table.owners(&|_| true))
+    let mut sorted: Vec<u64> = wanted.iter().copied().collect();
+    sorted.sort_unstable();
+    Ok(table.owners(sorted.into_iter()))
 }
 
 /// EMFILE or ENFILE: this process (or the system) has no file descriptor left.
@@ -56,14 +58,14 @@ pub(super) enum Gap {
 /// Largest per-process file read (`stat` is about 300 bytes, `limits` 1.4 KiB).
 const PROCESS_FILE_LIMIT: u64 = 64 << 10;
 
-/// The facts about a matching process. One of its socket fds is read again at the end to make
-/// sure it is the same process. `stat` and `limits` are parsed here, not by procfs: a crafted
-/// `stat` (`4242 )x(`) made procfs-core panic.
+/// The facts about a matching process. `held`, one (inode, fd) the walk saw it hold, is read
+/// again at the end to make sure it is the same process. `stat` and `limits` are parsed here,
+/// not by procfs: a crafted `stat` (`4242 )x(`) made procfs-core panic.
 pub(super) fn describe(
     dir: &Path,
     pid: u32,
     fd_count: u64,
-    found: &[(u64, u32)],
+    held: (u64, u32),
 ) -> Result<Process, Gap> {
     let gap = |e: io::Error| match e.kind() {
         _ if out_of_fds(&e) => Gap::OutOfFds,
@@ -76,7 +78,7 @@ pub(super) fn describe(
     let nofile_soft = bounded::read_text(&dir.join("limits"), PROCESS_FILE_LIMIT)
         .ok()
         .and_then(|text| parse_nofile_soft(&text));
-    let &(inode, fd) = found.first().ok_or(Gap::Vanished)?;
+    let (inode, fd) = held;
     let again = fs::read_link(dir.join("fd").join(fd.to_string())).map_err(gap)?;
     if socket_inode(again.as_os_str().as_encoded_bytes()) != Some(inode) {
         return Err(Gap::Vanished);

@@ -75,23 +75,16 @@ pub fn run(
         }
         sockets.push(s);
     };
-    let (analysis, owners) = if args.processes {
-        // The walk of /proc/*/fd runs beside the dump.
-        let (analysis, table) = pipeline::analyse_with_holders(
+    let (analysis, walk) = if args.processes {
+        // The walk of /proc/*/fd runs beside the dump, and on while the rows are sorted.
+        let (analysis, walk) = pipeline::analyse_with_holders(
             &scope,
             &Plan::default(),
             &Settings::default(),
             &mut keep,
             err,
         )?;
-        let mut wanted: Vec<u64> = sockets.inodes().filter(|&i| i != 0).collect();
-        wanted.sort_unstable();
-        let owners = pipeline::owners_among(
-            table,
-            &|inode| wanted.binary_search(&inode).is_ok(),
-            sockets.inodes(),
-        );
-        (analysis, Some(owners))
+        (analysis, Some(walk))
     } else {
         let analysis = pipeline::analyse_each(
             &scope,
@@ -103,6 +96,14 @@ pub fn run(
         (analysis, None)
     };
     sort(&mut sockets, key);
+    let owners = match walk {
+        Some(walk) => {
+            let mut wanted: Vec<u64> = sockets.inodes().filter(|&i| i != 0).collect();
+            wanted.sort_unstable();
+            Some(walk.owners(wanted.into_iter(), sockets.inodes())?)
+        }
+        None => None,
+    };
     let report = SocketList {
         collected_at: analysis.report.collected_at,
         sockets,

@@ -33,7 +33,7 @@ pub fn run(
         // The walk of /proc/*/fd runs beside the dump; each socket is kept as its inode, state
         // and other keys until the owners are known. Containers sharing the host's namespace
         // are found through the processes holding its sockets.
-        let (analysis, table) = pipeline::analyse_with_holders(
+        let (analysis, walk) = pipeline::analyse_with_holders(
             &scope,
             &plan,
             &settings,
@@ -41,8 +41,7 @@ pub fn run(
             err,
         )?;
         grouper.sort_by_inode();
-        let (owners, attribution) =
-            pipeline::owners_among(table, &|inode| grouper.holds(inode), grouper.inodes());
+        let (owners, attribution) = walk.owners(grouper.inodes(), grouper.inodes())?;
         let containers = if keys.contains(&GroupKey::Container) {
             pipeline::containers_of(&scope, owners.processes().iter().map(|p| p.pid))
         } else {

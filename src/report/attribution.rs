@@ -71,18 +71,27 @@ impl Owners {
         }
     }
 
-    fn holders_of(&self, inode: u64) -> &[(u64, u32)] {
+    /// Where the holdings of `inode` start (or would).
+    fn start_of(&self, inode: u64) -> usize {
         // index[j] >= inode first at j: the first holding >= inode is after block j - 1's
         // first entry and at most block j's first.
         let j = self.index.partition_point(|&i| i < inode);
         let from = j.saturating_sub(1) * BLOCK;
         let to = (j * BLOCK + 1).min(self.holders.len());
-        let start = from + self.holders[from..to.max(from)].partition_point(|&(i, _)| i < inode);
+        from + self.holders[from..to.max(from)].partition_point(|&(i, _)| i < inode)
+    }
+
+    /// The holdings of `inode`, which start at `start`.
+    fn run_at(&self, start: usize, inode: u64) -> &[(u64, u32)] {
         let len = self.holders[start..]
             .iter()
             .take_while(|&&(i, _)| i == inode)
             .count();
         &self.holders[start..start + len]
+    }
+
+    fn holders_of(&self, inode: u64) -> &[(u64, u32)] {
+        self.run_at(self.start_of(inode), inode)
     }
 
     /// The processes holding `inode` (several after fork or fd passing), in pid order.
@@ -92,13 +101,52 @@ impl Owners {
             .map(|&(_, i)| &self.processes[i as usize])
     }
 
-    /// As [`Owners::of`], as indices into [`Owners::processes`].
-    pub fn indices_of(&self, inode: u64) -> impl Iterator<Item = u32> + '_ {
-        self.holders_of(inode).iter().map(|&(_, i)| i)
+    /// Lookups for inodes that come mostly in ascending order: each steps on from the last,
+    /// as a merge does, instead of searching.
+    pub fn lookup(&self) -> Lookup<'_> {
+        Lookup {
+            owners: self,
+            at: 0,
+        }
     }
 
     pub fn processes(&self) -> &[Process] {
         &self.processes
+    }
+}
+
+/// See [`Owners::lookup`].
+pub struct Lookup<'a> {
+    owners: &'a Owners,
+    /// Every holding before it is for a smaller inode than the last one looked up.
+    at: usize,
+}
+
+/// How many holdings a lookup steps over before it searches instead.
+const STEPS: usize = 8;
+
+impl<'a> Lookup<'a> {
+    fn holders_of(&mut self, inode: u64) -> &'a [(u64, u32)] {
+        let owners = self.owners;
+        let holders = &owners.holders;
+        let behind = self.at > 0 && holders[self.at - 1].0 >= inode;
+        let near = holders[self.at..]
+            .iter()
+            .take(STEPS)
+            .position(|&(i, _)| i >= inode);
+        let start = match near {
+            _ if behind => owners.start_of(inode),
+            Some(step) => self.at + step,
+            None if holders.len() - self.at < STEPS => holders.len(),
+            None => owners.start_of(inode),
+        };
+        self.at = start;
+        owners.run_at(start, inode)
+    }
+
+    /// The indices into [`Owners::processes`] of the holders of `inode`, in pid order.
+    pub fn indices_of(&mut self, inode: u64) -> impl Iterator<Item = u32> + 'a {
+        self.holders_of(inode).iter().map(|&(_, i)| i)
     }
 }
 
@@ -124,9 +172,10 @@ impl Attribution {
             walk: owners.stats.clone(),
             ..Attribution::default()
         };
+        let mut lookup = owners.lookup();
         for inode in inodes {
             a.sockets += 1;
-            match owners.holders_of(inode).len() {
+            match lookup.holders_of(inode).len() {
                 _ if inode == 0 => a.no_process += 1,
                 0 => a.unknown += 1,
                 n => {
@@ -171,5 +220,39 @@ mod tests {
         }
         assert_eq!(owners.of(0).count(), 0);
         assert_eq!(Owners::default().of(5).count(), 0);
+    }
+
+    #[test]
+    fn lookups_in_any_order_find_what_searches_find() {
+        let process = |pid| Process {
+            pid,
+            comm: "p".into(),
+            uid: 0,
+            starttime: 0,
+            fd_count: 0,
+            nofile_soft: None,
+        };
+        let mut holders = Vec::new();
+        for k in 0..500u64 {
+            // Gaps of every size, so some lookups step and some search.
+            let inode = 10 + k * k % 97 + k * 13;
+            holders.push((inode, 0));
+            if k % 5 == 0 {
+                holders.push((inode, 1));
+            }
+        }
+        let owners = Owners::new(vec![process(1), process(2)], holders, WalkStats::default());
+        let ascending: Vec<u64> = (0..8000).collect();
+        let mixed: Vec<u64> = (0..8000u64).map(|k| (k * 7919) % 8000).collect();
+        let repeated: Vec<u64> = (0..8000u64).map(|k| k / 3).collect();
+        for order in [ascending, mixed, repeated] {
+            let mut lookup = owners.lookup();
+            for inode in order {
+                let stepped: Vec<u32> = lookup.indices_of(inode).collect();
+                let searched: Vec<u32> = owners.holders_of(inode).iter().map(|h| h.1).collect();
+                assert_eq!(stepped, searched, "inode {inode}");
+            }
+        }
+        assert_eq!(Owners::default().lookup().indices_of(3).count(), 0);
     }
 }
