@@ -4,14 +4,15 @@
 //! holder: 16 bytes per held socket, no string per socket.
 //!
 //! The walk needs no list of wanted inodes: it can run on a second thread while the sockets
-//! are dumped, and be asked afterwards who holds the ones that matched
-//! ([`FdTable::owners`]). Only those processes are described (stat, status, limits), and the
+//! are dumped (and on both threads once the dump is done), and be asked afterwards who holds
+//! the ones that matched ([`FdTable::owners`]). Only those processes are described (stat, status, limits), and the
 //! pid-reuse check of `owners::describe` runs then.
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 
 use rustix::fs::{Dir, Mode, OFlags, openat, readlinkat_raw};
@@ -49,83 +50,116 @@ pub struct FdTable {
 
 /// Walks `root/*/fd` in pid order, recording every socket fd whose inode `keep` accepts.
 pub fn walk(root: &Path, keep: &dyn Fn(u64) -> bool) -> io::Result<FdTable> {
-    walk_until(root, keep, &AtomicBool::new(false))
+    let queue = Queue::open(root)?;
+    Ok(FdTable::merge(root, vec![walk_share(&queue, keep)]))
 }
 
-/// The walk on a thread of its own, started before the sockets are dumped. Dropping it stops
-/// the walk at the next process (nothing turned out to need owners, or the dump failed).
+/// The processes to walk, shared by the walkers: each takes the next pid until none is left.
+struct Queue {
+    root_fd: OwnedFd,
+    pids: Vec<u32>,
+    next: AtomicUsize,
+    stop: AtomicBool,
+}
+
+impl Queue {
+    /// Lists the processes under `root`.
+    fn open(root: &Path) -> io::Result<Queue> {
+        let root_fd = openat(
+            rustix::fs::CWD,
+            root,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut pids: Vec<u32> = Vec::new();
+        let mut dir = Dir::read_from(&root_fd)?;
+        while let Some(entry) = dir.read() {
+            let entry = entry?;
+            if let Some(pid) = entry.file_name().to_str().ok().and_then(|n| n.parse().ok()) {
+                pids.push(pid);
+            }
+        }
+        pids.sort_unstable();
+        Ok(Queue {
+            root_fd,
+            pids,
+            next: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    fn take(&self) -> Option<u32> {
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.pids
+            .get(self.next.fetch_add(1, Ordering::Relaxed))
+            .copied()
+    }
+}
+
+/// The walk on a thread of its own, started before the sockets are dumped; the thread that
+/// waits for it in [`Beside::finish`] walks the processes still left beside it, so the dump and
+/// the walk overlap and the rest of the walk uses both cores. Dropping it stops the walk at the
+/// next process (nothing turned out to need owners, or the dump failed).
 pub struct Beside {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<io::Result<FdTable>>>,
-    /// Where to walk when no thread could be started (a low `ulimit -u`): then the walk runs
-    /// in [`Beside::finish`], after the dump, as it would without overlap.
     root: PathBuf,
+    queue: Result<Arc<Queue>, Option<io::Error>>,
+    thread: Option<JoinHandle<FdTable>>,
 }
 
 impl Beside {
     /// Starts walking `root/*/fd`, recording every socket fd.
     pub fn start(root: &Path) -> Beside {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let owned = root.to_path_buf();
-        let thread = std::thread::Builder::new()
-            .name("fd walk".into())
-            .spawn(move || walk_until(&owned, &|_| true, &flag))
-            .ok();
+        let queue = Queue::open(root).map(Arc::new).map_err(Some);
+        // No thread (a low `ulimit -u`): the whole walk runs in `finish`, after the dump.
+        let thread = queue.as_ref().ok().and_then(|queue| {
+            let queue = Arc::clone(queue);
+            std::thread::Builder::new()
+                .name("fd walk".into())
+                .spawn(move || walk_share(&queue, &|_| true))
+                .ok()
+        });
         Beside {
-            stop,
-            thread,
             root: root.to_path_buf(),
+            queue,
+            thread,
         }
     }
 
-    /// Waits for the walk to finish.
+    /// Walks what is left, then waits for the other thread.
     pub fn finish(mut self) -> io::Result<FdTable> {
+        let queue = match &mut self.queue {
+            Ok(queue) => Arc::clone(queue),
+            Err(e) => return Err(e.take().unwrap_or_else(|| io::Error::other("walk failed"))),
+        };
+        let mut parts = vec![walk_share(&queue, &|_| true)];
         match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(table)) => table,
+            Some(Ok(table)) => parts.push(table),
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => walk(&self.root, &|_| true),
+            None => {}
         }
+        Ok(FdTable::merge(&self.root, parts))
     }
 }
 
 impl Drop for Beside {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        if let Ok(queue) = &self.queue {
+            queue.stop.store(true, Ordering::Relaxed);
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-fn walk_until(root: &Path, keep: &dyn Fn(u64) -> bool, stop: &AtomicBool) -> io::Result<FdTable> {
-    let mut table = FdTable {
-        root: root.to_path_buf(),
-        ..FdTable::default()
-    };
-    table.stats.hidepid = hidepid(root);
-    table.stats.as_root = rustix::process::geteuid().is_root();
-    let root_fd = openat(
-        rustix::fs::CWD,
-        root,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut pids: Vec<u32> = Vec::new();
-    let mut dir = Dir::read_from(&root_fd)?;
-    while let Some(entry) = dir.read() {
-        let entry = entry?;
-        if let Some(pid) = entry.file_name().to_str().ok().and_then(|n| n.parse().ok()) {
-            pids.push(pid);
-        }
-    }
-    pids.sort_unstable();
+/// Walks the processes this thread takes from `queue`.
+fn walk_share(queue: &Queue, keep: &dyn Fn(u64) -> bool) -> FdTable {
+    let mut table = FdTable::default();
     let mut path = String::new();
     let mut link = [std::mem::MaybeUninit::<u8>::uninit(); 64];
-    for pid in pids {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
+    while let Some(pid) = queue.take() {
         table.stats.processes_scanned += 1;
         path.clear();
         path.push_str(&pid.to_string());
@@ -134,7 +168,7 @@ fn walk_until(root: &Path, keep: &dyn Fn(u64) -> bool, stop: &AtomicBool) -> io:
             Err(Errno::MFILE)
         } else {
             openat(
-                &root_fd,
+                &queue.root_fd,
                 path.as_str(),
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
                 Mode::empty(),
@@ -173,7 +207,8 @@ fn walk_until(root: &Path, keep: &dyn Fn(u64) -> bool, stop: &AtomicBool) -> io:
                 continue;
             }
             fd_count += 1;
-            match readlinkat_raw(dir.fd()?, name, &mut link) {
+            let target = dir.fd().and_then(|fd| readlinkat_raw(fd, name, &mut link));
+            match target {
                 Ok((target, _)) => {
                     if let Some(inode) = socket_inode(target)
                         && keep(inode)
@@ -199,7 +234,7 @@ fn walk_until(root: &Path, keep: &dyn Fn(u64) -> bool, stop: &AtomicBool) -> io:
             table.processes.push(Walked { pid, fd_count });
         }
     }
-    Ok(table)
+    table
 }
 
 fn denied(e: Errno) -> bool {
@@ -207,6 +242,47 @@ fn denied(e: Errno) -> bool {
 }
 
 impl FdTable {
+    /// One table from the walkers' shares, its processes in pid order again.
+    fn merge(root: &Path, mut parts: Vec<FdTable>) -> FdTable {
+        // The largest share is the base and the others are added to it: a million holdings
+        // are not copied into a third table.
+        parts.sort_by_key(|p| std::cmp::Reverse(p.held.len()));
+        let mut parts = parts.into_iter();
+        let mut table = parts.next().unwrap_or_default();
+        table.root = root.to_path_buf();
+        table.stats.hidepid = hidepid(root);
+        table.stats.as_root = rustix::process::geteuid().is_root();
+        for part in parts {
+            let offset = u32::try_from(table.processes.len()).unwrap_or(u32::MAX);
+            let stats = &mut table.stats;
+            stats.processes_scanned += part.stats.processes_scanned;
+            stats.processes_unreadable += part.stats.processes_unreadable;
+            stats.processes_vanished += part.stats.processes_vanished;
+            stats.processes_out_of_fds += part.stats.processes_out_of_fds;
+            stats.fds_unreadable += part.stats.fds_unreadable;
+            table.processes.extend(part.processes);
+            table.held.reserve_exact(part.held.len());
+            table.held.extend(part.held.into_iter().map(|h| Held {
+                process: h.process + offset,
+                ..h
+            }));
+        }
+        if !table.processes.is_sorted_by_key(|p| p.pid) {
+            let mut order: Vec<u32> =
+                (0..u32::try_from(table.processes.len()).unwrap_or(u32::MAX)).collect();
+            order.sort_unstable_by_key(|&i| table.processes[i as usize].pid);
+            let mut renumber = vec![0u32; order.len()];
+            for (new, &old) in order.iter().enumerate() {
+                renumber[old as usize] = u32::try_from(new).unwrap_or(u32::MAX);
+            }
+            table.processes = order.iter().map(|&i| table.processes[i as usize]).collect();
+            for h in &mut table.held {
+                h.process = renumber[h.process as usize];
+            }
+        }
+        table
+    }
+
     /// Who holds the sockets whose inodes `wanted` gives, in ascending order (duplicates are
     /// fine): each process holding one is described (and checked against pid reuse); one that
     /// exited or was replaced since the walk counts as vanished.
@@ -276,6 +352,52 @@ mod tests {
         assert_eq!(table.processes[0].fd_count, 3);
         let held: Vec<(u64, u32)> = table.held.iter().map(|h| (h.inode, h.fd)).collect();
         assert_eq!(held, vec![(10, 3)]);
+    }
+
+    #[test]
+    fn two_walkers_find_what_one_finds_in_pid_order() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("self")).unwrap();
+        for pid in 1..=40u64 {
+            let fd = dir.path().join(format!("{pid}/fd"));
+            fs::create_dir_all(&fd).unwrap();
+            for n in 0..pid % 4 {
+                symlink(
+                    format!("socket:[{}]", pid * 100 + n),
+                    fd.join(n.to_string()),
+                )
+                .unwrap();
+            }
+        }
+        let one = walk(dir.path(), &|_| true).unwrap();
+        let both = Beside::start(dir.path()).finish().unwrap();
+        let pids = |t: &FdTable| t.processes.iter().map(|p| p.pid).collect::<Vec<_>>();
+        let held = |t: &FdTable| {
+            let mut held: Vec<(u64, u32)> = t
+                .held
+                .iter()
+                .map(|h| (h.inode, t.processes[h.process as usize].pid))
+                .collect();
+            held.sort_unstable();
+            held
+        };
+        assert_eq!(pids(&both), pids(&one));
+        assert!(pids(&one).is_sorted() && pids(&one).len() == 30);
+        assert_eq!(held(&both), held(&one));
+        assert_eq!(both.stats.processes_scanned, 40);
+        // Shares merged out of pid order come back in pid order.
+        let mut shares = [one, FdTable::default()];
+        shares[1].processes = shares[0].processes.split_off(10);
+        shares[1].held = shares[0]
+            .held
+            .split_off(shares[0].held.iter().position(|h| h.process >= 10).unwrap());
+        for h in &mut shares[1].held {
+            h.process -= 10;
+        }
+        let [first, second] = shares;
+        let merged = FdTable::merge(dir.path(), vec![second, first]);
+        assert_eq!(pids(&merged), pids(&both));
+        assert_eq!(held(&merged), held(&both));
     }
 
     #[test]

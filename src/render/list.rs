@@ -88,14 +88,32 @@ fn write_holders(cell: &mut String, socket: &Socket, owners: &Owners, field: boo
     }
 }
 
+/// A number into `cell`, without the formatting machinery (a million rows are written twice).
+fn push_number(cell: &mut String, n: impl itoa::Integer) {
+    cell.push_str(itoa::Buffer::new().format(n));
+}
+
 /// `ss`-style endpoint (`127.0.0.1:80`, `[::1]:80`, and `*` for port 0, listeners' peers) into
 /// `cell`, without allocating.
 fn write_endpoint(cell: &mut String, addr: SocketAddr) {
-    let _ = match (addr, addr.port()) {
-        (SocketAddr::V4(a), 0) => write!(cell, "{}:*", a.ip()),
-        (SocketAddr::V6(a), 0) => write!(cell, "[{}]:*", a.ip()),
-        (a, _) => write!(cell, "{a}"),
-    };
+    match addr {
+        SocketAddr::V4(a) => {
+            for (i, octet) in a.ip().octets().into_iter().enumerate() {
+                if i > 0 {
+                    cell.push('.');
+                }
+                push_number(cell, octet);
+            }
+        }
+        SocketAddr::V6(a) => {
+            let _ = write!(cell, "[{}]", a.ip());
+        }
+    }
+    cell.push(':');
+    match addr.port() {
+        0 => cell.push('*'),
+        port => push_number(cell, port),
+    }
 }
 
 /// What each row shows: the columns asked for, and what they need.
@@ -142,10 +160,15 @@ impl Columns<'_> {
         let [state, rx, tx, local, peer, rest @ ..] = &mut cells[first..] else {
             return;
         };
-        let _ = write!(state, "{}", socket.state);
-        let _ = write!(rx, "{}", socket.rx_queue);
+        match socket.state {
+            TcpState::Unknown(_) => {
+                let _ = write!(state, "{}", socket.state);
+            }
+            known => state.push_str(known.name()),
+        }
+        push_number(rx, socket.rx_queue);
         // As ss: a listener's Send-Q is its backlog, when the source knows it (sock_diag).
-        let _ = write!(tx, "{}", socket.backlog.unwrap_or(socket.tx_queue));
+        push_number(tx, socket.backlog.unwrap_or(socket.tx_queue));
         write_endpoint(local, socket.local);
         write_endpoint(peer, socket.remote);
         let mut rest = rest.iter_mut();
@@ -153,7 +176,7 @@ impl Columns<'_> {
             && let (Some(timer), Some(retrans)) = (rest.next(), rest.next())
         {
             timer.push_str(&timer_text(socket, self.clock_ticks));
-            let _ = write!(retrans, "{}", socket.retransmits);
+            push_number(retrans, socket.retransmits);
         }
         if let (Some(owners), Some(cell)) = (self.owners, rest.next()) {
             write_holders(cell, socket, owners, field);
@@ -199,8 +222,13 @@ pub fn render_table(report: &SocketList, out: &mut dyn Write) -> io::Result<()> 
     }
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     let mut cells = Vec::new();
+    // The last column is not padded: the holders, when shown, need no width (nor lookup).
+    let measured = Columns {
+        owners: None,
+        ..columns
+    };
     for (i, socket) in report.sockets.iter().enumerate() {
-        columns.fill(report.netns_of(i), &socket, false, &mut cells);
+        measured.fill(report.netns_of(i), &socket, false, &mut cells);
         for (w, cell) in widths.iter_mut().zip(&cells) {
             *w = (*w).max(cell.chars().count());
         }
@@ -223,19 +251,31 @@ fn write_aligned(
     right: &[bool],
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    const SPACES: &[u8] = &[b' '; 256];
+    let pad = |n: usize, out: &mut dyn Write| -> io::Result<()> {
+        let mut left = n;
+        while left > 0 {
+            let chunk = left.min(SPACES.len());
+            out.write_all(&SPACES[..chunk])?;
+            left -= chunk;
+        }
+        Ok(())
+    };
     let last = cells.len() - 1;
     for (i, cell) in cells.iter().enumerate() {
-        let pad = widths[i].saturating_sub(cell.chars().count());
-        let sep = if i == last { "" } else { "  " };
+        let fill = widths[i].saturating_sub(cell.chars().count());
         if right[i] {
-            write!(out, "{:pad$}{cell}{sep}", "")?;
-        } else if i == last {
-            write!(out, "{cell}")?;
-        } else {
-            write!(out, "{cell}{:pad$}{sep}", "")?;
+            pad(fill, out)?;
+        }
+        out.write_all(cell.as_bytes())?;
+        if i != last {
+            if !right[i] {
+                pad(fill, out)?;
+            }
+            out.write_all(b"  ")?;
         }
     }
-    writeln!(out)
+    out.write_all(b"\n")
 }
 
 /// What a reader of the table should know: the filter, gaps in attribution, skipped lines.
