@@ -4,6 +4,7 @@
 
 mod assemble;
 mod targets;
+mod walk;
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
@@ -13,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::alert::history::{self, Comparison, Current};
 use crate::alert::state::Saved;
 use crate::collect::context::{read_boot_id, read_context};
-use crate::collect::fdwalk::{Beside, FdTable};
+use crate::collect::fdwalk::Beside;
 use crate::collect::owners::find_owners;
 use crate::collect::{self, Source};
 use crate::diagnose::observe::Observations;
@@ -23,6 +24,8 @@ use crate::filter::Filter;
 use crate::model::{KernelContext, Socket, StateSet, Tally};
 use crate::report::{Attribution, Collection, NetnsLabel, Owners, SummaryReport, Unopened};
 pub use targets::Namespaces;
+pub use walk::analyse_with_holders;
+use walk::finish_walk;
 
 /// Which sockets, from where, and whether their processes may be looked up.
 #[derive(Debug, Clone)]
@@ -126,57 +129,6 @@ pub fn containers_of(
     pids.into_iter()
         .filter_map(|pid| Some((pid, namer.container_of(pid)?)))
         .collect()
-}
-
-/// As [`analyse_each`], with the walk of every process's fds on a second thread while the
-/// sockets stream by: the dump (kernel time in this thread) and the walk (kernel time in the
-/// other) overlap instead of adding up. `each` keeps what it needs of the matching sockets;
-/// the walk goes on while the caller sorts them, and [`Walk::owners`] then says who holds them.
-pub fn analyse_with_holders(
-    scope: &Scope,
-    plan: &Plan,
-    settings: &Settings,
-    each: &mut dyn FnMut(Option<&NetnsLabel>, &Socket),
-    err: &mut dyn Write,
-) -> Result<(Analysis, Walk), Error> {
-    let walk = Walk {
-        beside: Beside::start(scope.source.root()),
-        source: scope.source.clone(),
-    };
-    let analysis = analyse_each(scope, plan, settings, each, err)?;
-    Ok((analysis, walk))
-}
-
-/// A walk of `/proc/*/fd` under way beside the rest of the work.
-pub struct Walk {
-    beside: Beside,
-    source: Source,
-}
-
-impl Walk {
-    /// Who holds the sockets of the inodes `wanted` gives in ascending order, and how far
-    /// attribution got for `inodes` (every matching socket's, in any order, 0 for those no
-    /// process can hold). Nothing is described when no matching socket can have a holder.
-    pub fn owners(
-        self,
-        wanted: impl Iterator<Item = u64>,
-        inodes: impl Iterator<Item = u64> + Clone,
-    ) -> Result<(Owners, Attribution), Error> {
-        let owners = if inodes.clone().any(|i| i != 0) {
-            finish_walk(&self.source, self.beside)?.owners(wanted)
-        } else {
-            Owners::default()
-        };
-        let attribution = Attribution::of_inodes(inodes, &owners);
-        Ok((owners, attribution))
-    }
-}
-
-fn finish_walk(source: &Source, walk: Beside) -> Result<FdTable, Error> {
-    walk.finish().map_err(|e| Error::Read {
-        path: source.root().to_path_buf(),
-        source: e,
-    })
 }
 
 /// USER_HZ, the unit of the timer column, known before any socket is read (for rows written
