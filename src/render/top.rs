@@ -132,7 +132,8 @@ fn table(report: &TopReport, style: Style, compact: bool) -> String {
             if group.counts.unknown_total() > 0 {
                 parts.push(format!("UNKNOWN {}", group.counts.unknown_total()));
             }
-            row.push(Cell::new(parts.join(", ")));
+            // One state a line: a narrow terminal never breaks one in two.
+            row.push(Cell::new(parts.join("\n")));
         } else {
             row.extend(states.iter().map(|&s| count(group.counts.get(s), style)));
             if unknown {
@@ -152,17 +153,44 @@ fn table(report: &TopReport, style: Style, compact: bool) -> String {
         }
     }
     if compact && let Some(width) = style.width {
-        // Only the states column wraps, at word boundaries: keys and numbers stay whole.
+        // Numbers and states stay whole; with several keys, the keys wrap before a state would.
         table
             .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
             .set_width(width);
-        for column in 0..keys + 2 {
+        let first_whole = if keys > 1 { keys } else { 0 };
+        for column in first_whole..keys + 2 {
             if let Some(c) = table.column_mut(column) {
                 c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
             }
         }
+        if let Some(c) = table.column_mut(keys + 2) {
+            // "ESTABLISHED 1332" stays on one line (the width counts the padding).
+            c.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
+                comfy_table::Width::Fixed(longest_state(report, &states).saturating_add(2)),
+            ));
+        }
     }
     table.to_string()
+}
+
+/// The widest `STATE N` of the folded states column.
+fn longest_state(report: &TopReport, states: &[TcpState]) -> u16 {
+    let widest = report
+        .groups
+        .iter()
+        .flat_map(|g| {
+            let known = states
+                .iter()
+                .map(|&s| (s.name().len(), g.counts.get(s)))
+                .filter(|&(_, n)| n > 0);
+            let unknown = Some(("UNKNOWN".len(), g.counts.unknown_total())).filter(|&(_, n)| n > 0);
+            known
+                .chain(unknown)
+                .map(|(name, n)| name + 1 + n.to_string().len())
+        })
+        .max()
+        .unwrap_or(0);
+    u16::try_from(widest).unwrap_or(u16::MAX)
 }
 
 /// The limit, the filter, gaps in attribution and skipped lines, in words.

@@ -73,6 +73,37 @@ fn top_tables_fit_sixty_columns() {
     for line in out.lines() {
         assert!(line.chars().count() <= 60, "{line}");
     }
+    crate::util::snapshot_settings(None)
+        .bind(|| insta::assert_snapshot!("top_two_keys_at_60_columns", out));
+    // The folded states column holds one whole state a line: `ESTABLISHED 12`.
+    let names = [
+        "LISTEN",
+        "SYN_SENT",
+        "SYN_RECV",
+        "ESTABLISHED",
+        "FIN_WAIT1",
+        "FIN_WAIT2",
+        "TIME_WAIT",
+        "CLOSE",
+        "CLOSE_WAIT",
+        "LAST_ACK",
+        "CLOSING",
+        "UNKNOWN",
+    ];
+    let states: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.rsplit('|').nth(1))
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty() && *cell != "States")
+        .collect();
+    assert!(!states.is_empty(), "{out}");
+    for cell in &states {
+        let (name, count) = cell.rsplit_once(' ').unwrap_or((cell, ""));
+        assert!(
+            names.contains(&name) && count.parse::<u64>().is_ok(),
+            "a state was broken: {cell:?} in\n{out}"
+        );
+    }
 }
 
 /// Shared options work before or after the subcommand, as ss users type them.
