@@ -107,13 +107,17 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
         if !notes.is_empty() {
             writeln!(out)?;
             for note in notes {
-                writeln!(out, "{note}")?;
+                writeln!(out, "{}", wrap(&note, style, "", "  "))?;
             }
         }
     }
     for (id, what) in &d.limited {
         writeln!(out)?;
-        writeln!(out, "Note ({id}): {what}")?;
+        writeln!(
+            out,
+            "{}",
+            wrap(&format!("Note ({id}): {what}"), style, "", "  ")
+        )?;
     }
     if !d.skipped.is_empty() {
         // One line: which checks and what they lacked; the reasons are in --json.
@@ -125,14 +129,14 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
                 None => id.to_string(),
             })
             .collect();
-        writeln!(out)?;
-        writeln!(
-            out,
+        let line = format!(
             "Skipped {} of {} checks for missing data: {}; reasons in --json.",
             d.skipped.len(),
             d.rules,
             what.join(", ")
-        )?;
+        );
+        writeln!(out)?;
+        writeln!(out, "{}", wrap(&line, style, "", "  "))?;
     }
     Ok(())
 }

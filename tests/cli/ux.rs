@@ -58,6 +58,21 @@ fn findings_wrap_to_the_terminal_width() {
             .arg(dir.path()),
     );
     assert!(piped.lines().any(|l| l.chars().count() > 120), "{piped}");
+    // The closing notes (skipped checks here) wrap too.
+    let out = stdout_of(
+        sockscope()
+            .env("COLUMNS", "60")
+            .arg("--proc-root")
+            .arg(fixture("odd-states")),
+    );
+    assert!(out.contains("Skipped"), "{out}");
+    let commands = ["ss ", "lsof ", "ls ", "sudo ", "sockscope "];
+    for line in out
+        .lines()
+        .filter(|l| !commands.iter().any(|c| l.trim_start().starts_with(c)))
+    {
+        assert!(line.chars().count() <= 60, "{line}");
+    }
 }
 
 /// `top` with nested keys stays inside 60 columns.
