@@ -256,61 +256,55 @@ struct Resolve<'a> {
 }
 
 impl Resolve<'_> {
-    /// The keys sockets with these other values and these holders count under.
+    /// The keys sockets with these other values and these holders count under: one per
+    /// holder, each holder's process beside its own container, and each key once.
     fn keys(&self, rest: &[KeyValue], holders: Holders, held: &[u32]) -> Vec<Vec<KeyValue>> {
         let processes = self.owners.processes();
-        let mut tuples = vec![rest.to_vec()];
-        for (at, &key) in self.keys.iter().enumerate() {
-            let values: Vec<KeyValue> = match key {
-                GroupKey::Process => match holders {
-                    Holders::NoProcess => vec![KeyValue::NoProcess],
-                    Holders::Unknown => vec![KeyValue::UnknownOwner],
-                    Holders::One(_) | Holders::Many(_) => held
-                        .iter()
-                        .map(|&i| {
-                            let p = &processes[i as usize];
-                            KeyValue::Process {
-                                pid: p.pid,
-                                comm: p.comm.clone(),
-                            }
-                        })
-                        .collect(),
-                },
-                // A namespace that is no container's: its sockets count for their holders'.
-                GroupKey::Container if rest.get(at) == Some(&KeyValue::Container(None)) => {
-                    let mut of: Vec<KeyValue> = held
-                        .iter()
-                        .filter_map(|&i| self.containers.get(&processes[i as usize].pid))
-                        .map(|c| KeyValue::Container(Some(c.clone())))
-                        .collect();
-                    of.sort();
-                    of.dedup();
-                    if of.is_empty() {
-                        vec![KeyValue::Container(None)]
-                    } else {
-                        of
-                    }
-                }
-                _ => continue,
-            };
-            if let [only] = values.as_slice() {
-                for t in &mut tuples {
-                    t[at] = only.clone();
-                }
-            } else {
-                tuples = tuples
-                    .iter()
-                    .flat_map(|t| {
-                        values.iter().map(move |v| {
-                            let mut t = t.clone();
-                            t[at] = v.clone();
-                            t
-                        })
-                    })
-                    .collect();
+        let process_at = self.keys.iter().position(|&k| k == GroupKey::Process);
+        // A namespace that is no container's: its sockets count for their holders' containers.
+        let container_at = self
+            .keys
+            .iter()
+            .position(|&k| k == GroupKey::Container)
+            .filter(|&at| rest.get(at) == Some(&KeyValue::Container(None)));
+        if held.is_empty() {
+            let mut key = rest.to_vec();
+            if let Some(at) = process_at {
+                key[at] = match holders {
+                    Holders::NoProcess => KeyValue::NoProcess,
+                    _ => KeyValue::UnknownOwner,
+                };
             }
+            return vec![key];
         }
-        tuples
+        let mut keys: Vec<Vec<KeyValue>> = held
+            .iter()
+            .map(|&i| {
+                let p = &processes[i as usize];
+                let mut key = rest.to_vec();
+                if let Some(at) = process_at {
+                    key[at] = KeyValue::Process {
+                        pid: p.pid,
+                        comm: p.comm.clone(),
+                    };
+                }
+                if let Some(at) = container_at {
+                    key[at] = KeyValue::Container(self.containers.get(&p.pid).cloned());
+                }
+                key
+            })
+            .collect();
+        // Without the process key, a socket counts for the containers of its holders, and
+        // under no container only when none of them is in one.
+        if process_at.is_none()
+            && let Some(at) = container_at
+            && keys.iter().any(|k| k[at] != KeyValue::Container(None))
+        {
+            keys.retain(|k| k[at] != KeyValue::Container(None));
+        }
+        keys.sort();
+        keys.dedup();
+        keys
     }
 }
 

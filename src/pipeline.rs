@@ -195,10 +195,14 @@ pub fn analyse_each(
     err: &mut dyn Write,
 ) -> Result<Analysis, Error> {
     let collected_at = SystemTime::now();
-    // Dropped (stopped) on every way out that does not use it.
-    let mut walk =
-        (plan.walk_beside && !scope.no_processes && (plan.diagnose || !plan.owned.is_empty()))
-            .then(|| Beside::start(scope.source.root()));
+    // Dropped (stopped) on every way out that does not use it. With one CPU, walking beside
+    // the dump would only slow the dump down when no finding turns out to need owners.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut walk = (plan.walk_beside
+        && cores > 1
+        && !scope.no_processes
+        && (plan.diagnose || !plan.owned.is_empty()))
+    .then(|| Beside::start(scope.source.root()));
     let (mut targets, mut sweep) = targets::resolve(scope)?;
     let mut parts = Vec::with_capacity(targets.len());
     for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
@@ -249,12 +253,14 @@ pub fn analyse_each(
                 sorted.sort_unstable();
                 finish_walk(&scope.source, walk)?.owners(sorted.into_iter())
             }
-            // Nothing to name: the walk beside stops where it is (dropped), and none is made.
+            // Nothing to name: none is walked. (A walk beside, taken into this arm, is dropped
+            // at its end: it stops at its next process.)
             _ => owners_of(&scope.source, &all)?,
         })
     } else {
         None
     };
+    // Not taken: nothing needed owners; stop the walk beside now.
     drop(walk);
     let place = diagnose::steps::Place::new(
         scope.source.root(),

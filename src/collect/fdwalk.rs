@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use rustix::fs::{Dir, Mode, OFlags, openat, readlinkat_raw};
 use rustix::io::Errno;
 
-use super::owners::{Gap, describe, hidepid, out_of_fds, socket_inode};
+use super::owners::{Gap, SAMPLES, describe, hidepid, out_of_fds, socket_inode};
 use crate::report::{Owners, WalkStats};
 
 /// A process whose fd directory was listed.
@@ -73,13 +73,20 @@ impl Queue {
         )?;
         let mut pids: Vec<u32> = Vec::new();
         let mut dir = Dir::read_from(&root_fd)?;
-        while let Some(entry) = dir.read() {
-            let entry = entry?;
-            if let Some(pid) = entry.file_name().to_str().ok().and_then(|n| n.parse().ok()) {
+        // A listing error keeps the pids read so far (the rest count as not seen); only
+        // canonical pid names count, so `05` or `+5` in a copied tree is not process 5 twice.
+        while let Some(Ok(entry)) = dir.read() {
+            let Ok(name) = entry.file_name().to_str() else {
+                continue;
+            };
+            if let Ok(pid) = name.parse::<u32>()
+                && pid.to_string() == name
+            {
                 pids.push(pid);
             }
         }
         pids.sort_unstable();
+        pids.dedup();
         Ok(Queue {
             root_fd,
             pids,
@@ -207,6 +214,10 @@ fn walk_share(queue: &Queue, keep: &dyn Fn(u64) -> bool) -> FdTable {
                 continue;
             }
             fd_count += 1;
+            // A process with a million fds is not finished when nothing needs owners any more.
+            if fd_count % 1024 == 0 && queue.stop.load(Ordering::Relaxed) {
+                break;
+            }
             let target = dir.fd().and_then(|fd| readlinkat_raw(fd, name, &mut link));
             match target {
                 Ok((target, _)) => {
@@ -298,18 +309,21 @@ impl FdTable {
             while wanted.next_if(|&w| w < h.inode).is_some() {}
             wanted.peek() == Some(&h.inode)
         });
-        // Per walked process: one wanted socket it holds, read again to catch pid reuse.
-        let mut sample: Vec<Option<(u64, u32)>> = vec![None; self.processes.len()];
+        // Per walked process: a few wanted sockets it holds, read again to catch pid reuse.
+        let mut samples: Vec<Vec<(u64, u32)>> = vec![Vec::new(); self.processes.len()];
         for h in &held {
-            sample[h.process as usize].get_or_insert((h.inode, h.fd));
+            let sample = &mut samples[h.process as usize];
+            if sample.len() < SAMPLES {
+                sample.push((h.inode, h.fd));
+            }
         }
         // Per walked process: its index among the described ones (both in pid order).
         let mut described: Vec<Option<u32>> = vec![None; self.processes.len()];
         let mut processes = Vec::new();
-        for (at, (walked, sample)) in self.processes.iter().zip(&sample).enumerate() {
-            let Some(sample) = *sample else {
+        for (at, (walked, sample)) in self.processes.iter().zip(&samples).enumerate() {
+            if sample.is_empty() {
                 continue;
-            };
+            }
             let dir = self.root.join(walked.pid.to_string());
             match describe(&dir, walked.pid, walked.fd_count, sample) {
                 Ok(process) => {
@@ -398,6 +412,52 @@ mod tests {
         let merged = FdTable::merge(dir.path(), vec![second, first]);
         assert_eq!(pids(&merged), pids(&both));
         assert_eq!(held(&merged), held(&both));
+    }
+
+    /// A process directory with a stat line, holding `links` (fd, target).
+    fn process(root: &Path, pid: u32, links: &[(u32, &str)]) {
+        let dir = root.join(pid.to_string());
+        fs::create_dir_all(dir.join("fd")).unwrap();
+        fs::write(
+            dir.join("stat"),
+            format!("{pid} (server) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0"),
+        )
+        .unwrap();
+        for (fd, target) in links {
+            symlink(target, dir.join("fd").join(fd.to_string())).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_process_whose_first_socket_closed_since_the_walk_is_still_named() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("self")).unwrap();
+        process(dir.path(), 10, &[(3, "socket:[5]"), (4, "socket:[6]")]);
+        process(dir.path(), 11, &[(3, "socket:[7]")]);
+        let table = walk(dir.path(), &|_| true).unwrap();
+        // After the walk: 10 closed socket 5, and 11 exited and its pid went to another
+        // process whose fd 3 is something else.
+        fs::remove_file(dir.path().join("10/fd/3")).unwrap();
+        fs::remove_file(dir.path().join("11/fd/3")).unwrap();
+        symlink("pipe:[99]", dir.path().join("11/fd/3")).unwrap();
+        let owners = table.owners([5, 6, 7].into_iter());
+        let pids = |inode| owners.of(inode).map(|p| p.pid).collect::<Vec<_>>();
+        assert_eq!(pids(6), vec![10]);
+        assert_eq!(pids(5), vec![10], "still the same process");
+        assert_eq!(pids(7), Vec::<u32>::new());
+        assert_eq!(owners.stats.processes_vanished, 1);
+    }
+
+    #[test]
+    fn a_pid_is_walked_once_whatever_its_directory_is_called() {
+        let dir = tempfile::tempdir().unwrap();
+        process(dir.path(), 5, &[(3, "socket:[8]")]);
+        fs::create_dir_all(dir.path().join("05/fd")).unwrap();
+        symlink("socket:[8]", dir.path().join("05/fd/3")).unwrap();
+        fs::create_dir_all(dir.path().join("+5/fd")).unwrap();
+        let table = walk(dir.path(), &|_| true).unwrap();
+        assert_eq!(table.stats.processes_scanned, 1);
+        assert_eq!(table.owners([8].into_iter()).of(8).count(), 1);
     }
 
     #[test]

@@ -58,14 +58,20 @@ pub(super) enum Gap {
 /// Largest per-process file read (`stat` is about 300 bytes, `limits` 1.4 KiB).
 const PROCESS_FILE_LIMIT: u64 = 64 << 10;
 
-/// The facts about a matching process. `held`, one (inode, fd) the walk saw it hold, is read
-/// again at the end to make sure it is the same process. `stat` and `limits` are parsed here,
-/// not by procfs: a crafted `stat` (`4242 )x(`) made procfs-core panic.
+/// How many of a process's sockets are read again to make sure it is the same process: one
+/// may have closed since the walk (a busy server closes connections all the time), all of
+/// them closing in that moment means it is gone.
+pub(super) const SAMPLES: usize = 8;
+
+/// The facts about a matching process. `held`, some (inode, fd) the walk saw it hold (at most
+/// [`SAMPLES`]), are read again at the end: the process is the same one if one of them still
+/// is. `stat` and `limits` are parsed here, not by procfs: a crafted `stat` (`4242 )x(`) made
+/// procfs-core panic.
 pub(super) fn describe(
     dir: &Path,
     pid: u32,
     fd_count: u64,
-    held: (u64, u32),
+    held: &[(u64, u32)],
 ) -> Result<Process, Gap> {
     let gap = |e: io::Error| match e.kind() {
         _ if out_of_fds(&e) => Gap::OutOfFds,
@@ -78,9 +84,20 @@ pub(super) fn describe(
     let nofile_soft = bounded::read_text(&dir.join("limits"), PROCESS_FILE_LIMIT)
         .ok()
         .and_then(|text| parse_nofile_soft(&text));
-    let (inode, fd) = held;
-    let again = fs::read_link(dir.join("fd").join(fd.to_string())).map_err(gap)?;
-    if socket_inode(again.as_os_str().as_encoded_bytes()) != Some(inode) {
+    let mut same = false;
+    for &(inode, fd) in held.iter().take(SAMPLES) {
+        match fs::read_link(dir.join("fd").join(fd.to_string())) {
+            Ok(again) if socket_inode(again.as_os_str().as_encoded_bytes()) == Some(inode) => {
+                same = true;
+                break;
+            }
+            // That socket closed (or the fd now holds another): try the next one.
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(gap(e)),
+        }
+    }
+    if !same {
         return Err(Gap::Vanished);
     }
     Ok(Process {

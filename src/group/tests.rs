@@ -167,3 +167,42 @@ fn sockets_of_a_shared_namespace_count_for_their_holders_containers() {
         vec![(c(None), 2), (c(Some("web")), 2), (c(Some("db")), 1)]
     );
 }
+
+#[test]
+fn a_process_and_its_container_pair_up_for_a_shared_socket() {
+    let process = |pid: u32, comm: &str| crate::report::Process {
+        pid,
+        comm: comm.into(),
+        uid: 0,
+        starttime: 1,
+        fd_count: 3,
+        nofile_soft: None,
+    };
+    // Socket 1 is held by a (in web) and b (in db), as after passing an fd between them.
+    let owners = Owners::new(
+        vec![process(10, "a"), process(11, "b")],
+        vec![(1, 0), (1, 1)],
+        Default::default(),
+    );
+    let containers: HashMap<u32, String> = [(10, "web".into()), (11, "db".into())].into();
+    let keys = [GroupKey::Process, GroupKey::Container];
+    let mut g = Grouper::new(&keys);
+    g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], 1));
+    g.sort_by_inode();
+    let mut groups: Vec<Vec<KeyValue>> = g
+        .finish(Some(&owners), &containers)
+        .into_iter()
+        .map(|g| g.key)
+        .collect();
+    groups.sort();
+    let pair = |pid: u32, comm: &str, container: &str| {
+        vec![
+            KeyValue::Process {
+                pid,
+                comm: comm.into(),
+            },
+            KeyValue::Container(Some(container.into())),
+        ]
+    };
+    assert_eq!(groups, vec![pair(10, "a", "web"), pair(11, "b", "db")]);
+}

@@ -46,7 +46,8 @@ impl Walk {
         inodes: impl Iterator<Item = u64> + Clone,
     ) -> Result<(Owners, Attribution), Error> {
         let owners = if inodes.clone().any(|i| i != 0) {
-            finish_walk(&self.source, self.beside)?.owners(wanted)
+            // Inode 0 is a socket no process can hold.
+            finish_walk(&self.source, self.beside)?.owners(wanted.filter(|&i| i != 0))
         } else {
             Owners::default()
         };
