@@ -322,7 +322,11 @@ fn compare_all(
                 c.findings.push(finding(
                     "resets_spike",
                     Severity::Warning,
-                    format!("Resets and aborts at {rate:.1}/s, {:.1}× the usual", if m > 0.0 { rate / m } else { f64::INFINITY }),
+                    if m > 0.0 {
+                        format!("Resets and aborts at {rate:.1}/s, {:.1}× the usual", rate / m)
+                    } else {
+                        format!("Resets and aborts at {rate:.1}/s, where there were usually none")
+                    },
                     format!("{resets} resets, failed attempts and aborts in the last {since} ({rate:.1}/s) against a median of {m:.2}/s over the last {} runs.", history.len()),
                     json!({ "per_second": rate, "median_per_second": m, "runs": history.len() }),
                     vec!["nstat -az TcpEstabResets TcpAttemptFails TcpOutRsts TcpExtTCPAbortOnClose TcpExtTCPAbortOnData TcpExtTCPAbortOnTimeout".into()],

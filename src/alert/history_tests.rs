@@ -129,3 +129,36 @@ fn the_same_sockets_across_runs_are_stuck_new_ones_are_not() {
     assert_eq!(stuck.inodes, vec![1, 2]);
     assert_eq!(stuck.evidence["oldest_s"], 400);
 }
+
+#[test]
+fn resets_after_quiet_runs_say_so_instead_of_an_infinite_ratio() {
+    let mut saved = compare_run(None, &run_resets(0)).next;
+    // Three quiet runs a minute apart: the usual rate is 0/s.
+    for (i, now) in [1060, 1120, 1180].into_iter().enumerate() {
+        let mut r = run_resets(0);
+        r.now = now;
+        let c = compare_run(Some(&saved), &r);
+        assert!(c.findings.is_empty(), "run {i}: {:?}", ids(&c));
+        saved = c.next;
+    }
+    let mut burst = run_resets(600);
+    burst.now = 1240;
+    let c = compare_run(Some(&saved), &burst);
+    assert_eq!(ids(&c), vec!["resets_spike"]);
+    let title = &c.findings[0].title;
+    assert!(
+        title.contains("10.0/s") && title.contains("usually none"),
+        "{title}"
+    );
+    assert!(!title.contains("inf"), "{title}");
+}
+
+/// A run at 1000 s whose reset counters add up to `resets`.
+fn run_resets(resets: i64) -> Run {
+    let mut r = run(1000, &[], &[]);
+    for name in RESET_COUNTERS {
+        r.counters.insert(name.to_string(), 0);
+    }
+    r.counters.insert("Tcp.EstabResets".into(), resets);
+    r
+}
