@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::process::Command as Process;
@@ -70,6 +71,8 @@ fn sockets_in(name: &str, established: usize, close_wait: usize) -> Held {
                     let (server, _) = listener.accept().unwrap();
                     if i >= established {
                         client.shutdown(Shutdown::Write).unwrap();
+                        // The FIN has arrived once the server reads the end of the stream.
+                        assert_eq!((&server).read(&mut [0u8; 1]).unwrap(), 0);
                     }
                     (client, server)
                 })
@@ -108,6 +111,19 @@ fn ss_counts(name: &str) -> Option<BTreeMap<String, u64>> {
     Some(counts)
 }
 
+/// Waits (up to 2 s) until the FINs sent have been acknowledged: a client that shut down
+/// writing is FIN_WAIT1 until then, and FIN_WAIT2 after, which is what the tests count.
+fn settle(name: &str) {
+    for _ in 0..100 {
+        match ss_counts(name) {
+            Some(counts) if counts.contains_key("FIN-WAIT-1") => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => return,
+        }
+    }
+}
+
 fn nonzero(states: &Value) -> BTreeMap<String, u64> {
     states
         .as_object()
@@ -127,6 +143,7 @@ fn setup(tag: &str, shapes: &[(usize, usize)]) -> Result<Namespaces, String> {
         made.names.push(name.clone());
         make(&name)?;
         made.held.push(sockets_in(&name, established, close_wait));
+        settle(&name);
     }
     Ok(made)
 }

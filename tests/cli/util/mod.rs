@@ -3,6 +3,7 @@
 pub mod scenario;
 
 use std::fs;
+use std::io::Read;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -116,6 +117,8 @@ pub fn close_wait_on(listener: &TcpListener, n: usize) -> Vec<(TcpStream, TcpStr
             let client = TcpStream::connect(addr).unwrap();
             let (server, _) = listener.accept().unwrap();
             client.shutdown(Shutdown::Write).unwrap();
+            // CLOSE_WAIT once the server has the FIN: it then reads the end of the stream.
+            assert_eq!((&server).read(&mut [0u8; 1]).unwrap(), 0);
             (client, server)
         })
         .collect()
