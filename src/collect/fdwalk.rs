@@ -5,8 +5,8 @@
 //!
 //! The walk needs no list of wanted inodes: it can run on a second thread while the sockets
 //! are dumped (and on both threads once the dump is done), and be asked afterwards who holds
-//! the ones that matched ([`FdTable::owners`]). Only those processes are described (stat, status, limits), and the
-//! pid-reuse check of `owners::describe` runs then.
+//! the ones that matched ([`FdTable::owners`]). Only those processes are described (stat,
+//! uid, limits), and the pid-reuse check of `owners::describe` runs then.
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -43,7 +43,7 @@ struct Held {
 pub struct FdTable {
     root: PathBuf,
     processes: Vec<Walked>,
-    /// In walk order: grouped by process, processes in pid order.
+    /// In walk order: grouped by process (each walker's share in the order it took them).
     held: Vec<Held>,
     pub stats: WalkStats,
 }
