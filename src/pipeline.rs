@@ -24,8 +24,8 @@ use crate::filter::Filter;
 use crate::model::{KernelContext, Socket, StateSet, Tally};
 use crate::report::{Attribution, Collection, NetnsLabel, Owners, SummaryReport, Unopened};
 pub use targets::Namespaces;
-pub use walk::analyse_with_holders;
 use walk::finish_walk;
+pub use walk::{analyse_with_holders, containers_of};
 
 /// Which sockets, from where, and whether their processes may be looked up.
 #[derive(Debug, Clone)]
@@ -117,18 +117,6 @@ pub fn owners_of(source: &Source, wanted: &HashSet<u64>) -> Result<Owners, Error
         path: source.root().to_path_buf(),
         source: e,
     })
-}
-
-/// The containers of these processes (pid → container or pod name), for sockets a container
-/// holds in a namespace it shares with the host.
-pub fn containers_of(
-    scope: &Scope,
-    pids: impl IntoIterator<Item = u32>,
-) -> std::collections::HashMap<u32, String> {
-    let mut namer = crate::collect::names::Namer::new(scope.source.root(), &scope.host_root);
-    pids.into_iter()
-        .filter_map(|pid| Some((pid, namer.container_of(pid)?)))
-        .collect()
 }
 
 /// USER_HZ, the unit of the timer column, known before any socket is read (for rows written

@@ -1,5 +1,5 @@
 //! Owners for every matching socket (`list -p`, `top --by process`): the walk of `/proc/*/fd`
-//! beside the dump.
+//! beside the dump, and the containers of the processes it found.
 
 use std::io::Write;
 
@@ -61,4 +61,16 @@ pub(super) fn finish_walk(source: &Source, walk: Beside) -> Result<FdTable, Erro
         path: source.root().to_path_buf(),
         source: e,
     })
+}
+
+/// The containers of these processes (pid → container or pod name), for sockets a container
+/// holds in a namespace it shares with the host.
+pub fn containers_of(
+    scope: &Scope,
+    pids: impl IntoIterator<Item = u32>,
+) -> std::collections::HashMap<u32, String> {
+    let mut namer = crate::collect::names::Namer::new(scope.source.root(), &scope.host_root);
+    pids.into_iter()
+        .filter_map(|pid| Some((pid, namer.container_of(pid)?)))
+        .collect()
 }
