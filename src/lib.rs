@@ -58,18 +58,8 @@ pub mod internals {
             findings: Vec::new(),
             checks: Checks::default(),
             collection: Collection {
-                source: "",
-                proc_root: Default::default(),
-                pid: None,
-                netns: None,
-                files: Vec::new(),
-                duration: Default::default(),
-                sockets_seen: 0,
-                states_filtered_in_kernel: false,
-                skipped_lines: 0,
-                skipped: Vec::new(),
                 clock_ticks: 100,
-                source_reason: None,
+                ..Default::default()
             },
             sweep: None,
         };

@@ -75,26 +75,15 @@ pub fn run(
         }
         sockets.push(s);
     };
-    let (analysis, walk) = if args.processes {
-        // The walk of /proc/*/fd runs beside the dump, and on while the rows are sorted.
-        let (analysis, walk) = pipeline::analyse_with_holders(
-            &scope,
-            &Plan::default(),
-            &Settings::default(),
-            &mut keep,
-            err,
-        )?;
-        (analysis, Some(walk))
-    } else {
-        let analysis = pipeline::analyse_each(
-            &scope,
-            &Plan::default(),
-            &Settings::default(),
-            &mut keep,
-            err,
-        )?;
-        (analysis, None)
-    };
+    // With -p the walk of /proc/*/fd runs beside the dump, and on while the rows are sorted.
+    let (analysis, walk) = pipeline::analyse_with_holders(
+        &scope,
+        &Plan::default(),
+        &Settings::default(),
+        args.processes,
+        &mut keep,
+        err,
+    )?;
     sort(&mut sockets, key);
     let owners = match walk {
         Some(walk) => {

@@ -29,40 +29,32 @@ pub fn run(
     let settings = Settings::default();
 
     let mut grouper = Grouper::new(&keys);
-    let (groups, attribution, analysis) = if grouper.needs_owners() {
-        // The walk of /proc/*/fd runs beside the dump; each socket is kept as its inode, state
-        // and other keys until the owners are known. Containers sharing the host's namespace
-        // are found through the processes holding its sockets.
-        let (analysis, walk) = pipeline::analyse_with_holders(
-            &scope,
-            &plan,
-            &settings,
-            &mut |label, s| grouper.add_in(label, s),
-            err,
-        )?;
-        grouper.sort_by_inode();
-        let (owners, attribution) = walk.owners(grouper.inodes(), grouper.inodes())?;
-        let containers = if keys.contains(&GroupKey::Container) {
-            pipeline::containers_of(&scope, owners.processes().iter().map(|p| p.pid))
-        } else {
-            HashMap::new()
-        };
-        let attribution = keys.contains(&GroupKey::Process).then_some(attribution);
-        (
-            grouper.finish(Some(&owners), &containers),
-            attribution,
-            analysis,
-        )
-    } else {
-        // No owners needed: group while streaming, keeping no socket.
-        let analysis = pipeline::analyse_each(
-            &scope,
-            &plan,
-            &settings,
-            &mut |label, s| grouper.add_in(label, s),
-            err,
-        )?;
-        (grouper.finish(None, &HashMap::new()), None, analysis)
+    // With a holder key the walk of /proc/*/fd runs beside the dump, and each socket is kept as
+    // its inode, state and other keys until the owners are known (containers sharing the
+    // host's namespace are found through the processes holding its sockets). Without one,
+    // groups are counted while streaming, keeping no socket.
+    let holders = grouper.needs_owners();
+    let (analysis, walk) = pipeline::analyse_with_holders(
+        &scope,
+        &plan,
+        &settings,
+        holders,
+        &mut |label, s| grouper.add_in(label, s),
+        err,
+    )?;
+    let (groups, attribution) = match walk {
+        Some(walk) => {
+            grouper.sort_by_inode();
+            let (owners, attribution) = walk.owners(grouper.inodes(), grouper.inodes())?;
+            let containers = if keys.contains(&GroupKey::Container) {
+                pipeline::containers_of(&scope, owners.processes().iter().map(|p| p.pid))
+            } else {
+                HashMap::new()
+            };
+            let attribution = keys.contains(&GroupKey::Process).then_some(attribution);
+            (grouper.finish(Some(&owners), &containers), attribution)
+        }
+        None => (grouper.finish(None, &HashMap::new()), None),
     };
 
     let mut groups = groups;

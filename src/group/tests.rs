@@ -2,6 +2,7 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::model::TcpState;
+use crate::report::Process;
 fn socket(state: TcpState, sport: u16, peer: [u8; 4], inode: u64) -> Socket {
     let peer = std::net::Ipv4Addr::from(peer);
     let mut s = Socket::for_test(
@@ -55,16 +56,8 @@ fn sockets_without_owners_are_named_not_dropped() {
 
 #[test]
 fn a_process_key_nests_with_others_and_shared_sockets_count_for_each_holder() {
-    let process = |pid: u32, comm: &str| crate::report::Process {
-        pid,
-        comm: comm.into(),
-        uid: 0,
-        starttime: 1,
-        fd_count: 3,
-        nofile_soft: None,
-    };
     let owners = Owners::new(
-        vec![process(10, "a"), process(11, "b")],
+        vec![Process::for_test(10, "a"), Process::for_test(11, "b")],
         vec![(1, 0), (1, 1), (2, 0), (2, 0)],
         Default::default(),
     );
@@ -132,14 +125,7 @@ fn mini_sockets_have_no_uid_not_root() {
 
 #[test]
 fn sockets_of_a_shared_namespace_count_for_their_holders_containers() {
-    let process = |pid: u32| crate::report::Process {
-        pid,
-        comm: "p".into(),
-        uid: 0,
-        starttime: 1,
-        fd_count: 3,
-        nofile_soft: None,
-    };
+    let process = |pid| Process::for_test(pid, "p");
     // Socket 1: two processes of container "web"; socket 2: "web" and "db"; socket 3: a
     // host process; socket 4: nobody found.
     let owners = Owners::new(
@@ -170,17 +156,9 @@ fn sockets_of_a_shared_namespace_count_for_their_holders_containers() {
 
 #[test]
 fn a_process_and_its_container_pair_up_for_a_shared_socket() {
-    let process = |pid: u32, comm: &str| crate::report::Process {
-        pid,
-        comm: comm.into(),
-        uid: 0,
-        starttime: 1,
-        fd_count: 3,
-        nofile_soft: None,
-    };
     // Socket 1 is held by a (in web) and b (in db), as after passing an fd between them.
     let owners = Owners::new(
-        vec![process(10, "a"), process(11, "b")],
+        vec![Process::for_test(10, "a"), Process::for_test(11, "b")],
         vec![(1, 0), (1, 1)],
         Default::default(),
     );

@@ -11,21 +11,23 @@ use crate::error::Error;
 use crate::model::Socket;
 use crate::report::{Attribution, NetnsLabel, Owners};
 
-/// As [`analyse_each`], with the walk of every process's fds on a second thread while the
-/// sockets stream by: the dump (kernel time in this thread) and the walk (kernel time in the
-/// other) overlap instead of adding up. `each` keeps what it needs of the matching sockets;
-/// the walk goes on while the caller sorts them, and [`Walk::owners`] then says who holds them.
+/// As [`analyse_each`]; with `holders`, also the walk of every process's fds, on a second
+/// thread while the sockets stream by: the dump (kernel time in this thread) and the walk
+/// (kernel time in the other) overlap instead of adding up. `each` keeps what it needs of the
+/// matching sockets; the walk goes on while the caller sorts them, and [`Walk::owners`] then
+/// says who holds them.
 pub fn analyse_with_holders(
     scope: &Scope,
     plan: &Plan,
     settings: &Settings,
+    holders: bool,
     each: &mut dyn FnMut(Option<&NetnsLabel>, &Socket),
     err: &mut dyn Write,
-) -> Result<(Analysis, Walk), Error> {
-    let walk = Walk {
+) -> Result<(Analysis, Option<Walk>), Error> {
+    let walk = holders.then(|| Walk {
         beside: Beside::start(scope.source.root()),
         source: scope.source.clone(),
-    };
+    });
     let analysis = analyse_each(scope, plan, settings, each, err)?;
     Ok((analysis, walk))
 }

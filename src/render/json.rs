@@ -66,8 +66,8 @@ impl Serialize for States<'_> {
     }
 }
 
-/// Both families' counts, added up for the document.
-struct BothFamilies(StateCounts);
+/// Both families' counts, added up for the document (and for each namespace's).
+pub(crate) struct BothFamilies(pub StateCounts);
 
 impl Serialize for BothFamilies {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -76,9 +76,9 @@ impl Serialize for BothFamilies {
 }
 
 #[derive(Serialize)]
-struct Families<'a> {
-    ipv4: States<'a>,
-    ipv6: States<'a>,
+pub(crate) struct Families<'a> {
+    pub ipv4: States<'a>,
+    pub ipv6: States<'a>,
 }
 
 #[derive(Serialize)]

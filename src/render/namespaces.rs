@@ -7,9 +7,9 @@ use comfy_table::{Cell, CellAlignment};
 use serde::Serialize;
 
 use super::escape::for_terminal;
-use super::json::{CollectionView, States};
+use super::json::{BothFamilies, CollectionView, Families, States};
 use super::{Style, bold, count};
-use crate::model::{Family, StateCounts, TcpState};
+use crate::model::{Family, TcpState};
 use crate::report::{
     ContainerRef, Finding, NamespaceReport, NetnsKind, NetnsLabel, PodRef, SummaryReport, Sweep,
 };
@@ -194,31 +194,16 @@ pub(crate) struct NamespaceView<'a> {
     pod: Option<&'a PodRef>,
     names: &'a [String],
     total: u64,
-    states: OwnedStates,
+    states: BothFamilies,
     families: Families<'a>,
     findings: &'a [Finding],
     collection: CollectionView<'a>,
-}
-
-/// All eleven states of a namespace, written as the top-level `states` is.
-struct OwnedStates(StateCounts);
-
-impl Serialize for OwnedStates {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        States(&self.0).serialize(serializer)
-    }
 }
 
 #[derive(Serialize)]
 struct NetnsId {
     inode: u64,
     id: String,
-}
-
-#[derive(Serialize)]
-struct Families<'a> {
-    ipv4: States<'a>,
-    ipv6: States<'a>,
 }
 
 /// A namespace that could not be read, and why.
@@ -262,7 +247,7 @@ fn view(n: &NamespaceReport) -> NamespaceView<'_> {
         pod: n.label.pod.as_ref(),
         names: &n.label.names,
         total: r.tally.total(),
-        states: OwnedStates(r.tally.both()),
+        states: BothFamilies(r.tally.both()),
         families: Families {
             ipv4: States(r.tally.family(Family::Ipv4)),
             ipv6: States(r.tally.family(Family::Ipv6)),

@@ -125,7 +125,7 @@ mod tests {
     use super::*;
     use crate::model::{Family, Tally};
     use crate::report::{Collection, NetnsKind, NetnsLabel, SummaryReport};
-    use std::time::{Duration, SystemTime};
+    use std::time::SystemTime;
 
     fn namespace(inode: u64, sockets: u64) -> NamespaceReport {
         let mut tally = Tally::default();
@@ -150,16 +150,9 @@ mod tests {
                 collection: Collection {
                     source: "netlink",
                     proc_root: "/proc".into(),
-                    pid: None,
-                    netns: None,
-                    files: vec![],
-                    duration: Duration::ZERO,
                     sockets_seen: sockets,
-                    states_filtered_in_kernel: false,
-                    skipped_lines: 0,
-                    skipped: vec![],
                     clock_ticks: 100,
-                    source_reason: None,
+                    ..Default::default()
                 },
                 sweep: None,
             },

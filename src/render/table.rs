@@ -129,16 +129,11 @@ mod tests {
             collection: Collection {
                 source: "proc",
                 proc_root: "/proc".into(),
-                pid: None,
                 netns: Some("net:[1]".into()),
-                files: vec![],
                 duration: Duration::from_millis(2),
                 sockets_seen: 1,
-                states_filtered_in_kernel: false,
-                skipped_lines: 0,
-                skipped: vec![],
                 clock_ticks: 100,
-                source_reason: None,
+                ..Default::default()
             },
             sweep: None,
         }

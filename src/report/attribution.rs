@@ -19,6 +19,21 @@ pub struct Process {
     pub nofile_soft: Option<u64>,
 }
 
+#[cfg(test)]
+impl Process {
+    /// A process for unit tests: `comm` holding sockets, everything else zero or unknown.
+    pub(crate) fn for_test(pid: u32, comm: &str) -> Process {
+        Process {
+            pid,
+            comm: comm.into(),
+            uid: 0,
+            starttime: 0,
+            fd_count: 0,
+            nofile_soft: None,
+        }
+    }
+}
+
 /// What the walk could and could not see; reported with every attributed result.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WalkStats {
@@ -196,14 +211,7 @@ mod tests {
 
     #[test]
     fn every_holding_is_found_across_block_boundaries() {
-        let process = |pid| Process {
-            pid,
-            comm: "p".into(),
-            uid: 0,
-            starttime: 0,
-            fd_count: 0,
-            nofile_soft: None,
-        };
+        let process = |pid| Process::for_test(pid, "p");
         // Inodes 10, 12, ..., each held once, and every 7th also by the second process.
         let mut holders = Vec::new();
         for k in 0..1000u64 {
@@ -224,14 +232,7 @@ mod tests {
 
     #[test]
     fn lookups_in_any_order_find_what_searches_find() {
-        let process = |pid| Process {
-            pid,
-            comm: "p".into(),
-            uid: 0,
-            starttime: 0,
-            fd_count: 0,
-            nofile_soft: None,
-        };
+        let process = |pid| Process::for_test(pid, "p");
         let mut holders = Vec::new();
         for k in 0..500u64 {
             // Gaps of every size, so some lookups step and some search.

@@ -28,7 +28,7 @@ pub struct SkippedLine {
 }
 
 /// How the sockets were collected: reported with every result so nothing is hidden.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Collection {
     pub source: &'static str,
     pub proc_root: PathBuf,
