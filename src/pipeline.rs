@@ -236,11 +236,7 @@ pub fn analyse_each(
         let mut all = wanted.clone();
         all.extend(extra.iter().copied());
         Some(match walk.take() {
-            Some(walk) if !all.is_empty() => {
-                let mut sorted: Vec<u64> = all.iter().copied().collect();
-                sorted.sort_unstable();
-                finish_walk(&scope.source, walk)?.owners(sorted.into_iter())
-            }
+            Some(walk) if !all.is_empty() => finish_walk(&scope.source, walk)?.owners_of_set(&all),
             // Nothing to name: none is walked. (A walk beside, taken into this arm, is dropped
             // at its end: it stops at its next process.)
             _ => owners_of(&scope.source, &all)?,

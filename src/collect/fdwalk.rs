@@ -8,6 +8,7 @@
 //! the ones that matched ([`FdTable::owners`]). Only those processes are described (stat,
 //! uid, limits), and the pid-reuse check of `owners::describe` runs then.
 
+use std::collections::HashSet;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -19,10 +20,11 @@ use rustix::fs::{Dir, Mode, OFlags, openat, readlinkat_raw};
 use rustix::io::Errno;
 
 use super::owners::{Gap, SAMPLES, describe, hidepid, out_of_fds, socket_inode};
+use crate::model::sort_renumbering;
 use crate::report::{Owners, WalkStats};
 
-/// A process whose fd directory was listed.
-#[derive(Debug, Clone, Copy)]
+/// A process whose fd directory was listed (ordered by pid, its first field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Walked {
     pid: u32,
     /// Open fds of any kind.
@@ -279,19 +281,19 @@ impl FdTable {
             }));
         }
         if !table.processes.is_sorted_by_key(|p| p.pid) {
-            let mut order: Vec<u32> =
-                (0..u32::try_from(table.processes.len()).unwrap_or(u32::MAX)).collect();
-            order.sort_unstable_by_key(|&i| table.processes[i as usize].pid);
-            let mut renumber = vec![0u32; order.len()];
-            for (new, &old) in order.iter().enumerate() {
-                renumber[old as usize] = u32::try_from(new).unwrap_or(u32::MAX);
-            }
-            table.processes = order.iter().map(|&i| table.processes[i as usize]).collect();
+            let renumber = sort_renumbering(&mut table.processes);
             for h in &mut table.held {
                 h.process = renumber[h.process as usize];
             }
         }
         table
+    }
+
+    /// As [`FdTable::owners`], for a set of inodes in no order.
+    pub fn owners_of_set(self, wanted: &HashSet<u64>) -> Owners {
+        let mut sorted: Vec<u64> = wanted.iter().copied().collect();
+        sorted.sort_unstable();
+        self.owners(sorted.into_iter())
     }
 
     /// Who holds the sockets whose inodes `wanted` gives, in ascending order (duplicates are

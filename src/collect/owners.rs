@@ -27,9 +27,7 @@ pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
         return Ok(Owners::default());
     }
     let table = walk(root, &|inode| wanted.contains(&inode))?;
-    let mut sorted: Vec<u64> = wanted.iter().copied().collect();
-    sorted.sort_unstable();
-    Ok(table.owners(sorted.into_iter()))
+    Ok(table.owners_of_set(wanted))
 }
 
 /// EMFILE or ENFILE: this process (or the system) has no file descriptor left.

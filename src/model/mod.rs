@@ -12,7 +12,7 @@ pub use context::Sysctls;
 pub use context::{KernelContext, Sockstat};
 pub use counts::{StateCounts, Tally};
 pub use state_set::{SELECTORS, StateSelector, StateSet};
-pub use table::{SocketTable, SortFields};
+pub use table::{SocketTable, SortFields, sort_renumbering};
 
 use std::fmt;
 use std::net::SocketAddr;

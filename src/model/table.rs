@@ -10,7 +10,6 @@
 //!   table, so no value is ever cut;
 //! - the arrival order, so an in-place unstable sort orders ties exactly as a stable sort would.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::{Family, Socket, SocketKind, TcpState, TimerKind};
@@ -70,7 +69,8 @@ pub struct SortFields {
 pub struct SocketTable {
     rows: Vec<Row>,
     v6: Vec<Ipv6Addr>,
-    v6_index: HashMap<Ipv6Addr, u32>,
+    /// Looked up for every IPv6 socket pushed: foldhash, not SipHash.
+    v6_index: foldhash::HashMap<Ipv6Addr, u32>,
     wide: Vec<Wide>,
     /// The arrival number of each group's first row (groups: the namespaces of a sweep, which
     /// arrive one after another), so a row's group needs no room in the row.
@@ -240,14 +240,8 @@ impl SocketTable {
 
     /// Renumbers the IPv6 table in address order, so indices compare as the addresses do.
     fn order_v6(&mut self) {
-        let mut order: Vec<u32> = (0..u32::try_from(self.v6.len()).unwrap_or(u32::MAX)).collect();
-        order.sort_unstable_by_key(|&i| self.v6[i as usize]);
-        let mut renumber = vec![0u32; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            renumber[old as usize] = u32::try_from(new).unwrap_or(u32::MAX);
-        }
-        self.v6 = order.iter().map(|&i| self.v6[i as usize]).collect();
-        self.v6_index = HashMap::new();
+        let renumber = sort_renumbering(&mut self.v6);
+        self.v6_index = foldhash::HashMap::default();
         for r in &mut self.rows {
             if r.flags & LOCAL_V6 != 0 {
                 r.local = renumber[r.local as usize];
@@ -274,6 +268,19 @@ impl SocketTable {
         };
         self.rows.sort_unstable_by_key(|r| (key(&fields(r)), r.seq));
     }
+}
+
+/// Sorts `items` and returns, for each item's old index, its new one (to renumber what refers
+/// to them by index).
+pub fn sort_renumbering<T: Ord + Copy>(items: &mut Vec<T>) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..u32::try_from(items.len()).unwrap_or(u32::MAX)).collect();
+    order.sort_unstable_by_key(|&i| items[i as usize]);
+    let mut renumber = vec![0u32; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[old as usize] = u32::try_from(new).unwrap_or(u32::MAX);
+    }
+    *items = order.iter().map(|&i| items[i as usize]).collect();
+    renumber
 }
 
 fn endpoint_key(address: u32, v6: bool, port: u16) -> u64 {
