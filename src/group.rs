@@ -88,22 +88,18 @@ impl<'a> Grouper<'a> {
             });
             self.netns = Some((inode, KeyValue::Netns(name), KeyValue::Container(container)));
         }
-        let netns = &self.netns;
+        let Some((_, name, container)) = &self.netns else {
+            return;
+        };
         let mut values = std::mem::take(&mut self.scratch);
         values.clear();
-        values.extend(self.keys.iter().map(|&key| {
-            match key {
-                GroupKey::Netns => netns
-                    .as_ref()
-                    .map_or(KeyValue::Container(None), |(_, n, _)| n.clone()),
-                // Kept as the namespace's own container; `None` is resolved by the holders.
-                GroupKey::Container => netns
-                    .as_ref()
-                    .map_or(KeyValue::Container(None), |(_, _, c)| c.clone()),
-                // Resolved by the holders.
-                GroupKey::Process => KeyValue::UnknownOwner,
-                key => plain_value(key, socket),
-            }
+        values.extend(self.keys.iter().map(|&key| match key {
+            GroupKey::Netns => name.clone(),
+            // Kept as the namespace's own container; `None` is resolved by the holders.
+            GroupKey::Container => container.clone(),
+            // Resolved by the holders.
+            GroupKey::Process => KeyValue::UnknownOwner,
+            key => plain_value(key, socket),
         }));
         // Looked up by slice: a key is allocated once per group, not once per socket.
         let rest = if !self.deferred {
