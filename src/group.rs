@@ -54,20 +54,13 @@ impl<'a> Grouper<'a> {
     pub fn new(keys: &'a [GroupKey]) -> Grouper<'a> {
         Grouper {
             keys,
-            deferred: keys
-                .iter()
-                .any(|&k| k == GroupKey::Process || k == GroupKey::Container),
+            deferred: keys.iter().any(|k| k.needs_owners()),
             groups: FastMap::default(),
             rests: FastMap::default(),
             pending: Vec::new(),
             netns: None,
             scratch: Vec::new(),
         }
-    }
-
-    /// Whether the groups need the sockets' owners ([`Grouper::finish`] with `Some`).
-    pub fn needs_owners(&self) -> bool {
-        self.deferred
     }
 
     #[cfg(test)]

@@ -4,8 +4,8 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use sockscope::Terminal;
-use sockscope::cli::{CheckFormat, Cli, Command};
+use sockscope::Format;
+use sockscope::cli::{Cli, Terminal};
 
 /// Whether the command line asks for `check`, whose every failure must exit 3 (UNKNOWN): clap's
 /// own usage code 2 would read as CRITICAL to a monitoring system. Shared options may come
@@ -28,7 +28,7 @@ fn width(stdout: &io::Stdout) -> Option<u16> {
 /// For `check`, a panic prints one UNKNOWN report and exits 3, instead of an empty output and
 /// 101 that a monitoring system would misread. Written straight to fd 1 (any buffered partial
 /// output is dropped), without taking the stdout lock another thread may hold.
-fn unknown_on_panic(format: CheckFormat) {
+fn unknown_on_panic(format: Format) {
     std::panic::set_hook(Box::new(move |info| {
         let what = info
             .payload()
@@ -48,7 +48,7 @@ fn unknown_on_panic(format: CheckFormat) {
             rest = &rest[n..];
         }
         // Nagios plugins keep stderr empty; the others say it there too, for cron's mail.
-        if format != CheckFormat::Nagios {
+        if format != Format::Nagios {
             let _ = writeln!(io::stderr(), "sockscope: {message}");
         }
         std::process::exit(3);
@@ -76,10 +76,7 @@ fn main() -> ExitCode {
         // Usage errors exit with clap's code 2, --help and --version with 0.
         Err(e) => e.exit(),
     };
-    let check_format = match &cli.command {
-        Some(Command::Check(_)) => Some(cli.shared.check_format_or_text()),
-        _ => None,
-    };
+    let check_format = cli.check_format();
     if let Some(format) = check_format {
         unknown_on_panic(format);
     }

@@ -1,18 +1,252 @@
-//! The command line lowered into domain values (ripgrep's low → high args): nothing below
-//! `commands` sees a clap type.
+//! The command line lowered once into one value (ripgrep's low → high args): each command's
+//! [`Request`] (scope, plan, configuration), the output (format, style, terminal facts) and
+//! the command's own settings, validated together. Nothing below `commands` sees a clap type,
+//! and no command reads a clap field.
+//!
+//! Reading the configuration file happens here, as ripgrep reads its config file while
+//! building its arguments: a broken file is a warning (and the defaults) for the commands a
+//! person runs during an incident, and an error for `check` and `serve`.
 
 use clap::ValueEnum;
 
-use super::{
-    CheckFormat, FilterArgs, Format, FormatArg, GroupKey, SharedArgs, SortKey, SourceArgs,
-    SourceKind, TopArgs, WatchFormat,
+use super::invocation::{
+    CheckJob, Invocation, Job, ListJob, Output, ServeJob, Terminal, TopJob, WatchJob,
 };
+use super::{
+    CheckArgs, Cli, Command, FilterArgs, FormatArg, GroupKey, ListArgs, ServeArgs, SharedArgs,
+    SortKey, SourceArgs, SourceKind, TopArgs, WatchArgs,
+};
+use crate::alert::config::{self, Config};
 use crate::collect::{self, Source};
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::model::StateSet;
-use crate::pipeline::{Namespaces, Scope};
+use crate::pipeline::{History, Namespaces, OwnerPlan, Plan, Request, Scope};
+use crate::render::Format;
 use crate::report;
+use crate::serve::web_config::WebConfig;
+
+/// The command line, lowered; errors name the option that is wrong.
+pub fn lower(cli: &Cli, terminal: Terminal) -> Result<Invocation, Error> {
+    let shared = &cli.shared;
+    let mut warnings = Vec::new();
+    let output = |format| Output {
+        format,
+        style: terminal.style(),
+        terminal,
+        verbose: shared.output.verbose,
+    };
+    let (job, format) = match &cli.command {
+        None | Some(Command::Summary) => {
+            let format = shared.format("the summary")?;
+            // `--format plain` is the awk replacement: it only counts, as fast as it can.
+            let diagnose = format != Format::Plain;
+            let plan = Plan {
+                diagnose,
+                // A person waits: the walk overlaps the dump.
+                walk_beside: true,
+                ..Plan::default()
+            };
+            let config = if diagnose {
+                forgiving_config(shared, &mut warnings)
+            } else {
+                Config::default()
+            };
+            let request = request(shared.scope(), plan, config);
+            (Job::Summary(request), format)
+        }
+        Some(Command::List(args)) => (Job::List(list(shared, args)), shared.format("list")?),
+        Some(Command::Top(args)) => (Job::Top(top(args, shared)), shared.format("top")?),
+        Some(Command::Check(args)) => {
+            let format = shared.check_format()?;
+            (Job::Check(check(shared, args)?), format)
+        }
+        Some(Command::Watch(args)) => {
+            let (job, format) = watch(shared, args, terminal, &mut warnings)?;
+            (Job::Watch(job), format)
+        }
+        Some(Command::Serve(args)) => (
+            Job::Serve(Box::new(serve(shared, args)?)),
+            Format::Prometheus,
+        ),
+        Some(Command::Completions { shell }) => (Job::Completions(*shell), Format::Plain),
+        Some(Command::Man { command }) => (Job::Man(command.clone()), Format::Plain),
+    };
+    Ok(Invocation {
+        job,
+        output: output(format),
+        warnings,
+    })
+}
+
+fn request(scope: Scope, plan: Plan, config: Config) -> Request {
+    Request {
+        scope,
+        plan,
+        config,
+    }
+}
+
+/// The configured thresholds and disabled rules for a person at a terminal: the summary and
+/// watch must always work during an incident, so a broken file is a warning and the defaults
+/// apply.
+fn forgiving_config(shared: &SharedArgs, warnings: &mut Vec<String>) -> Config {
+    match config::load(shared.config.as_deref()) {
+        Ok(config) => Config {
+            // Their ranges are check's and serve's business.
+            warn: Vec::new(),
+            crit: Vec::new(),
+            ports: Vec::new(),
+            ..config
+        },
+        Err(e) => {
+            warnings.push(format!("{e}; using the default thresholds"));
+            Config::default()
+        }
+    }
+}
+
+fn list(shared: &SharedArgs, args: &ListArgs) -> ListJob {
+    let plan = Plan {
+        owners: if args.processes {
+            OwnerPlan::Every
+        } else {
+            OwnerPlan::Findings
+        },
+        ..Plan::default()
+    };
+    ListJob {
+        request: request(shared.scope(), plan, Config::default()),
+        sort: report::SortKey::from(args.sort),
+        timers: args.timers,
+        processes: args.processes,
+    }
+}
+
+fn top(args: &TopArgs, shared: &SharedArgs) -> TopJob {
+    let keys = args.keys();
+    // With a holder key each socket waits as its inode, state and other keys until the walk
+    // beside the dump knows its owners (containers sharing the host's namespace are found
+    // through the processes holding its sockets).
+    let plan = Plan {
+        owners: if keys.iter().any(|k| k.needs_owners()) {
+            OwnerPlan::Every
+        } else {
+            OwnerPlan::Findings
+        },
+        ..Plan::default()
+    };
+    TopJob {
+        request: request(args.scope(shared), plan, Config::default()),
+        keys,
+        limit: args.limit,
+    }
+}
+
+fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
+    let mut config = config::load(shared.config.as_deref())?;
+    config.override_with(&args.warn, &args.crit);
+    let plan = Plan {
+        diagnose: true,
+        ranges: true,
+        // The state file's history is read by the command, which holds its lock.
+        history: None,
+        ..Plan::default()
+    };
+    Ok(CheckJob {
+        request: request(shared.scope(), plan, config),
+        state_file: args.state_file.clone(),
+        renotify: args.renotify,
+        textfile: args.textfile.clone(),
+        stuck_after: args.stuck_after,
+    })
+}
+
+fn watch(
+    shared: &SharedArgs,
+    args: &WatchArgs,
+    terminal: Terminal,
+    warnings: &mut Vec<String>,
+) -> Result<(WatchJob, Format), Error> {
+    let (screen, format) = match shared.format_arg() {
+        None if terminal.stdout_is_terminal => (true, Format::Table),
+        None => (false, Format::Plain),
+        Some(FormatArg::Screen | FormatArg::Table) => (true, Format::Table),
+        Some(FormatArg::Plain) => (false, Format::Plain),
+        Some(FormatArg::Json) => (false, Format::Json),
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "--format {}: watch takes screen, plain or json",
+                other.name()
+            )));
+        }
+    };
+    if screen && !terminal.stdout_is_terminal {
+        return Err(Error::Usage(
+            "--format screen needs a terminal; use --format plain or json when piped".into(),
+        ));
+    }
+    let mut scope = shared.scope();
+    // A plain record names no culprit: walking every fd table for it would be wasted.
+    scope.no_processes |= format == Format::Plain;
+    let plan = Plan {
+        diagnose: true,
+        // Every refresh compares with the one before (the two-run rules from the second).
+        history: Some(History {
+            previous: None,
+            stuck_after: args.stuck_after.as_secs(),
+        }),
+        ..Plan::default()
+    };
+    let config = forgiving_config(shared, warnings);
+    let job = WatchJob {
+        request: request(scope, plan, config),
+        screen,
+        interval: args.interval,
+        count: args.count,
+        all_states: args.all_states,
+    };
+    Ok((job, format))
+}
+
+fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
+    // Everything that can be wrong with the command line or the files fails here, before
+    // anything listens.
+    let config = config::load(shared.config.as_deref())?;
+    let web = match &args.web_config {
+        Some(path) => WebConfig::load(path)?,
+        None => WebConfig::default(),
+    };
+    if args.max_connections == 0 {
+        return Err(Error::Usage("--max-connections must be at least 1".into()));
+    }
+    let plan = Plan {
+        diagnose: true,
+        ranges: true,
+        // With --by-process, every matching socket's owner, in the findings' walk.
+        owners: if args.by_process {
+            OwnerPlan::Also(StateSet::ALL)
+        } else {
+            OwnerPlan::Findings
+        },
+        history: Some(History {
+            previous: None,
+            stuck_after: args.stuck_after.as_secs(),
+        }),
+        ..Plan::default()
+    };
+    Ok(ServeJob {
+        request: request(shared.scope(), plan, config),
+        listen: args.listen,
+        min_interval: args.min_interval,
+        max_series: args.max_series,
+        by_process: args.by_process,
+        web,
+        read_timeout: args.read_timeout,
+        write_timeout: args.write_timeout,
+        max_connections: args.max_connections,
+    })
+}
 
 impl FilterArgs {
     pub fn filter(&self) -> Filter {
@@ -36,7 +270,7 @@ impl FilterArgs {
 }
 
 impl SourceArgs {
-    pub fn source(&self) -> Source {
+    fn source(&self) -> Source {
         let kind = match self.source {
             SourceKind::Auto => collect::SourceKind::Auto,
             SourceKind::Netlink => collect::SourceKind::Netlink,
@@ -60,7 +294,7 @@ impl SourceArgs {
 
 impl SharedArgs {
     /// Which sockets, from where, and whether processes may be looked up.
-    pub fn scope(&self) -> Scope {
+    fn scope(&self) -> Scope {
         Scope {
             filter: self.filter.filter(),
             source: self.source.source(),
@@ -79,7 +313,7 @@ impl SharedArgs {
     }
 
     /// The format of the summary, list or top.
-    pub fn format(&self, command: &str) -> Result<Format, Error> {
+    fn format(&self, command: &str) -> Result<Format, Error> {
         match self.format_arg() {
             None | Some(FormatArg::Table) => Ok(Format::Table),
             Some(FormatArg::Json) => Ok(Format::Json),
@@ -91,38 +325,27 @@ impl SharedArgs {
         }
     }
 
-    /// The form of watch, or `None` to decide by whether stdout is a terminal.
-    pub fn watch_format(&self) -> Result<Option<WatchFormat>, Error> {
-        match self.format_arg() {
-            None => Ok(None),
-            Some(FormatArg::Screen | FormatArg::Table) => Ok(Some(WatchFormat::Screen)),
-            Some(FormatArg::Plain) => Ok(Some(WatchFormat::Plain)),
-            Some(FormatArg::Json) => Ok(Some(WatchFormat::Json)),
-            Some(other) => Err(Error::Usage(format!(
-                "--format {}: watch takes screen, plain or json",
-                other.name()
-            ))),
-        }
-    }
-
     /// The format of check.
-    pub fn check_format(&self) -> Result<CheckFormat, Error> {
+    fn check_format(&self) -> Result<Format, Error> {
         match self.format_arg() {
-            None | Some(FormatArg::Text) => Ok(CheckFormat::Text),
-            Some(FormatArg::Nagios) => Ok(CheckFormat::Nagios),
-            Some(FormatArg::Json) => Ok(CheckFormat::Json),
-            Some(FormatArg::Prometheus) => Ok(CheckFormat::Prometheus),
+            None | Some(FormatArg::Text) => Ok(Format::Text),
+            Some(FormatArg::Nagios) => Ok(Format::Nagios),
+            Some(FormatArg::Json) => Ok(Format::Json),
+            Some(FormatArg::Prometheus) => Ok(Format::Prometheus),
             Some(other) => Err(Error::Usage(format!(
                 "--format {}: check takes text, nagios, json or prometheus",
                 other.name()
             ))),
         }
     }
+}
 
-    /// check's format as far as it can be told: UNKNOWN is said in it even when the format
-    /// itself was the mistake.
-    pub fn check_format_or_text(&self) -> CheckFormat {
-        self.check_format().unwrap_or(CheckFormat::Text)
+impl Cli {
+    /// For `check`, the format its UNKNOWN must be said in, as far as it can be told (text
+    /// when the format itself was the mistake); `None` for the other commands.
+    pub fn check_format(&self) -> Option<Format> {
+        matches!(self.command, Some(Command::Check(_)))
+            .then(|| self.shared.check_format().unwrap_or(Format::Text))
     }
 }
 
@@ -137,7 +360,7 @@ impl FormatArg {
 impl TopArgs {
     /// The scope of `top`: grouping by namespace or container sweeps every namespace unless
     /// one was chosen.
-    pub fn scope(&self, shared: &SharedArgs) -> Scope {
+    fn scope(&self, shared: &SharedArgs) -> Scope {
         let mut scope = shared.scope();
         let by_netns = self
             .by
@@ -150,7 +373,7 @@ impl TopArgs {
     }
 
     /// The grouping keys, each once, in the order given; by process when none.
-    pub fn keys(&self) -> Vec<report::GroupKey> {
+    fn keys(&self) -> Vec<report::GroupKey> {
         let mut keys = Vec::new();
         for &key in &self.by {
             let key = report::GroupKey::from(key);

@@ -1,8 +1,9 @@
-//! Command-line types (clap derive). Parsing only: no I/O happens here.
+//! Command-line types (clap derive), and their lowering into one [`Invocation`] ([`lower`]).
 //!
 //! The options every command shares (format, filters, source, config) are global: they work
 //! before or after the subcommand, as `ss` users type them.
 
+mod invocation;
 mod lower;
 mod parse;
 mod watch;
@@ -15,8 +16,12 @@ use ipnet::IpNet;
 use crate::filter::PortRange;
 use crate::model::StateSelector;
 use crate::report::StateRange;
+pub use invocation::{
+    CheckJob, Invocation, Job, ListJob, Output, ServeJob, Terminal, TopJob, WatchJob,
+};
+pub use lower::lower;
 use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
-pub use watch::{WatchArgs, WatchFormat, parse_filter_line};
+pub use watch::{WatchArgs, parse_filter_line};
 
 /// Count every TCP socket by state, explain what is wrong, and alert on it.
 ///
@@ -241,23 +246,6 @@ pub enum FormatArg {
     /// watch: the full-screen live view (watch's default on a terminal; piped, watch prints a
     /// plain record per refresh).
     Screen,
-}
-
-/// The formats of the summary, list and top.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Table,
-    Json,
-    Plain,
-}
-
-/// The formats of check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckFormat {
-    Text,
-    Nagios,
-    Json,
-    Prometheus,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -92,9 +92,17 @@ fn json_flag_and_format_conflict() {
     assert!(Cli::try_parse_from(["sockscope", "--json", "--format", "plain"]).is_err());
     let cli = Cli::try_parse_from(["sockscope", "summary", "--json"]).unwrap();
     assert!(matches!(cli.command, Some(Command::Summary)));
-    assert_eq!(cli.shared.format("the summary").unwrap(), Format::Json);
-    let cli = Cli::try_parse_from(["sockscope", "check", "--json"]).unwrap();
-    assert_eq!(cli.shared.check_format().unwrap(), CheckFormat::Json);
+    let format = |cli: &Cli| lower(cli, Terminal::default()).map(|i| i.output.format);
+    assert_eq!(format(&cli).unwrap(), crate::Format::Json);
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let config = empty.path().to_str().unwrap();
+    let cli = Cli::try_parse_from(["sockscope", "check", "--json", "--config", config]).unwrap();
+    assert_eq!(format(&cli).unwrap(), crate::Format::Json);
+    assert_eq!(cli.check_format(), Some(crate::Format::Json));
     let cli = Cli::try_parse_from(["sockscope", "--format", "nagios", "top"]).unwrap();
-    assert!(cli.shared.format("top").is_err());
+    let e = format(&cli).unwrap_err().to_string();
+    assert!(
+        e.contains("--format nagios: top takes table, json or plain"),
+        "{e}"
+    );
 }

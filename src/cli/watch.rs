@@ -28,17 +28,6 @@ pub struct WatchArgs {
     pub stuck_after: Duration,
 }
 
-/// The forms of `watch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WatchFormat {
-    /// The full-screen live view (needs a terminal).
-    Screen,
-    /// One line per refresh: a timestamp and STATE=COUNT(+DELTA) for the non-zero states.
-    Plain,
-    /// One JSON document per line: the summary's schema plus a `delta` object.
-    Json,
-}
-
 /// The fastest refresh accepted: anything quicker is a busy loop, not a view.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 

@@ -6,7 +6,7 @@
 //! The walk needs no list of wanted inodes: it can run on a second thread while the sockets
 //! are dumped (and on both threads once the dump is done), and be asked afterwards who holds
 //! the ones that matched ([`FdTable::owners`]). Only those processes are described (stat,
-//! uid, limits), and the pid-reuse check of `owners::describe` runs then.
+//! uid, limits), and the pid-reuse check of `process::describe` runs then.
 
 use std::collections::HashSet;
 use std::io;
@@ -19,13 +19,13 @@ use std::thread::JoinHandle;
 use rustix::fs::{Dir, Mode, OFlags, openat, readlinkat_raw};
 use rustix::io::Errno;
 
-use super::owners::{Gap, SAMPLES, describe, hidepid, out_of_fds, socket_inode};
+use super::process::{Gap, SAMPLES, describe, hidepid, out_of_fds, socket_inode};
 use crate::model::sort_renumbering;
 use crate::report::{Owners, WalkStats};
 
 /// A process whose fd directory was listed (ordered by pid, its first field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Walked {
+struct Listed {
     pid: u32,
     /// Open fds of any kind.
     fd_count: u64,
@@ -44,7 +44,7 @@ struct Held {
 #[derive(Debug, Default)]
 pub struct FdTable {
     root: PathBuf,
-    processes: Vec<Walked>,
+    processes: Vec<Listed>,
     /// In walk order: grouped by process (each walker's share in the order it took them).
     held: Vec<Held>,
     pub stats: WalkStats,
@@ -53,7 +53,18 @@ pub struct FdTable {
 /// Walks `root/*/fd` in pid order, recording every socket fd whose inode `keep` accepts.
 pub fn walk(root: &Path, keep: &dyn Fn(u64) -> bool) -> io::Result<FdTable> {
     let queue = Queue::open(root)?;
-    Ok(FdTable::merge(root, vec![walk_share(&queue, keep)]))
+    Ok(FdTable::merge(root, vec![queue.drain(keep)]))
+}
+
+/// Who holds the `wanted` inodes: a walk on this thread that keeps only those. Nothing is read
+/// when `wanted` is empty.
+pub fn owners_of(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
+    if wanted.is_empty() {
+        return Ok(Owners::default());
+    }
+    let mut sorted: Vec<u64> = wanted.iter().copied().collect();
+    sorted.sort_unstable();
+    Ok(walk(root, &|inode| wanted.contains(&inode))?.owners(sorted.into_iter()))
 }
 
 /// The processes to walk, shared by the walkers: each takes the next pid until none is left.
@@ -108,28 +119,28 @@ impl Queue {
 }
 
 /// The walk on a thread of its own, started before the sockets are dumped; the thread that
-/// waits for it in [`Beside::finish`] walks the processes still left beside it, so the dump and
+/// waits for it in [`Walk::finish`] walks the processes still left beside it, so the dump and
 /// the walk overlap and the rest of the walk uses both cores. Dropping it stops the walk at the
 /// next process (nothing turned out to need owners, or the dump failed).
-pub struct Beside {
+pub struct Walk {
     root: PathBuf,
     queue: Result<Arc<Queue>, Option<io::Error>>,
     thread: Option<JoinHandle<FdTable>>,
 }
 
-impl Beside {
+impl Walk {
     /// Starts walking `root/*/fd`, recording every socket fd.
-    pub fn start(root: &Path) -> Beside {
+    pub fn start(root: &Path) -> Walk {
         let queue = Queue::open(root).map(Arc::new).map_err(Some);
         // No thread (a low `ulimit -u`): the whole walk runs in `finish`, after the dump.
         let thread = queue.as_ref().ok().and_then(|queue| {
             let queue = Arc::clone(queue);
             std::thread::Builder::new()
                 .name("fd walk".into())
-                .spawn(move || walk_share(&queue, &|_| true))
+                .spawn(move || queue.drain(&|_| true))
                 .ok()
         });
-        Beside {
+        Walk {
             root: root.to_path_buf(),
             queue,
             thread,
@@ -142,7 +153,7 @@ impl Beside {
             Ok(queue) => Arc::clone(queue),
             Err(e) => return Err(e.take().unwrap_or_else(|| io::Error::other("walk failed"))),
         };
-        let mut parts = vec![walk_share(&queue, &|_| true)];
+        let mut parts = vec![queue.drain(&|_| true)];
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(table)) => parts.push(table),
             Some(Err(panic)) => std::panic::resume_unwind(panic),
@@ -152,7 +163,7 @@ impl Beside {
     }
 }
 
-impl Drop for Beside {
+impl Drop for Walk {
     fn drop(&mut self) {
         if let Ok(queue) = &self.queue {
             queue.stop.store(true, Ordering::Relaxed);
@@ -163,91 +174,95 @@ impl Drop for Beside {
     }
 }
 
-/// Walks the processes this thread takes from `queue`.
-fn walk_share(queue: &Queue, keep: &dyn Fn(u64) -> bool) -> FdTable {
-    let mut table = FdTable::default();
-    let mut path = String::new();
-    let mut link = [std::mem::MaybeUninit::<u8>::uninit(); 64];
-    while let Some(pid) = queue.take() {
-        table.stats.processes_scanned += 1;
-        path.clear();
-        path.push_str(&pid.to_string());
-        path.push_str("/fd");
-        let opened = if super::injected("emfile") {
-            Err(Errno::MFILE)
-        } else {
-            openat(
-                &queue.root_fd,
-                path.as_str(),
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .and_then(Dir::new)
-        };
-        let mut dir = match opened {
-            Ok(dir) => dir,
-            Err(e) if denied(e) => {
-                table.stats.processes_unreadable += 1;
-                continue;
-            }
-            Err(e) if out_of_fds(&e.into()) => {
-                table.stats.processes_out_of_fds += 1;
-                continue;
-            }
-            Err(_) => {
-                table.stats.processes_vanished += 1;
-                continue;
-            }
-        };
-        let index = u32::try_from(table.processes.len()).unwrap_or(u32::MAX);
-        let mut fd_count = 0;
-        let mut refused = false;
-        while let Some(entry) = dir.read() {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    table.stats.fds_unreadable += 1;
-                    refused |= denied(e);
+impl Queue {
+    /// Walks the processes this thread takes from the queue, until none is left: this walker's
+    /// share of the walk.
+    fn drain(&self, keep: &dyn Fn(u64) -> bool) -> FdTable {
+        let queue = self;
+        let mut table = FdTable::default();
+        let mut path = String::new();
+        let mut link = [std::mem::MaybeUninit::<u8>::uninit(); 64];
+        while let Some(pid) = queue.take() {
+            table.stats.processes_scanned += 1;
+            path.clear();
+            path.push_str(&pid.to_string());
+            path.push_str("/fd");
+            let opened = if super::injected("emfile") {
+                Err(Errno::MFILE)
+            } else {
+                openat(
+                    &queue.root_fd,
+                    path.as_str(),
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .and_then(Dir::new)
+            };
+            let mut dir = match opened {
+                Ok(dir) => dir,
+                Err(e) if denied(e) => {
+                    table.stats.processes_unreadable += 1;
+                    continue;
+                }
+                Err(e) if out_of_fds(&e.into()) => {
+                    table.stats.processes_out_of_fds += 1;
+                    continue;
+                }
+                Err(_) => {
+                    table.stats.processes_vanished += 1;
                     continue;
                 }
             };
-            let name = entry.file_name();
-            if name.to_bytes().first() == Some(&b'.') {
-                continue;
-            }
-            fd_count += 1;
-            // A process with a million fds is not finished when nothing needs owners any more.
-            if fd_count % 1024 == 0 && queue.stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let target = dir.fd().and_then(|fd| readlinkat_raw(fd, name, &mut link));
-            match target {
-                Ok((target, _)) => {
-                    if let Some(inode) = socket_inode(target)
-                        && keep(inode)
-                        && let Some(fd) = name.to_str().ok().and_then(|s| s.parse().ok())
-                    {
-                        table.held.push(Held {
-                            inode,
-                            process: index,
-                            fd,
-                        });
+            let index = u32::try_from(table.processes.len()).unwrap_or(u32::MAX);
+            let mut fd_count = 0;
+            let mut refused = false;
+            while let Some(entry) = dir.read() {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        table.stats.fds_unreadable += 1;
+                        refused |= denied(e);
+                        continue;
+                    }
+                };
+                let name = entry.file_name();
+                if name.to_bytes().first() == Some(&b'.') {
+                    continue;
+                }
+                fd_count += 1;
+                // A process with a million fds is not finished when nothing needs owners any more.
+                if fd_count % 1024 == 0 && queue.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let target = dir.fd().and_then(|fd| readlinkat_raw(fd, name, &mut link));
+                match target {
+                    Ok((target, _)) => {
+                        if let Some(inode) = socket_inode(target)
+                            && keep(inode)
+                            && let Some(fd) = name.to_str().ok().and_then(|s| s.parse().ok())
+                        {
+                            table.held.push(Held {
+                                inode,
+                                process: index,
+                                fd,
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        table.stats.fds_unreadable += 1;
+                        refused |= denied(e);
                     }
                 }
-                Err(e) => {
-                    table.stats.fds_unreadable += 1;
-                    refused |= denied(e);
-                }
+            }
+            if refused {
+                table.stats.processes_unreadable += 1;
+            }
+            if table.held.last().is_some_and(|h| h.process == index) {
+                table.processes.push(Listed { pid, fd_count });
             }
         }
-        if refused {
-            table.stats.processes_unreadable += 1;
-        }
-        if table.held.last().is_some_and(|h| h.process == index) {
-            table.processes.push(Walked { pid, fd_count });
-        }
+        table
     }
-    table
 }
 
 fn denied(e: Errno) -> bool {
@@ -287,13 +302,6 @@ impl FdTable {
             }
         }
         table
-    }
-
-    /// As [`FdTable::owners`], for a set of inodes in no order.
-    pub fn owners_of_set(self, wanted: &HashSet<u64>) -> Owners {
-        let mut sorted: Vec<u64> = wanted.iter().copied().collect();
-        sorted.sort_unstable();
-        self.owners(sorted.into_iter())
     }
 
     /// Who holds the sockets whose inodes `wanted` gives, in ascending order (duplicates are

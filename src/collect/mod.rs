@@ -10,8 +10,8 @@ pub mod fdwalk;
 pub mod names;
 pub mod netlink;
 pub mod netns;
-pub mod owners;
 pub mod proc_tcp;
+pub mod process;
 pub mod runtimes;
 
 use std::fs::File;

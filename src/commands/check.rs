@@ -4,31 +4,52 @@
 //! CRITICAL: every failure to measure is UNKNOWN (exit 3).
 
 use std::io::Write;
+use std::time::UNIX_EPOCH;
 
-use crate::alert::config;
 use crate::alert::file::{self, Mode};
 use crate::alert::renotify::notify;
 use crate::alert::state::{Previous, StateFile};
-use crate::cli::{CheckArgs, CheckFormat, SharedArgs};
+use crate::cli::{CheckJob, Output};
+use crate::diagnose::all_ids;
 use crate::error::Error;
-use crate::pipeline::History;
-use crate::render;
-use crate::report::Status;
+use crate::pipeline::{self, History, Request};
+use crate::render::{self, Format, Style};
+use crate::report::{CheckReport, Notice, Status, Unknown};
 
-use super::evaluate::{Judged, evaluate};
-
-/// Runs the check; returns the status to exit with. Errors are the caller's to turn into
-/// UNKNOWN with [`report_unknown`].
+/// Runs the check; returns the exit code: the status, or UNKNOWN (said in the format asked
+/// for) when it could not measure.
 pub fn run(
-    shared: &SharedArgs,
-    args: &CheckArgs,
+    job: &CheckJob,
+    output: &Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
+    match judge(job, output, out, err) {
+        Ok(status) => Ok(status.code()),
+        // The output itself failed: nothing more can be said there; the caller exits 3.
+        Err(e @ Error::Output(_)) => Err(e),
+        Err(e) => unknown(output.format, &e, out),
+    }
+}
+
+/// A failure to measure, said the way the chosen format's reader expects; exits UNKNOWN.
+pub fn unknown(format: Format, e: &Error, out: &mut dyn Write) -> Result<u8, Error> {
+    let report = Unknown {
+        message: e.to_string(),
+    };
+    render::unknown::write(&report, format, &Style::default(), out)?;
+    Ok(Status::Unknown.code())
+}
+
+fn judge(
+    job: &CheckJob,
+    output: &Output,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Status, Error> {
-    let format = shared.check_format()?;
     // Nagios plugins keep stderr empty: warnings go into the long text instead.
     let mut sink = std::io::sink();
-    let err: &mut dyn Write = if format == CheckFormat::Nagios {
+    let err: &mut dyn Write = if output.format == Format::Nagios {
         &mut sink
     } else {
         err
@@ -36,16 +57,14 @@ pub fn run(
     if crate::collect::injected("panic") {
         panic!("injected by SOCKSCOPE_TEST_FAULT=panic");
     }
-    let scope = shared.scope();
-    let mut config = config::load(shared.config.as_deref())?;
-    config.override_with(&args.warn, &args.crit);
     // Taken before collecting, so a concurrent run waits and then sees this run's state.
-    let state = match &args.state_file {
+    let state = match &job.state_file {
         Some(path) => Some(StateFile::open(path)?),
         None => None,
     };
     let mut notes = Vec::new();
-    let history = state.as_ref().map(|(_, previous)| History {
+    let mut request: Request = job.request.clone();
+    request.plan.history = state.as_ref().map(|(_, previous)| History {
         previous: match previous {
             Previous::Found(saved) => Some((**saved).clone()),
             Previous::Missing => None,
@@ -56,58 +75,50 @@ pub fn run(
                 None
             }
         },
-        stuck_after: args.stuck_after.as_secs(),
+        stuck_after: job.stuck_after.as_secs(),
     });
-    let Judged { report, mut next } = evaluate(&scope, &config, history, notes, &mut |_| {}, err)?;
-    let status = report.status;
-    let now = report
-        .summary
+    let finished = pipeline::run(&request, &mut |_, _| {})?;
+    super::warn(&render::warnings(&finished.report), err);
+    super::warn(&finished.warnings, err);
+    notes.extend(finished.notes);
+    let status = Status::of(&finished.report.findings);
+    let now = finished
+        .report
         .collected_at
-        .duration_since(std::time::UNIX_EPOCH)
+        .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    if let Some(path) = &args.textfile {
+    let mut report = CheckReport {
+        summary: finished.report,
+        context: finished.context,
+        status,
+        notes,
+        warn: request.config.warn.clone(),
+        crit: request.config.crit.clone(),
+        finding_ids: all_ids().collect(),
+        notice: Notice::Report,
+    };
+    if let Some(path) = &job.textfile {
         let mut text = Vec::new();
-        render::prometheus::render(&report, &mut text)?;
+        render::check::write(&report, Format::Prometheus, &output.style, &mut text)?;
         file::write_atomic(path, &text, Mode::Shared)?;
     }
-    let mut print_text = true;
-    let mut recovered_from = None;
-    if let Some(next) = &mut next {
+    let mut memory = finished.memory;
+    if let Some(next) = &mut memory {
         next.last_status = status.word().to_string();
         let before = next.notified_status.clone();
-        print_text = notify(next, status, now, args.renotify);
-        if status == Status::Ok && print_text {
-            recovered_from = before;
-        }
+        let speak = notify(next, status, now, job.renotify);
+        report.notice = match before {
+            _ if !speak => Notice::Quiet,
+            Some(previous) if status == Status::Ok => Notice::Recovered(previous),
+            _ => Notice::Report,
+        };
     }
     // Saved before anything is printed: a failure to save is UNKNOWN, and must be the only
     // status line a monitoring system reads.
-    if let (Some((file, _)), Some(next)) = (&state, &next) {
+    if let (Some((file, _)), Some(next)) = (&state, &memory) {
         file.save(next)?;
     }
-    match format {
-        CheckFormat::Text if !print_text => {}
-        CheckFormat::Text => match &recovered_from {
-            Some(previous) => render::check::recovered(previous, out)?,
-            None => render::check::text(&report, out)?,
-        },
-        CheckFormat::Nagios => render::check::nagios(&report, out)?,
-        CheckFormat::Json => render::json::render_check(&report, out)?,
-        CheckFormat::Prometheus => render::prometheus::render(&report, out)?,
-    }
+    render::check::write(&report, output.format, &output.style, out)?;
     Ok(status)
-}
-
-/// A failure to measure, said the way the chosen format's reader expects; the status is UNKNOWN.
-pub fn report_unknown(
-    format: CheckFormat,
-    message: &str,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    match format {
-        CheckFormat::Json => render::json::render_unknown(message, out),
-        CheckFormat::Prometheus => render::prometheus::render_unknown(out),
-        CheckFormat::Text | CheckFormat::Nagios => render::check::unknown(message, out),
-    }
 }

@@ -3,14 +3,12 @@
 use std::cmp::Reverse;
 use std::io::Write;
 
-use super::notes_to_stderr;
-use crate::Terminal;
-use crate::cli::{Format, ListArgs, SharedArgs};
-use crate::diagnose::Settings;
+use super::{notes_to_stderr, warn};
+use crate::cli::{ListJob, Output};
 use crate::error::Error;
 use crate::model::{Socket, SocketTable, SortFields, TcpState};
-use crate::pipeline::{self, Plan, Scope};
-use crate::render;
+use crate::pipeline;
+use crate::render::{self, Format};
 use crate::report::{NetnsLabel, SocketList, SortKey};
 
 /// Lifecycle position, unknown codes last: the order people read states in.
@@ -28,7 +26,7 @@ fn default_order(s: &SortFields) -> Order {
     (state_rank(s.state), s.local, s.remote)
 }
 
-pub fn sort(sockets: &mut SocketTable, key: SortKey) {
+fn sort(sockets: &mut SocketTable, key: SortKey) {
     match key {
         SortKey::State => sockets.sort_by_key(default_order),
         SortKey::Local => sockets.sort_by_key(|s| (s.local, s.remote, state_rank(s.state))),
@@ -47,20 +45,15 @@ pub fn sort(sockets: &mut SocketTable, key: SortKey) {
 }
 
 pub fn run(
-    shared: &SharedArgs,
-    args: &ListArgs,
-    _terminal: Terminal,
+    job: &ListJob,
+    output: &Output,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let format = shared.format("list")?;
-    let mut scope = shared.scope();
-    // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
-    scope.source = scope.source.only_states(scope.filter.kernel_states());
-    let key = SortKey::from(args.sort);
-    let sweeps = scope.namespaces.sweeps();
-    if key == SortKey::None && format == Format::Plain && !args.processes {
-        return stream_plain(&scope, sweeps, args.timers, out, err);
+    let request = &job.request;
+    let sweeps = request.scope.namespaces.sweeps();
+    if job.sort == SortKey::None && output.format == Format::Plain && !job.processes {
+        return stream_plain(job, sweeps, out, err);
     }
     // Each namespace's sockets are a group of the table, named in `names`.
     let mut sockets = SocketTable::default();
@@ -76,42 +69,33 @@ pub fn run(
         sockets.push(s);
     };
     // With -p the walk of /proc/*/fd runs beside the dump, and on while the rows are sorted.
-    let (analysis, walk) = pipeline::analyse_with_holders(
-        &scope,
-        &Plan::default(),
-        &Settings::default(),
-        args.processes,
-        &mut keep,
-        err,
-    )?;
-    sort(&mut sockets, key);
-    let owners = match walk {
+    let finished = pipeline::run(request, &mut keep)?;
+    warn(&render::warnings(&finished.report), err);
+    sort(&mut sockets, job.sort);
+    let owners = match finished.walk {
         Some(walk) => {
             let mut wanted: Vec<u64> = sockets.inodes().filter(|&i| i != 0).collect();
             wanted.sort_unstable();
-            Some(walk.owners(wanted.into_iter(), sockets.inodes())?)
+            let holding = walk.holding(wanted.into_iter(), sockets.inodes(), false)?;
+            Some((holding.owners, holding.attribution))
         }
         None => None,
     };
     let report = SocketList {
-        collected_at: analysis.report.collected_at,
+        collected_at: finished.report.collected_at,
         sockets,
         owners,
-        timers: args.timers,
-        filter: analysis.report.filter,
-        collection: analysis.report.collection,
+        timers: job.timers,
+        filter: finished.report.filter,
+        collection: finished.report.collection,
         netns: sweeps.then_some(names),
     };
-    match format {
-        Format::Table => render::list::render_table(&report, out)?,
-        Format::Json => render::list::render_json(&report, out)?,
-        Format::Plain => {
-            render::list::render_plain(&report, out)?;
-            if let Some((_, attribution)) = report.owners.as_ref().filter(|_| shared.output.verbose)
-            {
-                notes_to_stderr(&render::attribution::notes(attribution), err);
-            }
-        }
+    render::list::write(&report, output.format, &output.style, out)?;
+    if output.format == Format::Plain
+        && output.verbose
+        && let Some((_, attribution)) = &report.owners
+    {
+        notes_to_stderr(&render::attribution::notes(attribution), err);
     }
     Ok(())
 }
@@ -119,40 +103,35 @@ pub fn run(
 /// `--sort none --format plain`: each row written as the kernel hands the socket over, nothing
 /// kept (flat memory, like `ss`).
 fn stream_plain(
-    scope: &Scope,
+    job: &ListJob,
     sweeps: bool,
-    timers: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let columns = render::list::Columns {
         netns: sweeps,
-        timers,
-        clock_ticks: pipeline::clock_ticks(),
+        timers: job.timers,
+        // Known before any socket is read: rows are written as they stream.
+        clock_ticks: crate::collect::clock_ticks(),
         owners: None,
     };
     let mut cells = Vec::new();
     let mut failed = None;
     // The namespace's name, built once per namespace.
     let mut name: Option<(Option<u64>, String)> = None;
-    pipeline::analyse_each(
-        scope,
-        &Plan::default(),
-        &Settings::default(),
-        &mut |label, s| {
-            let inode = label.map(|l| l.inode);
-            if name.as_ref().is_none_or(|(i, _)| *i != inode) {
-                name = Some((inode, label.map(NetnsLabel::name).unwrap_or_default()));
-            }
-            let netns = name.as_ref().map(|(_, n)| n.as_str());
-            if failed.is_none()
-                && let Err(e) = columns.write_plain(netns, s, &mut cells, out)
-            {
-                failed = Some(e);
-            }
-        },
-        err,
-    )?;
+    let finished = pipeline::run(&job.request, &mut |label, s| {
+        let inode = label.map(|l| l.inode);
+        if name.as_ref().is_none_or(|(i, _)| *i != inode) {
+            name = Some((inode, label.map(NetnsLabel::name).unwrap_or_default()));
+        }
+        let netns = name.as_ref().map(|(_, n)| n.as_str());
+        if failed.is_none()
+            && let Err(e) = columns.write_plain(netns, s, &mut cells, out)
+        {
+            failed = Some(e);
+        }
+    })?;
+    warn(&render::warnings(&finished.report), err);
     match failed {
         Some(e) => Err(e.into()),
         None => Ok(()),

@@ -7,80 +7,61 @@ use crate::diagnose::observe::{HashMap, HashSet};
 use std::io::Write;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::alert::config::{self, Config};
 use crate::alert::state::Saved;
-use crate::cli::{ServeArgs, SharedArgs};
+use crate::cli::ServeJob;
+use crate::diagnose::all_ids;
 use crate::error::Error;
 use crate::model::{StateCounts, TcpState};
-use crate::pipeline::{self, History, Scope};
+use crate::pipeline::{self, Request};
 use crate::report::{
-    AcceptQueue, Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS,
-    PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport,
+    AcceptQueue, Breakdown, CheckReport, ExporterStats, Notice, OldestCloseWait, Owners,
+    PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport, Status,
 };
-use crate::serve::share::{Collect, Shared};
-use crate::serve::web_config::WebConfig;
+use crate::serve::share::{Scraper, Shared};
 use crate::serve::{self, Options};
 
-use super::evaluate::{Judged, evaluate};
-
-pub fn run(shared: &SharedArgs, args: &ServeArgs, err: &mut dyn Write) -> Result<(), Error> {
-    // Everything that can be wrong with the command line or the files fails here, before
-    // anything listens.
-    let config = config::load(shared.config.as_deref())?;
-    let web = match &args.web_config {
-        Some(path) => WebConfig::load(path)?,
-        None => WebConfig::default(),
-    };
-    if args.max_connections == 0 {
-        return Err(Error::Usage("--max-connections must be at least 1".into()));
-    }
-    let listener = serve::bind(args.listen)?;
+pub fn run(job: &ServeJob, err: &mut dyn Write) -> Result<(), Error> {
+    let listener = serve::bind(job.listen)?;
     let options = Options {
-        read_timeout: args.read_timeout,
-        write_timeout: args.write_timeout,
+        read_timeout: job.read_timeout,
+        write_timeout: job.write_timeout,
         max_header_bytes: 8 * 1024,
-        max_connections: args.max_connections,
-        web,
+        max_connections: job.max_connections,
+        web: job.web.clone(),
     };
-    let collector = Collector {
-        scope: shared.scope(),
-        config,
-        stuck_after: args.stuck_after.as_secs(),
-        max_series: args.max_series,
-        by_process: args.by_process,
-        previous: None,
+    let mut exporter = Exporter {
+        request: job.request.clone(),
+        max_series: job.max_series,
+        by_process: job.by_process,
         stats: ExporterStats::default(),
     };
-    let mut collector = collector;
-    let collect: Collect = Box::new(move || collector.collect());
-    let shared = Shared::new(args.min_interval, collect);
+    let scraper: Scraper = Box::new(move || exporter.scrape());
+    let shared = Shared::new(job.min_interval, scraper);
     serve::serve(listener, options, shared, err)
 }
 
-/// What one collection needs, and what it remembers for the next.
-struct Collector {
-    scope: Scope,
-    config: Config,
-    stuck_after: u64,
+/// What every scrape runs, and what the exporter remembers from one to the next (the previous
+/// run, in its request's history).
+struct Exporter {
+    request: Request,
     max_series: usize,
     by_process: bool,
-    /// The previous collection, for rates and sockets stuck across scrapes.
-    previous: Option<Saved>,
     stats: ExporterStats,
 }
 
-impl Collector {
-    fn collect(&mut self) -> Result<ScrapeReport, String> {
+impl Exporter {
+    fn scrape(&mut self) -> Result<ScrapeReport, String> {
         let started = Instant::now();
         self.stats.collections += 1;
         let mut ports = PortCounts::default();
         // Only CLOSE_WAIT sockets: how many there are is the finding, not a cost to avoid.
         let mut close_wait_port: HashMap<u64, u16> = HashMap::default();
-        // With --by-process, every socket's inode and state, for one walk after the stream.
+        // With --by-process, every socket's inode and state, for the owners of the run's walk.
         let mut inodes: Vec<(u64, TcpState)> = Vec::new();
         let by_process = self.by_process;
         let mut listeners: Vec<AcceptQueue> = Vec::new();
-        let mut each = |s: &crate::model::Socket| {
+        // Skipped lines are counted in the report; a warning per scrape would flood the journal.
+        let finished = pipeline::run(&self.request, &mut |_, s| {
             ports.add(s);
             if s.state == TcpState::Listen {
                 listeners.push(AcceptQueue {
@@ -95,23 +76,14 @@ impl Collector {
             if s.state == TcpState::CloseWait && s.inode != 0 {
                 close_wait_port.insert(s.inode, s.local.port());
             }
-        };
-        let history = History {
-            // A failed collection forgets it: the next one starts the two-run rules afresh.
-            previous: self.previous.take(),
-            stuck_after: self.stuck_after,
-        };
-        // Skipped lines are counted in the report; a warning per scrape would flood the journal.
-        let judged = evaluate(
-            &self.scope,
-            &self.config,
-            Some(history),
-            Vec::new(),
-            &mut each,
-            &mut std::io::sink(),
-        );
-        let Judged { report, next } = match judged {
-            Ok(j) => j,
+        });
+        if let Some(history) = &mut self.request.plan.history {
+            // A failed collection forgets the run before: the next one starts the two-run
+            // rules afresh.
+            history.previous = finished.as_ref().ok().and_then(|f| f.memory.clone());
+        }
+        let finished = match finished {
+            Ok(f) => f,
             Err(e) => {
                 self.stats.collection_errors += 1;
                 return Err(e.to_string());
@@ -121,20 +93,18 @@ impl Collector {
         self.stats.series_dropped += port_breakdown.folded;
         let mut breakdowns = vec![port_breakdown];
         if self.by_process {
-            let processes = match by_process_name(&self.scope, &inodes, self.max_series) {
-                Ok(b) => b,
-                Err(e) => {
-                    self.stats.collection_errors += 1;
-                    return Err(e.to_string());
-                }
-            };
+            let processes = by_process_name(
+                finished.owners.as_ref().unwrap_or(&Owners::default()),
+                &inodes,
+                self.max_series,
+            );
             self.stats.series_dropped += processes.folded;
             breakdowns.push(processes);
         }
         let close_wait_oldest = oldest_close_wait(
-            next.as_ref(),
+            finished.memory.as_ref(),
             &close_wait_port,
-            &report.summary.collected_at,
+            &finished.report.collected_at,
             self.max_series,
         );
         // The fullest first: those are the ones to see.
@@ -146,9 +116,18 @@ impl Collector {
         let folded = listeners.len().saturating_sub(self.max_series);
         listeners.truncate(self.max_series);
         self.stats.series_dropped += folded as u64;
-        self.previous = next;
+        let check = CheckReport {
+            status: Status::of(&finished.report.findings),
+            summary: finished.report,
+            context: finished.context,
+            notes: finished.notes,
+            warn: self.request.config.warn.clone(),
+            crit: self.request.config.crit.clone(),
+            finding_ids: all_ids().collect(),
+            notice: Notice::Report,
+        };
         Ok(ScrapeReport {
-            check: report,
+            check,
             breakdowns,
             close_wait_oldest,
             accept_queues: listeners,
@@ -159,27 +138,21 @@ impl Collector {
     }
 }
 
-/// Sockets per process name: one walk of `/proc/*/fd` for every inode seen. Names, not pids,
-/// so restarts do not make new series; sockets no process holds are not counted.
-fn by_process_name(
-    scope: &Scope,
-    inodes: &[(u64, TcpState)],
-    max_series: usize,
-) -> Result<Breakdown, Error> {
-    let wanted: std::collections::HashSet<u64> = inodes.iter().map(|(i, _)| *i).collect();
-    let owners = pipeline::owners_of(&scope.source, &wanted)?;
+/// Sockets per process name, from the owners the run's one walk found for every socket. Names,
+/// not pids, so restarts do not make new series; sockets no process holds are not counted.
+fn by_process_name(owners: &Owners, inodes: &[(u64, TcpState)], max_series: usize) -> Breakdown {
     let mut by_name: HashMap<String, StateCounts> = HashMap::default();
     for (inode, state) in inodes {
         for process in owners.of(*inode) {
             by_name.entry(process.comm.clone()).or_default().add(*state);
         }
     }
-    Ok(Breakdown::top(
+    Breakdown::top(
         PROCESS_SOCKETS,
         PROCESS_LABELS,
         by_name.into_iter().map(|(name, c)| (vec![name], c)),
         max_series,
-    ))
+    )
 }
 
 /// Sockets by (local port, remote port, state) while streaming; after it, each is counted under

@@ -3,88 +3,62 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use super::{notes_to_stderr, style};
-use crate::Terminal;
-use crate::cli::{Format, SharedArgs, TopArgs};
-use crate::diagnose::Settings;
+use super::{notes_to_stderr, warn};
+use crate::cli::{Output, TopJob};
 use crate::error::Error;
 use crate::group::Grouper;
-use crate::pipeline::{self, Plan};
-use crate::render;
+use crate::pipeline;
+use crate::render::{self, Format};
 use crate::report::{GroupKey, TopReport};
 
 pub fn run(
-    shared: &SharedArgs,
-    args: &TopArgs,
-    terminal: Terminal,
+    job: &TopJob,
+    output: &Output,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let keys = args.keys();
-    let format = shared.format("top")?;
-    let mut scope = args.scope(shared);
-    // Only the filtered states are needed: sock_diag can skip the rest in the kernel.
-    scope.source = scope.source.only_states(scope.filter.kernel_states());
-    let plan = Plan::default();
-    let settings = Settings::default();
-
-    let mut grouper = Grouper::new(&keys);
+    let keys = &job.keys;
+    let mut grouper = Grouper::new(keys);
     // With a holder key the walk of /proc/*/fd runs beside the dump, and each socket is kept as
-    // its inode, state and other keys until the owners are known (containers sharing the
-    // host's namespace are found through the processes holding its sockets). Without one,
-    // groups are counted while streaming, keeping no socket.
-    let holders = grouper.needs_owners();
-    let (analysis, walk) = pipeline::analyse_with_holders(
-        &scope,
-        &plan,
-        &settings,
-        holders,
-        &mut |label, s| grouper.add_in(label, s),
-        err,
-    )?;
-    let (groups, attribution) = match walk {
+    // its inode, state and other keys until the owners are known. Without one, groups are
+    // counted while streaming, keeping no socket.
+    let finished = pipeline::run(&job.request, &mut |label, s| grouper.add_in(label, s))?;
+    warn(&render::warnings(&finished.report), err);
+    let (mut groups, attribution) = match finished.walk {
         Some(walk) => {
             grouper.sort_by_inode();
-            let (owners, attribution) = walk.owners(grouper.inodes(), grouper.inodes())?;
-            let containers = if keys.contains(&GroupKey::Container) {
-                pipeline::containers_of(&scope, owners.processes().iter().map(|p| p.pid))
-            } else {
-                HashMap::new()
-            };
-            let attribution = keys.contains(&GroupKey::Process).then_some(attribution);
-            (grouper.finish(Some(&owners), &containers), attribution)
+            let containers = keys.contains(&GroupKey::Container);
+            let holding = walk.holding(grouper.inodes(), grouper.inodes(), containers)?;
+            let attribution = keys
+                .contains(&GroupKey::Process)
+                .then_some(holding.attribution);
+            (
+                grouper.finish(Some(&holding.owners), &holding.containers),
+                attribution,
+            )
         }
         None => (grouper.finish(None, &HashMap::new()), None),
     };
-
-    let mut groups = groups;
-    let rest = (args.limit > 0 && groups.len() > args.limit).then(|| {
-        let cut = groups.split_off(args.limit);
+    let rest = (job.limit > 0 && groups.len() > job.limit).then(|| {
+        let cut = groups.split_off(job.limit);
         (cut.len() as u64, cut.iter().map(|g| g.counts.total()).sum())
     });
     let report = TopReport {
-        collected_at: analysis.report.collected_at,
-        by: keys,
-        total: analysis.report.tally.total(),
+        collected_at: finished.report.collected_at,
+        by: keys.clone(),
+        total: finished.report.tally.total(),
         groups,
         rest,
         attribution,
-        filter: analysis.report.filter,
-        collection: analysis.report.collection,
+        filter: finished.report.filter,
+        collection: finished.report.collection,
     };
-    match format {
-        Format::Table => render::top::render_table(&report, style(terminal), out)?,
-        Format::Json => render::top::render_json(&report, out)?,
-        Format::Plain => {
-            render::top::render_plain(&report, out)?;
-            if let Some(attribution) = report
-                .attribution
-                .as_ref()
-                .filter(|_| shared.output.verbose)
-            {
-                notes_to_stderr(&render::attribution::notes(attribution), err);
-            }
-        }
+    render::top::write(&report, output.format, &output.style, out)?;
+    if output.format == Format::Plain
+        && output.verbose
+        && let Some(attribution) = &report.attribution
+    {
+        notes_to_stderr(&render::attribution::notes(attribution), err);
     }
     Ok(())
 }

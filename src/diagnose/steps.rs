@@ -1,10 +1,10 @@
 //! Next steps that run where the operator is: inside the target's network namespace with
-//! `--pid`, on a saved copy with `--proc-root`, without `sudo` when already root. Pure: the
-//! place comes in, the findings' steps are rewritten.
+//! `--pid` or in a sweep, on a saved copy with `--proc-root`, without `sudo` when already
+//! root. Pure: the place comes in, the findings' steps are rewritten.
 
 use std::path::{Path, PathBuf};
 
-use crate::report::Finding;
+use crate::report::{Finding, NetnsKind, NetnsLabel};
 
 /// Where the findings' commands will be typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,6 +14,18 @@ pub struct Place {
     /// `--proc-root DIR` other than `/proc`: a saved copy, not a live system.
     pub saved_copy: Option<PathBuf>,
     pub as_root: bool,
+    /// A namespace of a sweep other than the host's: `ss` runs through `nsenter` into one of
+    /// its processes, sockscope with `--netns`.
+    pub netns: Option<Netns>,
+}
+
+/// A swept namespace, as its next steps reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Netns {
+    /// Its name for `--netns`.
+    pub name: String,
+    /// A process inside it, for `nsenter -t`.
+    pub pid: Option<u32>,
 }
 
 impl Place {
@@ -24,8 +36,29 @@ impl Place {
             pid,
             saved_copy: (!live && proc_root != Path::new("/proc")).then(|| proc_root.to_path_buf()),
             as_root,
+            netns: None,
         }
     }
+
+    /// The same place, inside the swept namespace `label` (the host's needs nothing more).
+    pub fn in_namespace(&self, label: &NetnsLabel) -> Place {
+        Place {
+            netns: (label.kind != NetnsKind::Host).then(|| Netns {
+                name: label.name(),
+                pid: label.sample.as_ref().map(|(pid, _)| *pid),
+            }),
+            ..self.clone()
+        }
+    }
+}
+
+/// A name as one shell word: kept when plain, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._/:@+-=,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Commands that read the live kernel of the current network namespace.
@@ -67,6 +100,13 @@ fn localize_one(step: &str, place: &Place) -> Option<String> {
             step = format!("{sudo}nsenter -t {pid} -n {step}");
         } else if bare.starts_with("sockscope ") && !step.contains("--pid") {
             step = step.replacen("sockscope ", &format!("sockscope --pid {pid} "), 1);
+        }
+    }
+    if let Some(ns) = &place.netns {
+        if let (Some(rest), Some(pid)) = (step.strip_prefix("ss "), ns.pid) {
+            step = format!("nsenter -t {pid} -n ss {rest}");
+        } else if step.contains("sockscope ") && !step.contains("--netns") {
+            step = format!("{step} --netns {}", shell_word(&ns.name));
         }
     }
     Some(step)

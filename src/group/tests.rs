@@ -137,7 +137,7 @@ fn sockets_of_a_shared_namespace_count_for_their_holders_containers() {
         [(10, "web".into()), (11, "web".into()), (12, "db".into())].into();
     let keys = [GroupKey::Container];
     let mut g = Grouper::new(&keys);
-    assert!(g.needs_owners());
+    assert!(keys.iter().any(|k| k.needs_owners()));
     for inode in 1..=4 {
         g.add(&socket(TcpState::Established, 80, [10, 0, 0, 5], inode));
     }

@@ -1,29 +1,41 @@
 //! Puts the namespaces' passes together: one namespace as the classic report; a sweep as the
-//! host-wide total with every namespace's own report beside it and its findings tagged.
+//! host-wide total with every namespace's own report beside it.
 
-use std::cmp::Reverse;
 use std::time::SystemTime;
 
-use super::{Analysis, Part, Plan, Scope};
+use super::Request;
+use super::pass::Part;
+use crate::alert::history::Comparison;
 use crate::collect::SKIPPED_DETAILS;
-use crate::diagnose::Settings;
 use crate::diagnose::observe::Observations;
-use crate::model::Tally;
+use crate::model::{KernelContext, Tally};
 use crate::report::{Attribution, Checks, Collection, NamespaceReport, SummaryReport, Sweep};
 
-#[allow(clippy::too_many_arguments)]
+/// The passes put together, before the run is finished (ranges, comparison, next steps).
+pub(super) struct Assembled {
+    pub report: SummaryReport,
+    pub context: KernelContext,
+    /// What the rules saw: the one namespace's; in a sweep each namespace's, by namespace
+    /// inode (the state ranges judge each namespace on its own).
+    pub observations: Observations,
+    pub namespace_observations: Vec<(u64, Observations)>,
+    /// The two-run comparison, with what to remember for the next run.
+    pub comparison: Option<Comparison>,
+}
+
+/// One namespace as the classic report; a sweep as the host-wide total with every
+/// namespace's own report beside it (its findings stay there until the run is finished).
 pub(super) fn assemble(
-    scope: &Scope,
-    plan: &Plan,
-    settings: &Settings,
+    request: &Request,
     mut parts: Vec<Part>,
     mut sweep: Sweep,
     attribution: Option<Attribution>,
     collected_at: SystemTime,
-) -> Analysis {
+) -> Assembled {
+    let (scope, plan) = (&request.scope, &request.plan);
     let checks = |part: Option<&Part>| Checks {
         ran: plan.diagnose,
-        rules: settings.rules_enabled(),
+        rules: request.config.settings.rules_enabled(),
         processes_skipped: scope.no_processes,
         skipped: part.map(|p| p.verdict.skipped.clone()).unwrap_or_default(),
         limited: part.map(|p| p.verdict.limited.clone()).unwrap_or_default(),
@@ -46,24 +58,22 @@ pub(super) fn assemble(
             collection: part.collection,
             sweep: None,
         };
-        return Analysis {
+        return Assembled {
             report,
             context: part.context,
             observations: part.obs,
-            comparison: part.compared,
             namespace_observations: Vec::new(),
-            owners: None,
+            comparison: part.compared,
         };
     }
     let mut tally = Tally::default();
-    let mut findings = Vec::new();
-    let mut collection = aggregate_collection(scope, &parts);
+    let mut collection = aggregate_collection(request, &parts);
     for part in &parts {
         tally.merge(&part.tally);
     }
     let mut all_checks = checks(parts.first());
     all_checks.attribution = attribution;
-    let mut context = crate::model::KernelContext::default();
+    let mut context = KernelContext::default();
     let mut comparison = None;
     let mut namespace_observations = Vec::with_capacity(parts.len());
     for (i, mut part) in parts.into_iter().enumerate() {
@@ -75,19 +85,13 @@ pub(super) fn assemble(
             continue;
         };
         namespace_observations.push((label.inode, part.obs));
-        let name = label.name();
-        let mut own = part.verdict.findings;
-        for f in &mut own {
-            f.namespace = Some(name.clone());
-        }
-        findings.extend(own.iter().cloned());
         sweep.namespaces.push(NamespaceReport {
             label,
             report: SummaryReport {
                 collected_at,
                 tally: part.tally,
                 filter: filter.clone(),
-                findings: own,
+                findings: part.verdict.findings,
                 checks: checks(None),
                 collection: part.collection,
                 sweep: None,
@@ -95,30 +99,27 @@ pub(super) fn assemble(
         });
     }
     collection.netns = None;
-    findings.sort_by_key(|f| Reverse(f.severity));
-    sweep.sort();
-    let observations = Observations::new(&settings.thresholds, &context);
+    let observations = Observations::new(&request.config.settings.thresholds, &context);
     let report = SummaryReport {
         collected_at,
         tally,
         filter,
-        findings,
+        findings: Vec::new(),
         checks: all_checks,
         collection,
         sweep: Some(Box::new(sweep)),
     };
-    Analysis {
+    Assembled {
         report,
         context,
         observations,
-        comparison,
         namespace_observations,
-        owners: None,
+        comparison,
     }
 }
 
 /// The host-wide collection: one source word (or `mixed`), the sums, the first skipped lines.
-fn aggregate_collection(scope: &Scope, parts: &[Part]) -> Collection {
+fn aggregate_collection(request: &Request, parts: &[Part]) -> Collection {
     // The reading only, as for one namespace: naming and the owner walk are not in it.
     let duration = parts.iter().map(|p| p.collection.duration).sum();
     let mut sources: Vec<&'static str> = parts.iter().map(|p| p.collection.source).collect();
@@ -130,7 +131,7 @@ fn aggregate_collection(scope: &Scope, parts: &[Part]) -> Collection {
     };
     let mut c = Collection {
         source,
-        proc_root: scope.source.root().to_path_buf(),
+        proc_root: request.scope.source.root().to_path_buf(),
         pid: None,
         netns: None,
         files: Vec::new(),

@@ -1,14 +1,67 @@
-//! `check`'s text output for cron (silent when OK) and the Nagios plugin line with perfdata.
+//! `check`: text for cron (silent when OK), the Nagios plugin line with perfdata, the summary's
+//! JSON document with the status, and the Prometheus text format (also its `--textfile`).
 
 use std::io::{self, Write};
 
 use super::culprit;
 use super::escape::for_terminal;
+use super::exposition::Exposition;
+use super::{Format, Style};
 use crate::model::TcpState;
-use crate::report::{CheckReport, Severity, StateRange, Status};
+use crate::report::{CheckReport, Notice, Severity, StateRange, Status};
 
-/// Nothing when OK, so cron sends no mail; otherwise the status line and every finding.
-pub fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(
+    report: &CheckReport,
+    format: Format,
+    _style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Text => text(report, out),
+        Format::Nagios => nagios(report, out),
+        Format::Json => {
+            let notes = notes(report);
+            super::document::document(&report.summary, Some(report.status), &notes).write(out)
+        }
+        Format::Prometheus => {
+            super::prometheus::families(report, &mut Exposition::new(Format::Prometheus, out))
+        }
+        other => Err(super::unsupported(other, "check")),
+    }
+}
+
+/// What the reader should know beyond the findings: the state file's and the ranges' notes,
+/// rules that ran on a weaker input, malformed lines skipped.
+fn notes(report: &CheckReport) -> Vec<String> {
+    let summary = &report.summary;
+    let mut notes = report.notes.clone();
+    for (id, what) in &summary.checks.limited {
+        notes.push(format!("{id}: {what}"));
+    }
+    if summary.collection.skipped_lines > 0 {
+        notes.push(format!(
+            "{} malformed lines in the socket tables were skipped (see --format json)",
+            summary.collection.skipped_lines
+        ));
+    }
+    notes
+}
+
+/// Nothing when OK, so cron sends no mail; otherwise the status line and every finding. With
+/// `--renotify`, an unchanged problem is not said again until its time, and the return to OK
+/// once.
+fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    match &report.notice {
+        Notice::Quiet => return Ok(()),
+        Notice::Recovered(previous) => {
+            return writeln!(
+                out,
+                "SOCKSCOPE OK: recovered (was {}); no problems found",
+                for_terminal(previous)
+            );
+        }
+        Notice::Report => {}
+    }
     if report.status == Status::Ok {
         return Ok(());
     }
@@ -42,7 +95,7 @@ fn short(report: &CheckReport) -> String {
         );
     };
     let mut text = first.title.clone();
-    if let Some(place) = super::namespaces::where_found(&report.summary, first) {
+    if let Some(place) = super::sweep::where_found(&report.summary, first) {
         text.push_str(&format!(" in {place}"));
     }
     if let Some(c) = first.culprits.first() {
@@ -67,20 +120,8 @@ fn perf_label(name: &str) -> String {
         .collect()
 }
 
-/// Counters worth graphing next to the states; cumulative, so UOM `c`.
-pub const PERF_COUNTERS: &[(&str, &str)] = &[
-    ("TcpExt.ListenOverflows", "listen_overflows"),
-    ("TcpExt.ListenDrops", "listen_drops"),
-    ("TcpExt.TCPTimeWaitOverflow", "tw_overflow"),
-    ("TcpExt.SyncookiesSent", "syncookies_sent"),
-    ("TcpExt.TCPReqQFullDrop", "reqq_full_drop"),
-    ("TcpExt.TCPAbortOnMemory", "abort_on_memory"),
-    ("Tcp.EstabResets", "estab_resets"),
-    ("Tcp.RetransSegs", "retrans_segs"),
-];
-
 /// `SOCKSCOPE WARNING - summary | perfdata`, then one line per finding.
-pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     let mut perf = Vec::new();
     for state in TcpState::LIFECYCLE {
         let name = state.name().to_lowercase();
@@ -99,7 +140,7 @@ pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             range(&report.crit)
         ));
     }
-    for (counter, name) in PERF_COUNTERS {
+    for (counter, name) in super::prometheus::PERF_COUNTERS {
         if let Some(v) = report.context.counter(counter) {
             perf.push(format!("{name}={v}c;;;0;"));
         }
@@ -113,7 +154,7 @@ pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     )?;
     for f in &report.summary.findings {
         let summary = for_terminal(&f.summary);
-        match super::namespaces::where_found(&report.summary, f) {
+        match super::sweep::where_found(&report.summary, f) {
             Some(place) => writeln!(
                 out,
                 "{} {} in {}: {summary}",
@@ -124,29 +165,8 @@ pub fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             None => writeln!(out, "{} {}: {summary}", f.severity.word(), f.id)?,
         }
     }
-    for note in &report.notes {
-        writeln!(out, "NOTE: {}", for_terminal(note))?;
-    }
-    Ok(())
-}
-
-/// The one line printed when a problem clears (text output with a state file).
-pub fn recovered(previous: &str, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "SOCKSCOPE OK: recovered (was {}); no problems found",
-        for_terminal(previous)
-    )
-}
-
-/// A failure to measure: the one line a monitoring system reads.
-pub fn unknown(message: &str, out: &mut dyn Write) -> io::Result<()> {
-    // A message may quote a path or a file's content: each line escaped, the first the status.
-    let mut lines = message.lines();
-    let first = lines.next().unwrap_or("unknown error");
-    writeln!(out, "SOCKSCOPE UNKNOWN - {}", for_terminal(first))?;
-    for line in lines {
-        writeln!(out, "{}", for_terminal(line))?;
+    for note in notes(report) {
+        writeln!(out, "NOTE: {}", for_terminal(&note))?;
     }
     Ok(())
 }

@@ -6,23 +6,7 @@
 use std::fmt::Display;
 use std::io::{self, Write};
 
-/// Which format a scrape asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `text/plain; version=0.0.4`, the default.
-    Text,
-    /// `application/openmetrics-text; version=1.0.0`.
-    OpenMetrics,
-}
-
-impl Format {
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
-            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        }
-    }
-}
+use super::Format;
 
 /// A metric family's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,27 +30,28 @@ pub fn escape(value: &str) -> String {
 
 /// Writes families and samples in one format.
 pub struct Exposition<'a> {
-    format: Format,
+    /// OpenMetrics; else the text format.
+    openmetrics: bool,
     out: &'a mut dyn Write,
 }
 
 impl<'a> Exposition<'a> {
+    /// [`Format::OpenMetrics`], or else the text format ([`Format::Prometheus`]).
     pub fn new(format: Format, out: &'a mut dyn Write) -> Exposition<'a> {
-        Exposition { format, out }
+        Exposition {
+            openmetrics: format == Format::OpenMetrics,
+            out,
+        }
     }
 
     /// `# HELP` and `# TYPE` of the family whose samples are called `name`.
     pub fn family(&mut self, name: &str, kind: Kind, help: &str) -> io::Result<()> {
-        let (family, word) = match (self.format, kind) {
+        let (family, word) = match (self.openmetrics, kind) {
             (_, Kind::Gauge) => (name, "gauge"),
-            (Format::Text, Kind::Counter) => (name, "counter"),
-            (Format::Text, Kind::Info) => (name, "gauge"),
-            (Format::OpenMetrics, Kind::Counter) => {
-                (name.strip_suffix("_total").unwrap_or(name), "counter")
-            }
-            (Format::OpenMetrics, Kind::Info) => {
-                (name.strip_suffix("_info").unwrap_or(name), "info")
-            }
+            (false, Kind::Counter) => (name, "counter"),
+            (false, Kind::Info) => (name, "gauge"),
+            (true, Kind::Counter) => (name.strip_suffix("_total").unwrap_or(name), "counter"),
+            (true, Kind::Info) => (name.strip_suffix("_info").unwrap_or(name), "info"),
         };
         let help = help.replace('\\', "\\\\").replace('\n', "\\n");
         writeln!(self.out, "# HELP {family} {help}")?;
@@ -93,10 +78,10 @@ impl<'a> Exposition<'a> {
 
     /// The end of the exposition (`# EOF` in OpenMetrics).
     pub fn finish(self) -> io::Result<()> {
-        match self.format {
-            Format::Text => Ok(()),
-            Format::OpenMetrics => writeln!(self.out, "# EOF"),
+        if self.openmetrics {
+            writeln!(self.out, "# EOF")?;
         }
+        Ok(())
     }
 }
 
@@ -112,7 +97,7 @@ mod tests {
             e.finish().unwrap();
             String::from_utf8(out).unwrap()
         };
-        (run(Format::Text), run(Format::OpenMetrics))
+        (run(Format::Prometheus), run(Format::OpenMetrics))
     }
 
     #[test]

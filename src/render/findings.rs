@@ -19,8 +19,7 @@ fn label(severity: Severity, style: Style) -> String {
     }
 }
 
-/// A finding, saying in which namespace when several were swept.
-/// One finding; in a sweep, saying in which namespace, with next steps that run there.
+/// One finding; in a sweep, saying in which namespace.
 pub fn block(
     report: &SummaryReport,
     f: &Finding,
@@ -29,7 +28,7 @@ pub fn block(
 ) -> io::Result<()> {
     writeln!(out)?;
     let word = f.severity.word();
-    let place = super::namespaces::where_found(report, f)
+    let place = super::sweep::where_found(report, f)
         .map(|p| format!(" in {}", escape::for_terminal(&p)))
         .unwrap_or_default();
     let heading = format!(
@@ -59,10 +58,9 @@ pub fn block(
             writeln!(out, "{}", wrap(&text, style, &first, "       "))?;
         }
     }
-    let next = super::namespaces::next_steps(report, f);
-    if !next.is_empty() {
+    if !f.next_steps.is_empty() {
         writeln!(out, "  Next:")?;
-        for step in &next {
+        for step in &f.next_steps {
             next_step(step, style, out)?;
         }
     }
@@ -92,7 +90,7 @@ fn next_step(step: &str, style: Style, out: &mut dyn Write) -> io::Result<()> {
 
 /// The findings, or one line saying the checks found nothing; then the checks that could not
 /// run, each with why.
-pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn section(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
     let d = &report.checks;
     let checked = d.rules - d.skipped.len();
     if report.findings.is_empty() {

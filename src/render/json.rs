@@ -1,4 +1,5 @@
-//! The JSON document (schema 1). Built from dedicated view structs so the wire format is
+//! The JSON vocabulary every document shares (schema 1): counts of all eleven states, the
+//! `collection` object, a namespace of a sweep. Dedicated view structs keep the wire format
 //! explicit and stable: fields may be added, none renamed or removed without a new schema.
 
 use std::collections::BTreeMap;
@@ -9,49 +10,12 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::model::{Family, StateCounts, TcpState};
-use crate::report::Attribution;
-use crate::report::Collection;
-use crate::report::{CheckReport, Finding, Status, SummaryReport};
+use crate::report::{
+    Attribution, Collection, ContainerRef, NamespaceReport, NetnsLabel, PodRef, SummaryReport,
+    Sweep,
+};
 
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct Document<'a> {
-    schema_version: u32,
-    /// `ok`, `warning`, `critical` (only from `check`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    exit_code: Option<u8>,
-    /// `check`'s notes about its state file (first run, reboot, counter resets).
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    notes: &'a [String],
-    collected_at: String,
-    total: u64,
-    states: BothFamilies,
-    families: Families<'a>,
-    findings: &'a [Finding],
-    collection: CollectionView<'a>,
-    /// `watch`: each state's change since the previous record (`null` on the first).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    delta: Option<Option<Deltas>>,
-    /// `--all-netns`, `--netns`: every namespace on its own.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    namespaces: Option<Vec<super::namespaces::NamespaceView<'a>>>,
-}
-
-/// Signed changes of all eleven states, in the order [`States`] writes them.
-struct Deltas([i64; 11]);
-
-impl Serialize for Deltas {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(TcpState::KNOWN.len()))?;
-        for (state, d) in TcpState::KNOWN.iter().zip(self.0) {
-            map.serialize_entry(state.name(), &d)?;
-        }
-        map.end()
-    }
-}
 
 /// All eleven states, zeros included, in kernel code order: the one way counts are written.
 pub(crate) struct States<'a>(pub &'a StateCounts);
@@ -114,7 +78,7 @@ pub(crate) struct CollectionView<'a> {
     diagnostics: Option<DiagnosticsView<'a>>,
     /// A sweep's namespaces: how many were read, which could not be, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
-    namespaces: Option<super::namespaces::SweepView<'a>>,
+    namespaces: Option<SweepView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -245,58 +209,9 @@ struct SkippedView<'a> {
     reason: String,
 }
 
-pub fn render(report: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
-    write(out, &document(report, None, &[]))
-}
-
-/// `watch` when not on a terminal: the summary document on one line, plus `delta`, the change
-/// of each state since `previous` (the record before; `null` for the first).
-pub fn render_line(
-    report: &SummaryReport,
-    previous: Option<&StateCounts>,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let mut doc = document(report, None, &[]);
-    let now = report.tally.both();
-    doc.delta = Some(previous.map(|p| Deltas(crate::report::watch::deltas(&now, p))));
-    serde_json::to_writer(&mut *out, &doc).map_err(io::Error::from)?;
-    writeln!(out)
-}
-
-/// `check --format json`: the summary document, plus `status`, `exit_code` and the notes.
-pub fn render_check(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-    write(
-        out,
-        &document(&check.summary, Some(check.status), &check.notes),
-    )
-}
-
-/// A failed `check`: the status and why.
-pub fn render_unknown(message: &str, out: &mut dyn Write) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Unknown<'a> {
-        schema_version: u32,
-        status: &'static str,
-        exit_code: u8,
-        error: &'a str,
-    }
-    write(
-        out,
-        &Unknown {
-            schema_version: SCHEMA_VERSION,
-            status: "unknown",
-            exit_code: Status::Unknown.code(),
-            error: message,
-        },
-    )
-}
-
-/// The summary document, plus `status` and `exit_code` for `check`.
-fn document<'a>(
-    report: &'a SummaryReport,
-    status: Option<Status>,
-    notes: &'a [String],
-) -> Document<'a> {
+/// The `collection` object of the summary's document: how the sockets were read, what the
+/// rules could not check, and a sweep's namespaces.
+pub(crate) fn summary_collection(report: &SummaryReport) -> CollectionView<'_> {
     let mut unknown_states: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
     for (family, code, n) in report.tally.unknown() {
         unknown_states
@@ -349,26 +264,103 @@ fn document<'a>(
             "not_needed"
         },
     });
-    collection.namespaces = report.sweep.as_deref().map(super::namespaces::sweep_view);
-    Document {
-        schema_version: SCHEMA_VERSION,
-        status: status.map(|s| s.word().to_lowercase()),
-        exit_code: status.map(|s| s.code()),
-        notes,
-        collected_at: timestamp(report.collected_at),
-        total: report.tally.total(),
-        states: BothFamilies(report.tally.both()),
-        families: Families {
-            ipv4: States(report.tally.family(Family::Ipv4)),
-            ipv6: States(report.tally.family(Family::Ipv6)),
-        },
-        findings: &report.findings,
-        collection,
-        delta: None,
-        namespaces: report.sweep.as_deref().map(super::namespaces::views),
-    }
+    collection.namespaces = report.sweep.as_deref().map(sweep_view);
+    collection
 }
 
 pub(crate) fn timestamp(at: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// A namespace in the JSON document.
+#[derive(Serialize)]
+pub(crate) struct NamespaceView<'a> {
+    netns: NetnsId,
+    kind: &'static str,
+    container: Option<&'a ContainerRef>,
+    pod: Option<&'a PodRef>,
+    names: &'a [String],
+    total: u64,
+    states: BothFamilies,
+    families: Families<'a>,
+    findings: &'a [crate::report::Finding],
+    collection: CollectionView<'a>,
+}
+
+#[derive(Serialize)]
+struct NetnsId {
+    inode: u64,
+    id: String,
+}
+
+/// A namespace that could not be read, and why.
+#[derive(Serialize)]
+pub(crate) struct UnopenedView<'a> {
+    netns: NetnsId,
+    kind: &'static str,
+    container: Option<&'a ContainerRef>,
+    pod: Option<&'a PodRef>,
+    names: &'a [String],
+    reason: &'a str,
+}
+
+/// The sweep's own facts, in `collection.namespaces`.
+#[derive(Serialize)]
+pub(crate) struct SweepView<'a> {
+    read: usize,
+    unopened: Vec<UnopenedView<'a>>,
+    processes_scanned: u64,
+    processes_unreadable: u64,
+    processes_vanished: u64,
+}
+
+fn netns_id(label: &NetnsLabel) -> NetnsId {
+    NetnsId {
+        inode: label.inode,
+        id: label.id(),
+    }
+}
+
+pub(crate) fn views(sweep: &Sweep) -> Vec<NamespaceView<'_>> {
+    sweep.namespaces.iter().map(view).collect()
+}
+
+fn view(n: &NamespaceReport) -> NamespaceView<'_> {
+    let r = &n.report;
+    NamespaceView {
+        netns: netns_id(&n.label),
+        kind: n.label.kind.word(),
+        container: n.label.container.as_ref(),
+        pod: n.label.pod.as_ref(),
+        names: &n.label.names,
+        total: r.tally.total(),
+        states: BothFamilies(r.tally.both()),
+        families: Families {
+            ipv4: States(r.tally.family(Family::Ipv4)),
+            ipv6: States(r.tally.family(Family::Ipv6)),
+        },
+        findings: &r.findings,
+        collection: CollectionView::new(&r.collection, r.tally.total(), &r.filter, None),
+    }
+}
+
+pub(crate) fn sweep_view(sweep: &Sweep) -> SweepView<'_> {
+    SweepView {
+        read: sweep.namespaces.len(),
+        unopened: sweep
+            .unopened
+            .iter()
+            .map(|u| UnopenedView {
+                netns: netns_id(&u.label),
+                kind: u.label.kind.word(),
+                container: u.label.container.as_ref(),
+                pod: u.label.pod.as_ref(),
+                names: &u.label.names,
+                reason: &u.why,
+            })
+            .collect(),
+        processes_scanned: sweep.processes,
+        processes_unreadable: sweep.processes_unreadable,
+        processes_vanished: sweep.processes_vanished,
+    }
 }

@@ -5,13 +5,13 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
-use super::escape;
+use super::{Format, Style, escape};
 use crate::model::{Socket, TcpState, TimerKind};
 use crate::report::Owners;
 use crate::report::SocketList;
 
 mod json;
-pub use json::render_json;
+use json::render_json;
 
 /// A duration the way `ss -o` prints timers (`print_ms_timer`): `200ms`, `1.500ms`, `59sec`,
 /// `1min23sec`, `12min`.
@@ -201,9 +201,24 @@ impl Columns<'_> {
     }
 }
 
+/// The rows in `format`: aligned columns for people, bare fields for awk, or JSON.
+pub fn write(
+    report: &SocketList,
+    format: Format,
+    _style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => render_table(report, out),
+        Format::Json => render_json(report, out),
+        Format::Plain => render_plain(report, out),
+        other => Err(super::unsupported(other, "list")),
+    }
+}
+
 /// Aligned columns under a header, then the notes. Two passes over the rows, the first for the
 /// column widths, so no row is kept as text.
-pub fn render_table(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
+fn render_table(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
     let columns = Columns::of(report);
     let mut header = vec!["State", "Recv-Q", "Send-Q", "Local", "Peer"];
     let mut right = vec![false, true, true, false, false];
@@ -278,7 +293,7 @@ fn write_aligned(
 }
 
 /// What a reader of the table should know: the filter, gaps in attribution, skipped lines.
-pub fn notes(report: &SocketList) -> Vec<String> {
+fn notes(report: &SocketList) -> Vec<String> {
     let mut notes = super::notes(
         &report.filter,
         report.sockets.len() as u64,
@@ -292,7 +307,7 @@ pub fn notes(report: &SocketList) -> Vec<String> {
 
 /// One socket a line, single-space separated, no header: `state rx tx local peer [timer
 /// retrans] [pid/comm,...]`.
-pub fn render_plain(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
+fn render_plain(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
     let columns = Columns::of(report);
     let mut cells = Vec::new();
     for (i, socket) in report.sockets.iter().enumerate() {

@@ -1,27 +1,100 @@
-//! Output formats: one renderer per report and format, writing to any `Write`. Renderers read
-//! `report` and `model` only and never the system; the wording lives here.
+//! Output: one entry per report, `render::<report>::write(&Report, Format, &Style, &mut dyn
+//! Write)`, with one function per format inside its file (hyperfine's exporters over the same
+//! results). The reports: [`summary`], [`list`], [`top`], [`check`], [`unknown`] (a check that
+//! could not measure), [`scrape`] (`serve`), [`record`] (a `watch` refresh when piped); the live
+//! screen draws into a ratatui frame instead ([`watch::draw`]). Renderers read `report` and
+//! `model` only and never the system; the wording lives here.
 
 pub mod attribution;
 pub mod check;
-pub mod culprit;
+mod culprit;
+mod document;
 pub mod escape;
-pub mod exposition;
-pub mod findings;
-pub mod json;
+mod exposition;
+mod findings;
+mod json;
 pub mod list;
-pub mod namespaces;
-pub mod plain;
-pub mod prometheus;
-pub mod prometheus_netns;
+mod prometheus;
+mod prometheus_netns;
+pub mod record;
 pub mod scrape;
-pub mod table;
+pub mod summary;
+mod sweep;
 pub mod top;
+pub mod unknown;
 pub mod watch;
 
 use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
-use crate::report::Collection;
+use crate::report::{Collection, SummaryReport};
+
+/// Every output format there is; each report takes some of them (the command line lowers
+/// `--format` into one its command has, so a writer never sees another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people: boxes on a terminal, ASCII when piped.
+    Table,
+    /// A versioned JSON document (one per line for `watch` records).
+    Json,
+    /// Whitespace-separated fields for scripts.
+    Plain,
+    /// `check`: nothing when OK, else the status and each finding, for cron mail.
+    Text,
+    /// `check`: the monitoring-plugins line with perfdata.
+    Nagios,
+    /// The Prometheus text exposition format 0.0.4.
+    Prometheus,
+    /// OpenMetrics 1.0 (`serve`, by the scrape's Accept header).
+    OpenMetrics,
+}
+
+impl Format {
+    /// The HTTP content type of a scrape in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            _ => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// A format the report does not have: the command line never asks for one, so this is a bug
+/// to report, not a panic.
+fn unsupported(format: Format, report: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("{report} has no {format:?} format"),
+    )
+}
+
+/// Warnings for stderr: the malformed lines each namespace's tables had (skipped, never fatal,
+/// never silent either).
+pub fn warnings(report: &SummaryReport) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut one = |collection: &Collection| {
+        for s in &collection.skipped {
+            warnings.push(format!(
+                "skipped '{}' line {}: {}",
+                s.path.display(),
+                s.line,
+                s.why
+            ));
+        }
+        let more = collection.skipped_lines - collection.skipped.len() as u64;
+        if more > 0 {
+            warnings.push(format!("skipped {more} more malformed lines"));
+        }
+    };
+    match &report.sweep {
+        Some(sweep) => sweep
+            .namespaces
+            .iter()
+            .for_each(|ns| one(&ns.report.collection)),
+        None => one(&report.collection),
+    }
+    warnings
+}
 
 /// A comfy-table in our house style: rounded boxes on a terminal, ASCII when piped, styling
 /// only when colour is wanted, fitted to the width when there is one.

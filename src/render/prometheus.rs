@@ -4,10 +4,10 @@
 //! writes these in the text format; `serve` in either format, followed by its own families
 //! (`render::scrape`).
 
-use std::io::{self, Write};
+use std::io;
 use std::time::UNIX_EPOCH;
 
-use super::exposition::{Exposition, Format, Kind};
+use super::exposition::{Exposition, Kind};
 use crate::model::{Family, TcpState};
 use crate::report::{CheckReport, Culprit, Severity, Status};
 
@@ -15,10 +15,18 @@ use crate::report::{CheckReport, Culprit, Severity, Status};
 /// label cardinality bounded.
 const CULPRITS_PER_FINDING: usize = 3;
 
-/// `check --format prometheus` and `--textfile`: the text format.
-pub fn render(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-    families(check, &mut Exposition::new(Format::Text, out))
-}
+/// Counters worth graphing next to the states (Nagios perfdata, with their UOM `c`, and
+/// Prometheus), each with its perfdata label; all cumulative.
+pub const PERF_COUNTERS: &[(&str, &str)] = &[
+    ("TcpExt.ListenOverflows", "listen_overflows"),
+    ("TcpExt.ListenDrops", "listen_drops"),
+    ("TcpExt.TCPTimeWaitOverflow", "tw_overflow"),
+    ("TcpExt.SyncookiesSent", "syncookies_sent"),
+    ("TcpExt.TCPReqQFullDrop", "reqq_full_drop"),
+    ("TcpExt.TCPAbortOnMemory", "abort_on_memory"),
+    ("Tcp.EstabResets", "estab_resets"),
+    ("Tcp.RetransSegs", "retrans_segs"),
+];
 
 /// The check report's families, in either format.
 pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
@@ -101,7 +109,7 @@ pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
         Kind::Counter,
         "Cumulative TCP counters from /proc/net/netstat and /proc/net/snmp.",
     )?;
-    for (counter, _) in super::check::PERF_COUNTERS {
+    for (counter, _) in PERF_COUNTERS {
         if let Some(v) = check.context.counter(counter) {
             e.sample(
                 "sockscope_kernel_counter_total",
@@ -138,16 +146,12 @@ pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
     )
 }
 
-fn status(status: Status, e: &mut Exposition) -> io::Result<()> {
+/// `sockscope_status`.
+pub fn status(status: Status, e: &mut Exposition) -> io::Result<()> {
     e.family(
         "sockscope_status",
         Kind::Gauge,
         "Overall status of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
     )?;
     e.sample("sockscope_status", &[], status.code())
-}
-
-/// A failed run: only the status, UNKNOWN.
-pub fn render_unknown(out: &mut dyn Write) -> io::Result<()> {
-    status(Status::Unknown, &mut Exposition::new(Format::Text, out))
 }

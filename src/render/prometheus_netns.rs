@@ -170,7 +170,7 @@ mod tests {
         render_capped(
             &sweep,
             3,
-            &mut Exposition::new(super::super::exposition::Format::Text, &mut out),
+            &mut Exposition::new(crate::render::Format::Prometheus, &mut out),
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();

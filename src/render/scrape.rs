@@ -4,9 +4,13 @@
 
 use std::io::{self, Write};
 
-use super::exposition::{Exposition, Format, Kind};
+use super::exposition::{Exposition, Kind};
+use super::{Format, Style};
 use crate::model::TcpState;
-use crate::report::{Breakdown, ScrapeReport};
+use crate::report::{
+    Breakdown, CheckReport, Checks, Collection, Notice, PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS,
+    PROCESS_SOCKETS, Scrape, ScrapeReport, Status, SummaryReport,
+};
 
 /// The metric families `serve` writes, for the README's list: (name, type, help).
 pub const EXPORTER_FAMILIES: &[(&str, &str, &str)] = &[
@@ -78,7 +82,22 @@ fn family(e: &mut Exposition, name: &str, kind: Kind) -> io::Result<()> {
     e.family(name, kind, help(name))
 }
 
-pub fn render(scrape: &ScrapeReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+/// A scrape in the format it asked for (Prometheus or OpenMetrics); a failed collection in the
+/// text format whatever was asked (OpenMetrics has no free comments).
+pub fn write(
+    scrape: &Scrape,
+    format: Format,
+    _style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match (scrape, format) {
+        (Err(why), _) => failure(why, out),
+        (Ok(scrape), Format::Prometheus | Format::OpenMetrics) => metrics(scrape, format, out),
+        (Ok(_), other) => Err(super::unsupported(other, "a scrape")),
+    }
+}
+
+fn metrics(scrape: &ScrapeReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     let mut e = Exposition::new(format, out);
     super::prometheus::families(&scrape.check, &mut e)?;
     for breakdown in &scrape.breakdowns {
@@ -159,20 +178,19 @@ fn health(e: &mut Exposition, up: bool) -> io::Result<()> {
     e.sample("sockscope_up", &[], u8::from(up))
 }
 
-/// The body of a 500, always in the text format (OpenMetrics has no free comments): why the
-/// collection failed, and `sockscope_up 0`.
-pub fn render_failure(why: &str, out: &mut dyn Write) -> io::Result<()> {
+/// The body of a 500: why the collection failed, and `sockscope_up 0`.
+fn failure(why: &str, out: &mut dyn Write) -> io::Result<()> {
     for line in why.lines() {
         writeln!(out, "# collection failed: {line}")?;
     }
-    health(&mut Exposition::new(Format::Text, out), false)
+    health(&mut Exposition::new(Format::Prometheus, out), false)
 }
 
 /// The README's metric list: every family `serve` writes, from the HELP and TYPE lines it
-/// writes for `example` (families are written even when they have no samples).
-pub fn metric_list_markdown(example: &ScrapeReport) -> String {
+/// writes for an empty scrape (families are written even when they have no samples).
+pub fn metric_list_markdown() -> String {
     let mut text = Vec::new();
-    if render(example, Format::Text, &mut text).is_err() {
+    if metrics(&example(), Format::Prometheus, &mut text).is_err() {
         return String::new();
     }
     let text = String::from_utf8_lossy(&text);
@@ -190,4 +208,46 @@ pub fn metric_list_markdown(example: &ScrapeReport) -> String {
         }
     }
     out
+}
+
+/// A scrape with nothing in it but one empty breakdown of each kind.
+fn example() -> ScrapeReport {
+    let summary = SummaryReport {
+        collected_at: std::time::UNIX_EPOCH,
+        tally: Default::default(),
+        filter: String::new(),
+        findings: Vec::new(),
+        checks: Checks::default(),
+        collection: Collection {
+            clock_ticks: 100,
+            ..Default::default()
+        },
+        sweep: None,
+    };
+    let breakdown = |name, labels| Breakdown {
+        name,
+        labels,
+        ..Default::default()
+    };
+    ScrapeReport {
+        check: CheckReport {
+            summary,
+            context: Default::default(),
+            status: Status::Ok,
+            notes: Vec::new(),
+            warn: Vec::new(),
+            crit: Vec::new(),
+            finding_ids: Vec::new(),
+            notice: Notice::Report,
+        },
+        breakdowns: vec![
+            breakdown(PORT_SOCKETS, PORT_LABELS),
+            breakdown(PROCESS_SOCKETS, PROCESS_LABELS),
+        ],
+        close_wait_oldest: Vec::new(),
+        accept_queues: Vec::new(),
+        duration: Default::default(),
+        stats: Default::default(),
+        version: "",
+    }
 }

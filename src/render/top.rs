@@ -7,8 +7,8 @@ use comfy_table::{Cell, CellAlignment};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::json::{CollectionView, SCHEMA_VERSION, States, timestamp, write};
-use super::{Style, bold, count, escape};
+use super::json::{self, CollectionView, SCHEMA_VERSION, States, timestamp};
+use super::{Format, Style, bold, count, escape};
 use crate::model::TcpState;
 use crate::report::{Group, GroupKey, KeyValue, TopReport};
 
@@ -65,7 +65,21 @@ fn columns(groups: &[Group]) -> (Vec<TcpState>, bool) {
     (states, unknown)
 }
 
-pub fn render_table(report: &TopReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(
+    report: &TopReport,
+    format: Format,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => render_table(report, *style, out),
+        Format::Json => render_json(report, out),
+        Format::Plain => render_plain(report, out),
+        other => Err(super::unsupported(other, "top")),
+    }
+}
+
+fn render_table(report: &TopReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
     if report.groups.is_empty() {
         writeln!(out, "No sockets match.")?;
     } else {
@@ -194,7 +208,7 @@ fn longest_state(report: &TopReport, states: &[TcpState]) -> u16 {
 }
 
 /// The limit, the filter, gaps in attribution and skipped lines, in words.
-pub fn notes(report: &TopReport) -> Vec<String> {
+fn notes(report: &TopReport) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some((groups, sockets)) = report.rest {
         notes.push(format!(
@@ -214,7 +228,7 @@ pub fn notes(report: &TopReport) -> Vec<String> {
 
 /// One group a line: the key fields, the count, the share in percent, then `STATE=N` for each
 /// non-zero state. No header.
-pub fn render_plain(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
+fn render_plain(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
     for group in &report.groups {
         let mut fields: Vec<String> = group.key.iter().map(|k| key_text(k, true)).collect();
         fields.push(group.counts.total().to_string());
@@ -325,7 +339,7 @@ fn key_name(key: GroupKey) -> &'static str {
     }
 }
 
-pub fn render_json(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
+fn render_json(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
     let document = Document {
         schema_version: SCHEMA_VERSION,
         collected_at: timestamp(report.collected_at),
@@ -350,5 +364,5 @@ pub fn render_json(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
             report.attribution.as_ref(),
         ),
     };
-    write(out, &document)
+    json::write(out, &document)
 }

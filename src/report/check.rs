@@ -78,4 +78,24 @@ pub struct CheckReport {
     pub crit: Vec<StateRange>,
     /// Every finding id there is, so each series is present even at 0.
     pub finding_ids: Vec<&'static str>,
+    /// Whether the text output speaks this time (`--renotify`).
+    pub notice: Notice,
+}
+
+/// What `check`'s text output says this run: the policy of `--renotify` decided it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Notice {
+    /// The status and every finding (nothing when all is OK).
+    #[default]
+    Report,
+    /// Nothing: the same problem was said less than a renotify period ago.
+    Quiet,
+    /// The one line saying the problem cleared; the status it was.
+    Recovered(String),
+}
+
+/// A check that could not measure or report: the status is UNKNOWN, and this is why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown {
+    pub message: String,
 }

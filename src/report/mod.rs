@@ -16,7 +16,7 @@ pub mod watch;
 use std::time::SystemTime;
 
 pub use attribution::{Attribution, Owners, Process, WalkStats};
-pub use check::{CheckReport, PortRanges, StateRange, Status};
+pub use check::{CheckReport, Notice, PortRanges, StateRange, Status, Unknown};
 pub use collection::{Collection, FileStats, Malformation, SkippedLine};
 pub use finding::{Culprit, Finding, Severity};
 pub use list::{SocketList, SortKey};
@@ -26,7 +26,7 @@ pub use namespace::{
 pub use range::Range;
 pub use scrape::{
     AcceptQueue, Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS,
-    PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport,
+    PROCESS_LABELS, PROCESS_SOCKETS, Scrape, ScrapeReport,
 };
 pub use top::{Group, GroupKey, KeyValue, TopReport};
 

@@ -85,6 +85,9 @@ pub struct ExporterStats {
     pub series_dropped: u64,
 }
 
+/// A scrape's outcome: what it renders, or why the collection failed.
+pub type Scrape = Result<ScrapeReport, String>;
+
 /// Everything one scrape renders.
 #[derive(Debug, Clone)]
 pub struct ScrapeReport {

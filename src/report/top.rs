@@ -23,6 +23,14 @@ pub enum GroupKey {
     Container,
 }
 
+impl GroupKey {
+    /// Whether grouping by this key needs the sockets' owners (a container sharing the host's
+    /// namespace is found through the processes holding its sockets).
+    pub fn needs_owners(self) -> bool {
+        matches!(self, GroupKey::Process | GroupKey::Container)
+    }
+}
+
 /// One component of a group's key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KeyValue {

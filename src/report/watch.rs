@@ -47,10 +47,20 @@ pub struct Refresh {
     pub report: SummaryReport,
     /// What the comparison with the previous refresh could not do (counter reset, reboot).
     pub notes: Vec<String>,
+    /// Malformed lines skipped while reading (the screen shows the last).
+    pub warnings: Vec<String>,
     pub culprits: Option<Culprits>,
     /// Oldest CLOSE_WAIT and held FIN_WAIT2 socket, in seconds, with whether it was there at
     /// the first refresh.
     pub oldest: [Option<(u64, bool)>; 2],
+}
+
+/// One `watch` refresh as a record (when not on a terminal): the summary, and the counts of
+/// the record before (`None` for the first).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub report: &'a SummaryReport,
+    pub previous: Option<&'a StateCounts>,
 }
 
 /// A filter being typed after `f`.

@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use crate::render::exposition::Format;
+use crate::render::Format;
 
 /// A parsed request head.
 #[derive(Debug, Default)]
@@ -153,7 +153,7 @@ pub fn write_response(out: &mut dyn Write, response: &Response, head_only: bool)
 /// the text format (Prometheus sends both, OpenMetrics first); the text format otherwise.
 pub fn negotiate(accept: Option<&str>) -> Format {
     let Some(accept) = accept else {
-        return Format::Text;
+        return Format::Prometheus;
     };
     let (mut openmetrics, mut text) = (0.0f32, 0.0f32);
     for range in accept.split(',') {
@@ -178,7 +178,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
     if openmetrics > 0.0 && openmetrics >= text {
         Format::OpenMetrics
     } else {
-        Format::Text
+        Format::Prometheus
     }
 }
 
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(negotiate(Some(prometheus)), Format::OpenMetrics);
         assert_eq!(
             negotiate(Some("text/plain;version=0.0.4;q=1,*/*;q=0.1")),
-            Format::Text
+            Format::Prometheus
         );
         assert_eq!(
             negotiate(Some("application/openmetrics-text")),
@@ -200,9 +200,9 @@ mod tests {
         );
         assert_eq!(
             negotiate(Some("application/openmetrics-text;version=0.0.1")),
-            Format::Text
+            Format::Prometheus
         );
-        assert_eq!(negotiate(Some("*/*")), Format::Text);
-        assert_eq!(negotiate(None), Format::Text);
+        assert_eq!(negotiate(Some("*/*")), Format::Prometheus);
+        assert_eq!(negotiate(None), Format::Prometheus);
     }
 }

@@ -1,6 +1,6 @@
 //! The HTTP side of `sockscope serve`: listen, route, share collections between scrapes, and
 //! stop cleanly on SIGTERM or SIGINT. It knows nothing of sockets being counted: the command
-//! hands it a [`share::Collect`] and it renders what that returns.
+//! hands it a [`share::Scraper`] and it renders what that returns.
 
 pub mod http;
 pub mod share;
@@ -209,28 +209,19 @@ fn route(request: &Request, options: &Options, shared: &Shared) -> Response {
 
 fn metrics(request: &Request, shared: &Shared) -> Response {
     let outcome = shared.get();
+    let format = match outcome.as_ref() {
+        Ok(_) => http::negotiate(request.accept.as_deref()),
+        // A failure is said in the text format, whatever was asked.
+        Err(_) => render::Format::Prometheus,
+    };
     let mut body = Vec::new();
-    match outcome.as_ref() {
-        Ok(scrape) => {
-            let format = http::negotiate(request.accept.as_deref());
-            if render::scrape::render(scrape, format, &mut body).is_err() {
-                return Response::text(500, "cannot render the metrics\n");
-            }
-            Response {
-                status: 200,
-                content_type: format.content_type(),
-                headers: Vec::new(),
-                body,
-            }
-        }
-        Err(why) => {
-            let _ = render::scrape::render_failure(why, &mut body);
-            Response {
-                status: 500,
-                content_type: render::exposition::Format::Text.content_type(),
-                headers: Vec::new(),
-                body,
-            }
-        }
+    if render::scrape::write(&outcome, format, &render::Style::default(), &mut body).is_err() {
+        return Response::text(500, "cannot render the metrics\n");
+    }
+    Response {
+        status: if outcome.is_ok() { 200 } else { 500 },
+        content_type: format.content_type(),
+        headers: Vec::new(),
+        body,
     }
 }

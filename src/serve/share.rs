@@ -5,13 +5,14 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::report::ScrapeReport;
+use crate::report::Scrape;
 
 /// A collection's result, shared by every scrape it answers.
-pub type Outcome = Arc<Result<ScrapeReport, String>>;
+pub type Outcome = Arc<Scrape>;
 
-/// Runs one collection; called with no lock but its own held, so never twice at once.
-pub type Collect = Box<dyn FnMut() -> Result<ScrapeReport, String> + Send>;
+/// Runs one collection (a run of the pipeline); called with no lock but its own held, so never
+/// twice at once.
+pub type Scraper = Box<dyn FnMut() -> Scrape + Send>;
 
 #[derive(Default)]
 struct State {
@@ -25,7 +26,7 @@ pub struct Shared {
     min_interval: Duration,
     state: Mutex<State>,
     done: Condvar,
-    collect: Mutex<Collect>,
+    scraper: Mutex<Scraper>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -48,12 +49,12 @@ impl Drop for Running<'_> {
 }
 
 impl Shared {
-    pub fn new(min_interval: Duration, collect: Collect) -> Shared {
+    pub fn new(min_interval: Duration, scraper: Scraper) -> Shared {
         Shared {
             min_interval,
             state: Mutex::new(State::default()),
             done: Condvar::new(),
-            collect: Mutex::new(collect),
+            scraper: Mutex::new(scraper),
         }
     }
 
@@ -77,7 +78,7 @@ impl Shared {
         state.running = true;
         drop(state);
         let guard = Running(self);
-        let outcome: Outcome = Arc::new((lock(&self.collect))());
+        let outcome: Outcome = Arc::new((lock(&self.scraper))());
         let mut state = lock(&self.state);
         state.last = Some((Instant::now(), outcome.clone()));
         state.running = false;
@@ -94,10 +95,10 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    fn counting(calls: Arc<AtomicU64>) -> Collect {
+    fn counting(calls: Arc<AtomicU64>) -> Scraper {
         Box::new(move || {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err::<ScrapeReport, _>("no report needed".to_string())
+            Err("no report needed".to_string())
         })
     }
 

@@ -1,6 +1,8 @@
 use super::*;
+use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::symlink;
+use std::path::Path;
 
 #[test]
 fn records_socket_links_it_keeps_and_counts_every_fd() {
@@ -36,7 +38,7 @@ fn two_walkers_find_what_one_finds_in_pid_order() {
         }
     }
     let one = walk(dir.path(), &|_| true).unwrap();
-    let both = Beside::start(dir.path()).finish().unwrap();
+    let both = Walk::start(dir.path()).finish().unwrap();
     let pids = |t: &FdTable| t.processes.iter().map(|p| p.pid).collect::<Vec<_>>();
     let held = |t: &FdTable| {
         let mut held: Vec<(u64, u32)> = t
@@ -119,4 +121,27 @@ fn a_missing_fd_directory_is_a_vanished_process() {
     let table = walk(dir.path(), &|_| true).unwrap();
     assert_eq!(table.stats.processes_vanished, 1);
     assert!(table.owners(0..u64::MAX).processes().is_empty());
+}
+
+#[test]
+fn nothing_is_read_when_nothing_is_wanted() {
+    let owners = owners_of(Path::new("/nonexistent"), &HashSet::new()).unwrap();
+    assert_eq!(owners.stats.processes_scanned, 0);
+}
+
+#[test]
+fn a_missing_root_is_an_error_when_owners_are_wanted() {
+    assert!(owners_of(Path::new("/nonexistent"), &HashSet::from([1])).is_err());
+}
+
+#[test]
+fn a_crafted_stat_makes_the_process_unreadable_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let proc_dir = dir.path().join("4242");
+    fs::create_dir_all(proc_dir.join("fd")).unwrap();
+    symlink("socket:[10]", proc_dir.join("fd/3")).unwrap();
+    fs::write(proc_dir.join("stat"), "4242 )x(").unwrap();
+    let owners = owners_of(dir.path(), &HashSet::from([10])).unwrap();
+    assert_eq!(owners.stats.processes_unreadable, 1);
+    assert_eq!(owners.stats.processes_vanished, 0);
 }

@@ -2,18 +2,16 @@
 //! `check --state-file` carries its state file from run to run, so the two-run rules work from
 //! the second refresh), then the culprit panel for the selected state.
 
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::time::UNIX_EPOCH;
 
 use crate::alert::state::Saved;
-use crate::diagnose::Settings;
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::group;
 use crate::model::{Socket, StateSet, TcpState};
-use crate::pipeline::{self, History, Plan, Scope};
+use crate::pipeline::{self, OwnerPlan, Request};
+use crate::render;
 use crate::report::watch::{CulpritRow, Culprits, Refresh};
 use crate::report::{Attribution, GroupKey, KeyValue, Owners};
 
@@ -28,90 +26,65 @@ pub struct Panel {
 }
 
 pub struct Session {
-    scope: Scope,
-    settings: Settings,
-    plan: Plan,
+    /// Its history holds the refresh before.
+    request: Request,
     /// Epoch seconds of the first refresh: a socket first seen then was already there.
     started: Option<u64>,
 }
 
 impl Session {
-    pub fn new(scope: Scope, settings: Settings, stuck_after: u64) -> Session {
-        let plan = Plan {
-            diagnose: true,
-            // Inodes name the holders, and follow CLOSE_WAIT / FIN_WAIT2 across refreshes.
-            keep_inodes: true,
-            history: Some(History {
-                previous: None,
-                stuck_after,
-            }),
-            ..Plan::default()
-        };
+    /// `request` judges with a history: each refresh is compared with the one before.
+    pub fn new(request: Request) -> Session {
         Session {
-            scope,
-            settings,
-            plan,
+            request,
             started: None,
         }
     }
 
     pub fn looks_up_processes(&self) -> bool {
-        !self.scope.no_processes
+        !self.request.scope.no_processes
     }
 
     /// A new filter: counts and first-seen times start afresh, as they are not comparable.
     pub fn set_filter(&mut self, filter: Filter) {
-        self.scope.filter = filter;
+        self.request.scope.filter = filter;
         self.started = None;
-        if let Some(h) = &mut self.plan.history {
+        if let Some(h) = &mut self.request.plan.history {
             h.previous = None;
         }
     }
 
-    pub fn refresh(&mut self, panel: Option<Panel>, err: &mut dyn Write) -> Result<Refresh, Error> {
+    pub fn refresh(&mut self, panel: Option<Panel>) -> Result<Refresh, Error> {
         let wanted = panel.map(|p| p.state);
         // Only the selected state's sockets are kept, and only when the panel is shown.
         let mut kept: Vec<Socket> = Vec::new();
         // Grouping by process: the panel's owners come from the findings' walk, one per refresh.
-        let owned = match panel {
-            Some(p) if p.by == GroupKey::Process => StateSet::one(p.state),
-            _ => StateSet::EMPTY,
+        self.request.plan.owners = match panel {
+            Some(p) if p.by == GroupKey::Process => OwnerPlan::Also(StateSet::one(p.state)),
+            _ => OwnerPlan::Findings,
         };
-        let analysis = pipeline::analyse_owning(
-            &self.scope,
-            &self.plan,
-            &self.settings,
-            owned,
-            &mut |s| {
-                if Some(s.state) == wanted {
-                    kept.push(*s);
-                }
-            },
-            err,
-        )?;
-        let mut report = analysis.report;
+        let finished = pipeline::run(&self.request, &mut |_, s| {
+            if Some(s.state) == wanted {
+                kept.push(*s);
+            }
+        })?;
+        let warnings = render::warnings(&finished.report);
+        let report = finished.report;
         let now = report
             .collected_at
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
         let first = self
+            .request
             .plan
             .history
             .as_ref()
             .is_none_or(|h| h.previous.is_none());
         let started = *self.started.get_or_insert(now);
-        let mut notes = Vec::new();
-        let mut saved = None;
-        if let Some(comparison) = analysis.comparison {
-            report.findings.extend(comparison.findings);
-            report.findings.sort_by_key(|f| Reverse(f.severity));
-            // The first refresh has nothing to compare with; that is not news on a live view.
-            if !first {
-                notes = comparison.notes;
-            }
-            saved = Some(comparison.next);
-        }
+        // The first refresh has nothing to compare with; that is not news on a live view.
+        let notes = if first { Vec::new() } else { finished.notes };
+        let saved = finished.memory;
         let age = |seen: &BTreeMap<u64, u64>| {
             seen.values()
                 .min()
@@ -121,15 +94,16 @@ impl Session {
             .as_ref()
             .map_or([None, None], |s| [age(&s.close_wait), age(&s.fin_wait2)]);
         let culprits = panel.map(|panel| {
-            let owners = analysis.owners.as_ref();
+            let owners = finished.owners.as_ref();
             self.culprits(panel, &kept, owners, saved.as_ref(), now, started)
         });
-        if let (Some(h), Some(s)) = (&mut self.plan.history, saved) {
+        if let (Some(h), Some(s)) = (&mut self.request.plan.history, saved) {
             h.previous = Some(s);
         }
         Ok(Refresh {
             report,
             notes,
+            warnings,
             culprits,
             oldest,
         })
@@ -149,7 +123,7 @@ impl Session {
         let mut note = None;
         let empty = Owners::default();
         let (owners, attribution) = match panel.by {
-            GroupKey::Process if self.scope.no_processes => {
+            GroupKey::Process if self.request.scope.no_processes => {
                 note = Some("processes are not looked up (--no-processes)".to_string());
                 (None, None)
             }

@@ -2,18 +2,19 @@
 //! logs and `tee`. Sleeps between refreshes; a closed pipe ends it quietly.
 
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::session::Session;
-use crate::cli::WatchFormat;
+use crate::cli::Output;
 use crate::error::Error;
 use crate::model::StateCounts;
 use crate::render;
+use crate::report::watch::Record;
 
 pub fn run(
     session: &mut Session,
-    format: WatchFormat,
-    interval: std::time::Duration,
+    output: &Output,
+    interval: Duration,
     count: Option<u64>,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -22,12 +23,14 @@ pub fn run(
     let mut done = 0;
     let mut due = Instant::now();
     loop {
-        let refresh = session.refresh(None, err)?;
+        let refresh = session.refresh(None)?;
+        super::super::warn(&refresh.warnings, err);
         let report = &refresh.report;
-        match format {
-            WatchFormat::Json => render::json::render_line(report, previous.as_ref(), out)?,
-            _ => render::watch::line::plain(report, previous.as_ref(), out)?,
-        }
+        let record = Record {
+            report,
+            previous: previous.as_ref(),
+        };
+        render::record::write(&record, output.format, &output.style, out)?;
         out.flush()?;
         previous = Some(report.tally.both());
         done += 1;

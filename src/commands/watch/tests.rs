@@ -12,14 +12,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::session::{Panel, Session};
+use crate::alert::config::Config;
 use crate::collect::{Source, SourceKind};
-use crate::diagnose::Settings;
 use crate::filter::Filter;
 use crate::model::TcpState;
-use crate::pipeline::Scope;
+use crate::pipeline::{History, Plan, Request, Scope};
 use crate::render;
 use crate::report::GroupKey;
-use crate::report::watch::{Refresh, WatchView};
+use crate::report::watch::{Record, Refresh, WatchView};
 
 const PID: u32 = 4242;
 
@@ -87,7 +87,19 @@ fn refreshes(by: GroupKey) -> Vec<Refresh> {
         namespaces: crate::pipeline::Namespaces::Own,
         host_root: "/".into(),
     };
-    let mut session = Session::new(scope, Settings::default(), 300);
+    let plan = Plan {
+        diagnose: true,
+        history: Some(History {
+            previous: None,
+            stuck_after: 300,
+        }),
+        ..Plan::default()
+    };
+    let mut session = Session::new(Request {
+        scope,
+        plan,
+        config: Config::default(),
+    });
     let started = SystemTime::now();
     let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
     let mut out = Vec::new();
@@ -97,13 +109,8 @@ fn refreshes(by: GroupKey) -> Vec<Refresh> {
             state: TcpState::CloseWait,
             by,
         };
-        let mut warnings = Vec::new();
-        let mut r = session.refresh(Some(panel), &mut warnings).unwrap();
-        assert!(
-            warnings.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&warnings)
-        );
+        let mut r = session.refresh(Some(panel)).unwrap();
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
         let elapsed = started.elapsed().unwrap().as_secs() + 1;
         let pinned = 2 * i as u64;
         r.report.collected_at = base + Duration::from_secs(pinned);
@@ -195,8 +202,13 @@ fn records_over_the_sequence() {
     let (mut plain, mut json) = (Vec::new(), Vec::new());
     let mut previous = None;
     for r in &refreshes {
-        render::watch::line::plain(&r.report, previous.as_ref(), &mut plain).unwrap();
-        render::json::render_line(&r.report, previous.as_ref(), &mut json).unwrap();
+        let record = Record {
+            report: &r.report,
+            previous: previous.as_ref(),
+        };
+        let style = render::Style::default();
+        render::record::write(&record, render::Format::Plain, &style, &mut plain).unwrap();
+        render::record::write(&record, render::Format::Json, &style, &mut json).unwrap();
         previous = Some(r.report.tally.both());
     }
     let plain = String::from_utf8(plain).unwrap();

@@ -196,12 +196,11 @@ fn refresh(session: &mut Session, view: &mut WatchView) -> Result<(), Error> {
         state: view.selected,
         by: view.by,
     };
-    let mut warnings = Vec::new();
-    let refresh = session.refresh(Some(panel), &mut warnings)?;
-    view.record(refresh);
-    if let Some(last) = String::from_utf8_lossy(&warnings).lines().last() {
-        view.message = Some(last.trim_start_matches("sockscope: ").to_string());
+    let refresh = session.refresh(Some(panel))?;
+    if let Some(last) = refresh.warnings.last() {
+        view.message = Some(format!("warning: {last}"));
     }
+    view.record(refresh);
     Ok(())
 }
 
@@ -212,8 +211,11 @@ fn export(view: &WatchView) -> Result<PathBuf, Error> {
         return Err(Error::Usage("nothing collected yet".into()));
     };
     let mut json = Vec::new();
-    render::json::render(&latest.report, &mut json)?;
-    let stamp = render::json::timestamp(latest.report.collected_at).replace(':', "");
+    let style = render::Style::default();
+    render::summary::write(&latest.report, render::Format::Json, &style, &mut json)?;
+    let stamp = humantime::format_rfc3339_seconds(latest.report.collected_at)
+        .to_string()
+        .replace(':', "");
     let mut last = None;
     for dir in [PathBuf::from("."), std::env::temp_dir()] {
         for n in 1..100 {

@@ -127,7 +127,7 @@ impl<'a> SocketView<'a> {
     }
 }
 
-pub fn render_json(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
+pub(super) fn render_json(report: &SocketList, out: &mut dyn Write) -> io::Result<()> {
     let document = Document {
         schema_version: SCHEMA_VERSION,
         collected_at: timestamp(report.collected_at),

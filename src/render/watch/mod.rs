@@ -2,7 +2,6 @@
 //! with their changes and sparklines, the findings (the selected one expanded), the culprits of
 //! the selected state, and the keys. Also the one-line records of the non-terminal mode.
 
-pub mod line;
 mod panels;
 mod states;
 

@@ -1,18 +1,15 @@
-//! Network namespaces for people and scripts: one table row per namespace (name, kind, total,
-//! the states that matter), what could not be read, and the JSON `namespaces` objects.
+//! A sweep's namespaces for people: how each is named in a sentence, one table row per
+//! namespace (name, kind, total, the states that matter), and what could not be read. The
+//! JSON `namespaces` objects are `json`'s.
 
 use std::io::{self, Write};
 
 use comfy_table::{Cell, CellAlignment};
-use serde::Serialize;
 
 use super::escape::for_terminal;
-use super::json::{BothFamilies, CollectionView, Families, States};
 use super::{Style, bold, count};
-use crate::model::{Family, TcpState};
-use crate::report::{
-    ContainerRef, Finding, NamespaceReport, NetnsKind, NetnsLabel, PodRef, SummaryReport, Sweep,
-};
+use crate::model::TcpState;
+use crate::report::{Finding, NetnsKind, NetnsLabel, SummaryReport, Sweep};
 
 /// The states an operator reads per namespace (CLOSED, CLOSING and unknown codes are in the
 /// host-wide table and the JSON).
@@ -61,48 +58,6 @@ pub fn where_found(report: &SummaryReport, finding: &Finding) -> Option<String> 
     )
 }
 
-/// A finding's next steps, run where the finding is: `ss` through `nsenter` into a member
-/// process's namespace, sockscope with `--netns`. Unchanged outside a sweep and for the host.
-pub fn next_steps(report: &SummaryReport, finding: &Finding) -> Vec<String> {
-    let label = finding.namespace.as_deref().and_then(|name| {
-        report
-            .sweep
-            .as_deref()?
-            .namespaces
-            .iter()
-            .find(|n| n.label.name() == name)
-    });
-    let Some(label) = label
-        .map(|n| &n.label)
-        .filter(|l| l.kind != NetnsKind::Host)
-    else {
-        return finding.next_steps.clone();
-    };
-    let netns = shell_word(&label.name());
-    finding
-        .next_steps
-        .iter()
-        .map(|step| {
-            if let (Some(rest), Some((pid, _))) = (step.strip_prefix("ss "), &label.sample) {
-                format!("nsenter -t {pid} -n ss {rest}")
-            } else if step.contains("sockscope ") && !step.contains("--netns") {
-                format!("{step} --netns {netns}")
-            } else {
-                step.clone()
-            }
-        })
-        .collect()
-}
-
-/// A name as one shell word: kept when plain, else single-quoted (and never a terminal escape).
-fn shell_word(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "._/:@+-=,".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        return text.to_string();
-    }
-    format!("'{}'", for_terminal(&text.replace('\'', "'\\''")))
-}
-
 /// `TCP sockets in 5 network namespaces: …` headline.
 pub fn headline(report: &SummaryReport, sweep: &Sweep) -> String {
     let c = &report.collection;
@@ -122,7 +77,7 @@ pub fn headline(report: &SummaryReport, sweep: &Sweep) -> String {
 }
 
 /// One row per namespace, those with findings first; then what could not be read.
-pub fn render_table(sweep: &Sweep, style: Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn table(sweep: &Sweep, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     // Names and counts never break mid-word: on a narrow terminal the table runs wider
     // rather than turning `ESTABLISHED` into `ESTABLI/SHED`.
@@ -183,97 +138,4 @@ pub fn notes(sweep: &Sweep) -> Vec<String> {
         ));
     }
     notes
-}
-
-/// A namespace in the JSON document.
-#[derive(Serialize)]
-pub(crate) struct NamespaceView<'a> {
-    netns: NetnsId,
-    kind: &'static str,
-    container: Option<&'a ContainerRef>,
-    pod: Option<&'a PodRef>,
-    names: &'a [String],
-    total: u64,
-    states: BothFamilies,
-    families: Families<'a>,
-    findings: &'a [Finding],
-    collection: CollectionView<'a>,
-}
-
-#[derive(Serialize)]
-struct NetnsId {
-    inode: u64,
-    id: String,
-}
-
-/// A namespace that could not be read, and why.
-#[derive(Serialize)]
-pub(crate) struct UnopenedView<'a> {
-    netns: NetnsId,
-    kind: &'static str,
-    container: Option<&'a ContainerRef>,
-    pod: Option<&'a PodRef>,
-    names: &'a [String],
-    reason: &'a str,
-}
-
-/// The sweep's own facts, in `collection.namespaces`.
-#[derive(Serialize)]
-pub(crate) struct SweepView<'a> {
-    read: usize,
-    unopened: Vec<UnopenedView<'a>>,
-    processes_scanned: u64,
-    processes_unreadable: u64,
-    processes_vanished: u64,
-}
-
-fn netns_id(label: &NetnsLabel) -> NetnsId {
-    NetnsId {
-        inode: label.inode,
-        id: label.id(),
-    }
-}
-
-pub(crate) fn views(sweep: &Sweep) -> Vec<NamespaceView<'_>> {
-    sweep.namespaces.iter().map(view).collect()
-}
-
-fn view(n: &NamespaceReport) -> NamespaceView<'_> {
-    let r = &n.report;
-    NamespaceView {
-        netns: netns_id(&n.label),
-        kind: n.label.kind.word(),
-        container: n.label.container.as_ref(),
-        pod: n.label.pod.as_ref(),
-        names: &n.label.names,
-        total: r.tally.total(),
-        states: BothFamilies(r.tally.both()),
-        families: Families {
-            ipv4: States(r.tally.family(Family::Ipv4)),
-            ipv6: States(r.tally.family(Family::Ipv6)),
-        },
-        findings: &r.findings,
-        collection: CollectionView::new(&r.collection, r.tally.total(), &r.filter, None),
-    }
-}
-
-pub(crate) fn sweep_view(sweep: &Sweep) -> SweepView<'_> {
-    SweepView {
-        read: sweep.namespaces.len(),
-        unopened: sweep
-            .unopened
-            .iter()
-            .map(|u| UnopenedView {
-                netns: netns_id(&u.label),
-                kind: u.label.kind.word(),
-                container: u.label.container.as_ref(),
-                pod: u.label.pod.as_ref(),
-                names: &u.label.names,
-                reason: &u.why,
-            })
-            .collect(),
-        processes_scanned: sweep.processes,
-        processes_unreadable: sweep.processes_unreadable,
-        processes_vanished: sweep.processes_vanished,
-    }
 }

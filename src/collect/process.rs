@@ -1,34 +1,20 @@
-//! Socket owners: which processes hold which socket inodes, found by walking `/proc/*/fd`
-//! under the same root as the socket tables. Built once per run, only for the inodes asked for.
-//!
+//! What the walk of `/proc/*/fd` reads of a process besides its fds: the per-process facts
+//! (stat, uid, limits) of the few processes that hold a wanted socket, each bounded and parsed
+//! without trusting it; what a socket fd link looks like; whether `/proc` hides processes.
 //! The walk itself is `fdwalk` (each fd link read once, as `ss -p` does, instead of through
-//! procfs's `fd()`, which costs four syscalls per fd and silently drops links it cannot read);
-//! the per-process facts (stat, uid, limits) of the few processes that match are read here,
-//! each bounded and parsed without trusting it.
+//! procfs's `fd()`, which costs four syscalls per fd and silently drops links it cannot read).
 //!
 //! Processes are not pruned by uid: a socket's uid is whoever created it, and a listener made by
 //! root and handed to a service (systemd socket activation, a master that forks and drops
 //! privileges) is held by processes of another uid.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::bounded;
-use super::fdwalk::walk;
-use crate::report::{Owners, Process};
-
-/// Walks `root/*/fd` and records who holds each of the `wanted` inodes. Nothing is read when
-/// `wanted` is empty.
-pub fn find_owners(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
-    if wanted.is_empty() {
-        return Ok(Owners::default());
-    }
-    let table = walk(root, &|inode| wanted.contains(&inode))?;
-    Ok(table.owners_of_set(wanted))
-}
+use crate::report::Process;
 
 /// EMFILE or ENFILE: this process (or the system) has no file descriptor left.
 pub(super) fn out_of_fds(e: &io::Error) -> bool {
@@ -156,7 +142,6 @@ pub(super) fn hidepid(root: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
 
     #[test]
     fn socket_links_are_recognised() {
@@ -165,17 +150,6 @@ mod tests {
         assert_eq!(socket_inode(b"/dev/null"), None);
         assert_eq!(socket_inode(b"socket:[]"), None);
         assert_eq!(socket_inode(b"socket:[12x]"), None);
-    }
-
-    #[test]
-    fn nothing_is_read_when_nothing_is_wanted() {
-        let owners = find_owners(Path::new("/nonexistent"), &HashSet::new()).unwrap();
-        assert_eq!(owners.stats.processes_scanned, 0);
-    }
-
-    #[test]
-    fn a_missing_root_is_an_error_when_owners_are_wanted() {
-        assert!(find_owners(Path::new("/nonexistent"), &HashSet::from([1])).is_err());
     }
 
     #[test]
@@ -206,18 +180,6 @@ mod tests {
         ] {
             assert_eq!(parse_stat(crafted), None, "{crafted:?}");
         }
-    }
-
-    #[test]
-    fn a_crafted_stat_makes_the_process_unreadable_not_a_panic() {
-        let dir = tempfile::tempdir().unwrap();
-        let proc_dir = dir.path().join("4242");
-        fs::create_dir_all(proc_dir.join("fd")).unwrap();
-        symlink("socket:[10]", proc_dir.join("fd/3")).unwrap();
-        fs::write(proc_dir.join("stat"), "4242 )x(").unwrap();
-        let owners = find_owners(dir.path(), &HashSet::from([10])).unwrap();
-        assert_eq!(owners.stats.processes_unreadable, 1);
-        assert_eq!(owners.stats.processes_vanished, 0);
     }
 
     #[test]

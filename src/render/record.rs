@@ -1,11 +1,27 @@
-//! `watch --format plain`: one line per refresh for logs and `tee`, e.g.
-//! `2026-11-29T23:55:11Z total=600(+4) LISTEN=2 ESTABLISHED=400(+2) CLOSE_WAIT=66(+2)`.
+//! A `watch` refresh when not on a terminal: one record per line for logs and `tee`. Plain:
+//! `2026-11-29T23:55:11Z total=600(+4) LISTEN=2 ESTABLISHED=400(+2) CLOSE_WAIT=66(+2)`; JSON:
+//! the summary's document on one line, plus `delta`.
 
 use std::io::{self, Write};
 
+use super::{Format, Style};
 use crate::model::{StateCounts, TcpState};
-use crate::report::SummaryReport;
-use crate::report::watch::diff;
+use crate::report::watch::{Record, diff};
+
+pub fn write(
+    record: &Record,
+    format: Format,
+    _style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Plain => plain(record, out),
+        Format::Json => super::document::document(record.report, None, &[])
+            .with_delta(record.previous, &record.report.tally.both())
+            .write_line(out),
+        other => Err(super::unsupported(other, "a watch record")),
+    }
+}
 
 /// `COUNT` and, when it changed since `before`, the signed change: `66(+2)`, `0(-5)`.
 fn count(now: u64, before: Option<u64>) -> String {
@@ -17,14 +33,12 @@ fn count(now: u64, before: Option<u64>) -> String {
 
 /// The timestamp, the total, every state that is non-zero or just dropped to zero (so the drop
 /// is logged), in lifecycle order, then the ids of the findings, most severe first.
-pub fn plain(
-    report: &SummaryReport,
-    previous: Option<&StateCounts>,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+fn plain(record: &Record, out: &mut dyn Write) -> io::Result<()> {
+    let report = record.report;
+    let previous = record.previous;
     let now = report.tally.both();
     let mut fields = vec![
-        super::super::json::timestamp(report.collected_at),
+        super::json::timestamp(report.collected_at),
         format!(
             "total={}",
             count(now.total(), previous.map(StateCounts::total))

@@ -1,5 +1,7 @@
-//! The summary table for people: one row per state in lifecycle order, IPv4 / IPv6 / total,
-//! every state shown even at zero, with a header line saying where the numbers came from.
+//! The summary: for people a table with one row per state in lifecycle order, IPv4 / IPv6 /
+//! total, every state shown even at zero, under a line saying where the numbers came from,
+//! then the findings; for scripts the JSON document, or `STATE COUNT` lines exactly like
+//! `netstat -tan | awk '/^tcp/{++S[$NF]}END{for(a in S) print a,S[a]}'`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -11,14 +13,29 @@ use super::{bold, count};
 use crate::model::{Family, TcpState};
 use crate::report::SummaryReport;
 
-pub use super::Style;
+use super::{Format, Style};
 
-pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+/// The summary in `format`: table, json or plain.
+pub fn write(
+    report: &SummaryReport,
+    format: Format,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => table(report, *style, out),
+        Format::Json => super::document::document(report, None, &[]).write(out),
+        Format::Plain => plain(report, out),
+        other => Err(super::unsupported(other, "the summary")),
+    }
+}
+
+fn table(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
     match &report.sweep {
         Some(sweep) => writeln!(
             out,
             "{}",
-            super::wrap(&super::namespaces::headline(report, sweep), style, "", "  ")
+            super::wrap(&super::sweep::headline(report, sweep), style, "", "  ")
         )?,
         None => writeln!(out, "{}", super::wrap(&headline(report), style, "", "  "))?,
     }
@@ -62,14 +79,14 @@ pub fn render(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io::
     }
     writeln!(out, "{table}")?;
     if let Some(sweep) = &report.sweep {
-        super::namespaces::render_table(sweep, style, out)?;
+        super::sweep::table(sweep, style, out)?;
     }
 
     for note in super::notes(&report.filter, report.tally.total(), &report.collection) {
         writeln!(out, "{}", super::wrap(&note, style, "", "  "))?;
     }
     if report.checks.ran {
-        super::findings::render(report, style, out)?;
+        super::findings::section(report, style, out)?;
     }
     Ok(())
 }
@@ -110,6 +127,22 @@ fn from_files(read: &[&crate::report::FileStats], dir: Option<&std::path::Path>)
     }
 }
 
+/// Non-zero states only (awk never sees the others), in lifecycle order. Codes this build
+/// does not know are summed as `UNKNOWN`, which is what netstat prints for them.
+fn plain(report: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
+    for state in TcpState::LIFECYCLE {
+        let n = report.tally.state_total(state);
+        if n > 0 {
+            writeln!(out, "{} {n}", state.name())?;
+        }
+    }
+    let unknown: u64 = report.tally.unknown().map(|(_, _, n)| n).sum();
+    if unknown > 0 {
+        writeln!(out, "UNKNOWN {unknown}")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,7 +174,7 @@ mod tests {
 
     fn rendered(style: Style) -> String {
         let mut out = Vec::new();
-        render(&report(), style, &mut out).unwrap();
+        table(&report(), style, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -1,0 +1,168 @@
+//! One namespace's pass: its sockets streamed once (counted, observed, handed to the caller),
+//! then judged, first without owners (to learn which sockets the findings want named) and
+//! again once the walk has found them.
+
+use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{Each, Request, targets};
+use crate::alert::history::{self, Comparison, Current};
+use crate::collect::context::read_context;
+use crate::collect::{self, Source};
+use crate::diagnose::observe::Observations;
+use crate::diagnose::{self, Input, Processes};
+use crate::error::Error;
+use crate::model::{KernelContext, StateSet, Tally};
+use crate::report::{Collection, NetnsLabel, Owners};
+
+/// What every pass of one run shares.
+pub(super) struct Run<'a> {
+    pub request: &'a Request,
+    pub collected_at: SystemTime,
+    /// The boot id, read once for the two-run comparison.
+    pub boot_id: Option<String>,
+}
+
+/// One namespace, counted, observed and judged.
+pub(super) struct Part {
+    pub label: Option<NetnsLabel>,
+    pub context: KernelContext,
+    pub obs: Observations,
+    pub tally: Tally,
+    pub collection: Collection,
+    pub verdict: diagnose::Verdict,
+    /// The two-run comparison: only the first namespace (the host's, or the chosen) has one.
+    pub compared: Option<Comparison>,
+    /// The sockets the findings want named.
+    pub wanted: HashSet<u64>,
+    /// The matching sockets in the plan's owned states, named too.
+    pub extra: HashSet<u64>,
+}
+
+impl Run<'_> {
+    /// Streams one namespace, observes it and judges it without owners. A namespace of a
+    /// sweep that cannot be read comes back with its label, to be counted as unopened.
+    pub fn first(
+        &self,
+        source: &Source,
+        label: Option<NetnsLabel>,
+        compares: bool,
+        each: Each,
+    ) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
+        let request = self.request;
+        let plan = &request.plan;
+        let context = if !plan.diagnose {
+            KernelContext::default()
+        } else if source.enters_namespace() && source.pid().is_none() {
+            targets::context_unreachable()
+        } else {
+            // /proc/sys shows this process's own namespace: another's sysctls are unknown.
+            let other = source.pid().is_some() || source.enters_namespace();
+            read_context(source.root(), &source.net_dir(), other)
+        };
+        let mut obs = Observations::new(&request.config.settings.thresholds, &context);
+        obs.watch_ports(request.config.watched_ports());
+        obs.keep_inodes(request.keeps_inodes());
+        obs.clock_ticks(collect::clock_ticks());
+        let owned = request.owned_states();
+        let filter = &request.scope.filter;
+        let mut extra = HashSet::new();
+        let mut tally = Tally::default();
+        let streamed = collect::for_each_socket(
+            source,
+            |family| filter.wants_family(family),
+            |socket| {
+                if plan.diagnose {
+                    obs.count_all(socket);
+                }
+                if filter.matches(socket) {
+                    tally.add(socket.family, socket.state);
+                    if plan.diagnose {
+                        obs.observe(socket);
+                    }
+                    if socket.inode != 0 && owned.contains(socket.state) {
+                        extra.insert(socket.inode);
+                    }
+                    each(label.as_ref(), socket);
+                }
+            },
+        );
+        let collection = match streamed {
+            Ok(c) => c,
+            Err(e) => return Err(Box::new((label, e))),
+        };
+        let mut part = Part {
+            label,
+            context,
+            obs,
+            tally,
+            collection,
+            verdict: diagnose::Verdict::default(),
+            compared: None,
+            wanted: HashSet::new(),
+            extra,
+        };
+        if plan.diagnose {
+            self.judge(&mut part, compares, None);
+            if !request.scope.no_processes {
+                // Only the sockets behind findings are looked up; a healthy machine walks
+                // nothing.
+                part.wanted = diagnose::wanted_inodes(&part.verdict.findings);
+                if let Some(c) = &part.compared {
+                    part.wanted.extend(diagnose::wanted_inodes(&c.findings));
+                }
+            }
+        }
+        Ok(part)
+    }
+
+    /// Runs the rules (and, for the namespace that compares, the two-run rules) over one
+    /// namespace's observations; `owners` once the walk has found them.
+    pub fn judge(&self, part: &mut Part, compares: bool, owners: Option<&Owners>) {
+        let request = self.request;
+        let settings = &request.config.settings;
+        let input = Input {
+            obs: &part.obs,
+            ctx: &part.context,
+            owners,
+            processes: match (request.scope.no_processes, owners) {
+                (true, _) => Processes::Skipped,
+                (false, None) => Processes::Pending,
+                (false, Some(_)) => Processes::LookedUp,
+            },
+        };
+        part.verdict = diagnose::diagnose(&input, settings);
+        part.compared = request.plan.history.as_ref().filter(|_| compares).map(|h| {
+            let since_epoch = self
+                .collected_at
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            let current = Current {
+                now: since_epoch.as_secs(),
+                now_ms: u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
+                boot_id: self.boot_id.as_deref(),
+                tally: &part.tally,
+                counters: &part.context.counters,
+                obs: &part.obs,
+            };
+            history::compare(
+                h.previous.as_ref(),
+                &current,
+                settings,
+                h.stuck_after,
+                owners,
+            )
+        });
+    }
+}
+
+/// The states a run needs from sock_diag: only the filter's when it only counts (the kernel
+/// skips the rest); every state when the rules judge, as they need the whole table (shares
+/// of ESTABLISHED).
+pub(super) fn wanted_states(request: &Request) -> Option<StateSet> {
+    if request.plan.diagnose {
+        None
+    } else {
+        request.scope.filter.kernel_states()
+    }
+}
