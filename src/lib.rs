@@ -17,6 +17,7 @@ mod model;
 mod pipeline;
 mod render;
 mod report;
+#[cfg(feature = "serve")]
 mod serve;
 
 use std::io::Write;
@@ -48,6 +49,7 @@ pub mod internals {
     }
 
     /// The README's list of the metrics `serve` writes, from the code that writes them.
+    #[cfg(feature = "serve")]
     pub fn metric_list_markdown() -> String {
         crate::render::scrape::metric_list_markdown()
     }

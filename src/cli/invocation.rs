@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::pipeline::Request;
 use crate::render::{Format, Style};
 use crate::report;
+#[cfg(feature = "serve")]
 use crate::serve::web_config::WebConfig;
 
 /// What the caller knows about the terminal; the library never inspects the process itself.
@@ -57,6 +58,7 @@ pub enum Job {
     Top(TopJob),
     Check(CheckJob),
     Watch(WatchJob),
+    #[cfg(feature = "serve")]
     Serve(Box<ServeJob>),
     Completions(clap_complete::Shell),
     Man(Option<String>),
@@ -100,6 +102,7 @@ pub struct WatchJob {
     pub all_states: bool,
 }
 
+#[cfg(feature = "serve")]
 #[derive(Debug)]
 pub struct ServeJob {
     pub request: Request,

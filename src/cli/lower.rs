@@ -9,12 +9,14 @@
 
 use clap::ValueEnum;
 
-use super::invocation::{
-    CheckJob, Invocation, Job, ListJob, Output, ServeJob, Terminal, TopJob, WatchJob,
-};
+#[cfg(feature = "serve")]
+use super::ServeArgs;
+#[cfg(feature = "serve")]
+use super::invocation::ServeJob;
+use super::invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
 use super::{
-    CheckArgs, Cli, Command, FilterArgs, FormatArg, GroupKey, ListArgs, ServeArgs, SharedArgs,
-    SortKey, SourceArgs, SourceKind, TopArgs, WatchArgs,
+    CheckArgs, Cli, Command, FilterArgs, FormatArg, GroupKey, ListArgs, SharedArgs, SortKey,
+    SourceArgs, SourceKind, TopArgs, WatchArgs,
 };
 use crate::alert::config::{self, Config};
 use crate::collect::{self, Source};
@@ -24,6 +26,7 @@ use crate::model::StateSet;
 use crate::pipeline::{History, Namespaces, OwnerPlan, Plan, Request, Scope};
 use crate::render::Format;
 use crate::report;
+#[cfg(feature = "serve")]
 use crate::serve::web_config::WebConfig;
 
 /// The command line, lowered; errors name the option that is wrong.
@@ -65,6 +68,7 @@ pub fn lower(cli: &Cli, terminal: Terminal) -> Result<Invocation, Error> {
             let (job, format) = watch(shared, args, terminal, &mut warnings)?;
             (Job::Watch(job), format)
         }
+        #[cfg(feature = "serve")]
         Some(Command::Serve(args)) => (
             Job::Serve(Box::new(serve(shared, args)?)),
             Format::Prometheus,
@@ -169,7 +173,8 @@ fn watch(
     warnings: &mut Vec<String>,
 ) -> Result<(WatchJob, Format), Error> {
     let (screen, format) = match shared.format_arg() {
-        None if terminal.stdout_is_terminal => (true, Format::Table),
+        // Built without the live screen, a terminal gets the records too.
+        None if terminal.stdout_is_terminal && cfg!(feature = "tui") => (true, Format::Table),
         None => (false, Format::Plain),
         Some(FormatArg::Screen | FormatArg::Table) => (true, Format::Table),
         Some(FormatArg::Plain) => (false, Format::Plain),
@@ -181,6 +186,11 @@ fn watch(
             )));
         }
     };
+    if screen && !cfg!(feature = "tui") {
+        return Err(Error::Usage(
+            "--format screen: this sockscope was built without the live screen (the tui feature); use --format plain or json".into(),
+        ));
+    }
     if screen && !terminal.stdout_is_terminal {
         return Err(Error::Usage(
             "--format screen needs a terminal; use --format plain or json when piped".into(),
@@ -209,6 +219,7 @@ fn watch(
     Ok((job, format))
 }
 
+#[cfg(feature = "serve")]
 fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
     // Everything that can be wrong with the command line or the files fails here, before
     // anything listens.

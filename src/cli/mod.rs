@@ -16,9 +16,9 @@ use ipnet::IpNet;
 use crate::filter::PortRange;
 use crate::model::StateSelector;
 use crate::report::StateRange;
-pub use invocation::{
-    CheckJob, Invocation, Job, ListJob, Output, ServeJob, Terminal, TopJob, WatchJob,
-};
+#[cfg(feature = "serve")]
+pub use invocation::ServeJob;
+pub use invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
 pub use lower::lower;
 use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
 pub use watch::{WatchArgs, parse_filter_line};
@@ -66,6 +66,7 @@ pub enum Command {
     /// Serves the families of `check --format prometheus` plus bounded per-port breakdowns and
     /// the exporter's own health, in the text format or OpenMetrics (by the Accept header).
     /// Listens on loopback unless told otherwise: --listen 0.0.0.0:10399 exposes it.
+    #[cfg(feature = "serve")]
     Serve(ServeArgs),
     /// Print a shell completion script to standard output.
     ///
@@ -144,6 +145,7 @@ pub struct CheckArgs {
     pub stuck_after: std::time::Duration,
 }
 
+#[cfg(feature = "serve")]
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.

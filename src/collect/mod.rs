@@ -28,7 +28,7 @@ use proc_tcp::{Line, TcpTable};
 
 /// USER_HZ (`sysconf(_SC_CLK_TCK)`, almost always 100): the unit of the timer column.
 pub fn clock_ticks() -> u64 {
-    procfs::ticks_per_second().max(1)
+    rustix::param::clock_ticks_per_second().max(1)
 }
 
 /// How many skipped lines are kept with their details; the rest are only counted.

@@ -5,6 +5,7 @@ pub mod check;
 mod completions;
 mod list;
 pub mod man;
+#[cfg(feature = "serve")]
 mod serve;
 mod summary;
 mod top;
@@ -24,6 +25,7 @@ pub fn run(invocation: &Invocation, out: &mut dyn Write, err: &mut dyn Write) ->
         Job::Top(job) => top::run(job, output, out, err),
         Job::Check(job) => return check::run(job, output, out, err),
         Job::Watch(job) => watch::run(job, output, out, err),
+        #[cfg(feature = "serve")]
         Job::Serve(job) => serve::run(job, err),
         Job::Completions(shell) => completions::run(*shell, out),
         Job::Man(command) => man::run(command.as_deref(), out),

@@ -15,6 +15,8 @@ pub enum Kind {
     /// The sample name ends in `_total`.
     Counter,
     /// Constant 1 with the information in labels; the sample name ends in `_info`.
+    // Only `serve` writes one (sockscope_build_info).
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     Info,
 }
 
@@ -77,6 +79,7 @@ impl<'a> Exposition<'a> {
     }
 
     /// The end of the exposition (`# EOF` in OpenMetrics).
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     pub fn finish(self) -> io::Result<()> {
         if self.openmetrics {
             writeln!(self.out, "# EOF")?;

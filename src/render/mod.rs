@@ -17,11 +17,13 @@ pub mod list;
 mod prometheus;
 mod prometheus_netns;
 pub mod record;
+#[cfg(feature = "serve")]
 pub mod scrape;
 pub mod summary;
 mod sweep;
 pub mod top;
 pub mod unknown;
+#[cfg(feature = "tui")]
 pub mod watch;
 
 use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};

@@ -9,6 +9,7 @@ mod finding;
 mod list;
 mod namespace;
 mod range;
+#[cfg(feature = "serve")]
 mod scrape;
 mod top;
 pub mod watch;
@@ -24,6 +25,7 @@ pub use namespace::{
     ContainerRef, NamespaceReport, NetnsKind, NetnsLabel, PodRef, Sweep, Unopened,
 };
 pub use range::Range;
+#[cfg(feature = "serve")]
 pub use scrape::{
     AcceptQueue, Breakdown, ExporterStats, OldestCloseWait, PORT_LABELS, PORT_SOCKETS,
     PROCESS_LABELS, PROCESS_SOCKETS, Scrape, ScrapeReport,

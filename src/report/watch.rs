@@ -3,12 +3,15 @@
 //! pause, interval). Data and small pure bookkeeping only: the refreshing is
 //! `commands::watch`, the drawing `render::watch`.
 
+#[cfg(feature = "tui")]
 use std::collections::VecDeque;
+#[cfg(feature = "tui")]
 use std::time::Duration;
 
 use super::{Attribution, GroupKey, KeyValue, SummaryReport};
 use crate::model::{StateCounts, TcpState};
 
+#[cfg(feature = "tui")]
 /// How many refreshes each state's sparkline remembers (wider than any terminal needs).
 pub const HISTORY_POINTS: usize = 300;
 
@@ -40,7 +43,8 @@ pub struct Culprits {
     pub note: Option<String>,
 }
 
-/// What one refresh produced.
+/// What one refresh produced. Records show only the report; the rest is the screen's.
+#[cfg_attr(not(feature = "tui"), allow(dead_code))]
 #[derive(Debug, Clone)]
 pub struct Refresh {
     /// The summary; its findings include the two-run ones, most severe first.
@@ -63,6 +67,7 @@ pub struct Record<'a> {
     pub previous: Option<&'a StateCounts>,
 }
 
+#[cfg(feature = "tui")]
 /// A filter being typed after `f`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prompt {
@@ -71,6 +76,7 @@ pub struct Prompt {
     pub error: Option<String>,
 }
 
+#[cfg(feature = "tui")]
 /// The live view's whole state.
 #[derive(Debug, Clone)]
 pub struct WatchView {
@@ -96,6 +102,7 @@ pub struct WatchView {
     pub color: bool,
 }
 
+#[cfg(feature = "tui")]
 impl WatchView {
     pub fn new(interval: Duration, by: GroupKey, color: bool) -> WatchView {
         WatchView {

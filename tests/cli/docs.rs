@@ -86,6 +86,7 @@ fn docs_readme_nagios_example_is_what_the_program_prints() {
     generated("nagios-example", &format!("```\n{text}```\n"));
 }
 
+#[cfg(feature = "serve")]
 #[test]
 fn docs_readme_lists_every_metric_serve_writes() {
     let list = sockscope::internals::metric_list_markdown();

@@ -14,6 +14,7 @@ mod live;
 mod netns;
 mod owners;
 mod props;
+#[cfg(feature = "serve")]
 mod serve;
 mod state;
 mod truth;

@@ -2,16 +2,20 @@
 //! ([`tui`]) or as one record per refresh otherwise ([`stream`]). Every refresh is one run of
 //! the pipeline ([`session`]).
 
+#[cfg(feature = "tui")]
 mod keys;
 mod session;
 mod stream;
+#[cfg(feature = "tui")]
 mod tui;
 
 use std::io::Write;
 
 use crate::cli::{Output, WatchJob};
 use crate::error::Error;
+#[cfg(feature = "tui")]
 use crate::report::GroupKey;
+#[cfg(feature = "tui")]
 use crate::report::watch::WatchView;
 use session::Session;
 
@@ -25,6 +29,20 @@ pub fn run(
     if !job.screen {
         return stream::run(&mut session, output, job.interval, job.count, out, err);
     }
+    #[cfg(not(feature = "tui"))]
+    return Err(Error::Usage("this sockscope has no live screen".into()));
+    #[cfg(feature = "tui")]
+    screen(&mut session, job, output, out)
+}
+
+/// The live screen.
+#[cfg(feature = "tui")]
+fn screen(
+    session: &mut Session,
+    job: &WatchJob,
+    output: &Output,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let by = if session.looks_up_processes() {
         GroupKey::Process
     } else {
@@ -32,7 +50,8 @@ pub fn run(
     };
     let mut view = WatchView::new(job.interval, by, !output.terminal.no_color);
     view.all_states = job.all_states;
-    tui::run(&mut session, &mut view, job.count, out)
+    tui::run(session, &mut view, job.count, out)
 }
-#[cfg(test)]
+
+#[cfg(all(test, feature = "tui"))]
 mod tests;

@@ -7,6 +7,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::alert::state::Saved;
 use crate::error::Error;
+#[cfg(feature = "tui")]
 use crate::filter::Filter;
 use crate::group;
 use crate::model::{Socket, StateSet, TcpState};
@@ -41,11 +42,13 @@ impl Session {
         }
     }
 
+    #[cfg(feature = "tui")]
     pub fn looks_up_processes(&self) -> bool {
         !self.request.scope.no_processes
     }
 
     /// A new filter: counts and first-seen times start afresh, as they are not comparable.
+    #[cfg(feature = "tui")]
     pub fn set_filter(&mut self, filter: Filter) {
         self.request.scope.filter = filter;
         self.started = None;
