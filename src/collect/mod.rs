@@ -194,24 +194,19 @@ pub fn injected(fault: &str) -> bool {
 }
 
 /// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which
-/// families to read at all.
+/// families to read at all. sock_diag when it can, else the `/proc` tables, saying why.
 pub fn for_each_socket(
     source: &Source,
     wants: impl Fn(Family) -> bool,
     mut each: impl FnMut(&Socket),
 ) -> Result<Collection, Error> {
     let started = Instant::now();
-    let no_process = |pid: u32| Error::NoProcess {
-        pid,
-        root: source.root.clone(),
-    };
     if let Some(pid) = source.pid
         && source.target.is_none()
         && !source.root.join(pid.to_string()).is_dir()
     {
-        return Err(no_process(pid));
+        return Err(source.no_process(pid));
     }
-    let net = source.net_dir();
     let mut collection = Collection {
         source: "proc",
         proc_root: source.root.clone(),
@@ -226,8 +221,91 @@ pub fn for_each_socket(
         clock_ticks: clock_ticks(),
         source_reason: None,
     };
+    match dump(source, &wants, &mut each, collection.clock_ticks)? {
+        Dumped::All(delivered) => {
+            collection.source = "netlink";
+            collection.states_filtered_in_kernel = source.states != netlink::ALL_STATES;
+            collection.sockets_seen = delivered;
+            collection.duration = started.elapsed();
+            return Ok(collection);
+        }
+        Dumped::Nothing(reason) => collection.source_reason = reason,
+    }
+    read_tables(source, &wants, &mut collection, &mut each)?;
+    collection.duration = started.elapsed();
+    Ok(collection)
+}
+
+/// What the sock_diag dump did.
+enum Dumped {
+    /// Every socket went to the caller (this many).
+    All(u64),
+    /// Nothing went to the caller: read the `/proc` tables instead, for this reason (none
+    /// when `/proc` was what the source asked for).
+    Nothing(Option<String>),
+}
+
+/// Dumps the source's namespace through sock_diag when the source wants netlink. A socket or
+/// dump that fails before any socket was handed on falls back to `/proc` with `auto`; what
+/// cannot fall back is an error ([`Source::after_failure`]).
+fn dump(
+    source: &Source,
+    wants: &impl Fn(Family) -> bool,
+    each: &mut impl FnMut(&Socket),
+    clock_ticks: u64,
+) -> Result<Dumped, Error> {
     let target = source.target();
-    let opened = |t: Option<&Target>| match t {
+    let wanted = source
+        .wants_netlink(target.as_ref())
+        .map_err(Error::Usage)?;
+    if !wanted {
+        let reason = (source.kind == SourceKind::Auto).then(|| {
+            if source.pid.is_some() {
+                "--pid: read that process's /proc/PID/net".to_string()
+            } else {
+                "--proc-root: read the tables under it".to_string()
+            }
+        });
+        return Ok(Dumped::Nothing(reason));
+    }
+    let fd = match open(target.as_ref()) {
+        Ok(fd) => fd,
+        Err(e) => {
+            return source
+                .after_failure(target, e)
+                .map(|r| Dumped::Nothing(Some(r)));
+        }
+    };
+    // A seccomp profile or an LSM may allow socket() yet refuse sendto or recvfrom: with auto,
+    // fall back as long as no socket was handed on yet.
+    let mut delivered = 0u64;
+    for family in Family::ALL.into_iter().filter(|&f| wants(f)) {
+        let result = if injected("netlink-dump") {
+            Err(rustix::io::Errno::PERM.into())
+        } else {
+            netlink::dump(&fd, family, source.states, clock_ticks, &mut |s| {
+                delivered += 1;
+                each(s)
+            })
+        };
+        match result {
+            Ok(_) => {}
+            Err(e) if source.kind == SourceKind::Auto && delivered == 0 => {
+                return Ok(Dumped::Nothing(Some(format!(
+                    "netlink sock_diag dump failed ({}): read /proc instead",
+                    Cause(&e)
+                ))));
+            }
+            Err(e) => return Err(Error::Netlink(e)),
+        }
+    }
+    Ok(Dumped::All(delivered))
+}
+
+/// The sock_diag socket: opened ahead inside the target namespace, opened there now, or this
+/// process's own.
+fn open(target: Option<&Target>) -> std::io::Result<Arc<OwnedFd>> {
+    match target {
         Some(Target {
             socket: Some(Ok(fd)),
             ..
@@ -238,91 +316,53 @@ pub fn for_each_socket(
         }) => Err(std::io::Error::new(e.kind(), e.to_string())),
         Some(t) => netns::open_sock_diag(&t.path).map(Arc::new),
         None => netlink::open().map(Arc::new),
-    };
-    match source.wants_netlink(target.as_ref()) {
-        Err(why) => return Err(Error::Usage(why)),
-        Ok(true) => match opened(target.as_ref()) {
-            Ok(fd) => {
-                // A seccomp profile or an LSM may allow socket() yet refuse sendto or recvfrom:
-                // with auto, fall back as long as no socket was handed on yet.
-                let mut delivered = 0u64;
-                let mut dumped = Ok(());
-                for family in Family::ALL.into_iter().filter(|&f| wants(f)) {
-                    let result = if injected("netlink-dump") {
-                        Err(rustix::io::Errno::PERM.into())
-                    } else {
-                        netlink::dump(
-                            &fd,
-                            family,
-                            source.states,
-                            collection.clock_ticks,
-                            &mut |s| {
-                                delivered += 1;
-                                each(s)
-                            },
-                        )
-                    };
-                    if let Err(e) = result {
-                        dumped = Err(e);
-                        break;
-                    }
-                }
-                match dumped {
-                    Ok(()) => {
-                        collection.source = "netlink";
-                        collection.states_filtered_in_kernel = source.states != netlink::ALL_STATES;
-                        collection.sockets_seen = delivered;
-                        collection.duration = started.elapsed();
-                        return Ok(collection);
-                    }
-                    Err(e) if source.kind == SourceKind::Auto && delivered == 0 => {
-                        collection.source_reason = Some(format!(
-                            "netlink sock_diag dump failed ({}): read /proc instead",
-                            Cause(&e)
-                        ));
-                    }
-                    Err(e) => return Err(Error::Netlink(e)),
-                }
-            }
-            Err(e)
-                if target.is_some()
-                    && (source.pid.is_none() || source.kind != SourceKind::Auto) =>
-            {
-                return Err(Error::Netns {
-                    path: target.map(|t| t.path).unwrap_or_default(),
-                    source: e,
-                });
-            }
-            Err(e) if target.is_some() => {
-                if let Some(pid) = source
-                    .pid
-                    .filter(|p| !source.root.join(p.to_string()).is_dir())
-                {
-                    return Err(no_process(pid));
-                }
-                collection.source_reason = Some(format!(
-                    "cannot enter the namespace ({}): read /proc/{}/net instead",
-                    crate::error::Cause(&e),
-                    source.pid.unwrap_or_default()
-                ));
-            }
-            Err(e) if source.kind == SourceKind::Auto => {
-                collection.source_reason = Some(format!(
-                    "netlink sock_diag unavailable ({}): read /proc instead",
-                    Cause(&e)
-                ));
-            }
-            Err(e) => return Err(Error::Netlink(e)),
-        },
-        Ok(false) if source.kind == SourceKind::Auto => {
-            collection.source_reason = Some(if source.pid.is_some() {
-                "--pid: read that process's /proc/PID/net".into()
-            } else {
-                "--proc-root: read the tables under it".into()
-            });
-        }
-        Ok(false) => {}
     }
+}
+
+impl Source {
+    fn no_process(&self, pid: u32) -> Error {
+        Error::NoProcess {
+            pid,
+            root: self.root.clone(),
+        }
+    }
+
+    /// The sock_diag socket could not be opened: why `/proc` is read instead, or the error
+    /// when it cannot be (a namespace entered without a process to read it through, or a
+    /// source that asked for netlink).
+    fn after_failure(&self, target: Option<Target>, e: std::io::Error) -> Result<String, Error> {
+        let auto = self.kind == SourceKind::Auto;
+        match target {
+            Some(t) if self.pid.is_none() || !auto => Err(Error::Netns {
+                path: t.path,
+                source: e,
+            }),
+            Some(_) => match self.pid.filter(|p| !self.root.join(p.to_string()).is_dir()) {
+                Some(pid) => Err(self.no_process(pid)),
+                None => Ok(format!(
+                    "cannot enter the namespace ({}): read /proc/{}/net instead",
+                    Cause(&e),
+                    self.pid.unwrap_or_default()
+                )),
+            },
+            None if auto => Ok(format!(
+                "netlink sock_diag unavailable ({}): read /proc instead",
+                Cause(&e)
+            )),
+            None => Err(Error::Netlink(e)),
+        }
+    }
+}
+
+/// Reads `ROOT/net/tcp` and `tcp6` (or `ROOT/PID/net/…`) for the families wanted; a missing
+/// `tcp6` is IPv6 disabled, as `ss` counts it.
+fn read_tables(
+    source: &Source,
+    wants: &impl Fn(Family) -> bool,
+    collection: &mut Collection,
+    each: &mut impl FnMut(&Socket),
+) -> Result<(), Error> {
+    let net = source.net_dir();
     for (family, name) in [(Family::Ipv4, "tcp"), (Family::Ipv6, "tcp6")] {
         let path = net.join(name);
         let mut stats = FileStats {
@@ -335,9 +375,7 @@ pub fn for_each_socket(
         };
         if stats.read {
             match bounded::open_regular(&path, true) {
-                Ok(file) => {
-                    read_table(file, &path, family, &mut stats, &mut collection, &mut each)?
-                }
+                Ok(file) => read_table(file, &path, family, &mut stats, collection, each)?,
                 // No tcp6 means IPv6 is disabled or not built: as ss, count it as absent.
                 Err(e) if family == Family::Ipv6 && e.kind() == std::io::ErrorKind::NotFound => {
                     stats.present = false;
@@ -349,8 +387,7 @@ pub fn for_each_socket(
         }
         collection.files.push(stats);
     }
-    collection.duration = started.elapsed();
-    Ok(collection)
+    Ok(())
 }
 
 fn read_table(
