@@ -53,5 +53,6 @@ fn screen(
     tui::run(session, &mut view, job.count, out)
 }
 
-#[cfg(all(test, feature = "tui"))]
+#[cfg(test)]
+#[cfg(feature = "tui")]
 mod tests;
