@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::state::{HISTORY, Saved};
 use crate::diagnose::observe::Observations;
 use crate::diagnose::{Settings, holders};
 use crate::model::{Tally, TcpState};
-use crate::report::{Culprit, Finding, Owners, Severity};
+use crate::report::{Facts, Finding, Owners, Severity};
 
 /// This run, as the comparison needs it.
 pub struct Current<'a> {
@@ -76,31 +76,6 @@ const RESET_COUNTERS: &[&str] = &[
     "TcpExt.TCPAbortOnData",
     "TcpExt.TCPAbortOnTimeout",
 ];
-
-/// The shared constructor; these findings carry no ranked causes (the counters say what).
-#[allow(clippy::too_many_arguments)]
-fn finding(
-    id: &'static str,
-    severity: Severity,
-    title: String,
-    summary: String,
-    evidence: serde_json::Value,
-    next: Vec<String>,
-    culprits: Vec<Culprit>,
-    inodes: Vec<u64>,
-) -> Finding {
-    Finding::new(
-        id,
-        severity,
-        title,
-        summary,
-        evidence,
-        Vec::new(),
-        next,
-        culprits,
-        inodes,
-    )
-}
 
 fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
@@ -185,37 +160,20 @@ fn compare_all(
         return c;
     };
     let elapsed_ms = cur.now_ms.saturating_sub(prev.written_at_ms);
-    // Seconds, for rates and for the text.
+    // Seconds, for rates.
     let elapsed = elapsed_ms as f64 / 1000.0;
-    // "4ms" between quick runs, whole seconds ("5m 2s") otherwise.
-    let shown_ms = if elapsed_ms >= 1000 {
-        elapsed_ms / 1000 * 1000
-    } else {
-        elapsed_ms
-    };
-    let since = humantime::format_duration(std::time::Duration::from_millis(shown_ms));
 
     let (close_wait, fin_wait2) = (c.next.close_wait.clone(), c.next.fin_wait2.clone());
-    stuck(
-        &mut c,
-        "close_wait_stuck",
-        "CLOSE_WAIT",
-        &close_wait,
-        cur.now,
-        stuck_after,
+    let stuck_at = |seen| Stuck {
+        seen,
+        now: cur.now,
+        after: stuck_after,
         owners,
-        "still in CLOSE_WAIT: the application has not closed them across runs, the strongest sign of a leak",
-    );
-    stuck(
-        &mut c,
-        "fin_wait2_stuck",
-        "FIN_WAIT2",
-        &fin_wait2,
-        cur.now,
-        stuck_after,
-        owners,
-        "still in FIN_WAIT2 and held by a process: half-closed with shutdown() and never closed; the peer never closes its side",
-    );
+    };
+    c.findings
+        .extend(stuck_at(&close_wait).finding("close_wait_stuck", &CLOSE_WAIT_STUCK));
+    c.findings
+        .extend(stuck_at(&fin_wait2).finding("fin_wait2_stuck", &FIN_WAIT2_STUCK));
 
     let stalled: Vec<(&String, &(u32, u64))> = c
         .next
@@ -224,30 +182,20 @@ fn compare_all(
         .filter(|(_, (_, since))| *since < cur.now)
         .collect();
     if let Some((addr, (queued, since))) = stalled.first() {
-        let f = finding(
-            "accept_queue_stalled",
-            Severity::Critical,
-            format!("accept() has stalled on {addr}"),
-            format!(
-                "{queued} connections have waited in the accept queue of {addr} unchanged for {} s (since the run before): the application is not accepting at all.{}",
-                cur.now - since,
-                if stalled.len() > 1 {
-                    format!(" {} more listeners are stalled too.", stalled.len() - 1)
-                } else {
-                    String::new()
-                }
-            ),
-            json!({ "listener": addr, "queued": queued, "unchanged_for_s": cur.now - since, "listeners_stalled": stalled.len() }),
-            vec![
+        let facts = StalledFacts {
+            listener: addr.to_string(),
+            queued: *queued,
+            unchanged_for_s: cur.now - since,
+            listeners_stalled: stalled.len(),
+        };
+        let f =
+            Finding::new("accept_queue_stalled", Severity::Critical, facts).with_next_steps(vec![
                 format!(
                     "ss -lntp '( sport = :{} )'",
                     addr.rsplit(':').next().unwrap_or("0")
                 ),
                 "Take a thread dump of the service: the accept loop is blocked.".into(),
-            ],
-            Vec::new(),
-            Vec::new(),
-        );
+            ]);
         c.findings.push(f);
     }
 
@@ -280,16 +228,19 @@ fn compare_all(
     };
     for (counter, id, severity, meaning) in EVENT_COUNTERS {
         if let Some(d) = delta(counter, &mut c.notes).filter(|&d| d > 0) {
-            c.findings.push(finding(
-                id,
-                *severity,
-                format!("{d} × {} in the last {since}", counter.split('.').nth(1).unwrap_or(counter)),
-                format!("{counter} rose by {d} since the last run {since} ago: {meaning}."),
-                json!({ "counter": counter, "delta": d, "interval_s": elapsed, "per_second": d as f64 / elapsed }),
-                vec![format!("nstat -az {}", counter.replace('.', "")), "sockscope   # which listener or destination is behind it".into()],
-                Vec::new(),
-                Vec::new(),
-            ));
+            let facts = CounterRose {
+                counter,
+                delta: d,
+                interval_s: elapsed,
+                per_second: d as f64 / elapsed,
+                elapsed_ms,
+                meaning,
+            };
+            c.findings
+                .push(Finding::new(id, *severity, facts).with_next_steps(vec![
+                    format!("nstat -az {}", counter.replace('.', "")),
+                    "sockscope   # which listener or destination is behind it".into(),
+                ]));
         }
     }
     if let (Some(retrans), Some(out)) = (
@@ -300,16 +251,21 @@ fn compare_all(
         let ratio = retrans as f64 / out as f64;
         let severity = Severity::from_levels(ratio >= 0.01, ratio >= 0.05);
         if let Some(severity) = severity {
-            c.findings.push(finding(
-                "retransmission_rate",
-                severity,
-                format!("{:.1}% of segments retransmitted", ratio * 100.0),
-                format!("{retrans} of {out} segments sent in the last {since} were retransmissions ({:.2}%): path loss, congestion or overloaded peers.", ratio * 100.0),
-                json!({ "retrans_segs": retrans, "out_segs": out, "ratio": ratio, "thresholds": { "warn": 0.01, "crit": 0.05, "min_segments": 10000 } }),
-                vec!["nstat -az TcpExtTCPTimeouts TcpExtTCPFastRetrans TcpExtTCPLostRetransmit TcpExtTCPSynRetrans".into(), "sockscope list --sort tx -o | head   # which peers retransmit".into()],
-                Vec::new(),
-                Vec::new(),
-            ));
+            let facts = RetransmissionFacts {
+                retrans_segs: retrans,
+                out_segs: out,
+                ratio,
+                thresholds: RetransmissionThresholds {
+                    warn: 0.01,
+                    crit: 0.05,
+                    min_segments: 10_000,
+                },
+                elapsed_ms,
+            };
+            c.findings.push(Finding::new("retransmission_rate", severity, facts).with_next_steps(vec![
+                "nstat -az TcpExtTCPTimeouts TcpExtTCPFastRetrans TcpExtTCPLostRetransmit TcpExtTCPSynRetrans".into(),
+                "sockscope list --sort tx -o | head   # which peers retransmit".into(),
+            ]));
         }
     }
     let resets: Option<i64> = RESET_COUNTERS.iter().map(|n| delta(n, &mut c.notes)).sum();
@@ -319,20 +275,16 @@ fn compare_all(
         if history.len() >= 3 {
             let m = median(history);
             if rate >= 1.0 && rate > 3.0 * m {
-                c.findings.push(finding(
-                    "resets_spike",
-                    Severity::Warning,
-                    if m > 0.0 {
-                        format!("Resets and aborts at {rate:.1}/s, {:.1}× the usual", rate / m)
-                    } else {
-                        format!("Resets and aborts at {rate:.1}/s, where there were usually none")
-                    },
-                    format!("{resets} resets, failed attempts and aborts in the last {since} ({rate:.1}/s) against a median of {m:.2}/s over the last {} runs.", history.len()),
-                    json!({ "per_second": rate, "median_per_second": m, "runs": history.len() }),
-                    vec!["nstat -az TcpEstabResets TcpAttemptFails TcpOutRsts TcpExtTCPAbortOnClose TcpExtTCPAbortOnData TcpExtTCPAbortOnTimeout".into()],
-                    Vec::new(),
-                    Vec::new(),
-                ));
+                let facts = ResetsFacts {
+                    per_second: rate,
+                    median_per_second: m,
+                    runs: history.len(),
+                    resets,
+                    elapsed_ms,
+                };
+                c.findings.push(Finding::new("resets_spike", Severity::Warning, facts).with_next_steps(vec![
+                    "nstat -az TcpEstabResets TcpAttemptFails TcpOutRsts TcpExtTCPAbortOnClose TcpExtTCPAbortOnData TcpExtTCPAbortOnTimeout".into(),
+                ]));
             }
         }
         c.next.reset_rates.push(rate);
@@ -344,57 +296,282 @@ fn compare_all(
     if let Some(series) = c.next.history.get("CLOSE_WAIT")
         && series.len() >= 3
     {
-        let last3 = &series[series.len() - 3..];
+        let last3 = [
+            series[series.len() - 3],
+            series[series.len() - 2],
+            series[series.len() - 1],
+        ];
         if last3[0] < last3[1]
             && last3[1] < last3[2]
             && last3[2] >= settings.thresholds.close_wait.warn
         {
-            c.findings.push(finding(
-                "close_wait_growing",
-                Severity::Critical,
-                format!("CLOSE_WAIT growing: {} → {} → {}", last3[0], last3[1], last3[2]),
-                format!("CLOSE_WAIT has grown over the last three runs ({} → {} → {}): a leak in progress, which ends in EMFILE.", last3[0], last3[1], last3[2]),
-                json!({ "series": last3 }),
-                vec!["sockscope top --by process --by peer --state close-wait".into()],
-                holders(owners, &cur.obs.close_wait.inodes),
-                cur.obs.close_wait.inodes.clone(),
-            ));
+            c.findings.push(
+                Finding::new(
+                    "close_wait_growing",
+                    Severity::Critical,
+                    GrowingFacts { series: last3 },
+                )
+                .with_next_steps(vec![
+                    "sockscope top --by process --by peer --state close-wait".into(),
+                ])
+                .with_culprits(holders(owners, &cur.obs.close_wait.inodes))
+                .with_inodes(cur.obs.close_wait.inodes.clone()),
+            );
         }
     }
     c
 }
 
-#[allow(clippy::too_many_arguments)]
-fn stuck(
-    c: &mut Comparison,
-    id: &'static str,
-    state: &str,
-    seen: &BTreeMap<u64, u64>,
-    now: u64,
-    after: u64,
-    owners: Option<&Owners>,
-    meaning: &str,
-) {
-    let inodes: Vec<u64> = seen
-        .iter()
-        .filter(|(_, first)| now.saturating_sub(**first) >= after && **first < now)
-        .map(|(i, _)| *i)
-        .collect();
-    if inodes.is_empty() {
-        return;
+/// "4ms" between quick runs, whole seconds ("5m 2s") otherwise.
+fn since(elapsed_ms: u64) -> String {
+    let shown_ms = if elapsed_ms >= 1000 {
+        elapsed_ms / 1000 * 1000
+    } else {
+        elapsed_ms
+    };
+    humantime::format_duration(std::time::Duration::from_millis(shown_ms)).to_string()
+}
+
+/// A kernel counter that rose since the last run, where any rise is a problem.
+#[derive(Debug, Serialize)]
+pub struct CounterRose {
+    /// `TcpExt.ListenOverflows`
+    pub counter: &'static str,
+    pub delta: i64,
+    pub interval_s: f64,
+    pub per_second: f64,
+    #[serde(skip)]
+    pub elapsed_ms: u64,
+    /// What a rise means, as a clause.
+    #[serde(skip)]
+    pub meaning: &'static str,
+}
+
+impl Facts for CounterRose {
+    fn title(&self) -> String {
+        format!(
+            "{} × {} in the last {}",
+            self.delta,
+            self.counter.split('.').nth(1).unwrap_or(self.counter),
+            since(self.elapsed_ms)
+        )
     }
-    let oldest = seen.values().min().map_or(0, |f| now - f);
-    let culprits = holders(owners, &inodes);
-    c.findings.push(finding(
-        id,
-        Severity::Warning,
-        format!("{} sockets {}", inodes.len(), if state == "CLOSE_WAIT" { "stuck in CLOSE_WAIT" } else { "stuck in FIN_WAIT2" }),
-        format!("{} sockets, the same inodes for at least {after} s (the oldest {oldest} s), are {meaning}.", inodes.len()),
-        json!({ "sockets": inodes.len(), "stuck_after_s": after, "oldest_s": oldest }),
-        vec![format!("sockscope list -p -o --state {}", if state == "CLOSE_WAIT" { "close-wait" } else { "fin-wait-2" })],
-        culprits,
-        inodes,
-    ));
+
+    fn summary(&self) -> String {
+        format!(
+            "{} rose by {} since the last run {} ago: {}.",
+            self.counter,
+            self.delta,
+            since(self.elapsed_ms),
+            self.meaning
+        )
+    }
+}
+
+/// Retransmitted segments against segments sent, since the last run.
+#[derive(Debug, Serialize)]
+pub struct RetransmissionFacts {
+    pub retrans_segs: i64,
+    pub out_segs: i64,
+    pub ratio: f64,
+    pub thresholds: RetransmissionThresholds,
+    #[serde(skip)]
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RetransmissionThresholds {
+    pub warn: f64,
+    pub crit: f64,
+    /// Fewer segments sent say nothing.
+    pub min_segments: u64,
+}
+
+impl Facts for RetransmissionFacts {
+    fn title(&self) -> String {
+        format!("{:.1}% of segments retransmitted", self.ratio * 100.0)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} of {} segments sent in the last {} were retransmissions ({:.2}%): path loss, congestion or overloaded peers.",
+            self.retrans_segs,
+            self.out_segs,
+            since(self.elapsed_ms),
+            self.ratio * 100.0
+        )
+    }
+}
+
+/// Resets and aborts per second, against the usual rate of the last runs.
+#[derive(Debug, Serialize)]
+pub struct ResetsFacts {
+    pub per_second: f64,
+    pub median_per_second: f64,
+    /// Runs the median is taken over.
+    pub runs: usize,
+    #[serde(skip)]
+    pub resets: i64,
+    #[serde(skip)]
+    pub elapsed_ms: u64,
+}
+
+impl Facts for ResetsFacts {
+    fn title(&self) -> String {
+        let (rate, m) = (self.per_second, self.median_per_second);
+        if m > 0.0 {
+            format!(
+                "Resets and aborts at {rate:.1}/s, {:.1}× the usual",
+                rate / m
+            )
+        } else {
+            format!("Resets and aborts at {rate:.1}/s, where there were usually none")
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} resets, failed attempts and aborts in the last {} ({:.1}/s) against a median of {:.2}/s over the last {} runs.",
+            self.resets,
+            since(self.elapsed_ms),
+            self.per_second,
+            self.median_per_second,
+            self.runs
+        )
+    }
+}
+
+/// CLOSE_WAIT counts of the last three runs, rising.
+#[derive(Debug, Serialize)]
+pub struct GrowingFacts {
+    pub series: [u64; 3],
+}
+
+impl Facts for GrowingFacts {
+    fn title(&self) -> String {
+        let [a, b, c] = self.series;
+        format!("CLOSE_WAIT growing: {a} → {b} → {c}")
+    }
+
+    fn summary(&self) -> String {
+        let [a, b, c] = self.series;
+        format!(
+            "CLOSE_WAIT has grown over the last three runs ({a} → {b} → {c}): a leak in progress, which ends in EMFILE."
+        )
+    }
+}
+
+/// A listener whose accept queue has not moved since the run before.
+#[derive(Debug, Serialize)]
+pub struct StalledFacts {
+    pub listener: String,
+    pub queued: u32,
+    pub unchanged_for_s: u64,
+    pub listeners_stalled: usize,
+}
+
+impl Facts for StalledFacts {
+    fn title(&self) -> String {
+        format!("accept() has stalled on {}", self.listener)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} connections have waited in the accept queue of {} unchanged for {} s (since the run before): the application is not accepting at all.{}",
+            self.queued,
+            self.listener,
+            self.unchanged_for_s,
+            if self.listeners_stalled > 1 {
+                format!(
+                    " {} more listeners are stalled too.",
+                    self.listeners_stalled - 1
+                )
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// The sockets of one state seen across runs, by inode with when each was first seen.
+struct Stuck<'a> {
+    seen: &'a BTreeMap<u64, u64>,
+    now: u64,
+    /// Seconds.
+    after: u64,
+    owners: Option<&'a Owners>,
+}
+
+/// What a stuck-socket finding says of its state.
+#[derive(Debug)]
+pub struct StuckWords {
+    state: &'static str,
+    /// `--state` argument.
+    arg: &'static str,
+    meaning: &'static str,
+}
+
+static CLOSE_WAIT_STUCK: StuckWords = StuckWords {
+    state: "CLOSE_WAIT",
+    arg: "close-wait",
+    meaning: "still in CLOSE_WAIT: the application has not closed them across runs, the strongest sign of a leak",
+};
+
+static FIN_WAIT2_STUCK: StuckWords = StuckWords {
+    state: "FIN_WAIT2",
+    arg: "fin-wait-2",
+    meaning: "still in FIN_WAIT2 and held by a process: half-closed with shutdown() and never closed; the peer never closes its side",
+};
+
+impl Stuck<'_> {
+    fn finding(&self, id: &'static str, words: &'static StuckWords) -> Option<Finding> {
+        let inodes: Vec<u64> = self
+            .seen
+            .iter()
+            .filter(|(_, first)| {
+                self.now.saturating_sub(**first) >= self.after && **first < self.now
+            })
+            .map(|(i, _)| *i)
+            .collect();
+        if inodes.is_empty() {
+            return None;
+        }
+        let facts = StuckFacts {
+            sockets: inodes.len(),
+            stuck_after_s: self.after,
+            oldest_s: self.seen.values().min().map_or(0, |f| self.now - f),
+            words,
+        };
+        Some(
+            Finding::new(id, Severity::Warning, facts)
+                .with_next_steps(vec![format!("sockscope list -p -o --state {}", words.arg)])
+                .with_culprits(holders(self.owners, &inodes))
+                .with_inodes(inodes),
+        )
+    }
+}
+
+/// The same sockets in one state for at least `stuck_after_s`.
+#[derive(Debug, Serialize)]
+pub struct StuckFacts {
+    pub sockets: usize,
+    pub stuck_after_s: u64,
+    pub oldest_s: u64,
+    #[serde(skip)]
+    pub words: &'static StuckWords,
+}
+
+impl Facts for StuckFacts {
+    fn title(&self) -> String {
+        format!("{} sockets stuck in {}", self.sockets, self.words.state)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} sockets, the same inodes for at least {} s (the oldest {} s), are {}.",
+            self.sockets, self.stuck_after_s, self.oldest_s, self.words.meaning
+        )
+    }
 }
 
 #[cfg(test)]

@@ -65,7 +65,9 @@ fn a_counter_that_grew_fires_and_one_that_went_backwards_is_a_reset() {
         &run(1060, &[], &[("TcpExt.ListenOverflows", 42)]),
     );
     assert_eq!(ids(&grew), vec!["listen_overflows"]);
-    assert_eq!(grew.findings[0].evidence["delta"], 37);
+    let rose = grew.findings[0].facts_as::<CounterRose>().unwrap();
+    assert_eq!((rose.counter, rose.delta), ("TcpExt.ListenOverflows", 37));
+    assert_eq!(rose.interval_s, 60.0);
     let reset = compare_run(
         Some(&first),
         &run(1060, &[], &[("TcpExt.ListenOverflows", 2)]),
@@ -107,7 +109,10 @@ fn close_wait_growing_over_three_runs_is_critical() {
         .find(|f| f.id == "close_wait_growing")
         .unwrap();
     assert_eq!(growing.severity, Severity::Critical);
-    assert_eq!(growing.evidence["series"], serde_json::json!([20, 30, 40]));
+    assert_eq!(
+        growing.facts_as::<GrowingFacts>().unwrap().series,
+        [20, 30, 40]
+    );
     // Up and down is a burst, not a leak.
     let c = compare_run(Some(&a), &run(1060, &inodes(10), &[]));
     assert!(!ids(&c).contains(&"close_wait_growing"));
@@ -127,7 +132,8 @@ fn the_same_sockets_across_runs_are_stuck_new_ones_are_not() {
         .find(|f| f.id == "close_wait_stuck")
         .unwrap();
     assert_eq!(stuck.inodes, vec![1, 2]);
-    assert_eq!(stuck.evidence["oldest_s"], 400);
+    let facts = stuck.facts_as::<StuckFacts>().unwrap();
+    assert_eq!((facts.sockets, facts.oldest_s), (2, 400));
 }
 
 #[test]
@@ -145,7 +151,9 @@ fn resets_after_quiet_runs_say_so_instead_of_an_infinite_ratio() {
     burst.now = 1240;
     let c = compare_run(Some(&saved), &burst);
     assert_eq!(ids(&c), vec!["resets_spike"]);
-    let title = &c.findings[0].title;
+    let facts = c.findings[0].facts_as::<ResetsFacts>().unwrap();
+    assert_eq!((facts.per_second, facts.median_per_second), (10.0, 0.0));
+    let title = &c.findings[0].facts.title();
     assert!(
         title.contains("10.0/s") && title.contains("usually none"),
         "{title}"

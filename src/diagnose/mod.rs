@@ -42,7 +42,7 @@ pub struct Input<'a> {
 }
 
 /// What one rule concluded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     Fired(Finding),
     Quiet,
@@ -120,7 +120,7 @@ impl Settings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Verdict {
     /// Most severe first, then in catalog order.
     pub findings: Vec<Finding>,

@@ -11,7 +11,9 @@ use serde::ser::{SerializeMap, Serializer};
 use crate::model::{Family, StateCounts, TcpState};
 use crate::report::Attribution;
 use crate::report::Collection;
-use crate::report::{CheckReport, Finding, Status, SummaryReport};
+use crate::report::{CheckReport, Status, SummaryReport};
+
+use super::finding_view::FindingView;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -30,7 +32,7 @@ struct Document<'a> {
     total: u64,
     states: BothFamilies,
     families: Families<'a>,
-    findings: &'a [Finding],
+    findings: Vec<FindingView<'a>>,
     collection: CollectionView<'a>,
     /// `watch`: each state's change since the previous record (`null` on the first).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -362,7 +364,7 @@ fn document<'a>(
             ipv4: States(report.tally.family(Family::Ipv4)),
             ipv6: States(report.tally.family(Family::Ipv6)),
         },
-        findings: &report.findings,
+        findings: FindingView::all(&report.findings),
         collection,
         delta: None,
         namespaces: report.sweep.as_deref().map(super::namespaces::views),

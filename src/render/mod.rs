@@ -6,6 +6,7 @@ pub mod check;
 pub mod culprit;
 pub mod escape;
 pub mod exposition;
+pub mod finding_view;
 pub mod findings;
 pub mod json;
 pub mod list;

@@ -1,7 +1,7 @@
 //! The limit rules on hand-built observations and context.
 
 use super::*;
-use crate::diagnose::rules::testkit::{ctx, fired, judge, minis, severity};
+use crate::diagnose::rules::testkit::{assert_quiet, ctx, facts, fired, judge, minis, severity};
 use crate::model::{KernelContext, Sockstat};
 
 /// 167 TIME_WAIT toward `dst` from a 200-port range, `left` ticks before each expires.
@@ -31,18 +31,15 @@ fn range_and_reuse(reuse: Option<u64>) -> KernelContext {
 #[test]
 fn time_wait_ports_the_kernel_reuses_are_not_counted() {
     let old = time_waits("127.0.0.1", "127.0.0.1:5000", 3000);
-    assert_eq!(
-        judge(ephemeral_ports, &range_and_reuse(Some(2)), &old),
-        Outcome::Quiet
-    );
-    assert_eq!(
-        judge(ephemeral_ports, &range_and_reuse(Some(1)), &old),
-        Outcome::Quiet
-    );
+    assert_quiet(judge(ephemeral_ports, &range_and_reuse(Some(2)), &old));
+    assert_quiet(judge(ephemeral_ports, &range_and_reuse(Some(1)), &old));
     let f = fired(judge(ephemeral_ports, &range_and_reuse(Some(0)), &old));
     assert_eq!(f.severity, Severity::Critical);
+    let e = facts::<EphemeralFacts>(&f);
+    assert_eq!(e.time_wait_reuse, Reuse::Off);
+    assert_eq!((e.ports_in_use, e.usable_ports), (167, 200));
     assert!(
-        f.evidence["time_wait_reuse"]
+        f.facts.evidence()["time_wait_reuse"]
             .as_str()
             .unwrap()
             .contains("tcp_tw_reuse = 0")
@@ -53,16 +50,15 @@ fn time_wait_ports_the_kernel_reuses_are_not_counted() {
         severity(&judge(ephemeral_ports, &range_and_reuse(Some(2)), &remote)),
         Some(Severity::Critical)
     );
-    assert_eq!(
-        judge(ephemeral_ports, &range_and_reuse(Some(1)), &remote),
-        Outcome::Quiet
-    );
+    assert_quiet(judge(ephemeral_ports, &range_and_reuse(Some(1)), &remote));
     let f = fired(judge(ephemeral_ports, &range_and_reuse(None), &old));
-    assert!(f.summary.contains("no reuse was assumed"), "{}", f.summary);
+    assert_eq!(facts::<EphemeralFacts>(&f).time_wait_reuse, Reuse::Unknown);
+    let summary = f.facts.summary();
+    assert!(summary.contains("no reuse was assumed"), "{summary}");
     // Less than a second old: not reusable yet.
     let young = time_waits("127.0.0.1", "127.0.0.1:5000", 5950);
     let f = fired(judge(ephemeral_ports, &range_and_reuse(Some(2)), &young));
-    assert_eq!(f.evidence["time_wait_reusable"], 0);
+    assert_eq!(facts::<EphemeralFacts>(&f).time_wait_reusable, 0);
 }
 
 #[test]
@@ -97,26 +93,17 @@ fn kernel_limits_by_share() {
         )),
         Some(Severity::Warning)
     );
-    assert_eq!(
-        judge(time_wait_buckets, &with_sockstat(0, 100_000, 0), &[]),
-        Outcome::Quiet
-    );
+    assert_quiet(judge(time_wait_buckets, &with_sockstat(0, 100_000, 0), &[]));
     assert_eq!(
         severity(&judge(orphans, &with_sockstat(70_000, 0, 0), &[])),
         Some(Severity::Critical)
     );
-    assert_eq!(
-        judge(orphans, &with_sockstat(30_000, 0, 0), &[]),
-        Outcome::Quiet
-    );
+    assert_quiet(judge(orphans, &with_sockstat(30_000, 0, 0), &[]));
     assert_eq!(
         severity(&judge(tcp_memory, &with_sockstat(0, 0, 400_000), &[])),
         Some(Severity::Warning)
     );
-    assert_eq!(
-        judge(tcp_memory, &with_sockstat(0, 0, 300_000), &[]),
-        Outcome::Quiet
-    );
+    assert_quiet(judge(tcp_memory, &with_sockstat(0, 0, 300_000), &[]));
     let mut c = ctx();
     c.conntrack = Some((950, 1000));
     assert_eq!(
@@ -124,7 +111,7 @@ fn kernel_limits_by_share() {
         Some(Severity::Critical)
     );
     c.conntrack = None;
-    assert_eq!(judge(conntrack, &c, &[]), Outcome::Quiet);
+    assert_quiet(judge(conntrack, &c, &[]));
 }
 
 #[test]
@@ -145,5 +132,5 @@ fn risky_settings_suggests_only_keys_that_exist() {
     let step = &f.next_steps[0];
     assert!(step.contains("net.ipv4.tcp_syncookies"), "{step}");
     assert!(!step.contains("tcp_max_orphans"), "{step}");
-    assert_eq!(judge(risky_settings, &ctx(), &[]), Outcome::Quiet);
+    assert_quiet(judge(risky_settings, &ctx(), &[]));
 }

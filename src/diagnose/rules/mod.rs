@@ -26,18 +26,56 @@ fn missing(ctx: &KernelContext, what: &str, per_netns: bool) -> String {
 }
 
 /// Why no process is named when one was wanted (the `Who:` line names those found).
-fn who(s: &Input, culprits: &[Culprit], wanted: bool) -> Option<String> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unnamed {
+    /// `--no-processes`.
+    NotLookedUp,
+    /// Looked up, and none found (the attribution notes say why).
+    NotIdentified,
+}
+
+impl Unnamed {
+    pub fn text(self) -> &'static str {
+        match self {
+            Unnamed::NotLookedUp => "processes not looked up (--no-processes)",
+            Unnamed::NotIdentified => {
+                "their processes could not be identified (see the attribution notes)"
+            }
+        }
+    }
+}
+
+/// Why no process is named among `culprits` when `wanted`; `None` when one is, or none was
+/// wanted, or owners are still to be looked up.
+fn unnamed(s: &Input, culprits: &[Culprit], wanted: bool) -> Option<Unnamed> {
     let named = culprits
         .iter()
         .any(|c| matches!(c, Culprit::Process { .. }));
     match (named, s.processes) {
         (true, _) => None,
-        (false, Processes::Skipped) if wanted => {
-            Some("processes not looked up (--no-processes)".into())
-        }
-        (false, Processes::LookedUp) if wanted => {
-            Some("their processes could not be identified (see the attribution notes)".into())
-        }
+        (false, Processes::Skipped) if wanted => Some(Unnamed::NotLookedUp),
+        (false, Processes::LookedUp) if wanted => Some(Unnamed::NotIdentified),
+        _ => None,
+    }
+}
+
+/// ` Holder: processes not looked up (--no-processes).`, or nothing.
+fn unnamed_text(role: &str, unnamed: Option<Unnamed>) -> String {
+    unnamed.map_or(String::new(), |u| format!(" {role}: {}.", u.text()))
+}
+
+/// The first local port of `culprits`, and its count.
+fn first_port(culprits: &[Culprit]) -> Option<(u16, u64)> {
+    match culprits.first() {
+        Some(Culprit::LocalPort { port, count }) => Some((*port, *count)),
+        _ => None,
+    }
+}
+
+/// The first peer of `culprits`, and its count.
+fn first_peer(culprits: &[Culprit]) -> Option<(String, u64)> {
+    match culprits.first() {
+        Some(Culprit::Peer { addr, count }) => Some((addr.clone(), *count)),
         _ => None,
     }
 }
@@ -96,6 +134,22 @@ pub(crate) mod testkit {
             Outcome::Fired(f) => f,
             other => panic!("expected a finding, got {other:?}"),
         }
+    }
+
+    /// The finding's facts as the rule's own type, or a panic saying what came instead.
+    pub fn facts<T: std::any::Any>(f: &Finding) -> &T {
+        match f.facts_as::<T>() {
+            Some(facts) => facts,
+            None => panic!("{} has other facts: {:?}", f.id, f.facts),
+        }
+    }
+
+    /// Quiet, or a panic saying what came instead.
+    pub fn assert_quiet(outcome: Outcome) {
+        assert!(
+            matches!(outcome, Outcome::Quiet),
+            "expected quiet, got {outcome:?}"
+        );
     }
 
     pub fn severity(outcome: &Outcome) -> Option<Severity> {

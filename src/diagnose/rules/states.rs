@@ -1,16 +1,16 @@
 //! Rules about sockets piling up in one state: CLOSE_WAIT (A1), SYN_SENT (A6), FIN_WAIT1 (A7),
 //! FIN_WAIT2 (A8), LAST_ACK (A9), CLOSING (A10).
 
-use serde_json::json;
+use serde::Serialize;
 
-use super::{strings, who};
+use super::{Unnamed, first_peer, first_port, strings, unnamed, unnamed_text};
 use crate::diagnose::observe::Pile;
-use crate::diagnose::thresholds::{Orphans, Thresholds};
+use crate::diagnose::thresholds::{CloseWait, Count, FinWait2, Orphans, SynSent, Thresholds};
 use crate::diagnose::{
     Input, Outcome, Processes, TOP_CULPRITS, peer_culprits, percent, plural, port_culprits,
     process_culprits, top,
 };
-use crate::report::{Culprit, Finding, Severity};
+use crate::report::{Culprit, Facts, Finding, Severity};
 
 pub fn close_wait(s: &Input, t: &Thresholds) -> Outcome {
     let th = &t.close_wait;
@@ -42,51 +42,21 @@ pub fn close_wait(s: &Input, t: &Thresholds) -> Outcome {
         return Outcome::Quiet;
     };
 
-    let unread = s.obs.close_wait_unread;
-    let unaccepted = s.obs.close_wait_unaccepted;
     let ports = port_culprits(&cw.by_local_port);
     let peers = peer_culprits(&cw.by_peer);
-    let mut summary = format!(
-        "{} in CLOSE_WAIT ({}): their peers closed the connection and the local application has not called close(). ",
-        plural(n, "socket"),
-        if established == 0 {
-            "and none ESTABLISHED".to_string()
-        } else {
-            format!("{} of ESTABLISHED", percent(n, established))
-        }
-    );
-    let read = n - unread;
-    summary.push_str(&format!(
-        "{unread} still {} unread data (the application is not reading {} at all); {read} {} read to the end and still not closed.",
-        if unread == 1 { "holds" } else { "hold" },
-        if unread == 1 { "it" } else { "them" },
-        if read == 1 { "was" } else { "were" },
-    ));
-    if unaccepted > 0 {
-        summary.push_str(&format!(
-            " {unaccepted} were closed by the peer before the application even accept()ed them."
-        ));
-    }
-    if let Some(Culprit::LocalPort { port, count }) = ports.first() {
-        summary.push_str(&format!(" Most are on local port {port} ({count})"));
-        if let Some(Culprit::Peer { addr, count }) = peers.first() {
-            summary.push_str(&format!(", and from {addr} ({count})"));
-        }
-        summary.push('.');
-    }
-    if let Some(text) = who(s, &processes, true) {
-        summary.push_str(&format!(" Holder: {text}."));
-    }
-    let mut causes = strings(&[
-        "A missing close() on an error or end-of-file path, or a connection pool that keeps connections its peers have closed: check the code that releases connections.",
-        "Worker threads blocked elsewhere (a lock, a slow downstream, a full pool), so nothing reads the end-of-file and closes.",
-        "Peers such as load balancers or databases closing idle connections that a pool keeps without validating them.",
-    ]);
-    if unread * 2 > n {
-        causes.swap(0, 1);
-    }
+    let facts = CloseWaitFacts {
+        close_wait: n,
+        established,
+        unread: s.obs.close_wait_unread,
+        read_to_end_not_closed: n - s.obs.close_wait_unread,
+        not_accepted: s.obs.close_wait_unaccepted,
+        thresholds: *th,
+        top_port: first_port(&ports),
+        top_peer: first_peer(&peers),
+        unnamed: unnamed(s, &processes, true),
+    };
     let mut next = Vec::new();
-    if let Some(Culprit::LocalPort { port, .. }) = ports.first() {
+    if let Some((port, _)) = facts.top_port {
         next.push(format!("ss -tnp state close-wait '( sport = :{port} )'"));
     }
     match processes.first() {
@@ -102,34 +72,88 @@ pub fn close_wait(s: &Input, t: &Thresholds) -> Outcome {
     let mut culprits = processes;
     culprits.extend(ports);
     culprits.extend(peers);
-    Outcome::Fired(Finding::new(
-        "close_wait_excess",
-        sev,
+    Outcome::Fired(
+        Finding::new("close_wait_excess", sev, facts)
+            .with_next_steps(next)
+            .with_culprits(culprits)
+            .with_inodes(cw.inodes.clone()),
+    )
+}
+
+/// CLOSE_WAIT: how many, how many still unread, where they point.
+#[derive(Debug, Serialize)]
+pub struct CloseWaitFacts {
+    pub close_wait: u64,
+    pub established: u64,
+    /// Still holding unread data (at least the peer's FIN): the application is not reading.
+    pub unread: u64,
+    pub read_to_end_not_closed: u64,
+    /// Closed by the peer before the application accept()ed them.
+    pub not_accepted: u64,
+    pub thresholds: CloseWait,
+    #[serde(skip)]
+    pub top_port: Option<(u16, u64)>,
+    #[serde(skip)]
+    pub top_peer: Option<(String, u64)>,
+    #[serde(skip)]
+    pub unnamed: Option<Unnamed>,
+}
+
+impl Facts for CloseWaitFacts {
+    fn title(&self) -> String {
         // Not "stuck": one look cannot tell how long (close_wait_stuck, across runs, can).
         format!(
             "{} in CLOSE_WAIT, closed by the peer and not by the application",
-            plural(n, "connection")
-        ),
-        summary,
-        json!({
-            "close_wait": n,
-            "established": established,
-            "unread": unread,
-            "read_to_end_not_closed": n - unread,
-            "not_accepted": unaccepted,
-            "thresholds": {
-                "warn": th.warn,
-                "warn_share_of_established": th.warn_share_of_established,
-                "crit": th.crit,
-                "crit_per_process": th.crit_per_process,
-                "crit_fd_share": th.crit_fd_share,
-            },
-        }),
-        causes,
-        next,
-        culprits,
-        cw.inodes.clone(),
-    ))
+            plural(self.close_wait, "connection")
+        )
+    }
+
+    fn summary(&self) -> String {
+        let (n, unread, read) = (self.close_wait, self.unread, self.read_to_end_not_closed);
+        let mut summary = format!(
+            "{} in CLOSE_WAIT ({}): their peers closed the connection and the local application has not called close(). ",
+            plural(n, "socket"),
+            if self.established == 0 {
+                "and none ESTABLISHED".to_string()
+            } else {
+                format!("{} of ESTABLISHED", percent(n, self.established))
+            }
+        );
+        summary.push_str(&format!(
+            "{unread} still {} unread data (the application is not reading {} at all); {read} {} read to the end and still not closed.",
+            if unread == 1 { "holds" } else { "hold" },
+            if unread == 1 { "it" } else { "them" },
+            if read == 1 { "was" } else { "were" },
+        ));
+        if self.not_accepted > 0 {
+            summary.push_str(&format!(
+                " {} were closed by the peer before the application even accept()ed them.",
+                self.not_accepted
+            ));
+        }
+        if let Some((port, count)) = self.top_port {
+            summary.push_str(&format!(" Most are on local port {port} ({count})"));
+            if let Some((addr, count)) = &self.top_peer {
+                summary.push_str(&format!(", and from {addr} ({count})"));
+            }
+            summary.push('.');
+        }
+        summary.push_str(&unnamed_text("Holder", self.unnamed));
+        summary
+    }
+
+    fn causes(&self) -> Vec<String> {
+        let mut causes = strings(&[
+            "A missing close() on an error or end-of-file path, or a connection pool that keeps connections its peers have closed: check the code that releases connections.",
+            "Worker threads blocked elsewhere (a lock, a slow downstream, a full pool), so nothing reads the end-of-file and closes.",
+            "Peers such as load balancers or databases closing idle connections that a pool keeps without validating them.",
+        ]);
+        // Mostly unread: the application does not even read, so blocked workers come first.
+        if self.unread * 2 > self.close_wait {
+            causes.swap(0, 1);
+        }
+        causes
+    }
 }
 
 pub fn syn_sent(s: &Input, t: &Thresholds) -> Outcome {
@@ -153,27 +177,16 @@ pub fn syn_sent(s: &Input, t: &Thresholds) -> Outcome {
         .flat_map(|(dst, _, _)| s.obs.syn_sent[dst].inodes.iter().copied())
         .collect();
     let processes = process_culprits(s, &inodes);
-    let mut summary = format!(
-        "{} to {} resent their SYN {} without an answer",
-        plural(worst.1, "connection attempt"),
-        worst.0,
-        match th.min_retransmits {
-            0 | 1 => "at least once".to_string(),
-            n => format!("{n}+ times"),
-        }
-    );
-    if affected.len() > 1 {
-        summary.push_str(&format!(
-            ", and {} more destinations are affected",
-            affected.len() - 1
-        ));
-    }
-    summary.push_str(
-        ". A refused connection fails at once and a lost SYN is rare; several attempts to one destination all waiting on a resent SYN mean the SYNs are being dropped silently.",
-    );
-    if let Some(text) = who(s, &processes, !inodes.is_empty()) {
-        summary.push_str(&format!(" Initiator: {text}."));
-    }
+    let facts = SynSentFacts {
+        destinations_affected: affected.len(),
+        worst: Unanswered {
+            destination: worst.0,
+            retried: worst.1,
+            syn_sent: worst.2,
+        },
+        thresholds: *th,
+        unnamed: unnamed(s, &processes, !inodes.is_empty()),
+    };
     let (ip, port) = (worst.0.ip(), worst.0.port());
     let mut culprits = processes;
     culprits.extend(
@@ -187,44 +200,95 @@ pub fn syn_sent(s: &Input, t: &Thresholds) -> Outcome {
                 count: *n,
             }),
     );
-    Outcome::Fired(Finding::new(
-        "syn_sent_stuck",
-        sev,
-        format!("Connections to {} are not being answered", worst.0),
-        summary,
-        json!({
-            "destinations_affected": affected.len(),
-            "worst": { "destination": worst.0.to_string(), "retried": worst.1, "syn_sent": worst.2 },
-            "thresholds": { "warn": th.warn, "min_retransmits": th.min_retransmits, "crit": th.crit, "crit_destinations": th.crit_destinations },
-        }),
+    let next = vec![
+        format!(
+            "ss -tnpo state syn-sent '( dst {} )'",
+            match ip {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+                v4 => format!("{v4}:{port}"),
+            }
+        ),
+        format!("nc -vz -w 3 {ip} {port}   # does anything answer?"),
+        "nstat -az TcpExtTCPSynRetrans TcpAttemptFails".into(),
+        "On the destination: sockscope (accept_queue_overflow, syn_recv_flood) and its firewall rules.".into(),
+    ];
+    Outcome::Fired(
+        Finding::new("syn_sent_stuck", sev, facts)
+            .with_next_steps(next)
+            .with_culprits(culprits)
+            .with_inodes(inodes),
+    )
+}
+
+/// Connection attempts that resent their SYN without an answer, per destination.
+#[derive(Debug, Serialize)]
+pub struct SynSentFacts {
+    pub destinations_affected: usize,
+    pub worst: Unanswered,
+    pub thresholds: SynSent,
+    #[serde(skip)]
+    pub unnamed: Option<Unnamed>,
+}
+
+/// The destination with the most unanswered attempts.
+#[derive(Debug, Serialize)]
+pub struct Unanswered {
+    pub destination: std::net::SocketAddr,
+    /// Attempts that resent their SYN at least `min_retransmits` times.
+    pub retried: u64,
+    /// Every attempt toward it.
+    pub syn_sent: u64,
+}
+
+impl Facts for SynSentFacts {
+    fn title(&self) -> String {
+        format!(
+            "Connections to {} are not being answered",
+            self.worst.destination
+        )
+    }
+
+    fn summary(&self) -> String {
+        let mut summary = format!(
+            "{} to {} resent their SYN {} without an answer",
+            plural(self.worst.retried, "connection attempt"),
+            self.worst.destination,
+            match self.thresholds.min_retransmits {
+                0 | 1 => "at least once".to_string(),
+                n => format!("{n}+ times"),
+            }
+        );
+        if self.destinations_affected > 1 {
+            summary.push_str(&format!(
+                ", and {} more destinations are affected",
+                self.destinations_affected - 1
+            ));
+        }
+        summary.push_str(
+            ". A refused connection fails at once and a lost SYN is rare; several attempts to one destination all waiting on a resent SYN mean the SYNs are being dropped silently.",
+        );
+        summary.push_str(&unnamed_text("Initiator", self.unnamed));
+        summary
+    }
+
+    fn causes(&self) -> Vec<String> {
         strings(&[
             "A firewall or security group dropping the SYNs (DROP rather than REJECT).",
             "The destination host is down or unroutable.",
             "The destination's listen queue is full (its accept loop has stalled), so it drops SYNs.",
             "A full connection-tracking table on the path.",
-        ]),
-        vec![
-            format!("ss -tnpo state syn-sent '( dst {} )'", match ip {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-                v4 => format!("{v4}:{port}"),
-            }),
-            format!("nc -vz -w 3 {ip} {port}   # does anything answer?"),
-            "nstat -az TcpExtTCPSynRetrans TcpAttemptFails".into(),
-            "On the destination: sockscope (accept_queue_overflow, syn_recv_flood) and its firewall rules.".into(),
-        ],
-        culprits,
-        inodes,
-    ))
+        ])
+    }
 }
 
 /// Shared shape of the orphan-state rules (FIN_WAIT1, LAST_ACK).
 fn orphan_state(
     s: &Input,
     id: &'static str,
-    state: &str,
     pile: &Pile,
     th: &Orphans,
-    text: &Text,
+    words: &'static OrphanWords,
+    extra_step: Option<&str>,
 ) -> Outcome {
     let n = pile.total;
     let established = s.obs.established();
@@ -238,92 +302,132 @@ fn orphan_state(
     };
     let peers = peer_culprits(&pile.by_peer);
     let ports = port_culprits(&pile.by_local_port);
-    let mut summary = format!(
-        "{} in {state} ({} of them resent their FIN; {established} ESTABLISHED on the host): {}",
-        plural(n, "socket"),
-        pile.resent,
-        text.meaning
-    );
-    if pile.max_retransmits > 0 {
-        summary.push_str(&format!(
-            " The worst has retransmitted {} times.",
-            pile.max_retransmits
-        ));
-    }
-    if let Some(Culprit::LocalPort { port, count }) = ports.first() {
-        summary.push_str(&format!(" Most are on local port {port} ({count})"));
-        if let Some(Culprit::Peer { addr, count }) = peers.first() {
-            summary.push_str(&format!(" and point at {addr} ({count})"));
-        }
-        summary.push('.');
-    }
+    let facts = OrphanFacts {
+        count: n,
+        fin_resent: pile.resent,
+        established,
+        max_retransmits: pile.max_retransmits,
+        thresholds: *th,
+        words,
+        top_port: first_port(&ports),
+        top_peer: first_peer(&peers),
+    };
+    let state = words.state;
     let state_arg = state
         .to_lowercase()
         .replace('_', "-")
         .replace("wait1", "wait-1");
-    let mut next = vec![match ports.first() {
-        Some(Culprit::LocalPort { port, .. }) => format!(
+    let mut next = vec![match facts.top_port {
+        Some((port, _)) => format!(
             "ss -tno state {state_arg} '( sport = :{port} )'   # timers and retransmits per peer"
         ),
-        _ => format!("ss -tno state {state_arg}   # timers and retransmits per peer"),
+        None => format!("ss -tno state {state_arg}   # timers and retransmits per peer"),
     }];
     next.push(format!(
         "sockscope top --by local-port --by peer --state {state_arg}"
     ));
-    next.extend(text.extra_step.map(str::to_string));
+    next.extend(extra_step.map(str::to_string));
     let mut culprits = ports;
     culprits.extend(peers);
-    Outcome::Fired(Finding::new(
-        id,
-        sev,
-        format!("{} stuck in {state}", plural(n, "connection")),
-        summary,
-        json!({
-            "count": n,
-            "fin_resent": pile.resent,
-            "established": established,
-            "max_retransmits": pile.max_retransmits,
-            "thresholds": {
-                "warn": th.warn,
-                "crit": th.crit,
-                "warn_retransmits": th.warn_retransmits,
-                "warn_resent": th.warn_resent,
-                "warn_resent_share_of_established": th.warn_resent_share_of_established,
-            },
-        }),
-        strings(text.causes),
-        next,
-        culprits,
-        Vec::new(),
-    ))
+    Outcome::Fired(
+        Finding::new(id, sev, facts)
+            .with_next_steps(next)
+            .with_culprits(culprits),
+    )
+}
+
+/// Orphans in FIN_WAIT1 or LAST_ACK: how many, how many resent their FIN, against the host.
+#[derive(Debug, Serialize)]
+pub struct OrphanFacts {
+    pub count: u64,
+    pub fin_resent: u64,
+    pub established: u64,
+    pub max_retransmits: u32,
+    pub thresholds: Orphans,
+    #[serde(skip)]
+    pub words: &'static OrphanWords,
+    #[serde(skip)]
+    pub top_port: Option<(u16, u64)>,
+    #[serde(skip)]
+    pub top_peer: Option<(String, u64)>,
 }
 
 /// What an orphan-state finding says besides its numbers.
-struct Text {
+#[derive(Debug)]
+pub struct OrphanWords {
+    /// `FIN_WAIT1`
+    state: &'static str,
     meaning: &'static str,
     causes: &'static [&'static str],
-    /// `None` where it cannot work (a sysctl of a module that is not loaded).
-    extra_step: Option<&'static str>,
 }
+
+impl Facts for OrphanFacts {
+    fn title(&self) -> String {
+        format!(
+            "{} stuck in {}",
+            plural(self.count, "connection"),
+            self.words.state
+        )
+    }
+
+    fn summary(&self) -> String {
+        let mut summary = format!(
+            "{} in {} ({} of them resent their FIN; {} ESTABLISHED on the host): {}",
+            plural(self.count, "socket"),
+            self.words.state,
+            self.fin_resent,
+            self.established,
+            self.words.meaning
+        );
+        if self.max_retransmits > 0 {
+            summary.push_str(&format!(
+                " The worst has retransmitted {} times.",
+                self.max_retransmits
+            ));
+        }
+        if let Some((port, count)) = self.top_port {
+            summary.push_str(&format!(" Most are on local port {port} ({count})"));
+            if let Some((addr, count)) = &self.top_peer {
+                summary.push_str(&format!(" and point at {addr} ({count})"));
+            }
+            summary.push('.');
+        }
+        summary
+    }
+
+    fn causes(&self) -> Vec<String> {
+        strings(self.words.causes)
+    }
+}
+
+static FIN_WAIT1: OrphanWords = OrphanWords {
+    state: "FIN_WAIT1",
+    meaning: "this host sent its FIN and the peer has not acknowledged it, often with data still unsent.",
+    causes: &[
+        "The peer stopped reading (zero window), so our data and FIN cannot be delivered.",
+        "The peer, or a NAT or load balancer on the path, forgot the connection.",
+        "Packet loss toward the peer.",
+    ],
+};
+
+static LAST_ACK: OrphanWords = OrphanWords {
+    state: "LAST_ACK",
+    meaning: "the peer closed, this host closed too, and the final ACK never came.",
+    causes: &[
+        "The peer vanished after sending its FIN.",
+        "A firewall or conntrack entry expired before the close finished (conntrack keeps LAST_ACK for 30 s).",
+        "ACKs dropped on the path.",
+    ],
+};
 
 pub fn fin_wait1(s: &Input, t: &Thresholds) -> Outcome {
     orphan_state(
         s,
         "fin_wait1_excess",
-        "FIN_WAIT1",
         &s.obs.fin_wait1,
         &t.fin_wait1,
-        &Text {
-            meaning: "this host sent its FIN and the peer has not acknowledged it, often with data still unsent.",
-            causes: &[
-                "The peer stopped reading (zero window), so our data and FIN cannot be delivered.",
-                "The peer, or a NAT or load balancer on the path, forgot the connection.",
-                "Packet loss toward the peer.",
-            ],
-            extra_step: Some(
-                "sysctl net.ipv4.tcp_orphan_retries   # a lower value frees orphaned sockets sooner",
-            ),
-        },
+        &FIN_WAIT1,
+        Some("sysctl net.ipv4.tcp_orphan_retries   # a lower value frees orphaned sockets sooner"),
     )
 }
 
@@ -331,23 +435,14 @@ pub fn last_ack(s: &Input, t: &Thresholds) -> Outcome {
     orphan_state(
         s,
         "last_ack_excess",
-        "LAST_ACK",
         &s.obs.last_ack,
         &t.last_ack,
-        &Text {
-            meaning: "the peer closed, this host closed too, and the final ACK never came.",
-            causes: &[
-                "The peer vanished after sending its FIN.",
-                "A firewall or conntrack entry expired before the close finished (conntrack keeps LAST_ACK for 30 s).",
-                "ACKs dropped on the path.",
-            ],
-            // Only with conntrack loaded: without it the key does not exist.
-            extra_step: s
-                .ctx
-                .conntrack
-                .is_some()
-                .then_some("sysctl net.netfilter.nf_conntrack_tcp_timeout_last_ack"),
-        },
+        &LAST_ACK,
+        // Only with conntrack loaded: without it the key does not exist.
+        s.ctx
+            .conntrack
+            .is_some()
+            .then_some("sysctl net.netfilter.nf_conntrack_tcp_timeout_last_ack"),
     )
 }
 
@@ -366,48 +461,72 @@ pub fn fin_wait2(s: &Input, t: &Thresholds) -> Outcome {
         _ => return Outcome::Quiet,
     };
     let processes = process_culprits(s, &held.inodes);
-    let mut summary = String::new();
-    if let Some((peer, n)) = worst_peer.filter(|_| warn) {
-        summary.push_str(&format!(
-            "{n} orphaned FIN_WAIT2 sockets wait for {peer} to close its side: that peer keeps connections in CLOSE_WAIT (a leak on its side). Each lasts up to tcp_fin_timeout. "
-        ));
-    }
-    if info {
-        summary.push_str(&format!(
-            "{} FIN_WAIT2 sockets are still held by a process after shutdown(SHUT_WR); no timer ends them.",
-            held.total
-        ));
-        if let Some(text) = who(s, &processes, true) {
-            summary.push_str(&format!(" Holder: {text}."));
-        }
-    }
+    let facts = FinWait2Facts {
+        orphaned: orphaned.total,
+        held: held.total,
+        fin_timeout_s: s.ctx.sysctl.tcp_fin_timeout,
+        thresholds: *th,
+        not_closing: worst_peer.filter(|_| warn),
+        unnamed: unnamed(s, &processes, true),
+    };
     let mut culprits = processes;
     culprits.extend(peer_culprits(&orphaned.by_peer));
-    Outcome::Fired(Finding::new(
-        "fin_wait2_excess",
-        sev,
+    Outcome::Fired(
+        Finding::new("fin_wait2_excess", sev, facts)
+            .with_next_steps(vec![
+                "sockscope top --by peer --state fin-wait-2".into(),
+                "sysctl net.ipv4.tcp_fin_timeout".into(),
+            ])
+            .with_culprits(culprits)
+            .with_inodes(held.inodes.clone()),
+    )
+}
+
+/// FIN_WAIT2: orphans waiting for a peer to close, and sockets still held after shutdown().
+#[derive(Debug, Serialize)]
+pub struct FinWait2Facts {
+    pub orphaned: u64,
+    pub held: u64,
+    pub fin_timeout_s: Option<u64>,
+    pub thresholds: FinWait2,
+    /// The peer with the most orphans waiting for it, when they are past the threshold.
+    #[serde(skip)]
+    pub not_closing: Option<(std::net::IpAddr, u64)>,
+    #[serde(skip)]
+    pub unnamed: Option<Unnamed>,
+}
+
+impl Facts for FinWait2Facts {
+    fn title(&self) -> String {
         format!(
             "{} waiting in FIN_WAIT2",
-            plural(orphaned.total + held.total, "connection")
-        ),
-        summary.trim_end().to_string(),
-        json!({
-            "orphaned": orphaned.total,
-            "held": held.total,
-            "fin_timeout_s": s.ctx.sysctl.tcp_fin_timeout,
-            "thresholds": { "warn_orphans_per_peer": th.warn_orphans_per_peer, "info_held": th.info_held },
-        }),
+            plural(self.orphaned + self.held, "connection")
+        )
+    }
+
+    fn summary(&self) -> String {
+        let mut summary = String::new();
+        if let Some((peer, n)) = self.not_closing {
+            summary.push_str(&format!(
+                "{n} orphaned FIN_WAIT2 sockets wait for {peer} to close its side: that peer keeps connections in CLOSE_WAIT (a leak on its side). Each lasts up to tcp_fin_timeout. "
+            ));
+        }
+        if self.held >= self.thresholds.info_held {
+            summary.push_str(&format!(
+                "{} FIN_WAIT2 sockets are still held by a process after shutdown(SHUT_WR); no timer ends them.",
+                self.held
+            ));
+            summary.push_str(&unnamed_text("Holder", self.unnamed));
+        }
+        summary.trim_end().to_string()
+    }
+
+    fn causes(&self) -> Vec<String> {
         strings(&[
             "The peer does not close its side: look for a CLOSE_WAIT leak there (sockscope on the peer).",
             "This host half-closes connections (shutdown) and keeps them open waiting for the peer.",
-        ]),
-        vec![
-            "sockscope top --by peer --state fin-wait-2".into(),
-            "sysctl net.ipv4.tcp_fin_timeout".into(),
-        ],
-        culprits,
-        held.inodes.clone(),
-    ))
+        ])
+    }
 }
 
 pub fn closing(s: &Input, t: &Thresholds) -> Outcome {
@@ -416,26 +535,48 @@ pub fn closing(s: &Input, t: &Thresholds) -> Outcome {
     let Some(sev) = Severity::from_levels(n >= th.warn, n >= th.crit) else {
         return Outcome::Quiet;
     };
-    Outcome::Fired(Finding::new(
-        "closing_excess",
-        sev,
-        format!("{} stuck in CLOSING", plural(n, "connection")),
+    Outcome::Fired(
+        Finding::new(
+            "closing_excess",
+            sev,
+            ClosingFacts {
+                count: n,
+                thresholds: *th,
+            },
+        )
+        .with_next_steps(vec![
+            "ss -tno state closing".into(),
+            "sockscope top --by peer --state closing".into(),
+        ])
+        .with_culprits(peer_culprits(&s.obs.closing.by_peer)),
+    )
+}
+
+/// Simultaneous closes whose FIN is not acknowledged.
+#[derive(Debug, Serialize)]
+pub struct ClosingFacts {
+    pub count: u64,
+    pub thresholds: Count,
+}
+
+impl Facts for ClosingFacts {
+    fn title(&self) -> String {
+        format!("{} stuck in CLOSING", plural(self.count, "connection"))
+    }
+
+    fn summary(&self) -> String {
         format!(
             "{} in CLOSING: both sides closed at once and this host's FIN is still unacknowledged. That is rare in healthy traffic.",
-            plural(n, "socket")
-        ),
-        json!({ "count": n, "thresholds": { "warn": th.warn, "crit": th.crit } }),
+            plural(self.count, "socket")
+        )
+    }
+
+    fn causes(&self) -> Vec<String> {
         strings(&[
             "ACKs lost on the path.",
             "A middlebox that mangles or drops FIN segments.",
-        ]),
-        vec![
-            "ss -tno state closing".into(),
-            "sockscope top --by peer --state closing".into(),
-        ],
-        peer_culprits(&s.obs.closing.by_peer),
-        Vec::new(),
-    ))
+        ])
+    }
 }
 
 #[cfg(test)]
