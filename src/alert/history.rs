@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::state::{HISTORY, Saved};
 use crate::diagnose::observe::Observations;
+use crate::diagnose::rules::close_wait_excess;
 use crate::diagnose::{Settings, holders};
 use crate::model::{Tally, TcpState};
 use crate::report::{Facts, Finding, Owners, Severity};
@@ -303,7 +304,10 @@ fn compare_all(
         ];
         if last3[0] < last3[1]
             && last3[1] < last3[2]
-            && last3[2] >= settings.thresholds.close_wait.warn
+            && last3[2]
+                >= close_wait_excess::RULE
+                    .thresholds(&settings.thresholds)
+                    .warn
         {
             c.findings.push(
                 Finding::new(

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::STATE_COUNT_ID;
 use super::observe::Observations;
-use crate::model::{StateSet, Tally, TcpState};
+use super::rules::ALL;
+use crate::model::{StateSet, Tally};
 use crate::report::{
     Facts, Finding, OperatorRanges, PortRanges, Range, RangeVerdict, Severity, StateRange,
 };
@@ -195,17 +196,6 @@ fn judge_all<'a>(
     judgments
 }
 
-/// The rule that explains a pile of sockets in one state.
-const RULE_OF_STATE: &[(TcpState, &str)] = &[
-    (TcpState::CloseWait, "close_wait_excess"),
-    (TcpState::SynSent, "syn_sent_stuck"),
-    (TcpState::SynRecv, "syn_recv_flood"),
-    (TcpState::FinWait1, "fin_wait1_excess"),
-    (TcpState::FinWait2, "fin_wait2_excess"),
-    (TcpState::LastAck, "last_ack_excess"),
-    (TcpState::Closing, "closing_excess"),
-];
-
 /// Applies the operator's state ranges to the findings: a count outside its range is a
 /// `state_count` finding, unless the rule about that state fired: then the rule keeps its
 /// culprits, causes and next steps but takes its level from the ranges (and is dropped when
@@ -223,7 +213,8 @@ pub fn apply(
     let mut notes = Vec::new();
     let judgments = judge_all(tally, obs, warn, crit, ports, wanted, &mut notes);
     let mut governed = vec![false; judgments.len()];
-    for &(state, id) in RULE_OF_STATE {
+    // The rules that explain a pile of sockets in one state.
+    for (state, id) in ALL.iter().filter_map(|r| Some((r.governs()?, r.id()))) {
         let mine: Vec<usize> = (0..judgments.len())
             .filter(|&i| judgments[i].verdict.states == StateSet::one(state))
             .collect();
@@ -277,7 +268,7 @@ pub fn apply(
 mod tests {
     use super::*;
     use crate::diagnose::thresholds::Thresholds;
-    use crate::model::{Family, KernelContext, Socket};
+    use crate::model::{Family, KernelContext, Socket, TcpState};
 
     fn close_wait(n_on_5000: usize, n_elsewhere: usize) -> (Tally, Observations) {
         let mut obs = Observations::new(&Thresholds::default(), &KernelContext::default());

@@ -1,96 +1,53 @@
-//! Rules about data stuck in socket queues: unread receive data (A13) and unsent or
-//! unacknowledged send data (A14).
+//! A14 `tx_backlog`: sockets retransmitting without an answer, or stuck behind a peer's zero
+//! window with data queued, per peer. The observations keep only those sockets.
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{Unnamed, first_peer, strings, unnamed, unnamed_text};
-use crate::diagnose::thresholds::{RxBacklog, Thresholds, TxBacklog};
-use crate::diagnose::{Input, Outcome, peer_culprits, plural, process_culprits};
+use super::culprits::{Unnamed, first_peer, peer_culprits, process_culprits, unnamed};
+use super::words::{plural, strings, unnamed_text};
+use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::thresholds::MIB;
+use crate::diagnose::{Input, Outcome};
 use crate::model::TimerKind;
 use crate::report::{Facts, Finding, Severity};
 
-pub fn rx_backlog(s: &Input, t: &Thresholds) -> Outcome {
-    let slow = &s.obs.rx_backlog;
-    if slow.is_empty() {
-        return Outcome::Quiet;
-    }
-    let bytes: u64 = slow.iter().map(|x| u64::from(x.rx_queue)).sum();
-    let worst = slow
-        .iter()
-        .max_by_key(|x| x.rx_queue)
-        .map_or(0, |x| x.rx_queue);
-    let inodes: Vec<u64> = slow.iter().map(|x| x.inode).filter(|&i| i != 0).collect();
-    let processes = process_culprits(s, &inodes);
-    let mut peers: HashMap<std::net::IpAddr, u64> = HashMap::new();
-    for x in slow {
-        *peers.entry(x.remote.ip()).or_default() += 1;
-    }
-    let facts = RxBacklogFacts {
-        sockets: slow.len(),
-        unread_bytes: bytes,
-        worst_bytes: worst,
-        thresholds: t.rx_backlog,
-        unnamed: unnamed(s, &processes, !inodes.is_empty()),
-    };
-    let mut culprits = processes;
-    culprits.extend(peer_culprits(&peers));
-    Outcome::Fired(
-        Finding::new("rx_backlog", Severity::Warning, facts)
-            .with_next_steps(vec![
-                "sockscope list --sort rx -p | head".into(),
-                "nstat -az TcpExtTCPRcvQDrop TcpExtTCPWantZeroWindowAdv TcpExtTCPToZeroWindowAdv"
-                    .into(),
-            ])
-            .with_culprits(culprits)
-            .with_inodes(inodes),
-    )
+pub static RULE: RuleDef<TxBacklog> = RuleDef {
+    id: "tx_backlog",
+    catalog: "A14",
+    meaning: "Sockets retransmitting without answer, or stuck behind a peer's zero window (the persist timer runs) with data queued, per peer.",
+    why: "The peer is not reading, is dead, or the path drops packets; without TCP_USER_TIMEOUT such sockets can live for many minutes. The persist timer is the zero-window signal: its probe counter can stay 0 for 30 s and more.",
+    governs: None,
+    defaults: TxBacklog {
+        warn_retransmits: 5,
+        crit_retransmits: 10,
+        warn_zero_window_bytes: MIB,
+    },
+    describe: |t| {
+        format!(
+            "warning at {}+ retransmits or {} MiB behind a zero window; critical at {}+ retransmits",
+            t.warn_retransmits,
+            t.warn_zero_window_bytes / MIB,
+            t.crit_retransmits
+        )
+    },
+    judge: Judge::Once(judge),
+    #[cfg(test)]
+    example: tests::example,
+};
+
+/// The thresholds; `[rules.tx_backlog]` in the config file sets them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxBacklog {
+    pub warn_retransmits: u32,
+    pub crit_retransmits: u32,
+    /// A socket whose peer advertises a zero window counts when this much waits to be sent.
+    pub warn_zero_window_bytes: u64,
 }
 
-/// Sockets with at least the threshold of unread data.
-#[derive(Debug, Serialize)]
-pub struct RxBacklogFacts {
-    pub sockets: usize,
-    pub unread_bytes: u64,
-    pub worst_bytes: u32,
-    pub thresholds: RxBacklog,
-    #[serde(skip)]
-    pub unnamed: Option<Unnamed>,
-}
-
-impl Facts for RxBacklogFacts {
-    fn title(&self) -> String {
-        "Applications not reading their sockets".into()
-    }
-
-    fn summary(&self) -> String {
-        let mut summary = format!(
-            "{} at least {} KiB of received data the application has not read ({} KiB in all, {} KiB on the worst).",
-            if self.sockets == 1 {
-                "1 socket holds".to_string()
-            } else {
-                format!("{} sockets hold", self.sockets)
-            },
-            self.thresholds.warn_bytes / 1024,
-            self.unread_bytes / 1024,
-            self.worst_bytes / 1024
-        );
-        summary.push_str(&unnamed_text("Reader", self.unnamed));
-        summary
-    }
-
-    fn causes(&self) -> Vec<String> {
-        strings(&[
-            "The application is blocked: locks, a slow downstream call, garbage-collection pauses.",
-            "Its event loop is starved of CPU.",
-            "A bug that stops reading one connection.",
-        ])
-    }
-}
-
-pub fn tx_backlog(s: &Input, t: &Thresholds) -> Outcome {
-    let th = &t.tx_backlog;
+fn judge(s: &Input, th: &TxBacklog) -> Outcome {
     let stuck = &s.obs.tx_trouble;
     if stuck.is_empty() {
         return Outcome::Quiet;
@@ -131,7 +88,7 @@ pub fn tx_backlog(s: &Input, t: &Thresholds) -> Outcome {
     let mut culprits = processes;
     culprits.extend(culprits_peers);
     Outcome::Fired(
-        Finding::new("tx_backlog", sev, facts)
+        Finding::new(RULE.id, sev, facts)
             .with_next_steps(next)
             .with_culprits(culprits)
             .with_inodes(inodes),
@@ -211,10 +168,18 @@ mod tests {
         s
     }
 
+    pub(super) fn example() -> Finding {
+        fired(judge(
+            &RULE,
+            &ctx(),
+            &[sender(4 << 20, TimerKind::Persist, 0)],
+        ))
+    }
+
     #[test]
     fn the_persist_timer_marks_a_zero_window_before_any_probe_is_counted() {
         let f = fired(judge(
-            tx_backlog,
+            &RULE,
             &ctx(),
             &[sender(4 << 20, TimerKind::Persist, 0)],
         ));
@@ -224,7 +189,7 @@ mod tests {
         let summary = f.facts.summary();
         assert!(summary.contains("4096 KiB waiting"), "{summary}");
         assert_quiet(judge(
-            tx_backlog,
+            &RULE,
             &ctx(),
             &[sender(64 << 10, TimerKind::Persist, 0)],
         ));
@@ -233,33 +198,13 @@ mod tests {
     #[test]
     fn retransmits_warn_then_turn_critical() {
         assert_quiet(judge(
-            tx_backlog,
+            &RULE,
             &ctx(),
             &[sender(1000, TimerKind::Retransmit, 4)],
         ));
-        let warn = judge(
-            tx_backlog,
-            &ctx(),
-            &[sender(1000, TimerKind::Retransmit, 5)],
-        );
+        let warn = judge(&RULE, &ctx(), &[sender(1000, TimerKind::Retransmit, 5)]);
         assert_eq!(severity(&warn), Some(Severity::Warning));
-        let crit = judge(
-            tx_backlog,
-            &ctx(),
-            &[sender(1000, TimerKind::Retransmit, 10)],
-        );
+        let crit = judge(&RULE, &ctx(), &[sender(1000, TimerKind::Retransmit, 10)]);
         assert_eq!(severity(&crit), Some(Severity::Critical));
-    }
-
-    #[test]
-    fn unread_data_warns_from_one_mebibyte() {
-        let reader = |rx: u32| {
-            let mut s = Socket::for_test(TcpState::Established, "10.0.0.1:9092", "10.0.0.8:50000");
-            s.rx_queue = rx;
-            s
-        };
-        assert_quiet(judge(rx_backlog, &ctx(), &[reader((1 << 20) - 1)]));
-        let f = fired(judge(rx_backlog, &ctx(), &[reader(2 << 20)]));
-        assert_eq!(facts::<RxBacklogFacts>(&f).worst_bytes, 2 << 20);
     }
 }

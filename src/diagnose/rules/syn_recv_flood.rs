@@ -1,16 +1,57 @@
-//! Rules about listening sockets: half-open connections (A4) and the accept queue (A5).
+//! A4 `syn_recv_flood`: half-open connections per listening port, weighed against the
+//! listener's traffic: a flood, a burst, or final ACKs that never arrive.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{Unnamed, first_peer, strings, unnamed, unnamed_text};
-use crate::diagnose::thresholds::{AcceptQueue, PerListener, Thresholds};
-use crate::diagnose::{
-    Input, Outcome, TOP_CULPRITS, peer_culprits, percent, plural, process_culprits,
-};
+use super::culprits::{TOP_CULPRITS, first_peer, peer_culprits};
+use super::words::{pct, percent, strings};
+use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::{Input, Outcome};
+use crate::model::TcpState;
 use crate::report::{Culprit, Facts, Finding, Severity};
 
-pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
-    let th = &t.syn_recv;
+pub static RULE: RuleDef<PerListener> = RuleDef {
+    id: "syn_recv_flood",
+    catalog: "A4",
+    meaning: "Half-open connections (SYN_RECV) per listening port, with how many sources and how many had their SYN-ACK resent (the client never sent the final ACK).",
+    why: "A healthy handshake lasts one round trip, so resent SYN-ACKs are the signal: dropped final ACKs (firewall, asymmetric path) or a spoofed flood. Weighed against the listener's traffic (its connections in every state, TIME_WAIT included) so a few lossy clients on a busy port stay quiet.",
+    governs: Some(TcpState::SynRecv),
+    defaults: PerListener {
+        warn: 256,
+        crit: 1024,
+        warn_resent: 10,
+        warn_resent_share: 0.1,
+    },
+    describe: |t| {
+        format!(
+            "warning at {} on one port, or {} with their SYN-ACK resent that are {} of the listener's connections; critical at {} (one level higher with tcp_syncookies=0)",
+            t.warn,
+            t.warn_resent,
+            pct(t.warn_resent_share),
+            t.crit
+        )
+    },
+    judge: Judge::Once(judge),
+    #[cfg(test)]
+    example: tests::example,
+};
+
+/// The thresholds; `[rules.syn_recv_flood]` in the config file sets them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerListener {
+    /// Warning when this many half-open connections sit on one port, whatever their age…
+    pub warn: u64,
+    pub crit: u64,
+    /// …or when this many had their SYN-ACK resent (the client never sent the final ACK)…
+    pub warn_resent: u64,
+    /// …and they are at least this share of the listener's traffic (its connections in any
+    /// state, TIME_WAIT included, and its SYN_RECV): a few lossy clients on a busy listener
+    /// are normal.
+    pub warn_resent_share: f64,
+}
+
+fn judge(s: &Input, th: &PerListener) -> Outcome {
     // (port, half-open, SYN-ACK resent, sources, other connections on the port)
     let judged = |port: u16, v: &crate::diagnose::observe::SynRecv| {
         let established = s
@@ -70,7 +111,7 @@ pub fn syn_recv(s: &Input, t: &Thresholds) -> Outcome {
         top_source: first_peer(&peers),
     };
     Outcome::Fired(
-        Finding::new("syn_recv_flood", sev, facts)
+        Finding::new(RULE.id, sev, facts)
             .with_next_steps(vec![
                 format!("ss -tn state syn-recv '( sport = :{port} )' | awk '{{print $5}}' | cut -d: -f1 | sort | uniq -c | sort -rn | head"),
                 "nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv TcpExtTCPReqQFullDrop TcpExtListenDrops".into(),
@@ -174,164 +215,29 @@ impl Facts for SynRecvFacts {
     }
 }
 
-pub fn accept_queue(s: &Input, t: &Thresholds) -> Outcome {
-    let th = &t.accept_queue;
-    let somaxconn = s.ctx.sysctl.somaxconn;
-    // With sock_diag the real backlog is known; /proc only offers its bound, somaxconn.
-    let limit = |l: &crate::diagnose::observe::Listener| l.backlog.map(u64::from).or(somaxconn);
-    let warns = |l: &crate::diagnose::observe::Listener| {
-        let q = u64::from(l.queued);
-        q >= th.warn
-            || limit(l).is_some_and(|m| q > 0 && q as f64 >= th.warn_share_of_somaxconn * m as f64)
-    };
-    let mut full: Vec<&crate::diagnose::observe::Listener> =
-        s.obs.listeners.iter().filter(|l| warns(l)).collect();
-    if full.is_empty() {
-        // /proc (and so --pid and --source proc) has no backlog: a queue of 5 over a backlog
-        // of 4 is full, and somaxconn cannot tell. Say so where it matters: a queue is waiting.
-        let blind: Vec<_> = s
-            .obs
-            .listeners
-            .iter()
-            .filter(|l| l.backlog.is_none() && l.queued > 0)
-            .collect();
-        let Some(most) = blind
-            .iter()
-            .max_by_key(|l| (l.queued, std::cmp::Reverse(l.local)))
-        else {
-            return Outcome::Quiet;
-        };
-        return Outcome::Limited(format!(
-            "{} with connections waiting to be accept()ed (the most: {} on {}); this source does not report listen backlogs, so {} (sock_diag, the default live source, reports each backlog).",
-            plural(blind.len() as u64, "listener"),
-            most.queued,
-            most.local,
-            somaxconn.map_or(
-                "with net.core.somaxconn unknown too, a full queue cannot be told".to_string(),
-                |m| format!("the queues were compared with net.core.somaxconn = {m}, the largest a backlog can be, and a small backlog may already be full")
-            ),
-        ));
-    }
-    full.sort_by(|a, b| b.queued.cmp(&a.queued).then_with(|| a.local.cmp(&b.local)));
-    let worst = full[0];
-    // The queue is full once it exceeds the backlog (or its bound, somaxconn).
-    let crit = limit(worst).is_some_and(|m| u64::from(worst.queued) >= m);
-    let sev = Severity::warning_or_critical(crit);
-    let inodes: Vec<u64> = full.iter().map(|l| l.inode).filter(|&i| i != 0).collect();
-    let processes = process_culprits(s, &inodes);
-    let port = worst.local.port();
-    let facts = AcceptQueueFacts {
-        listener: worst.local,
-        queued: worst.queued,
-        backlog: worst.backlog,
-        somaxconn,
-        listeners_affected: full.len(),
-        counters_since_boot: ListenCounters {
-            listen_overflows: s.ctx.counter("TcpExt.ListenOverflows"),
-            listen_drops: s.ctx.counter("TcpExt.ListenDrops"),
-        },
-        thresholds: *th,
-        unnamed: unnamed(s, &processes, !inodes.is_empty()),
-    };
-    let mut culprits = processes;
-    culprits.extend(full.iter().take(TOP_CULPRITS).map(|l| Culprit::LocalPort {
-        port: l.local.port(),
-        count: u64::from(l.queued),
-    }));
-    Outcome::Fired(
-        Finding::new("accept_queue_overflow", sev, facts)
-            .with_next_steps(vec![
-                format!("ss -lntp '( sport = :{port} )'   # Recv-Q (waiting) against Send-Q (the backlog)"),
-                "nstat -az TcpExtListenOverflows TcpExtListenDrops".into(),
-                "Check the service's health: CPU, thread dumps, event-loop lag; then its listen() backlog.".into(),
-            ])
-            .with_culprits(culprits)
-            .with_inodes(inodes),
-    )
-}
-
-/// The listener with the longest accept queue.
-#[derive(Debug, Serialize)]
-pub struct AcceptQueueFacts {
-    pub listener: std::net::SocketAddr,
-    pub queued: u32,
-    /// Known from sock_diag; `/proc` only bounds it by somaxconn.
-    pub backlog: Option<u32>,
-    pub somaxconn: Option<u64>,
-    pub listeners_affected: usize,
-    pub counters_since_boot: ListenCounters,
-    pub thresholds: AcceptQueue,
-    #[serde(skip)]
-    pub unnamed: Option<Unnamed>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ListenCounters {
-    #[serde(rename = "ListenOverflows")]
-    pub listen_overflows: Option<i64>,
-    #[serde(rename = "ListenDrops")]
-    pub listen_drops: Option<i64>,
-}
-
-impl Facts for AcceptQueueFacts {
-    fn title(&self) -> String {
-        format!("Accept queue backing up on port {}", self.listener.port())
-    }
-
-    fn summary(&self) -> String {
-        let mut summary = format!(
-            "{} connections on {} are established but not accept()ed by the application",
-            self.queued, self.listener
-        );
-        if self.listeners_affected > 1 {
-            summary.push_str(&format!(
-                " (and {} more listeners back up)",
-                self.listeners_affected - 1
-            ));
-        }
-        summary.push_str(match (self.backlog, self.somaxconn) {
-            (Some(b), _) => format!(
-                ". Its backlog is {b}; when the queue exceeds it, new SYNs are dropped and clients time out."
-            ),
-            (None, Some(m)) => format!(
-                ". Its backlog is at most net.core.somaxconn = {m}; when the queue exceeds the backlog, new SYNs are dropped and clients time out."
-            ),
-            (None, None) => ". When the queue exceeds the backlog, new SYNs are dropped and clients time out.".into(),
-        }
-        .as_str());
-        summary.push_str(&unnamed_text("Listener", self.unnamed));
-        summary
-    }
-
-    fn causes(&self) -> Vec<String> {
-        strings(&[
-            "The accept loop is slow or stalled: CPU starvation, GC pauses, a full worker pool, a deadlock.",
-            "The listen backlog is too small for bursts of new connections.",
-            "TLS handshakes or other work done before accept() returns.",
-        ])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diagnose::rules::testkit::{
         assert_quiet, ctx, facts, fired, judge, many, minis, severity,
     };
-    use crate::model::{Socket, TcpState, TimerKind};
+    use crate::model::{Socket, TimerKind};
 
-    fn listener(port: u16, queued: u32, backlog: Option<u32>) -> Socket {
-        let mut s = Socket::for_test(TcpState::Listen, &format!("10.0.0.1:{port}"), "0.0.0.0:0");
-        s.rx_queue = queued;
-        s.backlog = backlog;
-        s
+    fn listener(port: u16) -> Socket {
+        Socket::for_test(TcpState::Listen, &format!("10.0.0.1:{port}"), "0.0.0.0:0")
+    }
+
+    pub(super) fn example() -> Finding {
+        let mut sockets = vec![listener(5000)];
+        sockets.extend(minis(25, TcpState::SynRecv, "10.0.0.1:5000", "10.0.3.7", 1));
+        fired(judge(&RULE, &ctx(), &sockets))
     }
 
     #[test]
     fn unfinished_handshakes_on_a_quiet_listener_are_a_stall() {
-        let mut sockets = vec![listener(5000, 0, None)];
+        let mut sockets = vec![listener(5000)];
         sockets.extend(minis(25, TcpState::SynRecv, "10.0.0.1:5000", "10.0.3.7", 1));
-        let f = fired(judge(syn_recv, &ctx(), &sockets));
+        let f = fired(judge(&RULE, &ctx(), &sockets));
         assert_eq!(f.severity, Severity::Warning);
         let seen = facts::<SynRecvFacts>(&f);
         assert_eq!(
@@ -343,14 +249,14 @@ mod tests {
         let causes = f.facts.causes();
         assert!(causes[0].contains("final ACKs never arrive"), "{causes:?}");
         // The same handshakes still in their first round trip: nothing resent, nothing said.
-        let mut fresh = vec![listener(5000, 0, None)];
+        let mut fresh = vec![listener(5000)];
         fresh.extend(minis(25, TcpState::SynRecv, "10.0.0.1:5000", "10.0.3.7", 0));
-        assert_quiet(judge(syn_recv, &ctx(), &fresh));
+        assert_quiet(judge(&RULE, &ctx(), &fresh));
     }
 
     #[test]
     fn a_few_lossy_clients_on_a_busy_listener_are_normal() {
-        let mut sockets = vec![listener(443, 0, None)];
+        let mut sockets = vec![listener(443)];
         sockets.extend(many(
             1000,
             TcpState::Established,
@@ -360,9 +266,9 @@ mod tests {
             TimerKind::Off,
         ));
         sockets.extend(minis(25, TcpState::SynRecv, "10.0.0.1:443", "10.0.3.7", 1));
-        assert_quiet(judge(syn_recv, &ctx(), &sockets));
+        assert_quiet(judge(&RULE, &ctx(), &sockets));
         // Short-lived connections: the traffic shows as TIME_WAIT, not ESTABLISHED.
-        let mut churn = vec![listener(80, 0, None)];
+        let mut churn = vec![listener(80)];
         churn.extend(minis(
             1000,
             TcpState::TimeWait,
@@ -371,51 +277,25 @@ mod tests {
             0,
         ));
         churn.extend(minis(25, TcpState::SynRecv, "10.0.0.1:80", "10.0.3.7", 1));
-        assert_quiet(judge(syn_recv, &ctx(), &churn));
+        assert_quiet(judge(&RULE, &ctx(), &churn));
     }
 
     #[test]
     fn a_flood_is_critical_at_the_count_or_without_syncookies() {
         let flood = minis(1024, TcpState::SynRecv, "10.0.0.1:443", "198.51.100.1", 0);
         assert_eq!(
-            severity(&judge(syn_recv, &ctx(), &flood)),
+            severity(&judge(&RULE, &ctx(), &flood)),
             Some(Severity::Critical)
         );
         let burst = minis(300, TcpState::SynRecv, "10.0.0.1:443", "198.51.100.1", 0);
         let mut c = ctx();
         c.sysctl.tcp_syncookies = Some(0);
         assert_eq!(
-            severity(&judge(syn_recv, &c, &burst)),
+            severity(&judge(&RULE, &c, &burst)),
             Some(Severity::Critical)
         );
         assert_eq!(
-            severity(&judge(syn_recv, &ctx(), &burst)),
-            Some(Severity::Warning)
-        );
-    }
-
-    #[test]
-    fn a_queue_over_its_known_backlog_is_critical() {
-        let out = judge(accept_queue, &ctx(), &[listener(8080, 5, Some(4))]);
-        assert_eq!(severity(&out), Some(Severity::Critical));
-        assert_quiet(judge(
-            accept_queue,
-            &ctx(),
-            &[listener(8080, 1, Some(4096))],
-        ));
-    }
-
-    #[test]
-    fn without_a_backlog_a_waiting_queue_is_said_to_be_judged_blind() {
-        let out = judge(accept_queue, &ctx(), &[listener(8080, 5, None)]);
-        let Outcome::Limited(what) = out else {
-            panic!("{out:?}")
-        };
-        assert!(what.contains("the most: 5 on 10.0.0.1:8080"), "{what}");
-        assert!(what.contains("net.core.somaxconn = 4096"), "{what}");
-        assert_quiet(judge(accept_queue, &ctx(), &[listener(8080, 0, None)]));
-        assert_eq!(
-            severity(&judge(accept_queue, &ctx(), &[listener(8080, 2100, None)])),
+            severity(&judge(&RULE, &ctx(), &burst)),
             Some(Severity::Warning)
         );
     }
