@@ -3,8 +3,14 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::diagnose::rules::close_wait_growing::GrowingFacts;
+use crate::diagnose::rules::counter_rose::CounterRose;
+use crate::diagnose::rules::resets_spike::ResetsFacts;
+use crate::diagnose::rules::stuck::StuckFacts;
+use crate::diagnose::runs::RESET_COUNTERS;
 use crate::diagnose::thresholds::Thresholds;
 use crate::model::{Family, KernelContext, Socket};
+use crate::report::Severity;
 
 /// One run: its time, boot, CLOSE_WAIT sockets (by inode) and counters.
 struct Run {

@@ -2,14 +2,19 @@
 //! finding an operator can act on. Rules never read the system; owners come in already looked
 //! up (and only for the sockets of findings that fired).
 //!
-//! The catalog is `shared/reference/diagnostics.md` §2; ids are stable once shipped, and
-//! [`all_ids`] is the one list the README table, the config, Prometheus and the state file use.
+//! A rule is one entry ([`rule::RuleDef`], one file each under `rules/`): id, documentation,
+//! thresholds and their defaults, config key, function, facts and their wording. Single-run
+//! rules, two-run rules ([`judge_runs`], over the views in [`runs`]) and the operator's ranges
+//! ([`ranges`]) alike; `rules::ALL` lists them in the catalog's order
+//! (`shared/reference/diagnostics.md` §2). Ids are stable once shipped, and [`all_ids`] is the
+//! one list the README table, the config, Prometheus and the state file use.
 
 pub mod catalog;
 pub mod observe;
 pub mod ranges;
 pub mod rule;
 pub mod rules;
+pub mod runs;
 pub mod steps;
 pub mod thresholds;
 
@@ -18,7 +23,7 @@ use std::collections::BTreeSet;
 use crate::model::KernelContext;
 use crate::report::{Finding, Owners};
 use observe::Observations;
-pub use rules::culprits::holders;
+use runs::{Interval, Runs};
 use thresholds::Thresholds;
 
 /// Whether processes were looked up for the findings.
@@ -50,32 +55,10 @@ pub enum Outcome {
     Limited(String),
 }
 
-/// The rules that compare two collections (`check --state-file`, `serve`, `watch`).
-pub const TWO_RUN_IDS: &[&str] = &[
-    "listen_overflows",
-    "syn_queue_overflow",
-    "syncookies_sent",
-    "time_wait_overflow",
-    "tcp_memory_aborts",
-    "retransmission_rate",
-    "resets_spike",
-    "close_wait_growing",
-    "close_wait_stuck",
-    "fin_wait2_stuck",
-    "accept_queue_stalled",
-];
-
-/// The findings of the operator's own state ranges (`--warn`, `--crit`, `[states]`).
-pub const STATE_COUNT_ID: &str = "state_count";
-
 /// Every finding id there is, in catalog order: the README table, the config, Prometheus and
 /// the state file use this list.
 pub fn all_ids() -> impl Iterator<Item = &'static str> {
-    rules::ALL
-        .iter()
-        .map(|r| r.id())
-        .chain(TWO_RUN_IDS.iter().copied())
-        .chain([STATE_COUNT_ID])
+    rules::ALL.iter().map(|r| r.id())
 }
 
 /// The thresholds, and the rules the operator switched off.
@@ -127,6 +110,32 @@ pub fn diagnose(input: &Input, settings: &Settings) -> Verdict {
     // Stable: equal severities keep catalog order.
     d.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     d
+}
+
+/// Runs every rule that compares two runs: those over the remembered sockets, then, when the
+/// interval between the runs can be trusted, those over it. Every rule runs (what the counters
+/// say of a reset is noted whichever rules are on); the findings of disabled ones are dropped.
+pub fn judge_runs(runs: &Runs, interval: Option<&Interval>, settings: &Settings) -> Vec<Finding> {
+    let remembered = rules::ALL.iter().filter_map(|r| r.judge_remembered(runs));
+    let mut outcomes: Vec<Outcome> = remembered.collect();
+    if let Some(interval) = interval {
+        outcomes.extend(
+            rules::ALL
+                .iter()
+                .filter_map(|r| r.judge_interval(runs, interval)),
+        );
+    }
+    let mut findings: Vec<Finding> = outcomes
+        .into_iter()
+        .filter_map(|o| match o {
+            Outcome::Fired(f) => Some(f),
+            _ => None,
+        })
+        .filter(|f| settings.enabled(f.id))
+        .collect();
+    // Stable: equal severities keep catalog order, remembered sockets first.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
 }
 
 /// The sockets whose holders the findings want named.

@@ -5,14 +5,11 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
-use super::STATE_COUNT_ID;
 use super::observe::Observations;
-use super::rules::ALL;
+use super::rules::{ALL, state_count};
 use crate::model::{StateSet, Tally};
 use crate::report::{
-    Facts, Finding, OperatorRanges, PortRanges, Range, RangeVerdict, Severity, StateRange,
+    Finding, OperatorRanges, PortRanges, Range, RangeVerdict, Severity, StateRange,
 };
 
 fn judge(count: u64, w: Option<Range>, c: Option<Range>) -> Option<(Severity, Range)> {
@@ -20,84 +17,6 @@ fn judge(count: u64, w: Option<Range>, c: Option<Range>) -> Option<(Severity, Ra
         (Some(c), _) if c.alerts(count as f64) => Some((Severity::Critical, c)),
         (_, Some(w)) if w.alerts(count as f64) => Some((Severity::Warning, w)),
         _ => None,
-    }
-}
-
-/// A `state_count` finding: a count outside the range the operator gave it.
-fn finding(v: RangeVerdict, arg: &str, (severity, range): (Severity, Range)) -> Finding {
-    let next = match v.port {
-        Some(p) => format!("sockscope top --by process --by peer --state {arg} --sport {p}"),
-        None => format!("sockscope top --by process --by peer --state {arg}"),
-    };
-    let facts = StateCountFacts {
-        state: v.label,
-        count: v.count,
-        warn: v.warn.map(|r| r.to_string()),
-        crit: v.crit.map(|r| r.to_string()),
-        states: v.states,
-        selector: arg.to_string(),
-        level: severity,
-        range,
-    };
-    Finding::new(STATE_COUNT_ID, severity, facts).with_next_steps(vec![next])
-}
-
-/// A state's count (or a group's, or on one port) outside the operator's range.
-#[derive(Debug, Serialize)]
-pub struct StateCountFacts {
-    /// `close_wait`, `close_wait_port_5000`.
-    pub state: String,
-    pub count: u64,
-    pub warn: Option<String>,
-    pub crit: Option<String>,
-    #[serde(skip)]
-    pub states: StateSet,
-    /// As the operator named the state or group (`close-wait`, `connected`).
-    #[serde(skip)]
-    pub selector: String,
-    #[serde(skip)]
-    pub level: Severity,
-    /// The range the count is outside.
-    #[serde(skip)]
-    pub range: Range,
-}
-
-impl StateCountFacts {
-    fn level(&self) -> &'static str {
-        if self.level == Severity::Critical {
-            "critical"
-        } else {
-            "warning"
-        }
-    }
-}
-
-impl Facts for StateCountFacts {
-    fn title(&self) -> String {
-        format!(
-            "{}={}, outside its {} range {}",
-            self.state,
-            self.count,
-            self.level(),
-            self.range
-        )
-    }
-
-    fn summary(&self) -> String {
-        let names: Vec<&str> = self.states.states().map(|s| s.name()).collect();
-        format!(
-            "{} socket{} in {}; the {} range is {}.",
-            self.count,
-            if self.count == 1 { "" } else { "s" },
-            if names.len() == 1 {
-                names.join("")
-            } else {
-                // A group reads as the operator named it: `connected (SYN_SENT, …)`.
-                format!("{} ({})", self.selector, names.join(", "))
-            },
-            self.level(),
-            self.range
-        )
     }
 }
 
@@ -258,7 +177,7 @@ pub fn apply(
     }
     for (j, governed) in judgments.into_iter().zip(governed) {
         if let (Some(outside), false) = (j.verdict.outside, governed) {
-            findings.push(finding(j.verdict, j.arg, outside));
+            findings.push(state_count::finding(j.verdict, j.arg, outside));
         }
     }
     notes
@@ -266,9 +185,12 @@ pub fn apply(
 
 #[cfg(test)]
 mod tests {
+    use serde::Serialize;
+
     use super::*;
     use crate::diagnose::thresholds::Thresholds;
     use crate::model::{Family, KernelContext, Socket, TcpState};
+    use crate::report::Facts;
 
     fn close_wait(n_on_5000: usize, n_elsewhere: usize) -> (Tally, Observations) {
         let mut obs = Observations::new(&Thresholds::default(), &KernelContext::default());
@@ -372,7 +294,7 @@ mod tests {
         // No rule fired: the count itself is the finding.
         let mut f = vec![];
         apply(&mut f, &tally, &obs, &[range("100")], &[], &[], None);
-        assert_eq!(levels(&f), vec![(STATE_COUNT_ID, Severity::Warning)]);
+        assert_eq!(levels(&f), vec![("state_count", Severity::Warning)]);
         assert_eq!(
             f[0].facts.title(),
             "close_wait=300, outside its warning range 100"
@@ -381,7 +303,7 @@ mod tests {
             f[0].facts.summary(),
             "300 sockets in CLOSE_WAIT; the warning range is 100."
         );
-        let facts = f[0].facts_as::<StateCountFacts>().unwrap();
+        let facts = f[0].facts_as::<state_count::StateCountFacts>().unwrap();
         assert_eq!((facts.count, facts.warn.as_deref()), (300, Some("100")));
     }
 

@@ -1,10 +1,12 @@
 //! What one rule is: its id, its documentation, the state it explains, its thresholds (their
 //! defaults, their words, the `[rules.ID]` table that sets them) and its function, in one entry
-//! ([`RuleDef`]) that the registry (`rules::ALL`) lists. Nothing here knows a particular rule.
+//! ([`RuleDef`]) that the registry (`rules::ALL`) lists, whether the rule judges one collection,
+//! two runs, or the operator's ranges. Nothing here knows a particular rule.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::runs::{Interval, Runs};
 use super::thresholds::{Thresholds, Tunable, merge};
 use super::{Input, Outcome};
 use crate::model::TcpState;
@@ -37,6 +39,14 @@ pub struct RuleDef<T: 'static> {
 pub enum Judge<T: 'static> {
     /// One collection: every command that diagnoses.
     Once(fn(&Input, &T) -> Outcome),
+    /// The sockets remembered across runs (`check --state-file`, `serve`, `watch`), whenever
+    /// there is a previous run.
+    Remembered(fn(&Runs) -> Outcome),
+    /// How the kernel counters moved since the previous run: skipped after a reboot, and when
+    /// no time has passed.
+    Interval(fn(&Runs, &Interval) -> Outcome),
+    /// The operator's ranges, judged by `ranges::apply`.
+    Ranges,
 }
 
 /// A rule's README row.
@@ -70,6 +80,10 @@ pub trait Rule: Sync {
     fn judges_once(&self) -> bool;
     /// Judges one collection; `None` for a rule that does not.
     fn judge_once(&self, input: &Input, thresholds: &Thresholds) -> Option<Outcome>;
+    /// Judges the sockets remembered across runs; `None` for a rule that does not.
+    fn judge_remembered(&self, runs: &Runs) -> Option<Outcome>;
+    /// Judges the interval between two runs; `None` for a rule that does not.
+    fn judge_interval(&self, runs: &Runs, interval: &Interval) -> Option<Outcome>;
     /// The keys its `[rules.ID]` table takes besides `enabled`, with their defaults.
     #[cfg(test)]
     fn keys(&self) -> toml::Table;
@@ -108,6 +122,21 @@ where
     fn judge_once(&self, input: &Input, thresholds: &Thresholds) -> Option<Outcome> {
         match self.judge {
             Judge::Once(judge) => Some(judge(input, self.thresholds(thresholds))),
+            _ => None,
+        }
+    }
+
+    fn judge_remembered(&self, runs: &Runs) -> Option<Outcome> {
+        match self.judge {
+            Judge::Remembered(judge) => Some(judge(runs)),
+            _ => None,
+        }
+    }
+
+    fn judge_interval(&self, runs: &Runs, interval: &Interval) -> Option<Outcome> {
+        match self.judge {
+            Judge::Interval(judge) => Some(judge(runs, interval)),
+            _ => None,
         }
     }
 

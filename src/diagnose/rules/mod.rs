@@ -1,27 +1,43 @@
 //! The rules, one file each, named by id: its entry (`RULE`: id, documentation, thresholds and
 //! their defaults, the function), its facts and their wording, and its tests. [`ALL`] lists the
-//! entries in catalog order; the README table, the config's `[rules.ID]` tables, `all_ids` and
-//! Prometheus' `sockscope_finding` series all follow it.
+//! entries in catalog order, the rules that judge one collection, then those that compare two
+//! runs, then the operator's ranges; the README table, the config's `[rules.ID]` tables,
+//! `all_ids` and Prometheus' `sockscope_finding` series all follow it. The other files hold what
+//! several rules share.
 
 pub mod accept_queue_overflow;
+pub mod accept_queue_stalled;
 pub mod close_wait_excess;
+pub mod close_wait_growing;
+pub mod close_wait_stuck;
 pub mod closing_excess;
 pub mod conntrack_near_limit;
+pub mod counter_rose;
 pub mod culprits;
 pub mod ephemeral_port_pressure;
 pub mod fin_wait1_excess;
 pub mod fin_wait2_excess;
+pub mod fin_wait2_stuck;
 pub mod last_ack_excess;
+pub mod listen_overflows;
 pub mod orphan_state;
 pub mod orphans_near_limit;
+pub mod resets_spike;
+pub mod retransmission_rate;
 pub mod risky_settings;
 pub mod rx_backlog;
+pub mod state_count;
+pub mod stuck;
+pub mod syn_queue_overflow;
 pub mod syn_recv_flood;
 pub mod syn_sent_stuck;
+pub mod syncookies_sent;
+pub mod tcp_memory_aborts;
 pub mod tcp_memory_pressure;
 #[cfg(test)]
 pub mod testkit;
 pub mod time_wait_buckets;
+pub mod time_wait_overflow;
 pub mod tx_backlog;
 pub mod words;
 
@@ -48,6 +64,18 @@ pub static ALL: &[&dyn Rule] = &[
     &tx_backlog::RULE,
     &conntrack_near_limit::RULE,
     &risky_settings::RULE,
+    &listen_overflows::RULE,
+    &syn_queue_overflow::RULE,
+    &syncookies_sent::RULE,
+    &time_wait_overflow::RULE,
+    &tcp_memory_aborts::RULE,
+    &retransmission_rate::RULE,
+    &resets_spike::RULE,
+    &close_wait_growing::RULE,
+    &close_wait_stuck::RULE,
+    &fin_wait2_stuck::RULE,
+    &accept_queue_stalled::RULE,
+    &state_count::RULE,
 ];
 
 /// The rule of this id.

@@ -1,7 +1,10 @@
-//! Hand-built observations for the rules' unit tests.
+//! Hand-built observations and remembered runs for the rules' unit tests.
+
+use std::collections::BTreeMap;
 
 use crate::diagnose::observe::Observations;
 use crate::diagnose::rule::Rule;
+use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::Thresholds;
 use crate::diagnose::{Input, Outcome, Processes};
 use crate::model::{KernelContext, Socket, SocketKind, TcpState, TimerKind};
@@ -125,4 +128,77 @@ pub fn with_sockstat(orphan: u64, tw: u64, mem: u64) -> KernelContext {
         ..Default::default()
     });
     c
+}
+
+/// What a two-run rule's test remembers, owned; [`Remembered::runs`] is the rules' view of it.
+pub struct Remembered {
+    pub now: u64,
+    pub stuck_after: u64,
+    pub thresholds: Thresholds,
+    pub close_wait_now: Vec<u64>,
+    pub close_wait: BTreeMap<u64, u64>,
+    pub fin_wait2: BTreeMap<u64, u64>,
+    pub accept_queues: BTreeMap<String, (u32, u64)>,
+    pub history: BTreeMap<String, Vec<u64>>,
+}
+
+impl Default for Remembered {
+    /// At 1000 s, stuck after 300 s, nothing remembered.
+    fn default() -> Remembered {
+        Remembered {
+            now: 1000,
+            stuck_after: 300,
+            thresholds: Thresholds::default(),
+            close_wait_now: Vec::new(),
+            close_wait: BTreeMap::new(),
+            fin_wait2: BTreeMap::new(),
+            accept_queues: BTreeMap::new(),
+            history: BTreeMap::new(),
+        }
+    }
+}
+
+impl Remembered {
+    pub fn runs(&self) -> Runs<'_> {
+        Runs {
+            now: self.now,
+            stuck_after: self.stuck_after,
+            thresholds: &self.thresholds,
+            owners: None,
+            close_wait_now: &self.close_wait_now,
+            close_wait: &self.close_wait,
+            fin_wait2: &self.fin_wait2,
+            accept_queues: &self.accept_queues,
+            history: &self.history,
+        }
+    }
+
+    /// Runs a rule over the remembered sockets.
+    pub fn judge(&self, rule: &dyn Rule) -> Outcome {
+        match rule.judge_remembered(&self.runs()) {
+            Some(outcome) => outcome,
+            None => panic!("{} does not judge remembered sockets", rule.id()),
+        }
+    }
+
+    /// Runs a rule over an interval of `seconds` from counters `before` to `now`, with the
+    /// reset rates of earlier runs.
+    pub fn judge_interval(
+        &self,
+        rule: &dyn Rule,
+        seconds: u64,
+        before: &[(&str, i64)],
+        now: &[(&str, i64)],
+        reset_rates: &[f64],
+    ) -> Outcome {
+        let map = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let (before, now) = (map(before), map(now));
+        let interval = Interval::new(seconds * 1000, &before, &now, reset_rates);
+        match rule.judge_interval(&self.runs(), &interval) {
+            Some(outcome) => outcome,
+            None => panic!("{} does not judge an interval", rule.id()),
+        }
+    }
 }

@@ -41,3 +41,13 @@ pub fn unnamed_text(role: &str, unnamed: Option<Unnamed>) -> String {
         )
     })
 }
+
+/// The time since the last run: `4ms` between quick runs, whole seconds (`5m 2s`) otherwise.
+pub fn since(elapsed_ms: u64) -> String {
+    let shown_ms = if elapsed_ms >= 1000 {
+        elapsed_ms / 1000 * 1000
+    } else {
+        elapsed_ms
+    };
+    humantime::format_duration(std::time::Duration::from_millis(shown_ms)).to_string()
+}
