@@ -176,3 +176,54 @@ fn run_resets(resets: i64) -> Run {
     r.counters.insert("Tcp.EstabResets".into(), resets);
     r
 }
+
+#[test]
+fn remembered_sockets_come_before_rates_and_resets_are_noted_in_reading_order() {
+    let counters = |v: i64| {
+        let mut c: Vec<(&str, i64)> = vec![
+            ("TcpExt.ListenOverflows", v),
+            ("Tcp.RetransSegs", v),
+            ("Tcp.OutSegs", v),
+        ];
+        c.extend(RESET_COUNTERS.iter().map(|n| (*n, v)));
+        c
+    };
+    let first = compare_run(None, &run(1000, &[1], &counters(50))).next;
+    // The same socket 400 s later, and one overflow more: two warnings, the socket first.
+    let c = compare_run(Some(&first), &run(1400, &[1], &counters(51)));
+    assert_eq!(ids(&c), vec!["close_wait_stuck", "listen_overflows"]);
+    assert_eq!(c.next.reset_rates, vec![6.0 / 400.0]);
+    // Every counter went backwards: each is said once, in the order the rules read them, and
+    // the reset rate stops at the first counter that was reset.
+    let c = compare_run(Some(&first), &run(1400, &[1], &counters(7)));
+    assert_eq!(ids(&c), vec!["close_wait_stuck"]);
+    let reset: Vec<&str> = c
+        .notes
+        .iter()
+        .map(|n| n.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        reset,
+        vec![
+            "TcpExt.ListenOverflows",
+            "Tcp.RetransSegs",
+            "Tcp.OutSegs",
+            "Tcp.EstabResets"
+        ]
+    );
+    assert!(c.next.reset_rates.is_empty());
+}
+
+#[test]
+fn a_reboot_forgets_the_reset_rates_and_keeps_the_sockets() {
+    let mut saved = compare_run(None, &run_resets(0)).next;
+    saved.reset_rates = vec![1.0, 2.0];
+    let mut after = run_resets(0);
+    after.now = 1400;
+    after.boot = "boot-b";
+    after.close_wait = vec![9];
+    saved.close_wait.insert(9, 1000);
+    let c = compare_run(Some(&saved), &after);
+    assert!(c.next.reset_rates.is_empty());
+    assert_eq!(ids(&c), vec!["close_wait_stuck"]);
+}
