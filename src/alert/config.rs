@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::diagnose::thresholds::Thresholds;
-use crate::diagnose::{Settings, all_ids};
+use crate::diagnose::{Settings, all_ids, rules};
 use crate::error::Error;
 use crate::model::StateSelector;
 use crate::report::{PortRanges, Range, StateRange};
@@ -182,60 +182,17 @@ fn ranges(
     Ok((one(&levels.warn)?, one(&levels.crit)?))
 }
 
-/// Applies one rule's `[rules.ID]` table from the config file to its thresholds. Keys are the
-/// field names of that rule's thresholds; anything else is an error that lists the valid ones.
+/// Applies one rule's `[rules.ID]` table from the config file to its thresholds, through the
+/// rule's entry: keys are the field names of that rule's thresholds; anything else is an error
+/// that lists the valid ones.
 fn apply(t: &mut Thresholds, id: &str, table: &toml::Table) -> Result<(), String> {
-    fn merge<T>(current: &mut T, id: &str, table: &toml::Table) -> Result<(), String>
-    where
-        T: serde::Serialize + serde::de::DeserializeOwned,
-    {
-        let mut base = toml::Table::try_from(&*current).map_err(|e| e.to_string())?;
-        for (key, value) in table {
-            if !base.contains_key(key) {
-                let valid: Vec<&str> = base.keys().map(String::as_str).chain(["enabled"]).collect();
-                return Err(format!(
-                    "unknown key '{key}' in [rules.{id}]; valid: {}",
-                    valid.join(", ")
-                ));
-            }
-            let bad_number = match value {
-                toml::Value::Float(f) => !f.is_finite() || *f < 0.0,
-                toml::Value::Integer(i) => *i < 0,
-                _ => false,
-            };
-            if bad_number {
-                return Err(format!(
-                    "[rules.{id}] {key} = {value}: a threshold must be a finite number, 0 or more"
-                ));
-            }
-            base.insert(key.clone(), value.clone());
-        }
-        *current = base
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("[rules.{id}]: {}", e.message()))?;
-        Ok(())
-    }
     let mut table = table.clone();
     table.remove("enabled");
-    match id {
-        "close_wait_excess" => merge(&mut t.close_wait, id, &table),
-        "ephemeral_port_pressure" => merge(&mut t.ephemeral_ports, id, &table),
-        "time_wait_buckets" => merge(&mut t.time_wait_buckets, id, &table),
-        "syn_recv_flood" => merge(&mut t.syn_recv, id, &table),
-        "accept_queue_overflow" => merge(&mut t.accept_queue, id, &table),
-        "syn_sent_stuck" => merge(&mut t.syn_sent, id, &table),
-        "fin_wait1_excess" => merge(&mut t.fin_wait1, id, &table),
-        "fin_wait2_excess" => merge(&mut t.fin_wait2, id, &table),
-        "last_ack_excess" => merge(&mut t.last_ack, id, &table),
-        "closing_excess" => merge(&mut t.closing, id, &table),
-        "orphans_near_limit" => merge(&mut t.orphans, id, &table),
-        "tcp_memory_pressure" => merge(&mut t.tcp_memory, id, &table),
-        "rx_backlog" => merge(&mut t.rx_backlog, id, &table),
-        "tx_backlog" => merge(&mut t.tx_backlog, id, &table),
-        "conntrack_near_limit" => merge(&mut t.conntrack, id, &table),
-        // Rules without numeric thresholds can only be switched off.
-        _ if table.is_empty() => Ok(()),
-        _ => Err(format!("[rules.{id}] takes only 'enabled'")),
+    match rules::find(id) {
+        Some(rule) => rule.configure(t, &table),
+        // The rules judged outside the registry take only `enabled`.
+        None if table.is_empty() => Ok(()),
+        None => Err(format!("[rules.{id}] takes only 'enabled'")),
     }
 }
 
@@ -256,11 +213,9 @@ mod tests {
              [rules.risky_settings]\nenabled = false\n",
         )
         .unwrap();
-        assert_eq!(c.settings.thresholds.close_wait.warn, 50);
-        assert_eq!(
-            c.settings.thresholds.close_wait.crit, 200,
-            "unset keys keep their defaults"
-        );
+        let close_wait = rules::close_wait_excess::RULE.thresholds(&c.settings.thresholds);
+        assert_eq!(close_wait.warn, 50);
+        assert_eq!(close_wait.crit, 200, "unset keys keep their defaults");
         assert!(!c.settings.enabled("risky_settings"));
         assert_eq!(c.warn[0].range.to_string(), "100");
         assert_eq!(c.crit[0].range.to_string(), "500");
@@ -317,6 +272,35 @@ mod tests {
             let e = load_text(text).unwrap_err();
             assert!(e.contains(expect), "{text:?}: {e}");
             assert!(e.contains("config.toml"), "names the file: {e}");
+        }
+    }
+
+    #[test]
+    fn every_rule_is_configurable_and_refuses_unknown_keys() {
+        for id in all_ids() {
+            let c = load_text(&format!("[rules.{id}]\nenabled = false\n")).unwrap();
+            assert!(!c.settings.enabled(id), "{id}");
+            let keys = rules::find(id).map(|r| r.keys()).unwrap_or_default();
+            for (key, default) in &keys {
+                let c = load_text(&format!("[rules.{id}]\n{key} = {default}\n")).unwrap();
+                assert_eq!(c.settings.thresholds, Thresholds::default(), "{id}.{key}");
+                let other = match default {
+                    toml::Value::Integer(i) => toml::Value::Integer(i + 1),
+                    toml::Value::Float(f) => toml::Value::Float(f + 0.5),
+                    v => panic!("{id}.{key} = {v}: not a number"),
+                };
+                let c = load_text(&format!("[rules.{id}]\n{key} = {other}\n")).unwrap();
+                assert_ne!(c.settings.thresholds, Thresholds::default(), "{id}.{key}");
+                let e = load_text(&format!("[rules.{id}]\n{key} = -1\n")).unwrap_err();
+                assert!(e.contains("a threshold must be"), "{e}");
+            }
+            let e = load_text(&format!("[rules.{id}]\nnot_a_key = 1\n")).unwrap_err();
+            let expected = if keys.is_empty() {
+                format!("[rules.{id}] takes only 'enabled'")
+            } else {
+                format!("unknown key 'not_a_key' in [rules.{id}]; valid: ")
+            };
+            assert!(e.contains(&expected), "{e}");
         }
     }
 

@@ -3,8 +3,14 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::diagnose::rules::close_wait_growing::GrowingFacts;
+use crate::diagnose::rules::counter_rose::CounterRose;
+use crate::diagnose::rules::resets_spike::ResetsFacts;
+use crate::diagnose::rules::stuck::StuckFacts;
+use crate::diagnose::runs::RESET_COUNTERS;
 use crate::diagnose::thresholds::Thresholds;
 use crate::model::{Family, KernelContext, Socket};
+use crate::report::Severity;
 
 /// One run: its time, boot, CLOSE_WAIT sockets (by inode) and counters.
 struct Run {
@@ -65,7 +71,9 @@ fn a_counter_that_grew_fires_and_one_that_went_backwards_is_a_reset() {
         &run(1060, &[], &[("TcpExt.ListenOverflows", 42)]),
     );
     assert_eq!(ids(&grew), vec!["listen_overflows"]);
-    assert_eq!(grew.findings[0].evidence["delta"], 37);
+    let rose = grew.findings[0].facts_as::<CounterRose>().unwrap();
+    assert_eq!((rose.counter, rose.delta), ("TcpExt.ListenOverflows", 37));
+    assert_eq!(rose.interval_s, 60.0);
     let reset = compare_run(
         Some(&first),
         &run(1060, &[], &[("TcpExt.ListenOverflows", 2)]),
@@ -107,7 +115,10 @@ fn close_wait_growing_over_three_runs_is_critical() {
         .find(|f| f.id == "close_wait_growing")
         .unwrap();
     assert_eq!(growing.severity, Severity::Critical);
-    assert_eq!(growing.evidence["series"], serde_json::json!([20, 30, 40]));
+    assert_eq!(
+        growing.facts_as::<GrowingFacts>().unwrap().series,
+        [20, 30, 40]
+    );
     // Up and down is a burst, not a leak.
     let c = compare_run(Some(&a), &run(1060, &inodes(10), &[]));
     assert!(!ids(&c).contains(&"close_wait_growing"));
@@ -127,7 +138,8 @@ fn the_same_sockets_across_runs_are_stuck_new_ones_are_not() {
         .find(|f| f.id == "close_wait_stuck")
         .unwrap();
     assert_eq!(stuck.inodes, vec![1, 2]);
-    assert_eq!(stuck.evidence["oldest_s"], 400);
+    let facts = stuck.facts_as::<StuckFacts>().unwrap();
+    assert_eq!((facts.sockets, facts.oldest_s), (2, 400));
 }
 
 #[test]
@@ -145,7 +157,9 @@ fn resets_after_quiet_runs_say_so_instead_of_an_infinite_ratio() {
     burst.now = 1240;
     let c = compare_run(Some(&saved), &burst);
     assert_eq!(ids(&c), vec!["resets_spike"]);
-    let title = &c.findings[0].title;
+    let facts = c.findings[0].facts_as::<ResetsFacts>().unwrap();
+    assert_eq!((facts.per_second, facts.median_per_second), (10.0, 0.0));
+    let title = &c.findings[0].facts.title();
     assert!(
         title.contains("10.0/s") && title.contains("usually none"),
         "{title}"
@@ -161,4 +175,55 @@ fn run_resets(resets: i64) -> Run {
     }
     r.counters.insert("Tcp.EstabResets".into(), resets);
     r
+}
+
+#[test]
+fn remembered_sockets_come_before_rates_and_resets_are_noted_in_reading_order() {
+    let counters = |v: i64| {
+        let mut c: Vec<(&str, i64)> = vec![
+            ("TcpExt.ListenOverflows", v),
+            ("Tcp.RetransSegs", v),
+            ("Tcp.OutSegs", v),
+        ];
+        c.extend(RESET_COUNTERS.iter().map(|n| (*n, v)));
+        c
+    };
+    let first = compare_run(None, &run(1000, &[1], &counters(50))).next;
+    // The same socket 400 s later, and one overflow more: two warnings, the socket first.
+    let c = compare_run(Some(&first), &run(1400, &[1], &counters(51)));
+    assert_eq!(ids(&c), vec!["close_wait_stuck", "listen_overflows"]);
+    assert_eq!(c.next.reset_rates, vec![6.0 / 400.0]);
+    // Every counter went backwards: each is said once, in the order the rules read them, and
+    // the reset rate stops at the first counter that was reset.
+    let c = compare_run(Some(&first), &run(1400, &[1], &counters(7)));
+    assert_eq!(ids(&c), vec!["close_wait_stuck"]);
+    let reset: Vec<&str> = c
+        .notes
+        .iter()
+        .map(|n| n.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        reset,
+        vec![
+            "TcpExt.ListenOverflows",
+            "Tcp.RetransSegs",
+            "Tcp.OutSegs",
+            "Tcp.EstabResets"
+        ]
+    );
+    assert!(c.next.reset_rates.is_empty());
+}
+
+#[test]
+fn a_reboot_forgets_the_reset_rates_and_keeps_the_sockets() {
+    let mut saved = compare_run(None, &run_resets(0)).next;
+    saved.reset_rates = vec![1.0, 2.0];
+    let mut after = run_resets(0);
+    after.now = 1400;
+    after.boot = "boot-b";
+    after.close_wait = vec![9];
+    saved.close_wait.insert(9, 1000);
+    let c = compare_run(Some(&saved), &after);
+    assert!(c.next.reset_rates.is_empty());
+    assert_eq!(ids(&c), vec!["close_wait_stuck"]);
 }

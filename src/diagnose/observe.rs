@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 pub type HashMap<K, V> = foldhash::HashMap<K, V>;
 pub type HashSet<T> = foldhash::HashSet<T>;
 
+use super::rules::{rx_backlog, syn_sent_stuck, tx_backlog};
 use super::thresholds::Thresholds;
 use crate::model::KernelContext;
 use crate::model::{Socket, SocketKind, Tally, TcpState, TimerKind};
@@ -136,13 +137,16 @@ const TIME_WAIT_SECS: u64 = 60;
 const REUSE_AFTER_SECS: u64 = 1;
 
 impl Observations {
+    /// Observations for the rules as `thresholds` set them: which SYN_SENT sockets count as
+    /// retried, and which sockets' queues are kept.
     pub fn new(thresholds: &Thresholds, context: &KernelContext) -> Observations {
+        let tx = tx_backlog::RULE.thresholds(thresholds);
         Observations {
             port_range: context.sysctl.ip_local_port_range,
-            syn_sent_min_retransmits: thresholds.syn_sent.min_retransmits,
-            rx_warn: thresholds.rx_backlog.warn_bytes,
-            tx_warn_retransmits: thresholds.tx_backlog.warn_retransmits,
-            tx_warn_zero_window_bytes: thresholds.tx_backlog.warn_zero_window_bytes,
+            syn_sent_min_retransmits: syn_sent_stuck::RULE.thresholds(thresholds).min_retransmits,
+            rx_warn: rx_backlog::RULE.thresholds(thresholds).warn_bytes,
+            tx_warn_retransmits: tx.warn_retransmits,
+            tx_warn_zero_window_bytes: tx.warn_zero_window_bytes,
             keep_inodes: true,
             clock_ticks: 100,
             ..Observations::default()

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
-
-use super::STATE_COUNT_ID;
 use super::observe::Observations;
-use crate::model::{StateSet, Tally, TcpState};
-use crate::report::{Finding, PortRanges, Range, Severity, StateRange};
+use super::rules::{ALL, state_count};
+use crate::model::{StateSet, Tally};
+use crate::report::{
+    Finding, OperatorRanges, PortRanges, Range, RangeVerdict, Severity, StateRange,
+};
 
 fn judge(count: u64, w: Option<Range>, c: Option<Range>) -> Option<(Severity, Range)> {
     match (c, w) {
@@ -20,68 +20,11 @@ fn judge(count: u64, w: Option<Range>, c: Option<Range>) -> Option<(Severity, Ra
     }
 }
 
-struct Judged<'a> {
-    label: String,
-    states: StateSet,
-    count: u64,
-    warn: Option<Range>,
-    crit: Option<Range>,
-    /// `--state` argument(s) of the next step.
-    arg: &'a str,
-    port: Option<u16>,
-}
-
-fn finding(j: Judged, (severity, range): (Severity, Range)) -> Finding {
-    let level = if severity == Severity::Critical {
-        "critical"
-    } else {
-        "warning"
-    };
-    let Judged {
-        label,
-        states,
-        count,
-        warn,
-        crit,
-        arg,
-        port,
-    } = j;
-    let names: Vec<&str> = states.states().map(|s| s.name()).collect();
-    let next = match port {
-        Some(p) => format!("sockscope top --by process --by peer --state {arg} --sport {p}"),
-        None => format!("sockscope top --by process --by peer --state {arg}"),
-    };
-    Finding::new(
-        STATE_COUNT_ID,
-        severity,
-        format!("{label}={count}, outside its {level} range {range}"),
-        format!(
-            "{count} socket{} in {}; the {level} range is {range}.",
-            if count == 1 { "" } else { "s" },
-            if names.len() == 1 {
-                names.join("")
-            } else {
-                // A group reads as the operator named it: `connected (SYN_SENT, …)`.
-                format!("{} ({})", arg, names.join(", "))
-            },
-        ),
-        json!({
-            "state": label,
-            "count": count,
-            "warn": warn.map(|r| r.to_string()),
-            "crit": crit.map(|r| r.to_string()),
-        }),
-        vec![],
-        vec![next],
-        vec![],
-        vec![],
-    )
-}
-
 /// One range judged: a state (or group), globally or on one port, and what it says.
 struct Judgment<'a> {
-    judged: Judged<'a>,
-    verdict: Option<(Severity, Range)>,
+    verdict: RangeVerdict,
+    /// `--state` argument(s) of the next step.
+    arg: &'a str,
 }
 
 /// Every state range judged, alerting or not; ranges whose states the `--state` filter leaves
@@ -128,16 +71,16 @@ fn judge_all<'a>(
         }
         let (w, c) = (range_of(warn, &label), range_of(crit, &label));
         judgments.push(Judgment {
-            verdict: judge(count, w, c),
-            judged: Judged {
+            verdict: RangeVerdict {
                 label,
                 states: spec.states,
+                port: None,
                 count,
                 warn: w,
                 crit: c,
-                arg: &spec.name,
-                port: None,
+                outside: judge(count, w, c),
             },
+            arg: &spec.name,
         });
     }
     for p in ports {
@@ -157,60 +100,26 @@ fn judge_all<'a>(
             p.crit.as_ref().map(|r| r.range),
         );
         judgments.push(Judgment {
-            verdict: judge(count, w, c),
-            judged: Judged {
+            verdict: RangeVerdict {
                 label: format!("{}_port_{}", spec.label(), p.port),
                 states: spec.states,
+                port: Some(p.port),
                 count,
                 warn: w,
                 crit: c,
-                arg: &spec.name,
-                port: Some(p.port),
+                outside: judge(count, w, c),
             },
+            arg: &spec.name,
         });
     }
     judgments
 }
 
-/// The rule that explains a pile of sockets in one state.
-const RULE_OF_STATE: &[(TcpState, &str)] = &[
-    (TcpState::CloseWait, "close_wait_excess"),
-    (TcpState::SynSent, "syn_sent_stuck"),
-    (TcpState::SynRecv, "syn_recv_flood"),
-    (TcpState::FinWait1, "fin_wait1_excess"),
-    (TcpState::FinWait2, "fin_wait2_excess"),
-    (TcpState::LastAck, "last_ack_excess"),
-    (TcpState::Closing, "closing_excess"),
-];
-
-/// `CLOSE_WAIT=300` or `CLOSE_WAIT on port 5000 = 300`, and what the ranges say of it.
-fn verdict_text(j: &Judgment) -> String {
-    let state = j
-        .judged
-        .states
-        .states()
-        .map(|s| s.name())
-        .collect::<Vec<_>>()
-        .join("+");
-    let what = match j.judged.port {
-        Some(p) => format!("{state} on port {p} = {}", j.judged.count),
-        None => format!("{state}={}", j.judged.count),
-    };
-    match j.verdict {
-        Some((Severity::Critical, r)) => format!("{what} is outside your critical range {r}"),
-        Some((_, r)) => format!("{what} is outside your warning range {r}"),
-        None => format!(
-            "{what} is within your ranges (warning {}, critical {})",
-            j.judged.warn.map_or("none".into(), |r| r.to_string()),
-            j.judged.crit.map_or("none".into(), |r| r.to_string())
-        ),
-    }
-}
-
 /// Applies the operator's state ranges to the findings: a count outside its range is a
 /// `state_count` finding, unless the rule about that state fired: then the rule keeps its
 /// culprits, causes and next steps but takes its level from the ranges (and is dropped when
-/// they call the count fine). Returns notes about ranges that could not be judged.
+/// they call the count fine), and carries the verdicts ([`Finding::ranges`]). Returns notes
+/// about ranges that could not be judged.
 pub fn apply(
     findings: &mut Vec<Finding>,
     tally: &Tally,
@@ -223,9 +132,10 @@ pub fn apply(
     let mut notes = Vec::new();
     let judgments = judge_all(tally, obs, warn, crit, ports, wanted, &mut notes);
     let mut governed = vec![false; judgments.len()];
-    for &(state, id) in RULE_OF_STATE {
+    // The rules that explain a pile of sockets in one state.
+    for (state, id) in ALL.iter().filter_map(|r| Some((r.governs()?, r.id()))) {
         let mine: Vec<usize> = (0..judgments.len())
-            .filter(|&i| judgments[i].judged.states == StateSet::one(state))
+            .filter(|&i| judgments[i].verdict.states == StateSet::one(state))
             .collect();
         let Some(at) = findings.iter().position(|f| f.id == id) else {
             continue;
@@ -236,18 +146,18 @@ pub fn apply(
         for &i in &mine {
             governed[i] = true;
         }
-        let has_global = mine.iter().any(|&i| judgments[i].judged.port.is_none());
+        let has_global = mine.iter().any(|&i| judgments[i].verdict.port.is_none());
         let on_ports: u64 = mine
             .iter()
-            .filter(|&&i| judgments[i].judged.port.is_some())
-            .map(|&i| judgments[i].judged.count)
+            .filter(|&&i| judgments[i].verdict.port.is_some())
+            .map(|&i| judgments[i].verdict.count)
             .sum();
         // Sockets of the state outside every port with ranges, and no global range: for
         // those the rule's own judgment still holds.
         let uncovered = !has_global && tally.state_total(state) > on_ports;
         let operator = mine
             .iter()
-            .filter_map(|&i| judgments[i].verdict.map(|v| v.0))
+            .filter_map(|&i| judgments[i].verdict.outside.map(|v| v.0))
             .max();
         let finding = &mut findings[at];
         let severity = match (operator, uncovered) {
@@ -259,39 +169,15 @@ pub fn apply(
             findings.remove(at);
             continue;
         };
-        let texts: Vec<String> = mine.iter().map(|&i| verdict_text(&judgments[i])).collect();
         finding.severity = severity;
-        finding.summary = format!(
-            "Your ranges set its level: {}{}. {}",
-            texts.join("; "),
-            if uncovered {
-                "; the sockets on other ports are judged by the rule's own thresholds"
-            } else {
-                ""
-            },
-            finding.summary
-        );
-        if let Some(evidence) = finding.evidence.as_object_mut() {
-            evidence.insert(
-                "operator_ranges".into(),
-                mine.iter()
-                    .map(|&i| {
-                        let j = &judgments[i].judged;
-                        json!({
-                            "state": j.label,
-                            "port": j.port,
-                            "count": j.count,
-                            "warn": j.warn.map(|r| r.to_string()),
-                            "crit": j.crit.map(|r| r.to_string()),
-                        })
-                    })
-                    .collect(),
-            );
-        }
+        finding.ranges = Some(OperatorRanges {
+            verdicts: mine.iter().map(|&i| judgments[i].verdict.clone()).collect(),
+            uncovered,
+        });
     }
     for (j, governed) in judgments.into_iter().zip(governed) {
-        if let (Some(verdict), false) = (j.verdict, governed) {
-            findings.push(finding(j.judged, verdict));
+        if let (Some(outside), false) = (j.verdict.outside, governed) {
+            findings.push(state_count::finding(j.verdict, j.arg, outside));
         }
     }
     notes
@@ -299,9 +185,12 @@ pub fn apply(
 
 #[cfg(test)]
 mod tests {
+    use serde::Serialize;
+
     use super::*;
     use crate::diagnose::thresholds::Thresholds;
-    use crate::model::{Family, KernelContext, Socket};
+    use crate::model::{Family, KernelContext, Socket, TcpState};
+    use crate::report::Facts;
 
     fn close_wait(n_on_5000: usize, n_elsewhere: usize) -> (Tally, Observations) {
         let mut obs = Observations::new(&Thresholds::default(), &KernelContext::default());
@@ -329,18 +218,42 @@ mod tests {
         }
     }
 
+    #[derive(Debug, Serialize)]
+    struct Piled;
+
+    impl Facts for Piled {
+        fn title(&self) -> String {
+            "t".into()
+        }
+        fn summary(&self) -> String {
+            "the rule's own words".into()
+        }
+    }
+
     fn rule(severity: Severity) -> Finding {
-        Finding::new(
-            "close_wait_excess",
-            severity,
-            "t".into(),
-            "the rule's own words".into(),
-            json!({}),
-            vec!["cause".into()],
-            vec!["next".into()],
-            vec![],
-            vec![],
-        )
+        Finding::new("close_wait_excess", severity, Piled).with_next_steps(vec!["next".into()])
+    }
+
+    /// The operator's verdicts the finding carries, as text: `CLOSE_WAIT=300 warning 100`.
+    fn verdicts(f: &Finding) -> (Vec<String>, bool) {
+        let Some(r) = &f.ranges else {
+            return (Vec::new(), false);
+        };
+        let texts = r
+            .verdicts
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}{}={} {}",
+                    v.label,
+                    v.port.map_or(String::new(), |p| format!("@{p}")),
+                    v.count,
+                    v.outside
+                        .map_or("within".into(), |(s, r)| format!("{} {r}", s.word()))
+                )
+            })
+            .collect();
+        (texts, r.uncovered)
     }
 
     fn levels(findings: &[Finding]) -> Vec<(&str, Severity)> {
@@ -361,9 +274,11 @@ mod tests {
             None,
         );
         assert_eq!(levels(&f), vec![("close_wait_excess", Severity::Warning)]);
-        assert!(f[0].summary.starts_with("Your ranges set its level: CLOSE_WAIT=300 is outside your warning range 100. the rule's own words"));
+        assert_eq!(
+            verdicts(&f[0]),
+            (vec!["close_wait=300 WARNING 100".to_string()], false)
+        );
         assert_eq!(f[0].next_steps, vec!["next"]);
-        assert_eq!(f[0].evidence["operator_ranges"][0]["count"], 300);
         // Within the ranges: the rule says nothing.
         let mut f = vec![rule(Severity::Critical)];
         apply(
@@ -379,7 +294,17 @@ mod tests {
         // No rule fired: the count itself is the finding.
         let mut f = vec![];
         apply(&mut f, &tally, &obs, &[range("100")], &[], &[], None);
-        assert_eq!(levels(&f), vec![(STATE_COUNT_ID, Severity::Warning)]);
+        assert_eq!(levels(&f), vec![("state_count", Severity::Warning)]);
+        assert_eq!(
+            f[0].facts.title(),
+            "close_wait=300, outside its warning range 100"
+        );
+        assert_eq!(
+            f[0].facts.summary(),
+            "300 sockets in CLOSE_WAIT; the warning range is 100."
+        );
+        let facts = f[0].facts_as::<state_count::StateCountFacts>().unwrap();
+        assert_eq!((facts.count, facts.warn.as_deref()), (300, Some("100")));
     }
 
     #[test]
@@ -401,21 +326,19 @@ mod tests {
             None,
         );
         assert_eq!(levels(&f), vec![("close_wait_excess", Severity::Warning)]);
-        assert!(
-            f[0].summary.contains("CLOSE_WAIT on port 5000 = 300"),
-            "{}",
-            f[0].summary
+        assert_eq!(
+            verdicts(&f[0]),
+            (
+                vec!["close_wait_port_5000@5000=300 WARNING 100".to_string()],
+                false
+            )
         );
         // 250 more on a port without ranges: the rule's own critical still holds for them.
         let (tally, obs) = close_wait(300, 250);
         let mut f = vec![rule(Severity::Critical)];
         apply(&mut f, &tally, &obs, &[], &[], &[port], None);
         assert_eq!(levels(&f), vec![("close_wait_excess", Severity::Critical)]);
-        assert!(
-            f[0].summary.contains("judged by the rule's own thresholds"),
-            "{}",
-            f[0].summary
-        );
+        assert!(verdicts(&f[0]).1, "the other ports keep the rule's level");
     }
 
     #[test]

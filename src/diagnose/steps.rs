@@ -180,17 +180,20 @@ mod tests {
     #[test]
     fn root_gets_no_sudo_and_twice_is_once() {
         let p = place("/proc", Some(7), true);
-        let mut f = vec![Finding::new(
-            "x",
-            crate::report::Severity::Warning,
-            String::new(),
-            String::new(),
-            serde_json::json!({}),
-            vec![],
-            vec!["sudo sockscope top".into(), "ss -tn".into()],
-            vec![],
-            vec![],
-        )];
+        #[derive(Debug, serde::Serialize)]
+        struct Nothing;
+        impl crate::report::Facts for Nothing {
+            fn title(&self) -> String {
+                String::new()
+            }
+            fn summary(&self) -> String {
+                String::new()
+            }
+        }
+        let mut f = vec![
+            Finding::new("x", crate::report::Severity::Warning, Nothing)
+                .with_next_steps(vec!["sudo sockscope top".into(), "ss -tn".into()]),
+        ];
         localize(&mut f, &p);
         let once = f[0].next_steps.clone();
         localize(&mut f, &p);

@@ -1,207 +1,170 @@
-//! The numbers the rules compare against, in one typed structure with documented defaults.
+//! The numbers the rules compare against. Each rule's thresholds are a type with documented
+//! defaults in the rule's own file; this holds the ones the configuration changed, by rule id,
+//! and merges a `[rules.ID]` table into them.
 //!
 //! The defaults are judgment calls, written relative to the kernel's own limits and to the
 //! ESTABLISHED count wherever the catalog allows, so they hold on a small VM and on a proxy with
 //! a million sockets alike. A quiet, healthy machine crosses none of them.
 
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 pub const MIB: u64 = 1 << 20;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Every rule's thresholds: the ones the configuration set, by rule id; a rule reads its own
+/// through its entry, which falls back to its defaults.
+#[derive(Debug, Clone, Default)]
 pub struct Thresholds {
-    pub close_wait: CloseWait,
-    pub ephemeral_ports: Ratio,
-    pub time_wait_buckets: Ratio,
-    pub syn_recv: PerListener,
-    pub accept_queue: AcceptQueue,
-    pub syn_sent: SynSent,
-    pub fin_wait1: Orphans,
-    pub fin_wait2: FinWait2,
-    pub last_ack: Orphans,
-    pub closing: Count,
-    pub orphans: Ratio,
-    pub tcp_memory: Ratio,
-    pub rx_backlog: RxBacklog,
-    pub tx_backlog: TxBacklog,
-    pub conntrack: Ratio,
+    /// Only values other than the defaults, so equal settings compare equal.
+    set: BTreeMap<&'static str, Arc<dyn Tunable>>,
 }
 
+impl Thresholds {
+    /// Rule `id`'s thresholds, or `default` when the configuration left them alone.
+    pub fn get<'a, T: Tunable>(&'a self, id: &str, default: &'a T) -> &'a T {
+        self.set
+            .get(id)
+            .and_then(|t| t.as_ref().as_any().downcast_ref::<T>())
+            .unwrap_or(default)
+    }
+
+    /// Sets rule `id`'s thresholds; back to the defaults when `value` is them.
+    pub fn set<T: Tunable + PartialEq>(&mut self, id: &'static str, value: T, default: &T) {
+        if value == *default {
+            self.set.remove(id);
+        } else {
+            self.set.insert(id, Arc::new(value));
+        }
+    }
+}
+
+impl PartialEq for Thresholds {
+    fn eq(&self, other: &Thresholds) -> bool {
+        self.set.len() == other.set.len()
+            && self
+                .set
+                .iter()
+                .zip(&other.set)
+                .all(|((a, x), (b, y))| a == b && x.same(y.as_ref()))
+    }
+}
+
+/// A rule's thresholds as [`Thresholds`] keeps them, whatever their type.
+pub trait Tunable: Any + Debug + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn same(&self, other: &dyn Tunable) -> bool;
+}
+
+impl<T: Any + Debug + PartialEq + Send + Sync> Tunable for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn same(&self, other: &dyn Tunable) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
+    }
+}
+
+/// The thresholds of a rule that has none: `[rules.ID]` takes only `enabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoThresholds {}
+
 /// A fill level: warning and critical as fractions of a limit.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ratio {
     pub warn: f64,
     pub crit: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A count: warning and critical at this many.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Count {
     pub warn: u64,
     pub crit: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CloseWait {
-    /// Warning when at least this many sockets are in CLOSE_WAIT…
-    pub warn: u64,
-    /// …and they are at least this fraction of ESTABLISHED.
-    pub warn_share_of_established: f64,
-    pub crit: u64,
-    /// Critical when one process holds this many.
-    pub crit_per_process: u64,
-    /// Critical when a holder has used this fraction of its RLIMIT_NOFILE (EMFILE is near).
-    pub crit_fd_share: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PerListener {
-    /// Warning when this many half-open connections sit on one port, whatever their age…
-    pub warn: u64,
-    pub crit: u64,
-    /// …or when this many had their SYN-ACK resent (the client never sent the final ACK)…
-    pub warn_resent: u64,
-    /// …and they are at least this share of the listener's traffic (its connections in any
-    /// state, TIME_WAIT included, and its SYN_RECV): a few lossy clients on a busy listener
-    /// are normal.
-    pub warn_resent_share: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AcceptQueue {
-    /// Warning when this many accepted connections wait on one listener…
-    pub warn: u64,
-    /// …or the queue reaches this fraction of somaxconn (the upper bound of any backlog).
-    pub warn_share_of_somaxconn: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SynSent {
-    /// Warning when this many connection attempts to one destination…
-    pub warn: u64,
-    /// …have resent their SYN at least this often (1: about a second without an answer).
-    pub min_retransmits: u32,
-    pub crit: u64,
-    /// Critical when this many destinations are affected at once.
-    pub crit_destinations: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Orphans {
-    /// Warning at this many, whatever else the host holds…
-    pub warn: u64,
-    pub crit: u64,
-    /// …or when any socket in the state has retransmitted this often…
-    pub warn_retransmits: u32,
-    /// …or when this many have already resent their FIN…
-    pub warn_resent: u64,
-    /// …and they are at least this share of ESTABLISHED (a pile-up relative to the host).
-    pub warn_resent_share_of_established: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FinWait2 {
-    /// Warning when this many orphaned FIN_WAIT2 sockets point at one peer.
-    pub warn_orphans_per_peer: u64,
-    /// Information when this many FIN_WAIT2 sockets are still held by their process.
-    pub info_held: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RxBacklog {
-    /// Warning when one socket has this many unread bytes.
-    pub warn_bytes: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TxBacklog {
-    pub warn_retransmits: u32,
-    pub crit_retransmits: u32,
-    /// A socket whose peer advertises a zero window counts when this much waits to be sent.
-    pub warn_zero_window_bytes: u64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            close_wait: CloseWait {
-                warn: 20,
-                warn_share_of_established: 0.05,
-                crit: 200,
-                crit_per_process: 100,
-                crit_fd_share: 0.8,
-            },
-            ephemeral_ports: Ratio {
-                warn: 0.5,
-                crit: 0.8,
-            },
-            time_wait_buckets: Ratio {
-                warn: 0.8,
-                crit: 1.0,
-            },
-            syn_recv: PerListener {
-                warn: 256,
-                crit: 1024,
-                warn_resent: 10,
-                warn_resent_share: 0.1,
-            },
-            accept_queue: AcceptQueue {
-                warn: 100,
-                warn_share_of_somaxconn: 0.5,
-            },
-            syn_sent: SynSent {
-                warn: 5,
-                min_retransmits: 1,
-                crit: 50,
-                crit_destinations: 5,
-            },
-            fin_wait1: Orphans {
-                warn: 50,
-                crit: 500,
-                warn_retransmits: 5,
-                warn_resent: 10,
-                warn_resent_share_of_established: 0.05,
-            },
-            fin_wait2: FinWait2 {
-                warn_orphans_per_peer: 1000,
-                info_held: 100,
-            },
-            last_ack: Orphans {
-                warn: 50,
-                crit: 500,
-                warn_retransmits: 3,
-                warn_resent: 10,
-                warn_resent_share_of_established: 0.05,
-            },
-            closing: Count {
-                warn: 10,
-                crit: 100,
-            },
-            orphans: Ratio {
-                warn: 0.25,
-                crit: 0.5,
-            },
-            tcp_memory: Ratio {
-                warn: 1.0,
-                crit: 0.9,
-            },
-            rx_backlog: RxBacklog { warn_bytes: MIB },
-            tx_backlog: TxBacklog {
-                warn_retransmits: 5,
-                crit_retransmits: 10,
-                warn_zero_window_bytes: MIB,
-            },
-            conntrack: Ratio {
-                warn: 0.75,
-                crit: 0.9,
-            },
+/// `current` with the keys of rule `id`'s `[rules.ID]` table set (`enabled` already taken
+/// out). Keys are the field names of the rule's thresholds; anything else is an error that
+/// lists the valid ones, and so is a number that is negative or not finite.
+pub fn merge<T>(current: &T, id: &str, table: &toml::Table) -> Result<T, String>
+where
+    T: Serialize + DeserializeOwned,
+{
+    let mut base = toml::Table::try_from(current).map_err(|e| e.to_string())?;
+    // Rules without numeric thresholds can only be switched off.
+    if base.is_empty() && !table.is_empty() {
+        return Err(format!("[rules.{id}] takes only 'enabled'"));
+    }
+    for (key, value) in table {
+        if !base.contains_key(key) {
+            let valid: Vec<&str> = base.keys().map(String::as_str).chain(["enabled"]).collect();
+            return Err(format!(
+                "unknown key '{key}' in [rules.{id}]; valid: {}",
+                valid.join(", ")
+            ));
         }
+        let bad_number = match value {
+            toml::Value::Float(f) => !f.is_finite() || *f < 0.0,
+            toml::Value::Integer(i) => *i < 0,
+            _ => false,
+        };
+        if bad_number {
+            return Err(format!(
+                "[rules.{id}] {key} = {value}: a threshold must be a finite number, 0 or more"
+            ));
+        }
+        base.insert(key.clone(), value.clone());
+    }
+    base.try_into()
+        .map_err(|e: toml::de::Error| format!("[rules.{id}]: {}", e.message()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_values_other_than_the_defaults_are_kept() {
+        let default = Count {
+            warn: 10,
+            crit: 100,
+        };
+        let mut t = Thresholds::default();
+        t.set("closing_excess", Count { warn: 5, crit: 100 }, &default);
+        assert_eq!(t.get("closing_excess", &default).warn, 5);
+        assert_eq!(t.get("other", &default).warn, 10);
+        assert_ne!(t, Thresholds::default());
+        t.set("closing_excess", default, &default);
+        assert_eq!(t, Thresholds::default());
+    }
+
+    #[test]
+    fn a_table_sets_known_keys_only() {
+        let default = Count {
+            warn: 10,
+            crit: 100,
+        };
+        let table = |text: &str| text.parse::<toml::Table>().unwrap();
+        let merged = merge(&default, "x", &table("warn = 3")).unwrap();
+        assert_eq!(merged, Count { warn: 3, crit: 100 });
+        let e = merge(&default, "x", &table("warm = 3")).unwrap_err();
+        assert_eq!(
+            e,
+            "unknown key 'warm' in [rules.x]; valid: crit, warn, enabled"
+        );
+        let e = merge(&NoThresholds {}, "y", &table("warn = 3")).unwrap_err();
+        assert_eq!(e, "[rules.y] takes only 'enabled'");
+        assert_eq!(
+            merge(&NoThresholds {}, "y", &table("")),
+            Ok(NoThresholds {})
+        );
     }
 }

@@ -94,7 +94,7 @@ fn short(report: &CheckReport) -> String {
             if n == 1 { "" } else { "s" }
         );
     };
-    let mut text = first.title.clone();
+    let mut text = super::finding_view::title(first);
     if let Some(place) = super::sweep::where_found(&report.summary, first) {
         text.push_str(&format!(" in {place}"));
     }
@@ -153,7 +153,8 @@ fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         perf.join(" ")
     )?;
     for f in &report.summary.findings {
-        let summary = for_terminal(&f.summary);
+        let summary = super::finding_view::summary(f);
+        let summary = for_terminal(&summary);
         match super::sweep::where_found(&report.summary, f) {
             Some(place) => writeln!(
                 out,

@@ -6,12 +6,13 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use super::finding_view::FindingView;
 use super::json::{
     BothFamilies, CollectionView, Families, NamespaceView, SCHEMA_VERSION, States,
     summary_collection, timestamp, views,
 };
 use crate::model::{Family, StateCounts, TcpState};
-use crate::report::{Finding, Status, SummaryReport};
+use crate::report::{Status, SummaryReport};
 
 #[derive(Serialize)]
 pub(crate) struct Document<'a> {
@@ -28,7 +29,7 @@ pub(crate) struct Document<'a> {
     total: u64,
     states: BothFamilies,
     families: Families<'a>,
-    findings: &'a [Finding],
+    findings: Vec<FindingView<'a>>,
     collection: CollectionView<'a>,
     /// `watch`: each state's change since the previous record (`null` on the first).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,7 +70,7 @@ pub(crate) fn document<'a>(
             ipv4: States(report.tally.family(Family::Ipv4)),
             ipv6: States(report.tally.family(Family::Ipv6)),
         },
-        findings: &report.findings,
+        findings: FindingView::all(&report.findings),
         collection: summary_collection(report),
         delta: None,
         namespaces: report.sweep.as_deref().map(views),

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::finding_view::{causes, summary, title};
 use super::{Style, escape, wrap};
 use crate::report::{Finding, Severity, SummaryReport};
 
@@ -33,7 +34,7 @@ pub fn block(
         .unwrap_or_default();
     let heading = format!(
         "{word} {} ({}){place}",
-        escape::for_terminal(&f.title),
+        escape::for_terminal(&title(f)),
         f.id
     );
     let heading = wrap(&heading, style, "", "  ");
@@ -43,16 +44,17 @@ pub fn block(
     writeln!(
         out,
         "{}",
-        wrap(&escape::for_terminal(&f.summary), style, "  ", "  ")
+        wrap(&escape::for_terminal(&summary(f)), style, "  ", "  ")
     )?;
     if !f.culprits.is_empty() {
         let who: Vec<String> = f.culprits.iter().map(super::culprit::describe).collect();
         let who = format!("Who: {}", who.join("; "));
         writeln!(out, "{}", wrap(&who, style, "  ", "       "))?;
     }
-    if !f.causes.is_empty() {
+    let causes = causes(f);
+    if !causes.is_empty() {
         writeln!(out, "  Likely causes, most likely first:")?;
-        for (i, cause) in f.causes.iter().enumerate() {
+        for (i, cause) in causes.iter().enumerate() {
             let first = format!("    {}. ", i + 1);
             let text = escape::for_terminal(cause);
             writeln!(out, "{}", wrap(&text, style, &first, "       "))?;

@@ -283,7 +283,7 @@ pub(crate) struct NamespaceView<'a> {
     total: u64,
     states: BothFamilies,
     families: Families<'a>,
-    findings: &'a [crate::report::Finding],
+    findings: Vec<super::finding_view::FindingView<'a>>,
     collection: CollectionView<'a>,
 }
 
@@ -339,7 +339,7 @@ fn view(n: &NamespaceReport) -> NamespaceView<'_> {
             ipv4: States(r.tally.family(Family::Ipv4)),
             ipv6: States(r.tally.family(Family::Ipv6)),
         },
-        findings: &r.findings,
+        findings: super::finding_view::FindingView::all(&r.findings),
         collection: CollectionView::new(&r.collection, r.tally.total(), &r.filter, None),
     }
 }

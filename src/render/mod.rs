@@ -11,6 +11,7 @@ mod culprit;
 mod document;
 pub mod escape;
 mod exposition;
+mod finding_view;
 mod findings;
 mod json;
 pub mod list;

@@ -1,6 +1,6 @@
 //! Everything a renderer reads, and nothing that does I/O: the summary, list, top and check
 //! reports, findings, attribution and how the sockets were collected. Data only: the wording
-//! lives in `render`.
+//! lives in `render`, and in the rule entries it reads through a finding's [`Facts`].
 
 mod attribution;
 mod check;
@@ -19,7 +19,7 @@ use std::time::SystemTime;
 pub use attribution::{Attribution, Owners, Process, WalkStats};
 pub use check::{CheckReport, Notice, PortRanges, StateRange, Status, Unknown};
 pub use collection::{Collection, FileStats, Malformation, SkippedLine};
-pub use finding::{Culprit, Finding, Severity};
+pub use finding::{Culprit, Facts, Finding, OperatorRanges, RangeVerdict, Severity};
 pub use list::{SocketList, SortKey};
 pub use namespace::{
     ContainerRef, NamespaceReport, NetnsKind, NetnsLabel, PodRef, Sweep, Unopened,

@@ -1,17 +1,86 @@
-//! The rules, grouped by what they look at. Each is `fn(&Input, &Thresholds) -> Outcome`.
+//! The rules, one file each, named by id: its entry (`RULE`: id, documentation, thresholds and
+//! their defaults, the function), its facts and their wording, and its tests. [`ALL`] lists the
+//! entries in catalog order, the rules that judge one collection, then those that compare two
+//! runs, then the operator's ranges; the README table, the config's `[rules.ID]` tables,
+//! `all_ids` and Prometheus' `sockscope_finding` series all follow it. The other files hold what
+//! several rules share.
 
-pub mod limits;
-pub mod listen;
-pub mod queues;
-pub mod states;
+pub mod accept_queue_overflow;
+pub mod accept_queue_stalled;
+pub mod close_wait_excess;
+pub mod close_wait_growing;
+pub mod close_wait_stuck;
+pub mod closing_excess;
+pub mod conntrack_near_limit;
+pub mod counter_rose;
+pub mod culprits;
+pub mod ephemeral_port_pressure;
+pub mod fin_wait1_excess;
+pub mod fin_wait2_excess;
+pub mod fin_wait2_stuck;
+pub mod last_ack_excess;
+pub mod listen_overflows;
+pub mod orphan_state;
+pub mod orphans_near_limit;
+pub mod resets_spike;
+pub mod retransmission_rate;
+pub mod risky_settings;
+pub mod rx_backlog;
+pub mod state_count;
+pub mod stuck;
+pub mod syn_queue_overflow;
+pub mod syn_recv_flood;
+pub mod syn_sent_stuck;
+pub mod syncookies_sent;
+pub mod tcp_memory_aborts;
+pub mod tcp_memory_pressure;
+#[cfg(test)]
+pub mod testkit;
+pub mod time_wait_buckets;
+pub mod time_wait_overflow;
+pub mod tx_backlog;
+pub mod words;
 
+use super::rule::Rule;
+use super::thresholds::Ratio;
 use crate::model::KernelContext;
-use crate::report::Culprit;
+use crate::report::Severity;
 
-use super::{Input, Processes};
+/// Every rule, in catalog order.
+pub static ALL: &[&dyn Rule] = &[
+    &close_wait_excess::RULE,
+    &ephemeral_port_pressure::RULE,
+    &time_wait_buckets::RULE,
+    &syn_recv_flood::RULE,
+    &accept_queue_overflow::RULE,
+    &syn_sent_stuck::RULE,
+    &fin_wait1_excess::RULE,
+    &fin_wait2_excess::RULE,
+    &last_ack_excess::RULE,
+    &closing_excess::RULE,
+    &orphans_near_limit::RULE,
+    &tcp_memory_pressure::RULE,
+    &rx_backlog::RULE,
+    &tx_backlog::RULE,
+    &conntrack_near_limit::RULE,
+    &risky_settings::RULE,
+    &listen_overflows::RULE,
+    &syn_queue_overflow::RULE,
+    &syncookies_sent::RULE,
+    &time_wait_overflow::RULE,
+    &tcp_memory_aborts::RULE,
+    &retransmission_rate::RULE,
+    &resets_spike::RULE,
+    &close_wait_growing::RULE,
+    &close_wait_stuck::RULE,
+    &fin_wait2_stuck::RULE,
+    &accept_queue_stalled::RULE,
+    &state_count::RULE,
+];
 
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
+/// The rule of this id.
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    ALL.iter().copied().find(|r| r.id() == id)
 }
 
 /// Why a rule's input is missing, from what the context reader recorded.
@@ -25,123 +94,48 @@ fn missing(ctx: &KernelContext, what: &str, per_netns: bool) -> String {
     }
 }
 
-/// Why no process is named when one was wanted (the `Who:` line names those found).
-fn who(s: &Input, culprits: &[Culprit], wanted: bool) -> Option<String> {
-    let named = culprits
-        .iter()
-        .any(|c| matches!(c, Culprit::Process { .. }));
-    match (named, s.processes) {
-        (true, _) => None,
-        (false, Processes::Skipped) if wanted => {
-            Some("processes not looked up (--no-processes)".into())
-        }
-        (false, Processes::LookedUp) if wanted => {
-            Some("their processes could not be identified (see the attribution notes)".into())
-        }
-        _ => None,
-    }
+/// The level a use of a kernel limit is at.
+fn by_ratio(used: u64, limit: u64, r: &Ratio) -> Option<Severity> {
+    let share = used as f64 / limit.max(1) as f64;
+    Severity::from_levels(share >= r.warn, share >= r.crit)
 }
 
-/// Hand-built observations for the rules' unit tests.
 #[cfg(test)]
-pub(crate) mod testkit {
-    use crate::diagnose::observe::Observations;
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
     use crate::diagnose::thresholds::Thresholds;
-    use crate::diagnose::{Input, Outcome, Processes};
-    use crate::model::{KernelContext, Socket, SocketKind, TcpState, TimerKind};
-    use crate::report::{Finding, Severity};
 
-    /// A stock 6.x kernel's context, as the fixture trees have it.
-    pub fn ctx() -> KernelContext {
-        let mut c = KernelContext::default();
-        c.sysctl.ip_local_port_range = Some((32768, 60999));
-        c.sysctl.tcp_max_tw_buckets = Some(131072);
-        c.sysctl.tcp_max_orphans = Some(131072);
-        c.sysctl.tcp_syncookies = Some(1);
-        c.sysctl.somaxconn = Some(4096);
-        c.sysctl.tcp_mem = Some([287898, 383867, 575796]);
-        c.sysctl.tcp_tw_reuse = Some(2);
-        c
-    }
-
-    /// Observations of `sockets` (listeners first, as the kernel lists them).
-    pub fn observe(ctx: &KernelContext, sockets: &[Socket]) -> Observations {
-        let mut o = Observations::new(&Thresholds::default(), ctx);
-        for s in sockets {
-            o.count_all(s);
-            o.observe(s);
-        }
-        o
-    }
-
-    /// Runs `rule` with the default thresholds and no owners.
-    pub fn judge(
-        rule: fn(&Input, &Thresholds) -> Outcome,
-        ctx: &KernelContext,
-        sockets: &[Socket],
-    ) -> Outcome {
-        let obs = observe(ctx, sockets);
-        let input = Input {
-            obs: &obs,
-            ctx,
-            owners: None,
-            processes: Processes::Skipped,
-        };
-        rule(&input, &Thresholds::default())
-    }
-
-    /// The finding, or a panic saying what came instead.
-    pub fn fired(outcome: Outcome) -> Finding {
-        match outcome {
-            Outcome::Fired(f) => f,
-            other => panic!("expected a finding, got {other:?}"),
+    #[test]
+    fn every_rule_is_documented_in_the_readme() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .unwrap_or_default();
+        let mut ids = BTreeSet::new();
+        for rule in ALL {
+            let doc = rule.doc(&Thresholds::default());
+            assert!(ids.insert(doc.id), "{} is listed twice", doc.id);
+            for (what, text) in [
+                ("catalog", doc.catalog),
+                ("meaning", doc.meaning),
+                ("defaults", &doc.defaults),
+                ("why", doc.why),
+            ] {
+                assert!(!text.trim().is_empty(), "{} has no {what}", doc.id);
+            }
+            let row = format!("| `{}` ({}) | {} |", doc.id, doc.catalog, doc.meaning);
+            assert!(readme.contains(&row), "README.md lacks {row}");
         }
     }
 
-    pub fn severity(outcome: &Outcome) -> Option<Severity> {
-        match outcome {
-            Outcome::Fired(f) => Some(f.severity),
-            _ => None,
+    #[test]
+    fn every_rule_fires_with_its_own_id() {
+        for rule in ALL {
+            let f = rule.example();
+            assert_eq!(f.id, rule.id());
+            assert!(!f.facts.title().is_empty(), "{}", f.id);
+            assert!(!f.facts.summary().is_empty(), "{}", f.id);
+            assert!(f.facts.evidence().is_object(), "{}", f.id);
         }
-    }
-
-    /// `n` sockets in `state` from `local` toward distinct ports of `peer`, each with
-    /// `retransmits` and `timer`.
-    pub fn many(
-        n: usize,
-        state: TcpState,
-        local: &str,
-        peer: &str,
-        retransmits: u32,
-        timer: TimerKind,
-    ) -> Vec<Socket> {
-        (0..n)
-            .map(|i| {
-                let mut s = Socket::for_test(state, local, &format!("{peer}:{}", 40000 + i));
-                s.retransmits = retransmits;
-                s.timer = timer;
-                s
-            })
-            .collect()
-    }
-
-    /// As [`many`], but request or TIME_WAIT mini-sockets (no inode).
-    pub fn minis(
-        n: usize,
-        state: TcpState,
-        local: &str,
-        peer: &str,
-        retransmits: u32,
-    ) -> Vec<Socket> {
-        let mut v = many(n, state, local, peer, retransmits, TimerKind::Off);
-        for s in &mut v {
-            s.kind = if state == TcpState::SynRecv {
-                SocketKind::Request
-            } else {
-                SocketKind::TimeWait
-            };
-            s.inode = 0;
-        }
-        v
     }
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::{Paint, age};
-use crate::render::{attribution, culprit, top::key_text};
+use crate::render::{attribution, culprit, finding_view, top::key_text};
 use crate::report::watch::WatchView;
 use crate::report::{Finding, GroupKey, Severity};
 
@@ -24,8 +24,8 @@ fn severity(s: Severity, paint: Paint) -> Span<'static> {
 /// `title · who` for the one-line list.
 fn headline(f: &Finding) -> String {
     match f.culprits.first() {
-        Some(c) => format!("{} · {}", f.title, culprit::name(c)),
-        None => f.title.clone(),
+        Some(c) => format!("{} · {}", finding_view::title(f), culprit::name(c)),
+        None => finding_view::title(f),
     }
 }
 
@@ -102,15 +102,16 @@ fn lines(view: &WatchView, paint: Paint) -> Vec<Line<'static>> {
 fn expanded(f: &Finding, paint: Paint) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::styled(format!(" {} ", f.id), paint.bold()),
-        Span::raw(f.summary.clone()),
+        Span::raw(finding_view::summary(f)),
     ])];
     if f.culprits.len() > 1 {
         let who: Vec<String> = f.culprits.iter().map(culprit::describe).collect();
         lines.push(Line::raw(format!(" Who: {}", who.join("; "))));
     }
-    if !f.causes.is_empty() {
+    let causes = finding_view::causes(f);
+    if !causes.is_empty() {
         lines.push(Line::styled(" Likely causes:", paint.bold()));
-        for (i, cause) in f.causes.iter().enumerate() {
+        for (i, cause) in causes.iter().enumerate() {
             lines.push(Line::raw(format!("  {}. {cause}", i + 1)));
         }
     }

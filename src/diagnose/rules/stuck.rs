@@ -1,0 +1,76 @@
+//! What the rules over sockets stuck across runs share (`close_wait_stuck`, `fin_wait2_stuck`):
+//! the same inodes, seen for at least `--stuck-after`, with their holders.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::culprits::holders;
+use crate::diagnose::Outcome;
+use crate::diagnose::runs::Runs;
+use crate::report::{Facts, Finding, Severity};
+
+/// What a stuck-socket finding says of its state.
+#[derive(Debug)]
+pub struct StuckWords {
+    /// `CLOSE_WAIT`
+    pub state: &'static str,
+    /// The state as `--state` takes it.
+    pub arg: &'static str,
+    /// What staying there means, as a clause.
+    pub meaning: &'static str,
+}
+
+/// Rule `id`'s finding when some of the sockets `seen` (inode → first seen) have stayed for
+/// `--stuck-after`.
+pub fn judge_stuck(
+    runs: &Runs,
+    id: &'static str,
+    seen: &BTreeMap<u64, u64>,
+    words: &'static StuckWords,
+) -> Outcome {
+    let (now, after) = (runs.now, runs.stuck_after);
+    let inodes: Vec<u64> = seen
+        .iter()
+        .filter(|(_, first)| now.saturating_sub(**first) >= after && **first < now)
+        .map(|(i, _)| *i)
+        .collect();
+    if inodes.is_empty() {
+        return Outcome::Quiet;
+    }
+    let facts = StuckFacts {
+        sockets: inodes.len(),
+        stuck_after_s: after,
+        oldest_s: seen.values().min().map_or(0, |f| now - f),
+        words,
+    };
+    Outcome::Fired(
+        Finding::new(id, Severity::Warning, facts)
+            .with_next_steps(vec![format!("sockscope list -p -o --state {}", words.arg)])
+            .with_culprits(holders(runs.owners, &inodes))
+            .with_inodes(inodes),
+    )
+}
+
+/// The same sockets in one state for at least `stuck_after_s`.
+#[derive(Debug, Serialize)]
+pub struct StuckFacts {
+    pub sockets: usize,
+    pub stuck_after_s: u64,
+    pub oldest_s: u64,
+    #[serde(skip)]
+    pub words: &'static StuckWords,
+}
+
+impl Facts for StuckFacts {
+    fn title(&self) -> String {
+        format!("{} sockets stuck in {}", self.sockets, self.words.state)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} sockets, the same inodes for at least {} s (the oldest {} s), are {}.",
+            self.sockets, self.stuck_after_s, self.oldest_s, self.words.meaning
+        )
+    }
+}
