@@ -8,9 +8,7 @@
 
 use std::collections::HashMap;
 
-use foldhash::HashMap as FastMap;
-
-use crate::model::{Socket, SocketKind, StateCounts, TcpState};
+use crate::model::{FastMap, Socket, SocketKind, StateCounts, TcpState};
 use crate::report::{Group, GroupKey, KeyValue, NetnsLabel, Owners};
 
 /// A socket waiting for its owners.

@@ -8,7 +8,6 @@ use crate::diagnose::rules::counter_rose::CounterRose;
 use crate::diagnose::rules::resets_spike::ResetsFacts;
 use crate::diagnose::rules::stuck::StuckFacts;
 use crate::diagnose::runs::RESET_COUNTERS;
-use crate::diagnose::thresholds::Thresholds;
 use crate::model::{Family, KernelContext, Socket};
 use crate::report::Severity;
 
@@ -32,7 +31,7 @@ fn run(now: u64, close_wait: &[u64], counters: &[(&str, i64)]) -> Run {
 /// Compares `r` with `prev` (stuck after 300 s); returns the comparison.
 fn compare_run(prev: Option<&Saved>, r: &Run) -> Comparison {
     let ctx = KernelContext::default();
-    let mut obs = Observations::new(&Thresholds::default(), &ctx);
+    let mut obs = Observations::new(crate::diagnose::observe::Limits::default(), &ctx);
     let mut tally = Tally::default();
     for &inode in &r.close_wait {
         let mut s = Socket::for_test(TcpState::CloseWait, "10.0.0.1:8080", "10.0.0.5:50000");

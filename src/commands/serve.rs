@@ -3,7 +3,6 @@
 //! second scrape), plus bounded per-port breakdowns and the age of the oldest CLOSE_WAIT per
 //! port. The HTTP side (`serve`) decides when to collect.
 
-use crate::diagnose::observe::{HashMap, HashSet};
 use std::io::Write;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -11,7 +10,7 @@ use crate::alert::state::Saved;
 use crate::cli::ServeJob;
 use crate::diagnose::all_ids;
 use crate::error::Error;
-use crate::model::{StateCounts, TcpState};
+use crate::model::{FastMap as HashMap, FastSet as HashSet, StateCounts, TcpState};
 use crate::pipeline::{self, Request};
 use crate::report::{
     AcceptQueue, Breakdown, CheckReport, ExporterStats, Notice, OldestCloseWait, Owners,

@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 use crate::model::KernelContext;
 use crate::report::{Finding, Owners};
-use observe::Observations;
+use observe::{Limits, Observations};
 use runs::{Interval, Runs};
 use thresholds::Thresholds;
 
@@ -93,6 +93,28 @@ pub struct Verdict {
     pub limited: Vec<(&'static str, String)>,
 }
 
+impl Limits {
+    /// What the rules' thresholds ask to be gathered while streaming.
+    pub fn of(thresholds: &Thresholds) -> Limits {
+        let tx = rules::tx_backlog::RULE.thresholds(thresholds);
+        Limits {
+            syn_sent_min_retransmits: rules::syn_sent_stuck::RULE
+                .thresholds(thresholds)
+                .min_retransmits,
+            rx_warn_bytes: rules::rx_backlog::RULE.thresholds(thresholds).warn_bytes,
+            tx_warn_retransmits: tx.warn_retransmits,
+            tx_warn_zero_window_bytes: tx.warn_zero_window_bytes,
+        }
+    }
+}
+
+impl Default for Limits {
+    /// As the shipped thresholds ask.
+    fn default() -> Limits {
+        Limits::of(&Thresholds::default())
+    }
+}
+
 /// Runs every enabled rule that judges one collection.
 pub fn diagnose(input: &Input, settings: &Settings) -> Verdict {
     let mut d = Verdict::default();
@@ -107,8 +129,7 @@ pub fn diagnose(input: &Input, settings: &Settings) -> Verdict {
             Some(Outcome::Limited(what)) => d.limited.push((rule.id(), what)),
         }
     }
-    // Stable: equal severities keep catalog order.
-    d.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // In catalog order: the pipeline sorts the run's findings by severity, once.
     d
 }
 
@@ -125,7 +146,7 @@ pub fn judge_runs(runs: &Runs, interval: Option<&Interval>, settings: &Settings)
                 .filter_map(|r| r.judge_interval(runs, interval)),
         );
     }
-    let mut findings: Vec<Finding> = outcomes
+    let findings: Vec<Finding> = outcomes
         .into_iter()
         .filter_map(|o| match o {
             Outcome::Fired(f) => Some(f),
@@ -133,8 +154,8 @@ pub fn judge_runs(runs: &Runs, interval: Option<&Interval>, settings: &Settings)
         })
         .filter(|f| settings.enabled(f.id))
         .collect();
-    // Stable: equal severities keep catalog order, remembered sockets first.
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // In catalog order, remembered sockets first: the pipeline sorts the run's findings by
+    // severity, once.
     findings
 }
 
@@ -160,7 +181,7 @@ mod tests {
     #[test]
     fn an_empty_machine_is_quiet() {
         let ctx = KernelContext::default();
-        let obs = Observations::new(&Thresholds::default(), &ctx);
+        let obs = Observations::new(crate::diagnose::observe::Limits::default(), &ctx);
         let s = Input {
             obs: &obs,
             ctx: &ctx,

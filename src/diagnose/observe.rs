@@ -4,16 +4,21 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-// Every socket streams through these maps, so hashing is on the hot path: foldhash is several
-// times faster than SipHash and still seeded per process, so remote peers cannot aim
-// collisions at it.
-pub type HashMap<K, V> = foldhash::HashMap<K, V>;
-pub type HashSet<T> = foldhash::HashSet<T>;
-
-use super::rules::{rx_backlog, syn_sent_stuck, tx_backlog};
-use super::thresholds::Thresholds;
-use crate::model::KernelContext;
+use crate::model::{FastMap as HashMap, FastSet as HashSet, KernelContext};
 use crate::model::{Socket, SocketKind, Tally, TcpState, TimerKind};
+
+/// The few thresholds that decide what is gathered while streaming (which sockets are kept
+/// for a rule), taken from the rules' entries by [`Limits::of`](super::Limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A SYN_SENT socket resent this often counts as retried (`syn_sent_stuck`).
+    pub syn_sent_min_retransmits: u32,
+    /// Unread bytes that make a socket worth keeping (`rx_backlog`).
+    pub rx_warn_bytes: u64,
+    /// Retransmits and zero-window bytes that do the same for sent data (`tx_backlog`).
+    pub tx_warn_retransmits: u32,
+    pub tx_warn_zero_window_bytes: u64,
+}
 
 /// Sockets of one kind of trouble, by where they point.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -137,16 +142,15 @@ const TIME_WAIT_SECS: u64 = 60;
 const REUSE_AFTER_SECS: u64 = 1;
 
 impl Observations {
-    /// Observations for the rules as `thresholds` set them: which SYN_SENT sockets count as
-    /// retried, and which sockets' queues are kept.
-    pub fn new(thresholds: &Thresholds, context: &KernelContext) -> Observations {
-        let tx = tx_backlog::RULE.thresholds(thresholds);
+    /// Observations for the rules as their thresholds set them ([`Limits`]): which SYN_SENT
+    /// sockets count as retried, and which sockets' queues are kept.
+    pub fn new(limits: Limits, context: &KernelContext) -> Observations {
         Observations {
             port_range: context.sysctl.ip_local_port_range,
-            syn_sent_min_retransmits: syn_sent_stuck::RULE.thresholds(thresholds).min_retransmits,
-            rx_warn: rx_backlog::RULE.thresholds(thresholds).warn_bytes,
-            tx_warn_retransmits: tx.warn_retransmits,
-            tx_warn_zero_window_bytes: tx.warn_zero_window_bytes,
+            syn_sent_min_retransmits: limits.syn_sent_min_retransmits,
+            rx_warn: limits.rx_warn_bytes,
+            tx_warn_retransmits: limits.tx_warn_retransmits,
+            tx_warn_zero_window_bytes: limits.tx_warn_zero_window_bytes,
             keep_inodes: true,
             clock_ticks: 100,
             ..Observations::default()
@@ -290,7 +294,7 @@ mod tests {
 
     #[test]
     fn close_wait_unread_and_unaccepted() {
-        let mut o = Observations::new(&Thresholds::default(), &ctx());
+        let mut o = Observations::new(crate::diagnose::observe::Limits::default(), &ctx());
         let mut s = Socket::for_test(TcpState::CloseWait, "10.0.0.1:8080", "10.0.0.5:40000");
         s.rx_queue = 1;
         o.observe(&s);
@@ -305,7 +309,7 @@ mod tests {
 
     #[test]
     fn only_ephemeral_local_ports_count_toward_destinations() {
-        let mut o = Observations::new(&Thresholds::default(), &ctx());
+        let mut o = Observations::new(crate::diagnose::observe::Limits::default(), &ctx());
         o.observe(&Socket::for_test(
             TcpState::TimeWait,
             "10.0.0.1:40000",
@@ -332,7 +336,7 @@ mod tests {
 
     #[test]
     fn connections_accepted_on_an_ephemeral_listener_use_no_port() {
-        let mut o = Observations::new(&Thresholds::default(), &ctx());
+        let mut o = Observations::new(crate::diagnose::observe::Limits::default(), &ctx());
         o.observe(&Socket::for_test(
             TcpState::Listen,
             "127.0.0.1:41000",
@@ -363,7 +367,7 @@ mod tests {
 
     #[test]
     fn only_anomalous_sockets_are_kept() {
-        let mut o = Observations::new(&Thresholds::default(), &ctx());
+        let mut o = Observations::new(crate::diagnose::observe::Limits::default(), &ctx());
         for _ in 0..1000 {
             o.observe(&Socket::for_test(
                 TcpState::Established,

@@ -188,12 +188,14 @@ mod tests {
     use serde::Serialize;
 
     use super::*;
-    use crate::diagnose::thresholds::Thresholds;
     use crate::model::{Family, KernelContext, Socket, TcpState};
     use crate::report::Facts;
 
     fn close_wait(n_on_5000: usize, n_elsewhere: usize) -> (Tally, Observations) {
-        let mut obs = Observations::new(&Thresholds::default(), &KernelContext::default());
+        let mut obs = Observations::new(
+            crate::diagnose::observe::Limits::default(),
+            &KernelContext::default(),
+        );
         obs.watch_ports([5000]);
         let mut tally = Tally::default();
         for (port, n) in [(5000, n_on_5000), (8080, n_elsewhere)] {

@@ -14,6 +14,12 @@ pub use counts::{StateCounts, Tally};
 pub use state_set::{SELECTORS, StateSelector, StateSet};
 pub use table::{SocketTable, SortFields, sort_renumbering};
 
+/// The hash map of every per-socket path (observations, groups, the list's IPv6 index):
+/// foldhash is several times faster than SipHash and still seeded per process, so remote peers
+/// cannot aim collisions at it. Maps built once per finding or per process use std's.
+pub type FastMap<K, V> = foldhash::HashMap<K, V>;
+pub type FastSet<T> = foldhash::HashSet<T>;
+
 use std::fmt;
 use std::net::SocketAddr;
 

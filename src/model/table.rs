@@ -70,7 +70,7 @@ pub struct SocketTable {
     rows: Vec<Row>,
     v6: Vec<Ipv6Addr>,
     /// Looked up for every IPv6 socket pushed: foldhash, not SipHash.
-    v6_index: foldhash::HashMap<Ipv6Addr, u32>,
+    v6_index: super::FastMap<Ipv6Addr, u32>,
     wide: Vec<Wide>,
     /// The arrival number of each group's first row (groups: the namespaces of a sweep, which
     /// arrive one after another), so a row's group needs no room in the row.
@@ -241,7 +241,7 @@ impl SocketTable {
     /// Renumbers the IPv6 table in address order, so indices compare as the addresses do.
     fn order_v6(&mut self) {
         let renumber = sort_renumbering(&mut self.v6);
-        self.v6_index = foldhash::HashMap::default();
+        self.v6_index = super::FastMap::default();
         for r in &mut self.rows {
             if r.flags & LOCAL_V6 != 0 {
                 r.local = renumber[r.local as usize];

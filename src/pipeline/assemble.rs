@@ -7,7 +7,7 @@ use super::Request;
 use super::pass::Part;
 use crate::alert::history::Comparison;
 use crate::collect::SKIPPED_DETAILS;
-use crate::diagnose::observe::Observations;
+use crate::diagnose::observe::{Limits, Observations};
 use crate::model::{KernelContext, Tally};
 use crate::report::{Attribution, Checks, Collection, NamespaceReport, SummaryReport, Sweep};
 
@@ -99,7 +99,8 @@ pub(super) fn assemble(
         });
     }
     collection.netns = None;
-    let observations = Observations::new(&request.config.settings.thresholds, &context);
+    let limits = Limits::of(&request.config.settings.thresholds);
+    let observations = Observations::new(limits, &context);
     let report = SummaryReport {
         collected_at,
         tally,

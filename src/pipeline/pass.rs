@@ -9,7 +9,7 @@ use super::{Each, Request, targets};
 use crate::alert::history::{self, Comparison, Current};
 use crate::collect::context::read_context;
 use crate::collect::{self, Source};
-use crate::diagnose::observe::Observations;
+use crate::diagnose::observe::{Limits, Observations};
 use crate::diagnose::{self, Input, Processes};
 use crate::error::Error;
 use crate::model::{KernelContext, StateSet, Tally};
@@ -60,7 +60,8 @@ impl Run<'_> {
             let other = source.pid().is_some() || source.enters_namespace();
             read_context(source.root(), &source.net_dir(), other)
         };
-        let mut obs = Observations::new(&request.config.settings.thresholds, &context);
+        let limits = Limits::of(&request.config.settings.thresholds);
+        let mut obs = Observations::new(limits, &context);
         obs.watch_ports(request.config.watched_ports());
         obs.keep_inodes(request.keeps_inodes());
         obs.clock_ticks(collect::clock_ticks());

@@ -25,7 +25,7 @@ pub fn ctx() -> KernelContext {
 
 /// Observations of `sockets` (listeners first, as the kernel lists them).
 pub fn observe(ctx: &KernelContext, sockets: &[Socket]) -> Observations {
-    let mut o = Observations::new(&Thresholds::default(), ctx);
+    let mut o = Observations::new(crate::diagnose::observe::Limits::default(), ctx);
     for s in sockets {
         o.count_all(s);
         o.observe(s);
