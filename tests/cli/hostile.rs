@@ -10,7 +10,7 @@ use std::process::{Command as Process, Stdio};
 use std::time::Duration;
 
 use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
-use crate::util::{fixture, is_root, sockscope};
+use crate::util::{fixture, is_root, skip, sockscope};
 
 /// Far above any real run; reached only by a hang, which then fails the test instead of CI.
 const HANG: Duration = Duration::from_secs(60);
@@ -178,8 +178,7 @@ fn a_lock_held_by_another_process_is_unknown_after_the_timeout() {
 #[test]
 fn device_nodes_are_never_replaced() {
     if !is_root() {
-        println!("skipped: making a device node needs root");
-        return;
+        return skip("making a device node needs root");
     }
     let dir = tempfile::tempdir().unwrap();
     let null = dir.path().join("null");
@@ -332,7 +331,7 @@ fn check_exits_unknown_when_its_output_cannot_be_written() {
             .unwrap();
         assert_eq!(status.code(), Some(3));
     } else {
-        println!("skipped the /dev/full half: no /dev/full here");
+        skip("the full-disk half: no /dev/full here");
     }
     // Other commands: a closed pipe is the reader being done.
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
@@ -393,8 +392,7 @@ fn a_refused_sock_diag_dump_falls_back_to_proc() {
             let err = String::from_utf8_lossy(&out.stderr);
             if err.contains("netlink sock_diag unavailable") || !Path::new("/proc/net/tcp").exists()
             {
-                println!("skipped: no sock_diag socket or no /proc here");
-                return;
+                return skip("no sock_diag socket or no /proc here");
             }
             panic!("auto did not fall back: {err}");
         }
@@ -406,8 +404,7 @@ fn a_refused_sock_diag_dump_falls_back_to_proc() {
             .as_str()
             .is_some_and(|r| r.contains("unavailable"))
     {
-        println!("skipped: sock_diag cannot even be opened here");
-        return;
+        return skip("sock_diag cannot even be opened here");
     }
     assert_eq!(c["source"], "proc", "{c}");
     assert_eq!(
