@@ -9,16 +9,13 @@
 # files (busybox-static plus the sockscope binary and its libraries, `docker import`: no
 # registry is needed), runs containers with --network none holding known sockets, then does the
 # same with Podman. Everything it started is removed on exit, failure included. It prints why
-# it skips where it cannot run.
+# it skips where it cannot run (a failure under SOCKSCOPE_REQUIRE_LIVE=1: tests/lib.sh).
 #
 # Usage: sudo tests/containers.sh   (SOCKSCOPE=path/to/binary to test a given build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-skip() {
-    echo "containers.sh: skipped: $*"
-    exit 0
-}
+source tests/lib.sh
 say() { echo "containers.sh: $*"; }
 fail() {
     echo "containers.sh: FAILED: $*" >&2
@@ -220,8 +217,7 @@ say "inside a container with --host-root: the same names and counts"
 
 # --- Podman ------------------------------------------------------------------------------
 if ! "${PODMAN[@]}" info >/dev/null 2>&1; then
-    say "podman skipped: podman info fails here: $("${PODMAN[@]}" info 2>&1 | tail -1)"
-    exit 0
+    skip "podman (docker passed): podman info fails here: $("${PODMAN[@]}" info 2>&1 | tail -1)"
 fi
 tar -C "$ROOTFS" -c . | "${PODMAN[@]}" import -q - "$IMAGE" >/dev/null
 PODMAN_NAMES+=(podman-cache)

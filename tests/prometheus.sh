@@ -4,15 +4,12 @@
 # deploy/prometheus.yml's job shape and deploy/sockscope-rules.yml with promtool.
 #
 # Needs root to install Debian's `prometheus` package when it is missing; skips, saying why,
-# where it cannot. Everything it starts runs on 127.0.0.1 with its own data directory, and is
-# stopped (by pid) on exit.
+# where it cannot (a failure under SOCKSCOPE_REQUIRE_LIVE=1: tests/lib.sh). Everything it
+# starts runs on 127.0.0.1 with its own data directory, and is stopped (by pid) on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-skip() {
-    echo "prometheus.sh: SKIP: $*"
-    exit 0
-}
+source tests/lib.sh
 
 if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
     [ "$(id -u)" -eq 0 ] || skip "prometheus is not installed and installing it needs root"
@@ -32,8 +29,8 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
     [ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d
     [ "$installed" -eq 1 ] || skip "apt-get could not install prometheus"
 fi
-command -v curl >/dev/null || skip "curl is missing"
-command -v python3 >/dev/null || skip "python3 is missing"
+need curl curl
+need python3 python3
 
 cargo build --quiet
 bin="$PWD/target/debug/sockscope"

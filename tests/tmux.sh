@@ -4,7 +4,8 @@
 # says, that q exits 0 and SIGTERM ends it too, and that both give the terminal back (the
 # alternate screen left, the cursor shown, the tty out of raw mode).
 #
-# Installs tmux with apt-get when missing and root; otherwise says why it skips and exits 0.
+# Installs tmux with apt-get when missing and root; otherwise says why it skips (exit 0, or 1
+# under SOCKSCOPE_REQUIRE_LIVE=1: tests/lib.sh).
 # Uses its own tmux server (-L) and cleans up everything it starts.
 # With --capture FILE, also writes the screen (100x34, after a few refreshes) to FILE.
 set -euo pipefail
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 capture=""
 if [[ "${1:-}" == "--capture" ]]; then capture="${2:?--capture needs a file}"; fi
 
-skip() { echo "SKIP tests/tmux.sh: $*"; exit 0; }
+source tests/lib.sh
 
 # As root, run in a PID namespace of our own: watch's owner walk then reads only the test's
 # processes, not a busy host's (millions of fds elsewhere make each refresh take minutes).
@@ -22,16 +23,8 @@ if [[ $(id -u) -eq 0 && -z "${SOCKSCOPE_TMUX_UNSHARED:-}" ]] && command -v unsha
     SOCKSCOPE_TMUX_UNSHARED=1 exec unshare --pid --fork --mount-proc bash "$0" "$@"
 fi
 
-if ! command -v tmux >/dev/null; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        echo "== installing tmux"
-        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null \
-            || skip "tmux is missing and apt-get could not install it"
-    else
-        skip "tmux is missing (install it, or run as root to let this script install it)"
-    fi
-fi
-command -v python3 >/dev/null || skip "python3 is missing (it holds the CLOSE_WAIT leak)"
+need tmux tmux
+need python3 python3 # it holds the CLOSE_WAIT leak
 
 cargo build --quiet
 bin="$PWD/target/debug/sockscope"

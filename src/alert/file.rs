@@ -20,6 +20,9 @@ pub const CONFIG_LIMIT: u64 = 1 << 20;
 pub const STATE_LIMIT: u64 = 8 << 20;
 /// How long to wait for another run's lock before giving up (UNKNOWN).
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Test-only: a duration (`250ms`) that replaces [`LOCK_TIMEOUT`], so a test of a held lock
+/// need not wait five seconds. Never set it outside tests.
+const LOCK_TIMEOUT_VAR: &str = "SOCKSCOPE_TEST_LOCK_TIMEOUT";
 /// Temp files of ours older than this are a killed run's leftovers.
 const STALE_AFTER: Duration = Duration::from_secs(60);
 const TEMP_MARK: &str = ".sockscope-tmp.";
@@ -92,6 +95,21 @@ fn check_owner(file: &File, path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// How long `check` waits for the state file's lock: [`LOCK_TIMEOUT`], unless a test set
+/// `SOCKSCOPE_TEST_LOCK_TIMEOUT`.
+pub fn lock_timeout() -> Duration {
+    lock_timeout_from(std::env::var_os(LOCK_TIMEOUT_VAR).as_deref())
+}
+
+/// A value that is not a duration is ignored: the test that set it then sees the 5 s wait in
+/// the message and fails.
+fn lock_timeout_from(value: Option<&std::ffi::OsStr>) -> Duration {
+    value
+        .and_then(|v| v.to_str())
+        .and_then(|v| humantime::parse_duration(v).ok())
+        .unwrap_or(LOCK_TIMEOUT)
+}
+
 /// An exclusive lock held while it lives (`flock` on `PATH.lock`).
 #[derive(Debug)]
 pub struct Lock {
@@ -138,10 +156,11 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
             Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => {
                 std::thread::sleep(Duration::from_millis(50));
             }
+            // The time really waited, not the timeout asked for: sleeps overshoot.
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(fail(io::Error::other(format!(
-                    "another process has held the lock for {} s; giving up",
-                    timeout.as_secs_f64()
+                    "another process has held the lock for {:.1} s; giving up",
+                    started.elapsed().as_secs_f64()
                 ))));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
@@ -288,15 +307,39 @@ mod tests {
         // process's would.
         let held = File::create(dir.path().join("state.json.lock")).unwrap();
         held.lock().unwrap();
-        let e = lock(&state, Duration::from_millis(100))
+        let e = lock(&state, Duration::from_millis(300))
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("state.json.lock': another process has held the lock for 0.1 s"),
-            "{e}"
+        let waited = waited(
+            &e,
+            "state.json.lock': another process has held the lock for ",
         );
+        assert!((0.3..5.0).contains(&waited), "{e}");
         held.unlock().unwrap();
         assert!(lock(&state, Duration::from_millis(100)).is_ok());
+    }
+
+    /// The seconds an error message says were waited, after `prefix`.
+    fn waited(message: &str, prefix: &str) -> f64 {
+        message
+            .split_once(prefix)
+            .and_then(|(_, rest)| rest.split_once(" s; giving up"))
+            .and_then(|(seconds, _)| seconds.parse().ok())
+            .unwrap_or_else(|| panic!("no wait in {message}"))
+    }
+
+    #[test]
+    fn the_lock_timeout_is_five_seconds_unless_a_test_says_otherwise() {
+        use std::ffi::OsStr;
+        assert_eq!(lock_timeout_from(None), Duration::from_secs(5));
+        assert_eq!(
+            lock_timeout_from(Some(OsStr::new("250ms"))),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            lock_timeout_from(Some(OsStr::new("soon"))),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

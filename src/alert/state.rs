@@ -79,7 +79,7 @@ pub struct StateFile {
 impl StateFile {
     /// Locks the state file (waiting a little for another run) and reads what it holds.
     pub fn open(path: &Path) -> Result<(StateFile, Previous), Error> {
-        let lock = file::lock(path, file::LOCK_TIMEOUT)?;
+        let lock = file::lock(path, file::lock_timeout())?;
         let previous = match file::read_own(path, file::STATE_LIMIT) {
             Ok(Some(bytes)) => parse(path, &bytes),
             Ok(None) => Previous::Missing,

@@ -140,8 +140,13 @@ fn connection(stream: TcpStream, options: &Options, shared: &Shared) {
             };
             let mut conn = rustls::StreamOwned::new(session, stream);
             exchange(&mut conn, options, shared, deadline);
-            conn.conn.send_close_notify();
-            let _ = conn.flush();
+            // After a failed handshake (plain HTTP, a client that gave up) rustls has already
+            // sent its alert; flushing would try to finish the handshake and so hold the
+            // connection until the read deadline.
+            if !conn.conn.is_handshaking() {
+                conn.conn.send_close_notify();
+                let _ = conn.flush();
+            }
         }
         None => {
             let mut conn = stream;

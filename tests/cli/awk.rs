@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use crate::util::{CLEAN_SCENARIOS, fixture, root, sockscope, stdout_of};
+use crate::util::{CLEAN_SCENARIOS, fixture, have_tool, root, skip, sockscope, stdout_of};
 
 const ONE_LINER: &str = r#"
 BEGIN {
@@ -29,9 +29,8 @@ fn sorted_lines(text: &str) -> Vec<String> {
 
 #[test]
 fn plain_equals_the_awk_one_liner() {
-    if Command::new("awk").arg("BEGIN{}").output().is_err() {
-        println!("skipped: awk is not installed");
-        return;
+    if !have_tool("awk", "mawk") {
+        return skip("awk is not installed");
     }
     for scenario in CLEAN_SCENARIOS {
         let dir = root().join(fixture(scenario)).join("net");

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{fresh_listener, netstat_name, sockscope, stdout_of};
+use crate::util::{fresh_listener, have_tool, netstat_name, skip, sockscope, stdout_of};
 
 /// Sockets in known states around one listener. Dropping it closes them.
 struct Scene {
@@ -94,8 +94,9 @@ fn family_flag(scene_ip: std::net::IpAddr) -> &'static str {
 
 fn check_scene(ip: std::net::IpAddr) {
     let Some(scene) = build_scene(ip) else {
-        println!("skipped: cannot listen on {ip} (no loopback for this family)");
-        return;
+        return skip(format!(
+            "cannot listen on {ip} (no loopback for this family)"
+        ));
     };
     let port = scene.port.to_string();
     eventually(&expected(), || {
@@ -168,7 +169,7 @@ fn compare_sources(port: &str) {
     {
         assert_eq!(counts("netlink"), proc, "netlink and /proc disagree");
     } else {
-        println!("skipped netlink comparison: sock_diag is not available here");
+        skip("the netlink comparison: sock_diag is not available here");
     }
 }
 
@@ -176,10 +177,13 @@ fn compare_sources(port: &str) {
 /// state, queues (a listener's Send-Q is its backlog in both), addresses.
 fn compare_list_with_ss(port: &str) {
     let filter = format!("( sport = :{port} or dport = :{port} )");
-    let Ok(out) = Command::new("ss").args(["-tanH", &filter]).output() else {
-        println!("skipped ss row comparison: ss is not installed");
-        return;
-    };
+    if !have_tool("ss", "iproute2") {
+        return skip("the ss row comparison: ss is not installed");
+    }
+    let out = Command::new("ss")
+        .args(["-tanH", &filter])
+        .output()
+        .unwrap();
     let unmap = |addr: &str| -> String {
         // ss shows IPv4 peers of dual-stack sockets as [::ffff:a.b.c.d]; we show a.b.c.d.
         match addr
@@ -221,10 +225,13 @@ fn counts_real_ipv6_sockets_exactly() {
 /// `ss -tan` over the same port must agree state for state.
 fn compare_with_ss(port: &str) {
     let filter = format!("( sport = :{port} or dport = :{port} )");
-    let Ok(out) = Command::new("ss").args(["-tanH", &filter]).output() else {
-        println!("skipped ss cross-check: ss is not installed");
-        return;
-    };
+    if !have_tool("ss", "iproute2") {
+        return skip("the ss cross-check: ss is not installed");
+    }
+    let out = Command::new("ss")
+        .args(["-tanH", &filter])
+        .output()
+        .unwrap();
     let mut counts = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         if let Some(state) = line.split_whitespace().next() {
@@ -239,10 +246,10 @@ fn compare_with_ss(port: &str) {
 
 /// The seed one-liner, restricted to our port, must agree too.
 fn compare_with_netstat(port: &str) {
-    let Ok(out) = Command::new("netstat").arg("-tan").output() else {
-        println!("skipped netstat cross-check: netstat is not installed");
-        return;
-    };
+    if !have_tool("netstat", "net-tools") {
+        return skip("the netstat cross-check: netstat is not installed");
+    }
+    let out = Command::new("netstat").arg("-tan").output().unwrap();
     let mut counts = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let f: Vec<&str> = line.split_whitespace().collect();

@@ -12,7 +12,7 @@ use std::process::Command as Process;
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 use serde_json::Value;
 
-use crate::util::{sockscope, stdout_of};
+use crate::util::{have_tool, is_root, skip, sockscope, stdout_of};
 
 /// Namespaces made for one test, deleted (with their sockets) when dropped.
 struct Namespaces {
@@ -43,12 +43,19 @@ fn ip(args: &[&str]) -> bool {
 
 /// Makes a namespace with loopback up, or says why not.
 fn make(name: &str) -> Result<(), String> {
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         return Err("needs root (ip netns add)".into());
     }
-    let _ = Process::new("ip").args(["netns", "del", name]).status();
+    if !have_tool("ip", "iproute2") {
+        return Err("ip is not installed (iproute2)".into());
+    }
+    // A namespace of this name left by a killed run; usually there is none.
+    let _ = Process::new("ip")
+        .args(["netns", "del", name])
+        .stderr(std::process::Stdio::null())
+        .status();
     if !ip(&["netns", "add", name]) {
-        return Err("`ip netns add` failed or ip is not installed".into());
+        return Err("`ip netns add` failed".into());
     }
     if !ip(&["netns", "exec", name, "ip", "link", "set", "lo", "up"]) {
         return Err("cannot bring up loopback in the new namespace".into());
@@ -152,7 +159,7 @@ fn setup(tag: &str, shapes: &[(usize, usize)]) -> Result<Namespaces, String> {
 fn every_namespace_is_counted_exactly_and_named() {
     let made = match setup("all", &[(3, 0), (1, 30), (0, 0)]) {
         Ok(made) => made,
-        Err(why) => return println!("skipped: {why}"),
+        Err(why) => return skip(why),
     };
     let json = stdout_of(sockscope().args(["--all-netns", "--json"]));
     let doc: Value = serde_json::from_str(&json).unwrap();
@@ -196,10 +203,11 @@ fn every_namespace_is_counted_exactly_and_named() {
             .map(|(c, s)| (s.to_string(), *c))
             .collect();
         assert_eq!(got, want, "{name}");
-        if let Some(ss) = ss_counts(name) {
-            assert_eq!(got, ss, "{name} against ss -tan");
-        } else {
-            println!("note: ss not available, compared with the expected counts only");
+        match ss_counts(name) {
+            Some(ss) => assert_eq!(got, ss, "{name} against ss -tan"),
+            None => skip(format!(
+                "the ss comparison in {name}: `ip netns exec {name} ss -tan` failed"
+            )),
         }
     }
     // The leak is found in the namespace that has it, and only there.
@@ -225,7 +233,7 @@ fn every_namespace_is_counted_exactly_and_named() {
 fn one_namespace_by_name_or_path() {
     let made = match setup("one", &[(2, 1)]) {
         Ok(made) => made,
-        Err(why) => return println!("skipped: {why}"),
+        Err(why) => return skip(why),
     };
     let name = &made.names[0];
     let path = format!("/run/netns/{name}");

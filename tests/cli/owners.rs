@@ -9,7 +9,7 @@ use std::process::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-use crate::util::{fake_process, fixture, is_root, root, sockscope, stdout_of};
+use crate::util::{fake_process, fixture, have_tool, is_root, root, skip, sockscope, stdout_of};
 
 const EVIL: &str = "\x1b]0;pwned\x07";
 
@@ -301,26 +301,36 @@ fn unsorted_rows_are_the_sorted_rows_in_kernel_order_whether_streamed_or_kept() 
 }
 
 /// Runs the binary as `nobody` when we are root (so other users' fds are unreadable), or as
-/// ourselves otherwise. `None` (test skipped) when that cannot be arranged here.
+/// ourselves otherwise. As root it runs a link to the binary in a directory anyone can enter:
+/// the checkout may be where `nobody` cannot reach it (under /root). `None` when setpriv, which
+/// drops root, is missing.
 fn unprivileged(args: &[&str]) -> Option<std::process::Output> {
     let bin = assert_cmd::cargo::cargo_bin("sockscope");
-    let is_root = fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    let mut cmd = if is_root {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&bin);
-        c
-    } else {
-        Command::new(&bin)
-    };
-    let output = cmd.current_dir("/").args(args).output().ok()?;
-    if !output.status.success()
-        && String::from_utf8_lossy(&output.stderr).contains("Permission denied")
-    {
+    if !is_root() {
+        return Some(
+            Command::new(&bin)
+                .current_dir("/")
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+    }
+    if !have_tool("setpriv", "util-linux") {
         return None;
     }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let reachable = dir.path().join("sockscope");
+    if fs::hard_link(&bin, &reachable).is_err() {
+        fs::copy(&bin, &reachable).unwrap();
+    }
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&reachable)
+        .current_dir("/")
+        .args(args)
+        .output()
+        .unwrap();
     Some(output)
 }
 
@@ -338,10 +348,7 @@ fn unreadable_processes_make_attribution_partial_not_failed() {
     fs::set_permissions(secret.join("fd"), fs::Permissions::from_mode(0o000)).unwrap();
     let root_arg = fake.path().display().to_string();
     let Some(out) = unprivileged(&["top", "--json", "--proc-root", &root_arg]) else {
-        println!(
-            "skipped: cannot run sockscope as an unprivileged user here (setpriv missing, or the binary is not reachable for nobody)"
-        );
-        return;
+        return skip("cannot run sockscope as nobody here: setpriv is not installed");
     };
     assert_eq!(
         out.status.code(),
@@ -428,7 +435,7 @@ fn top_names_this_process_for_its_close_wait_sockets() {
             );
         }
     } else {
-        println!("skipped unprivileged run: setpriv missing or binary unreachable for nobody");
+        skip("the unprivileged run: setpriv is not installed");
     }
     drop(held);
 }

@@ -1,7 +1,9 @@
 //! Property tests for every parser the fuzz targets under `fuzz/` cover: what the kernel (or
 //! sockscope itself) writes parses back to the same values, and any other input is rejected
-//! or skipped, never a panic. Bounded to a few hundred cases each, so the whole module runs in
-//! about a second; the fuzz targets search far longer.
+//! or skipped by a stated rule (a torn state file is never used, sockstat's values come from
+//! its TCP line only), never a panic: each test asserts something an answer could get wrong.
+//! Bounded to a few hundred cases each, so the whole module runs in about a second; the fuzz
+//! targets search far longer.
 
 use std::net::Ipv4Addr;
 
@@ -76,6 +78,26 @@ fn tcp4_line(slot: usize, f: &Fields) -> String {
     )
 }
 
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A state file as `check` writes it, last written at `written_at`.
+fn state_doc(written_at: u64, rates: &[f64], notified_at: u64) -> String {
+    serde_json::json!({
+        "tool": "sockscope", "schema": 1, "written_at": written_at,
+        "written_at_ms": written_at * 1000, "boot_id": null,
+        "history": {"LISTEN": [1, 2]}, "counters": {"Tcp.X": 1},
+        "close_wait": {"7": written_at}, "fin_wait2": {}, "accept_queues": {},
+        "reset_rates": rates, "last_status": "OK",
+        "notified_status": "WARNING", "notified_at": notified_at,
+    })
+    .to_string()
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -125,8 +147,25 @@ proptest! {
     }
 
     #[test]
-    fn sockstat_takes_any_text(text in any::<String>()) {
-        let _ = parse_sockstat(&text);
+    fn sockstat_is_read_from_its_tcp_line_alone(
+        text in any::<String>(),
+        v in prop::array::uniform5(any::<u64>()),
+    ) {
+        // Other protocols' lines, and whatever a kernel adds, neither make a TCP line up nor
+        // change the one there is.
+        let others: String = text
+            .lines()
+            .filter(|l| !l.starts_with("TCP:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        prop_assert!(parse_sockstat(&others).is_none(), "{:?}", others);
+        let tcp = format!(
+            "TCP: inuse {} orphan {} tw {} alloc {} mem {}\n",
+            v[0], v[1], v[2], v[3], v[4]
+        );
+        let s = parse_sockstat(&format!("{others}{tcp}{others}"))
+            .ok_or_else(|| TestCaseError::fail("the TCP line was not found"))?;
+        prop_assert_eq!([s.inuse, s.orphan, s.tw, s.alloc, s.mem], v);
     }
 
     #[test]
@@ -194,28 +233,36 @@ proptest! {
         ahead in 301u64..u32::MAX as u64,
         rates in prop::collection::vec(0f64..1e6, 0..8),
     ) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let doc = |notified_at: u64| {
-            serde_json::json!({
-                "tool": "sockscope", "schema": 1, "written_at": now - ago,
-                "written_at_ms": (now - ago) * 1000, "boot_id": null,
-                "history": {"LISTEN": [1, 2]}, "counters": {"Tcp.X": 1},
-                "close_wait": {"7": now - ago}, "fin_wait2": {}, "accept_queues": {},
-                "reset_rates": rates, "last_status": "OK",
-                "notified_status": "WARNING", "notified_at": notified_at,
-            })
-            .to_string()
-        };
-        prop_assert!(parse_state(doc(now - ago).as_bytes()));
-        prop_assert!(!parse_state(doc(now + ahead).as_bytes()));
+        let now = now();
+        prop_assert!(parse_state(state_doc(now - ago, &rates, now - ago).as_bytes()));
+        prop_assert!(!parse_state(state_doc(now - ago, &rates, now + ahead).as_bytes()));
     }
 
     #[test]
-    fn state_files_take_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse_state(&bytes);
+    fn damaged_state_files_are_used_only_while_still_state_files(
+        bytes in prop::collection::vec(any::<u8>(), 0..512),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        junk in prop::collection::vec(any::<u8>(), 1..8),
+    ) {
+        let good = state_doc(now() - 60, &[1.0], now() - 60).into_bytes();
+        prop_assert!(parse_state(&good));
+        // A torn write (a full disk, a crash without the atomic rename): any strict prefix.
+        prop_assert!(!parse_state(&good[..at.index(good.len())]));
+        // After the document, only JSON's own whitespace may follow.
+        let blank = junk.iter().all(|b| b" \t\n\r".contains(b));
+        prop_assert_eq!(parse_state(&[&good[..], &junk].concat()), blank);
+        // One byte changed, or bytes of any kind: used only if still a sockscope state file.
+        let mut changed = good.clone();
+        changed[at.index(good.len())] = byte;
+        for bytes in [changed, bytes] {
+            if parse_state(&bytes) {
+                let v: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| TestCaseError::fail(format!("used, yet not JSON: {e}")))?;
+                prop_assert_eq!(&v["tool"], "sockscope");
+                prop_assert_eq!(&v["schema"], 1);
+            }
+        }
     }
 
     #[test]
@@ -267,8 +314,21 @@ proptest! {
     }
 
     #[test]
-    fn sock_diag_takes_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
-        let _ = parse_msg(&bytes, 100);
+    fn sock_diag_takes_any_bytes(
+        mut bytes in prop::collection::vec(any::<u8>(), 0..600),
+        family in prop_oneof![Just(2u8), Just(10u8), any::<u8>()],
+    ) {
+        if let Some(first) = bytes.first_mut() {
+            *first = family;
+        }
+        // A socket from any inet_diag_msg-sized message of an inet family, its ports read
+        // where the kernel puts them; nothing from anything else.
+        let parsed = parse_msg(&bytes, 100);
+        prop_assert_eq!(parsed.is_some(), bytes.len() >= 72 && matches!(family, 2 | 10));
+        if let Some(s) = parsed {
+            prop_assert_eq!(s.local.port(), u16::from_be_bytes([bytes[4], bytes[5]]));
+            prop_assert_eq!(s.remote.port(), u16::from_be_bytes([bytes[6], bytes[7]]));
+        }
         let mut n = 0u64;
         if let Ok((count, _)) = walk_messages(&bytes, 100, &mut |_| n += 1) {
             prop_assert_eq!(count, n);

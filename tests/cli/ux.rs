@@ -2,7 +2,7 @@
 //! mean, and the same numbers in every format.
 
 use crate::util::scenario::{CLOSE_WAIT, ESTABLISHED, Scenario, sock};
-use crate::util::{fixture, run_check, snapshot_settings, sockscope, stdout_of};
+use crate::util::{fixture, run_check, skip, snapshot_settings, sockscope, stdout_of};
 
 fn leak() -> Scenario {
     Scenario::new()
@@ -234,19 +234,17 @@ fn list_json_has_the_backlog_of_listeners() {
 #[test]
 fn live_backlog_and_what_the_filter_line_counts() {
     let Some(listener) = crate::util::fresh_listener(std::net::Ipv4Addr::LOCALHOST.into()) else {
-        println!("skipped: no loopback listener");
-        return;
+        return skip("no loopback listener");
     };
     let port = listener.local_addr().unwrap().port().to_string();
     let json =
         stdout_of(sockscope().args(["list", "--json", "--state", "listening", "--port", &port]));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     if v["collection"]["source"] != "netlink" {
-        println!(
-            "skipped: sock_diag unavailable here ({})",
+        return skip(format!(
+            "sock_diag unavailable here ({})",
             v["collection"]["source_reason"]
-        );
-        return;
+        ));
     }
     assert!(
         v["sockets"][0]["backlog"].as_u64().is_some_and(|b| b > 0),

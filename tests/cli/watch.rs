@@ -107,16 +107,16 @@ fn bad_watch_arguments_exit_2_and_say_why() {
     }
 }
 
-/// Three refreshes a second apart over this process's own port: one CLOSE_WAIT socket before the
-/// first, two more opened as soon as the first record is read, so the third refresh (two
-/// intervals later) sees three and says by how much it rose.
+/// Three refreshes half a second apart over this process's own port: one CLOSE_WAIT socket
+/// before the first, two more opened as soon as the first record is read (a millisecond's
+/// work), so the third refresh (a second later) sees three and says by how much it rose.
 #[test]
 fn live_close_wait_rises_between_refreshes() {
     let listener = fresh_listener(Ipv4Addr::LOCALHOST.into()).expect("a loopback listener");
     let port = listener.local_addr().unwrap().port().to_string();
     let mut held = close_wait_on(&listener, 1);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
-        .args(["watch", "--format", "plain", "--count", "3", "-n", "1"])
+        .args(["watch", "--format", "plain", "--count", "3", "-n", "0.5"])
         .args(["--sport", &port, "--state", "close-wait"])
         .stdout(Stdio::piped())
         .spawn()

@@ -131,6 +131,72 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Whether CI asked that nothing be skipped: `SOCKSCOPE_REQUIRE_LIVE=1`.
+pub fn require_live() -> bool {
+    std::env::var_os("SOCKSCOPE_REQUIRE_LIVE").is_some_and(|v| v == "1")
+}
+
+/// Says why a test, or part of one, cannot run here, and lets it pass: the suite passes as an
+/// ordinary user and without optional tools. Under `SOCKSCOPE_REQUIRE_LIVE=1` (CI, as root,
+/// where everything can run) a skip fails the test instead: there it would mean a check had
+/// silently stopped checking. Every skip in the suite goes through here.
+#[track_caller]
+pub fn skip(reason: impl std::fmt::Display) {
+    assert!(
+        !require_live(),
+        "SOCKSCOPE_REQUIRE_LIVE=1 and this test would be skipped: {reason}"
+    );
+    println!("skipped: {reason}");
+}
+
+/// Whether `tool` is on the PATH. As root with apt-get (CI), a missing tool is first installed
+/// from Debian's `package`, so a cross-check against it runs instead of being skipped.
+pub fn have_tool(tool: &str, package: &str) -> bool {
+    if on_path(tool) {
+        return true;
+    }
+    if is_root() && on_path("apt-get") {
+        install(tool, package);
+    }
+    on_path(tool)
+}
+
+fn on_path(tool: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            fs::metadata(dir.join(tool))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// `apt-get install PACKAGE` for `tool`, one at a time across the suite's threads (dpkg takes
+/// a lock), with `apt-get update` first when the lists do not know it (a fresh machine has none).
+fn install(tool: &str, package: &str) {
+    static DPKG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = DPKG.lock().unwrap_or_else(|e| e.into_inner());
+    if on_path(tool) {
+        return; // another test installed it meanwhile
+    }
+    let apt = |args: &[&str]| {
+        std::process::Command::new("apt-get")
+            .args(["-qq", "-o", "DPkg::Lock::Timeout=300"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let get = || apt(&["install", "-y", "--no-install-recommends", package]);
+    println!("installing Debian's {package} with apt-get");
+    let installed = get() || (apt(&["update"]) && get());
+    if !installed {
+        println!("apt-get could not install {package}");
+    }
+}
+
 /// A process under a fake /proc root: `fd/N` links, a `stat` line of the kernel's shape (start
 /// time 1000 + pid) and a `limits` file.
 pub fn fake_process(
