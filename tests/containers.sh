@@ -43,8 +43,7 @@ DOCKER_CLI=/usr/bin/docker
 [ -x "$DOCKER_CLI" ] || DOCKER_CLI=$(command -v docker) || skip "no docker client"
 
 if [ -z "${SOCKSCOPE:-}" ]; then
-    cargo build -q
-    SOCKSCOPE=$PWD/target/debug/sockscope
+    SOCKSCOPE=$(build_sockscope) || fail "cannot build sockscope"
 fi
 [ -x "$SOCKSCOPE" ] || fail "no sockscope binary at $SOCKSCOPE"
 

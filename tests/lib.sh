@@ -29,3 +29,13 @@ need() {
     fi
     command -v "$1" >/dev/null || skip "$1 is missing (install $2, or run as root to let this script install it)"
 }
+
+# `build_sockscope`: builds the debug binary and prints its path as cargo has it, wherever
+# CARGO_TARGET_DIR (a CI cache, say) puts the target directory.
+build_sockscope() {
+    cargo build --quiet || return 1
+    local dir
+    dir=$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+    [ -n "$dir" ] || { echo "$(basename "$0"): cargo metadata named no target directory" >&2; return 1; }
+    echo "$dir/debug/sockscope"
+}

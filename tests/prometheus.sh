@@ -32,8 +32,7 @@ fi
 need curl curl
 need python3 python3
 
-cargo build --quiet
-bin="$PWD/target/debug/sockscope"
+bin=$(build_sockscope)
 work=$(mktemp -d)
 serve_pid=
 prom_pid=

@@ -26,8 +26,7 @@ fi
 need tmux tmux
 need python3 python3 # it holds the CLOSE_WAIT leak
 
-cargo build --quiet
-bin="$PWD/target/debug/sockscope"
+bin=$(build_sockscope)
 tmp=$(mktemp -d)
 server="sockscope-test-$$"
 leak_pid=""
