@@ -13,6 +13,8 @@ pub mod netns;
 pub mod proc_tcp;
 pub mod process;
 pub mod runtimes;
+pub mod tcp_info;
+pub mod threads;
 
 use std::fs::File;
 use std::io::BufReader;

@@ -31,7 +31,10 @@ pub enum Call {
 impl Call {
     /// Whether the first argument is the file descriptor waited on.
     pub fn names_fd(self) -> bool {
-        matches!(self, Call::Read | Call::Write | Call::Accept | Call::Connect)
+        matches!(
+            self,
+            Call::Read | Call::Write | Call::Accept | Call::Connect
+        )
     }
 
     /// The class of syscall `nr` on x86_64.

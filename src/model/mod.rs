@@ -9,13 +9,13 @@ mod state_set;
 mod table;
 mod tcp_info;
 
+pub use call::Call;
 #[cfg(test)]
 pub use context::Sysctls;
 pub use context::{KernelContext, Sockstat};
 pub use counts::{StateCounts, Tally};
 pub use state_set::{SELECTORS, StateSelector, StateSet};
 pub use table::{SocketTable, SortFields, sort_renumbering};
-pub use call::Call;
 pub use tcp_info::TcpInfo;
 
 /// The hash map of every per-socket path (observations, groups, the list's IPv6 index):

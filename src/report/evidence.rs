@@ -9,10 +9,11 @@ use crate::model::Call;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadSample {
     pub tid: u32,
-    /// The thread's name (Java and Python name their threads; cut at 15 bytes by the kernel).
-    /// Untrusted: escape before printing.
+    /// The thread's name (Java and Python name their threads; cut at 15 bytes by the kernel),
+    /// as `stat` gives it (the same text as its `comm` file). Untrusted: escape before printing.
     pub comm: String,
-    /// `stat` field 3: `R` running, `S` sleeping, `D` uninterruptible, `T` stopped, `Z`…
+    /// `stat` field 3: `R` running, `S` sleeping, `D` uninterruptible, `T` stopped, `Z`…;
+    /// `?` when `stat` could not be read or parsed (the name is then empty).
     pub state: char,
     /// The kernel function it sleeps in (`futex_do_wait`, `sk_wait_data`…); `None` when it runs
     /// or when the kernel shows `0` (no ptrace access to the process).
@@ -34,7 +35,8 @@ pub enum Wait {
     },
     /// Blocked outside any syscall (`-1 sp pc`): a page fault, the scheduler.
     NotInSyscall,
-    /// The file could not be read (another user's process without ptrace access).
+    /// The file could not be read (another user's process without ptrace access: the
+    /// process's gap says so), or did not read as a syscall line.
     Unreadable,
 }
 
