@@ -32,8 +32,9 @@ pub use crate::render::Format;
 #[doc(hidden)]
 pub mod internals {
     pub use crate::collect::context::{parse_counters, parse_sockstat, parse_sysctls};
-    pub use crate::collect::netlink::{parse_msg, walk_messages};
+    pub use crate::collect::netlink::{parse_msg, walk_messages, walk_messages_info};
     pub use crate::collect::proc_tcp::{Line, TcpTable};
+    pub use crate::collect::tcp_info::tcp_info_of;
     pub use crate::model::{Family, Tally};
     pub use crate::report::Range;
 

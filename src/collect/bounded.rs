@@ -6,6 +6,7 @@
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -35,6 +36,57 @@ pub fn open_regular(path: &Path, follow: bool) -> io::Result<File> {
         return Err(not_regular(&meta));
     }
     Ok(file)
+}
+
+/// Reads the regular file `name` inside the open directory `dir` into `buf`, as many files
+/// under one `/proc/PID/task/TID` are read: opened relative to the directory, without following
+/// a symlink and without blocking, its type checked on the descriptor, refused when it does not
+/// fit in `buf`. Returns the bytes read. No allocation, and one `read` for a file that fits: a
+/// regular file's short read is its end (procfs hands out a small file whole).
+pub fn read_at<'b>(dir: impl AsFd, name: &str, buf: &'b mut [u8]) -> io::Result<&'b [u8]> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| {
+        if e == rustix::io::Errno::LOOP {
+            io::Error::other("is a symbolic link; refusing to follow it")
+        } else {
+            e.into()
+        }
+    })?;
+    let file = File::from(fd);
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(not_regular(&meta));
+    }
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            // Full: one more byte says whether the file is longer than the buffer.
+            let mut probe = [0u8; 1];
+            if (&file).read(&mut probe)? == 0 {
+                break;
+            }
+            return Err(io::Error::other(format!(
+                "is larger than {} bytes; refusing to read it",
+                buf.len()
+            )));
+        }
+        let asked = buf.len() - filled;
+        match (&file).read(&mut buf[filled..]) {
+            Ok(n) if n < asked => {
+                filled += n;
+                break;
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(&buf[..filled])
 }
 
 /// The error for a path that is `meta` instead of a regular file.
@@ -124,6 +176,41 @@ mod tests {
         assert!(open_regular(&link, true).is_ok());
         let e = open_regular(&link, false).unwrap_err();
         assert_eq!(e.to_string(), "is a symbolic link; refusing to follow it");
+    }
+
+    #[test]
+    fn files_in_a_directory_are_read_without_links_or_blocking_and_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("stat"), "42 (x) S 1\n").unwrap();
+        std::fs::write(dir.path().join("big"), vec![b'x'; 65]).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("stat"), dir.path().join("link")).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.path().join("fifo"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let fd = File::open(dir.path()).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(read_at(&fd, "stat", &mut buf).unwrap(), b"42 (x) S 1\n");
+        let e = read_at(&fd, "big", &mut buf).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "is larger than 64 bytes; refusing to read it"
+        );
+        // Exactly the buffer's size fits.
+        assert_eq!(read_at(&fd, "big", &mut [0u8; 65]).unwrap().len(), 65);
+        let e = read_at(&fd, "link", &mut buf).unwrap_err();
+        assert_eq!(e.to_string(), "is a symbolic link; refusing to follow it");
+        let e = read_at(&fd, "fifo", &mut buf).unwrap_err();
+        assert_eq!(e.to_string(), "is a FIFO, not a regular file");
+        let e = read_at(&fd, "sub", &mut buf).unwrap_err();
+        assert_eq!(e.to_string(), "is a directory, not a regular file");
+        let e = read_at(&fd, "gone", &mut buf).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

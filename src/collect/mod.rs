@@ -7,12 +7,15 @@ pub mod bounded;
 pub mod cgroup;
 pub mod context;
 pub mod fdwalk;
+pub mod info;
 pub mod names;
 pub mod netlink;
 pub mod netns;
 pub mod proc_tcp;
 pub mod process;
 pub mod runtimes;
+pub mod tcp_info;
+pub mod threads;
 
 use std::fs::File;
 use std::io::BufReader;

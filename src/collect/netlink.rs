@@ -4,6 +4,8 @@
 //!
 //! One `SOCK_DIAG_BY_FAMILY` dump request per family; each reply is a fixed-size
 //! `inet_diag_msg` (linux/inet_diag.h), read in place from the receive buffer without allocating.
+//! The count's dump asks for no extension and never looks past the message; [`dump_info`]
+//! asks for `tcp_info` too (`super::tcp_info` parses it), for the few states the evidence needs.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -14,7 +16,8 @@ use rustix::net::{
     socket_with,
 };
 
-use crate::model::{Family, Socket, SocketKind, TcpState, TimerKind};
+use super::tcp_info::{INET_DIAG_INFO, tcp_info_of};
+use crate::model::{Family, Socket, SocketKind, TcpInfo, TcpState, TimerKind};
 
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
 const NLM_F_REQUEST: u16 = 0x1;
@@ -26,6 +29,9 @@ const INET_DIAG_MSG_LEN: usize = 72;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 const IPPROTO_TCP: u8 = 6;
+
+/// The `idiag_ext` bit that asks for `tcp_info` (extension `INET_DIAG_INFO`).
+const INFO_EXT: u8 = 1 << (INET_DIAG_INFO - 1);
 
 /// Every TCP state but `TCP_BOUND_INACTIVE` (bit 13), as `ss -a` asks: setting that bit makes the
 /// kernel walk the bind hash as well. Request sockets come with the SYN_RECV bit.
@@ -42,7 +48,8 @@ pub fn open() -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-fn request(family: Family, states: u32) -> [u8; NLMSG_HDRLEN + 56] {
+/// `ext`: the `idiag_ext` bits, the extensions asked for (0 for none).
+fn request(family: Family, states: u32, ext: u8) -> [u8; NLMSG_HDRLEN + 56] {
     let mut buf = [0u8; NLMSG_HDRLEN + 56];
     let len = buf.len() as u32;
     buf[0..4].copy_from_slice(&len.to_ne_bytes());
@@ -55,6 +62,7 @@ fn request(family: Family, states: u32) -> [u8; NLMSG_HDRLEN + 56] {
         Family::Ipv6 => AF_INET6,
     };
     buf[17] = IPPROTO_TCP;
+    buf[18] = ext;
     buf[20..24].copy_from_slice(&states.to_ne_bytes());
     buf
 }
@@ -137,9 +145,34 @@ pub fn dump(
     clock_ticks: u64,
     each: &mut dyn FnMut(&Socket),
 ) -> io::Result<u64> {
+    run_dump(fd, &request(family, states, 0), |data| {
+        walk_messages(data, clock_ticks, each)
+    })
+}
+
+/// Dumps every socket of `family` in the states of `states` with its `tcp_info` to `each`
+/// (`None` for the mini-sockets, which carry none); returns how many sockets.
+pub fn dump_info(
+    fd: &OwnedFd,
+    family: Family,
+    states: u32,
+    clock_ticks: u64,
+    each: &mut dyn FnMut(&Socket, Option<&TcpInfo>),
+) -> io::Result<u64> {
+    run_dump(fd, &request(family, states, INFO_EXT), |data| {
+        walk_messages_info(data, clock_ticks, each)
+    })
+}
+
+/// Sends one dump request and hands each `recv` to `walk` until it sees the end.
+fn run_dump(
+    fd: &OwnedFd,
+    request: &[u8],
+    mut walk: impl FnMut(&[u8]) -> io::Result<(u64, bool)>,
+) -> io::Result<u64> {
     sendto(
         fd,
-        &request(family, states),
+        request,
         SendFlags::empty(),
         &netlink::SocketAddrNetlink::new(0, 0),
     )?;
@@ -147,7 +180,7 @@ pub fn dump(
     let mut count = 0;
     loop {
         let (n, _) = recv(fd, &mut buf[..], RecvFlags::empty())?;
-        let (seen, done) = walk_messages(&buf[..n], clock_ticks, each)?;
+        let (seen, done) = walk(&buf[..n])?;
         count += seen;
         if done || n == 0 {
             return Ok(count);
@@ -158,10 +191,40 @@ pub fn dump(
 /// Walks the netlink messages of one `recv`: each socket goes to `each`. Returns how many, and
 /// whether the dump is over (`NLMSG_DONE`); an `NLMSG_ERROR` or a malformed header is an error.
 pub fn walk_messages(
-    mut data: &[u8],
+    data: &[u8],
     clock_ticks: u64,
     each: &mut dyn FnMut(&Socket),
 ) -> io::Result<(u64, bool)> {
+    walk(data, |m| match parse_msg(m, clock_ticks) {
+        Some(socket) => {
+            each(&socket);
+            true
+        }
+        None => false,
+    })
+}
+
+/// [`walk_messages`] for a dump that asked for `tcp_info`: each socket goes to `each` with the
+/// `tcp_info` its message carries, if any.
+pub fn walk_messages_info(
+    data: &[u8],
+    clock_ticks: u64,
+    each: &mut dyn FnMut(&Socket, Option<&TcpInfo>),
+) -> io::Result<(u64, bool)> {
+    walk(data, |m| match parse_msg(m, clock_ticks) {
+        Some(socket) => {
+            each(&socket, tcp_info_of(m).as_ref());
+            true
+        }
+        None => false,
+    })
+}
+
+/// The netlink message walk: `each` gets the payload of every `SOCK_DIAG_BY_FAMILY` message and
+/// says whether it was a socket. Inlined into each walker, so the count's walk stays as tight
+/// as it was written on its own.
+#[inline(always)]
+fn walk(mut data: &[u8], mut each: impl FnMut(&[u8]) -> bool) -> io::Result<(u64, bool)> {
     let mut count = 0;
     while data.len() >= NLMSG_HDRLEN {
         let len = u32_at(data, 0) as usize;
@@ -180,12 +243,7 @@ pub fn walk_messages(
                     .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
                 return Err(io::Error::from_raw_os_error(code.saturating_neg()));
             }
-            SOCK_DIAG_BY_FAMILY => {
-                if let Some(socket) = parse_msg(&data[NLMSG_HDRLEN..len], clock_ticks) {
-                    count += 1;
-                    each(&socket);
-                }
-            }
+            SOCK_DIAG_BY_FAMILY if each(&data[NLMSG_HDRLEN..len]) => count += 1,
             _ => {}
         }
         let aligned = (len + 3) & !3;
@@ -200,9 +258,11 @@ mod tests {
 
     #[test]
     fn masks_and_requests() {
-        let r = request(Family::Ipv6, ALL_STATES);
+        let r = request(Family::Ipv6, ALL_STATES, 0);
         assert_eq!(u32_at(&r, 0), 72);
-        assert_eq!((r[16], r[17]), (AF_INET6, IPPROTO_TCP));
+        assert_eq!((r[16], r[17], r[18]), (AF_INET6, IPPROTO_TCP, 0));
+        // INET_DIAG_INFO is extension 2: bit 1 of idiag_ext.
+        assert_eq!(request(Family::Ipv4, 1 << 8, INFO_EXT)[18], 0b10);
         assert_eq!(u32_at(&r, 20), ALL_STATES);
     }
 
@@ -233,6 +293,74 @@ mod tests {
             (SocketKind::TimeWait, 5800, None)
         );
         assert!(parse_msg(&m[..40], 100).is_none());
+    }
+
+    /// A netlink message around an `inet_diag_msg` for 127.0.0.1:`port`, then `attrs`.
+    fn framed(state: u8, timer: u8, port: u16, attrs: &[u8]) -> Vec<u8> {
+        let mut m = vec![0u8; 72];
+        m[0] = AF_INET;
+        m[1] = state;
+        m[2] = timer;
+        m[4..6].copy_from_slice(&port.to_be_bytes());
+        m[8..12].copy_from_slice(&[127, 0, 0, 1]);
+        m.extend_from_slice(attrs);
+        let mut out = Vec::new();
+        out.extend_from_slice(&((NLMSG_HDRLEN + m.len()) as u32).to_ne_bytes());
+        out.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        out.extend_from_slice(&[0; 10]);
+        out.extend_from_slice(&m);
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+        out
+    }
+
+    fn rtattr(kind: u16, payload: &[u8]) -> Vec<u8> {
+        let mut a = ((4 + payload.len()) as u16).to_ne_bytes().to_vec();
+        a.extend_from_slice(&kind.to_ne_bytes());
+        a.extend_from_slice(payload);
+        while !a.len().is_multiple_of(4) {
+            a.push(0);
+        }
+        a
+    }
+
+    #[test]
+    fn messages_with_and_without_tcp_info() {
+        let mut info = vec![0u8; 232];
+        info[56..60].copy_from_slice(&41_672u32.to_ne_bytes());
+        let mut with = rtattr(8, &[0]);
+        with.extend(rtattr(2, &info));
+        let mut short = rtattr(8, &[0]);
+        short.extend(rtattr(2, &info[..100]));
+        let mut bad = vec![2u8, 0, 2, 0];
+        bad.extend(rtattr(2, &info));
+        let mut buf = framed(8, 0, 1, &with);
+        buf.extend(framed(6, 3, 2, &[]));
+        buf.extend(framed(8, 0, 3, &short));
+        buf.extend(framed(8, 0, 4, &bad));
+        let mut done = framed(0, 0, 0, &[]);
+        done.truncate(NLMSG_HDRLEN);
+        done[0..4].copy_from_slice(&(NLMSG_HDRLEN as u32).to_ne_bytes());
+        done[4..6].copy_from_slice(&NLMSG_DONE.to_ne_bytes());
+        buf.extend(done);
+        let mut seen = Vec::new();
+        let walked = walk_messages_info(&buf, 100, &mut |s, info| {
+            seen.push((s.local.port(), info.map(|i| i.last_ack_recv_ms)));
+        })
+        .unwrap();
+        assert_eq!(walked, (4, true));
+        assert_eq!(
+            seen,
+            vec![(1, Some(41_672)), (2, None), (3, None), (4, None)]
+        );
+        // The count's walk sees the same sockets, attributes or not.
+        let mut ports = Vec::new();
+        assert_eq!(
+            walk_messages(&buf, 100, &mut |s| ports.push(s.local.port())).unwrap(),
+            (4, true)
+        );
+        assert_eq!(ports, vec![1, 2, 3, 4]);
     }
 
     #[test]

@@ -2,17 +2,21 @@
 //! the kernel context. Nothing here reads the system; the collector fills these in and
 //! everything else consumes them.
 
+mod call;
 mod context;
 mod counts;
 mod state_set;
 mod table;
+mod tcp_info;
 
+pub use call::Call;
 #[cfg(test)]
 pub use context::Sysctls;
 pub use context::{KernelContext, Sockstat};
 pub use counts::{StateCounts, Tally};
 pub use state_set::{SELECTORS, StateSelector, StateSet};
 pub use table::{SocketTable, SortFields, sort_renumbering};
+pub use tcp_info::TcpInfo;
 
 /// The hash map of every per-socket path (observations, groups, the list's IPv6 index):
 /// foldhash is several times faster than SipHash and still seeded per process, so remote peers

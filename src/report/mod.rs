@@ -5,6 +5,7 @@
 mod attribution;
 mod check;
 mod collection;
+mod evidence;
 mod finding;
 mod list;
 mod namespace;
@@ -19,6 +20,7 @@ use std::time::SystemTime;
 pub use attribution::{Attribution, Owners, Process, WalkStats};
 pub use check::{CheckReport, Notice, PortRanges, StateRange, Status, Unknown};
 pub use collection::{Collection, FileStats, Malformation, SkippedLine};
+pub use evidence::{ProcessThreads, ThreadGap, ThreadSample, Wait};
 pub use finding::{Culprit, Facts, Finding, OperatorRanges, RangeVerdict, Severity};
 pub use list::{SocketList, SortKey};
 pub use namespace::{

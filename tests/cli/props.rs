@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use proptest::prelude::*;
 use sockscope::internals::{
     Family, Line, Range, TcpTable, parse_counters, parse_msg, parse_sockstat, parse_state,
-    parse_sysctls, walk_messages,
+    parse_sysctls, tcp_info_of, walk_messages, walk_messages_info,
 };
 
 fn config() -> ProptestConfig {
@@ -55,6 +55,32 @@ fn fields() -> impl Strategy<Value = Fields> {
                 inode,
             },
         )
+}
+
+/// A netlink `struct rtattr`: length (header included), type, payload, padding to 4 bytes.
+fn rtattr(kind: u16, payload: &[u8]) -> Vec<u8> {
+    let mut a = ((4 + payload.len()) as u16).to_ne_bytes().to_vec();
+    a.extend_from_slice(&kind.to_ne_bytes());
+    a.extend_from_slice(payload);
+    while !a.len().is_multiple_of(4) {
+        a.push(0);
+    }
+    a
+}
+
+/// One sock_diag reply (`payload`: the `inet_diag_msg` and its attributes), then `NLMSG_DONE`.
+fn framed(payload: &[u8]) -> Vec<u8> {
+    let mut buf = ((16 + payload.len()) as u32).to_ne_bytes().to_vec();
+    buf.extend_from_slice(&20u16.to_ne_bytes());
+    buf.extend_from_slice(&[0; 10]);
+    buf.extend_from_slice(payload);
+    while !buf.len().is_multiple_of(4) {
+        buf.push(0);
+    }
+    buf.extend_from_slice(&16u32.to_ne_bytes());
+    buf.extend_from_slice(&3u16.to_ne_bytes());
+    buf.extend_from_slice(&[0; 10]);
+    buf
 }
 
 /// A full-socket line as `get_tcp4_sock` prints it.
@@ -332,6 +358,88 @@ proptest! {
         let mut n = 0u64;
         if let Ok((count, _)) = walk_messages(&bytes, 100, &mut |_| n += 1) {
             prop_assert_eq!(count, n);
+        }
+    }
+
+    #[test]
+    fn tcp_info_is_read_at_its_offsets_from_as_many_bytes_as_arrived(
+        words in prop::collection::vec(any::<u32>(), 80),
+        len in 0usize..320,
+        before in prop::collection::vec((0u16..64, prop::collection::vec(any::<u8>(), 0..12)), 0..4),
+        after in prop::collection::vec(any::<u8>(), 0..40),
+    ) {
+        // struct tcp_info (include/uapi/linux/tcp.h) of `len` bytes, after other attributes
+        // (SHUTDOWN, MEMINFO, CONG…; never INFO's type 2) and before anything at all.
+        let raw: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).take(len).collect();
+        let mut m = vec![0u8; 72];
+        m[0] = 2;
+        m[1] = 8;
+        for (kind, payload) in &before {
+            m.extend(rtattr(if *kind == 2 { 3 } else { *kind }, payload));
+        }
+        m.extend(rtattr(2, &raw));
+        m.extend_from_slice(&after);
+        let info = tcp_info_of(&m);
+        // Shorter than the 2.6 struct (up to tcpi_total_retrans) is not a tcp_info.
+        prop_assert_eq!(info.is_some(), len >= 104);
+        let Some(info) = info else { return Ok(()) };
+        let u32_at = |at: usize| (raw.len() >= at + 4).then(|| u32::from_ne_bytes(raw[at..at + 4].try_into().unwrap()));
+        let u64_at = |at: usize| (raw.len() >= at + 8).then(|| u64::from_ne_bytes(raw[at..at + 8].try_into().unwrap()));
+        prop_assert_eq!((info.retransmits, info.probes, info.backoff), (raw[2], raw[3], raw[4]));
+        prop_assert_eq!(Some(info.rto_us), u32_at(8));
+        prop_assert_eq!(Some(info.unacked), u32_at(24));
+        prop_assert_eq!(Some(info.lost), u32_at(32));
+        prop_assert_eq!(Some(info.last_data_sent_ms), u32_at(44));
+        prop_assert_eq!(Some(info.last_data_recv_ms), u32_at(52));
+        prop_assert_eq!(Some(info.last_ack_recv_ms), u32_at(56));
+        prop_assert_eq!(Some(info.rtt_us), u32_at(68));
+        prop_assert_eq!(Some(info.rttvar_us), u32_at(72));
+        prop_assert_eq!(Some(info.total_retrans), u32_at(100));
+        // The later fields exist only when the kernel sent them.
+        prop_assert_eq!(info.bytes_acked, u64_at(120));
+        prop_assert_eq!(info.bytes_received, u64_at(128));
+        prop_assert_eq!(info.segs_out, u32_at(136));
+        prop_assert_eq!(info.snd_wnd, u32_at(228));
+    }
+
+    #[test]
+    fn asking_for_tcp_info_changes_no_socket(
+        head in prop_oneof![
+            prop::collection::vec(any::<u8>(), 72),
+            prop::collection::vec(any::<u8>(), 0..100),
+        ],
+        info in prop::option::of(prop::collection::vec(any::<u8>(), 0..300)),
+        tail in prop::collection::vec(any::<u8>(), 0..300),
+        family in prop_oneof![Just(2u8), Just(10u8), any::<u8>()],
+        extra in prop::collection::vec(any::<u8>(), 0..16),
+    ) {
+        // Any payload in a well-formed netlink message (often an inet_diag_msg and an INFO
+        // attribute, then anything): the walk with tcp_info hands on the same sockets as the
+        // count's walk, each with the tcp_info its message carries.
+        let mut payload = head;
+        if let Some(info) = &info {
+            payload.extend(rtattr(2, info));
+        }
+        payload.extend_from_slice(&tail);
+        if let Some(first) = payload.first_mut() {
+            *first = family;
+        }
+        let buf = framed(&payload);
+        let mut plain = Vec::new();
+        let counted = walk_messages(&buf, 100, &mut |s| plain.push(*s));
+        let mut with = Vec::new();
+        let walked = walk_messages_info(&buf, 100, &mut |s, info| with.push((*s, info.copied())));
+        prop_assert_eq!(counted.ok(), walked.ok());
+        prop_assert_eq!(plain.len(), with.len());
+        for (a, (b, info)) in plain.iter().zip(&with) {
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(*info, tcp_info_of(&payload));
+        }
+        // A tcp_info found lies inside the message: what follows it changes nothing.
+        if let Some(info) = tcp_info_of(&payload) {
+            let mut longer = payload.clone();
+            longer.extend_from_slice(&extra);
+            prop_assert_eq!(tcp_info_of(&longer), Some(info));
         }
     }
 }
