@@ -8,6 +8,7 @@ mod completions;
 mod containers;
 mod diagnostics;
 mod docs;
+mod evidence;
 mod golden;
 mod hostile;
 mod live;

@@ -197,6 +197,20 @@ fn install(tool: &str, package: &str) {
     }
 }
 
+/// A link to (or copy of) the binary in a directory anyone can enter, for running it as another
+/// user: the checkout may be where that user cannot reach it (under /root). Keep the directory.
+pub fn reachable_binary() -> (tempfile::TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = assert_cmd::cargo::cargo_bin("sockscope");
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let reachable = dir.path().join("sockscope");
+    if fs::hard_link(&bin, &reachable).is_err() {
+        fs::copy(&bin, &reachable).unwrap();
+    }
+    (dir, reachable)
+}
+
 /// A process under a fake /proc root: `fd/N` links, a `stat` line of the kernel's shape (start
 /// time 1000 + pid) and a `limits` file.
 pub fn fake_process(
