@@ -41,6 +41,19 @@ pub enum Error {
     #[error("no process {pid} under '{}': it has exited, or it is hidden from this user", root.display())]
     NoProcess { pid: u32, root: PathBuf },
 
+    /// A socket table with lines but not one socket among them: garbage, never "0 sockets".
+    #[error("no socket could be read from '{}': {skipped} malformed line{}, the first at line {line}: {why}", path.display(), if *skipped == 1 { "" } else { "s" })]
+    Unparsed {
+        path: PathBuf,
+        skipped: u64,
+        line: u64,
+        why: String,
+    },
+
+    /// A namespace asked for by name that could not be read: never a report of 0 sockets.
+    #[error("cannot read network namespace {name}: {why}")]
+    Unread { name: String, why: String },
+
     /// Writing our own output failed (a closed pipe is handled by the caller).
     #[error("cannot write output: {}", Cause(.0))]
     Output(#[from] io::Error),

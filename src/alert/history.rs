@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::state::{HISTORY, Saved, keep_oldest};
+use crate::diagnose::evidence::EvidenceSet;
 use crate::diagnose::observe::Observations;
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::{self, Settings};
@@ -20,9 +21,13 @@ pub struct Current<'a> {
     /// Epoch milliseconds.
     pub now_ms: u64,
     pub boot_id: Option<&'a str>,
+    /// The network namespace this run compares (its inode), when known.
+    pub netns: Option<u64>,
     pub tally: &'a Tally,
     pub counters: &'a BTreeMap<String, i64>,
     pub obs: &'a Observations,
+    /// What the run read behind its findings, for the rules about the same sockets.
+    pub evidence: Option<&'a EvidenceSet>,
 }
 
 #[derive(Debug, Default)]
@@ -46,8 +51,20 @@ pub fn compare(
     stuck_after: u64,
     owners: Option<&Owners>,
 ) -> Comparison {
-    let mut next = remember(prev, cur);
     let mut notes = Vec::new();
+    // Another namespace's file (`--netns A`, then `--netns B`): its counters and sockets are
+    // not this one's. Start afresh, and say so.
+    let prev = match (prev, cur.netns) {
+        (Some(p), Some(now)) if p.netns.is_some_and(|was| was != now) => {
+            notes.push(format!(
+                "the state file was written for another network namespace (net:[{}]); this run reads net:[{now}]: starting afresh",
+                p.netns.unwrap_or_default()
+            ));
+            None
+        }
+        (p, _) => p,
+    };
+    let mut next = remember(prev, cur);
     let Some(prev) = prev else {
         notes.push(
             "first run with this state file: rates, growth and stuck sockets need a second run"
@@ -90,6 +107,7 @@ pub fn compare(
         fin_wait2: &next.fin_wait2,
         accept_queues: &next.accept_queues,
         history: &next.history,
+        evidence: cur.evidence,
     };
     let findings = diagnose::judge_runs(&runs, interval.as_ref(), settings);
     let reset_rate = interval.as_ref().and_then(Interval::reset_rate);
@@ -118,6 +136,7 @@ fn remember(prev: Option<&Saved>, cur: &Current) -> Saved {
     next.written_at = cur.now;
     next.written_at_ms = cur.now_ms;
     next.boot_id = cur.boot_id.map(str::to_string);
+    next.netns = cur.netns;
     next.counters = cur.counters.clone();
 
     // Per-state history, for growth.

@@ -15,6 +15,7 @@ use crate::report::Severity;
 struct Run {
     now: u64,
     boot: &'static str,
+    netns: Option<u64>,
     close_wait: Vec<u64>,
     counters: BTreeMap<String, i64>,
 }
@@ -23,6 +24,7 @@ fn run(now: u64, close_wait: &[u64], counters: &[(&str, i64)]) -> Run {
     Run {
         now,
         boot: "boot-a",
+        netns: Some(4026531840),
         close_wait: close_wait.to_vec(),
         counters: counters.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
     }
@@ -43,9 +45,11 @@ fn compare_run(prev: Option<&Saved>, r: &Run) -> Comparison {
         now: r.now,
         now_ms: r.now * 1000,
         boot_id: Some(r.boot),
+        netns: r.netns,
         tally: &tally,
         counters: &r.counters,
         obs: &obs,
+        evidence: None,
     };
     compare(prev, &cur, &Settings::default(), 300, None)
 }
@@ -225,4 +229,33 @@ fn a_reboot_forgets_the_reset_rates_and_keeps_the_sockets() {
     let c = compare_run(Some(&saved), &after);
     assert!(c.next.reset_rates.is_empty());
     assert_eq!(ids(&c), vec!["close_wait_stuck"]);
+}
+
+#[test]
+fn another_namespaces_state_file_starts_afresh() {
+    let listen = [("TcpExt.ListenOverflows", 100)];
+    let first = compare_run(None, &run(1000, &[], &listen));
+    // The same file, next run, in another namespace with its own (higher) counters.
+    let mut other = run(1060, &[], &[("TcpExt.ListenOverflows", 187)]);
+    other.netns = Some(4026532999);
+    let c = compare_run(Some(&first.next), &other);
+    assert!(c.findings.is_empty(), "{:?}", c.findings);
+    assert!(
+        c.notes.iter().any(
+            |n| n.contains("another network namespace (net:[4026531840])")
+                && n.contains("net:[4026532999]")
+        ),
+        "{:?}",
+        c.notes
+    );
+    assert_eq!(c.next.netns, Some(4026532999));
+    // The same namespace again compares as usual.
+    let mut same = run(1120, &[], &[("TcpExt.ListenOverflows", 190)]);
+    same.netns = Some(4026532999);
+    let again = compare_run(Some(&c.next), &same);
+    assert!(
+        again.findings.iter().any(|f| f.id == "listen_overflows"),
+        "{:?}",
+        again.notes
+    );
 }

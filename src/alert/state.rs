@@ -32,6 +32,10 @@ pub struct Saved {
     #[serde(default)]
     pub written_at_ms: u64,
     pub boot_id: Option<String>,
+    /// The network namespace the run compared (its inode), so a run of another namespace does
+    /// not read this one's counters as its own. Absent in files of earlier versions.
+    #[serde(default)]
+    pub netns: Option<u64>,
     /// Counts per state (netstat names), oldest first, the last entry from the last run.
     pub history: BTreeMap<String, Vec<u64>>,
     /// Cumulative kernel counters at the last run.

@@ -22,7 +22,7 @@ use crate::alert::config::{self, Config};
 use crate::collect::{self, Source};
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::model::StateSet;
+use crate::model::{StateSet, TcpState};
 use crate::pipeline::{History, Namespaces, OwnerPlan, Plan, Request, Scope};
 use crate::render::Format;
 use crate::report;
@@ -206,6 +206,8 @@ fn watch(
             previous: None,
             stuck_after: args.stuck_after.as_secs(),
         }),
+        // The screen shows how old the oldest CLOSE_WAIT and FIN_WAIT2 are.
+        ages: StateSet::of(&[TcpState::CloseWait, TcpState::FinWait2]),
         ..Plan::default()
     };
     let config = forgiving_config(shared, warnings);
@@ -244,6 +246,8 @@ fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
             previous: None,
             stuck_after: args.stuck_after.as_secs(),
         }),
+        // sockscope_close_wait_oldest_seconds, from tcp_info.
+        ages: StateSet::one(TcpState::CloseWait),
         ..Plan::default()
     };
     Ok(ServeJob {

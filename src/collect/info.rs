@@ -3,30 +3,22 @@
 //! needs, so the count's own dump stays at its floor. The `/proc` tables carry no `tcp_info`:
 //! a source that reads them says so instead of falling back.
 
-use std::time::{Duration, Instant};
-
 use super::{Source, clock_ticks, injected, netlink, open};
 use crate::error::{Cause, Error};
 use crate::model::{Family, Socket, StateSet, TcpInfo};
 
 /// What [`for_each_socket_info`] read.
 #[derive(Debug)]
-#[cfg_attr(not(test), allow(dead_code))] // read by the pipeline's evidence step (issue 22)
 pub enum InfoRead {
     /// sock_diag dumped the states asked for: `sockets` went to the caller, `with_info` of them
     /// with a `tcp_info` (TIME_WAIT and request mini-sockets carry none).
-    Dumped {
-        sockets: u64,
-        with_info: u64,
-        duration: Duration,
-    },
+    Dumped { sockets: u64, with_info: u64 },
     /// No `tcp_info` could be read, and nothing went to the caller: why.
     Unavailable(NoInfo),
 }
 
 /// Why no `tcp_info` was read.
 #[derive(Debug)]
-#[cfg_attr(not(test), allow(dead_code))] // read by the pipeline's evidence step (issue 22)
 pub enum NoInfo {
     /// The source reads the `/proc` tables (`--source proc`, `--proc-root`, a `--pid` whose
     /// namespace link cannot be read), and they carry no `tcp_info`.
@@ -55,14 +47,12 @@ impl std::fmt::Display for NoInfo {
 /// own state filter is not used). It never falls back to `/proc`: a source that reads the
 /// tables, or a socket or dump refused before any socket was handed on, is
 /// [`InfoRead::Unavailable`]; a dump that fails after that is an error.
-#[cfg_attr(not(test), allow(dead_code))] // called by the pipeline's evidence step (issue 22)
 pub fn for_each_socket_info(
     source: &Source,
     wants: impl Fn(Family) -> bool,
     states: StateSet,
     mut each: impl FnMut(&Socket, Option<&TcpInfo>),
 ) -> Result<InfoRead, Error> {
-    let started = Instant::now();
     let target = source.target();
     if !source
         .wants_netlink(target.as_ref())
@@ -95,11 +85,7 @@ pub fn for_each_socket_info(
             }
         }
     }
-    Ok(InfoRead::Dumped {
-        sockets,
-        with_info,
-        duration: started.elapsed(),
-    })
+    Ok(InfoRead::Dumped { sockets, with_info })
 }
 
 #[cfg(test)]
@@ -111,6 +97,7 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::path::Path;
+    use std::time::{Duration, Instant};
 
     fn here() -> Source {
         Source::new("/proc", None, SourceKind::Auto)
@@ -192,16 +179,10 @@ mod tests {
         );
         let age = closed.elapsed().as_millis() as i64;
         let read = read.unwrap();
-        let InfoRead::Dumped {
-            sockets,
-            with_info,
-            duration,
-        } = read
-        else {
+        let InfoRead::Dumped { sockets, with_info } = read else {
             panic!("{read:?}");
         };
         assert!(sockets >= 1 && with_info >= 1, "{read:?}");
-        assert!(duration > Duration::ZERO && duration.as_millis() as i64 <= age);
         assert_eq!(other_states, 0, "the kernel filtered the states");
         let (socket, info) = found.expect("our CLOSE_WAIT socket");
         assert_eq!(socket.state, TcpState::CloseWait);

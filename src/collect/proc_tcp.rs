@@ -56,7 +56,16 @@ impl<R: BufRead> Iterator for TcpTable<R> {
             self.buf.clear();
             let mut bounded = (&mut self.reader).take(MAX_LINE as u64 + 1);
             match bounded.read_until(b'\n', &mut self.buf) {
-                Ok(0) => self.done = true,
+                Ok(0) => {
+                    self.done = true;
+                    // The kernel writes the header line even when it has no socket to list.
+                    if self.line == 0 {
+                        return Some(Line::Skipped {
+                            line: 1,
+                            why: Malformation::Empty,
+                        });
+                    }
+                }
                 Ok(_) => {
                     self.line += 1;
                     let complete = self.buf.last() == Some(&b'\n');

@@ -51,7 +51,6 @@ const FILE_LIMIT: usize = 4 << 10;
 /// names are still read). When several gaps apply, `NoAccess` is reported before `TimedOut`,
 /// and `TimedOut` before `Bounded`: `total` against `threads` and `vanished` still shows how
 /// many were left out.
-#[cfg_attr(not(test), allow(dead_code))] // called by the pipeline's evidence step (issue 22)
 pub fn read_threads(root: &Path, pid: u32, limits: ThreadLimits) -> ProcessThreads {
     let started = Instant::now();
     let mut out = ProcessThreads {

@@ -104,21 +104,39 @@ fn judge(
         file::write_atomic(path, &text, Mode::Shared)?;
     }
     let mut memory = finished.memory;
+    let mut unsaid = None;
     if let Some(next) = &mut memory {
         next.last_status = status.word().to_string();
         let before = next.notified_status.clone();
+        let before_at = next.notified_at;
         let speak = notify(next, status, now, job.renotify);
-        report.notice = match before {
+        report.notice = match before.clone() {
             _ if !speak => Notice::Quiet,
             Some(previous) if status == Status::Ok => Notice::Recovered(previous),
             _ => Notice::Report,
         };
+        if (next.notified_status.clone(), next.notified_at) != (before.clone(), before_at) {
+            let mut without = next.clone();
+            (without.notified_status, without.notified_at) = (before, before_at);
+            unsaid = Some(without);
+        }
     }
     // Saved before anything is printed: a failure to save is UNKNOWN, and must be the only
-    // status line a monitoring system reads.
+    // status line a monitoring system reads. What this run tells is not in it yet…
     if let (Some((file, _)), Some(next)) = (&state, &memory) {
-        file.save(next)?;
+        file.save(unsaid.as_ref().unwrap_or(next))?;
     }
     render::check::write(&report, output.format, &output.style, out)?;
+    out.flush()?;
+    // …only once it reached its reader (a full disk, a closed pipe: the next run says it
+    // again, instead of keeping quiet for a renotify period about an alert nobody got).
+    if let (Some((file, _)), Some(next), Some(_)) = (&state, &memory, &unsaid)
+        && let Err(e) = file.save(next)
+    {
+        let _ = writeln!(
+            err,
+            "sockscope: warning: {e}; this alert will be said again"
+        );
+    }
     Ok(status)
 }

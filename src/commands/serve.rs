@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::model::{FastMap as HashMap, FastSet as HashSet, StateCounts, TcpState};
 use crate::pipeline::{self, Request};
 use crate::report::{
-    AcceptQueue, Breakdown, CheckReport, ExporterStats, Notice, OldestCloseWait, Owners,
+    AcceptQueue, Ages, Breakdown, CheckReport, ExporterStats, Notice, OldestCloseWait, Owners,
     PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport, Status,
 };
 use crate::serve::share::{Scraper, Shared};
@@ -101,6 +101,7 @@ impl Exporter {
             breakdowns.push(processes);
         }
         let close_wait_oldest = oldest_close_wait(
+            &finished.ages,
             finished.memory.as_ref(),
             &close_wait_port,
             &finished.report.collected_at,
@@ -195,21 +196,32 @@ impl PortCounts {
     }
 }
 
-/// Per local port, how long its oldest CLOSE_WAIT socket has been seen; the oldest
-/// `max_series` ports, the rest as one `other` row holding their oldest.
+/// Per local port, how long ago the peers closed its oldest CLOSE_WAIT socket: from tcp_info
+/// when sock_diag gave it, else since this exporter first saw the socket (the `/proc`
+/// source). The oldest `max_series` ports, the rest as one `other` row holding their oldest.
 fn oldest_close_wait(
+    ages: &[Ages],
     saved: Option<&Saved>,
     ports: &HashMap<u64, u16>,
     now: &SystemTime,
     max_series: usize,
 ) -> Vec<OldestCloseWait> {
-    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let mut by_port: HashMap<u16, u64> = HashMap::default();
-    for (inode, first_seen) in saved.map(|s| &s.close_wait).into_iter().flatten() {
-        if let Some(&port) = ports.get(inode) {
-            let age = now.saturating_sub(*first_seen);
-            let oldest = by_port.entry(port).or_default();
-            *oldest = (*oldest).max(age);
+    match ages.iter().find(|a| a.state == TcpState::CloseWait) {
+        Some(a) => {
+            for &(port, secs) in &a.oldest_by_port {
+                by_port.insert(port, secs as u64);
+            }
+        }
+        None => {
+            let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+            for (inode, first_seen) in saved.map(|s| &s.close_wait).into_iter().flatten() {
+                if let Some(&port) = ports.get(inode) {
+                    let age = now.saturating_sub(*first_seen);
+                    let oldest = by_port.entry(port).or_default();
+                    *oldest = (*oldest).max(age);
+                }
+            }
         }
     }
     let mut rows: Vec<(u16, u64)> = by_port.into_iter().collect();

@@ -10,6 +10,7 @@
 //! one list the README table, the config, Prometheus and the state file use.
 
 pub mod catalog;
+pub mod evidence;
 pub mod observe;
 pub mod ranges;
 pub mod rule;
@@ -42,6 +43,9 @@ pub struct Input<'a> {
     pub ctx: &'a KernelContext,
     pub owners: Option<&'a Owners>,
     pub processes: Processes,
+    /// What the run read behind the findings (ages, threads, peers), in the pass after the
+    /// owners are known; `None` before.
+    pub evidence: Option<&'a evidence::EvidenceSet>,
 }
 
 /// What one rule concluded.
@@ -187,6 +191,7 @@ mod tests {
             ctx: &ctx,
             owners: None,
             processes: Processes::Pending,
+            evidence: None,
         };
         let d = diagnose(&s, &Settings::default());
         assert!(d.findings.is_empty(), "{:?}", d.findings);

@@ -25,6 +25,9 @@ pub struct RuleDef<T: 'static> {
     pub why: &'static str,
     /// The state whose pile it explains: the operator's ranges for that state set its level.
     pub governs: Option<TcpState>,
+    /// What the run reads behind its findings: the ages of which state's sockets, and its
+    /// holders' threads.
+    pub reads: Reads,
     /// Its thresholds as shipped; `NoThresholds` when there are none to set.
     pub defaults: T,
     /// The thresholds in words, for the README.
@@ -33,6 +36,30 @@ pub struct RuleDef<T: 'static> {
     /// A finding it makes, for the test that every rule fires.
     #[cfg(test)]
     pub example: fn() -> Finding,
+}
+
+/// The evidence a rule's findings want read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reads {
+    /// The state whose sockets' ages (tcp_info) prove how long the finding has been going on.
+    pub ages: Option<TcpState>,
+    /// The threads of the processes the finding names, and the peers they wait on.
+    pub threads: bool,
+}
+
+impl Reads {
+    pub const NOTHING: Reads = Reads {
+        ages: None,
+        threads: false,
+    };
+
+    /// The ages of `state`'s sockets and the holders' threads.
+    pub const fn holders_of(state: TcpState) -> Reads {
+        Reads {
+            ages: Some(state),
+            threads: true,
+        }
+    }
 }
 
 /// When a rule judges, and on what.
@@ -76,6 +103,8 @@ pub trait Rule: Sync {
     fn doc(&self, thresholds: &Thresholds) -> RuleDoc;
     /// The state whose pile it explains, if one.
     fn governs(&self) -> Option<TcpState>;
+    /// The evidence its findings want read.
+    fn reads(&self) -> Reads;
     /// Whether it judges one collection (and counts among the checks a summary ran).
     fn judges_once(&self) -> bool;
     /// Judges one collection; `None` for a rule that does not.
@@ -113,6 +142,10 @@ where
 
     fn governs(&self) -> Option<TcpState> {
         self.governs
+    }
+
+    fn reads(&self) -> Reads {
+        self.reads
     }
 
     fn judges_once(&self) -> bool {

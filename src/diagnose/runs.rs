@@ -28,6 +28,8 @@ pub struct Runs<'a> {
     pub accept_queues: &'a BTreeMap<String, (u32, u64)>,
     /// Counts per state (netstat names) of the last runs, oldest first, this run last.
     pub history: &'a BTreeMap<String, Vec<u64>>,
+    /// What this run read behind its findings (ages, threads, peers).
+    pub evidence: Option<&'a super::evidence::EvidenceSet>,
 }
 
 /// Counters whose sum is the rate `resets_spike` compares with the runs before.

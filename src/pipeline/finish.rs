@@ -86,6 +86,7 @@ pub(super) fn finish(request: &Request, assembled: Assembled, place: &Place) -> 
         memory,
         owners: None,
         walk: None,
+        ages: Vec::new(),
     }
 }
 

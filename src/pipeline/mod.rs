@@ -9,6 +9,7 @@
 //! `/proc/*/fd` that finds them.
 
 mod assemble;
+mod evidence;
 mod finish;
 mod pass;
 mod request;
@@ -53,6 +54,9 @@ pub struct Finished {
     pub owners: Option<Owners>,
     /// With [`OwnerPlan::Every`]: the walk, still going, for [`Walk::holding`].
     pub walk: Option<Walk>,
+    /// The ages read (the plan's states and the findings'), of the first namespace: the
+    /// host's, or the one chosen.
+    pub ages: Vec<crate::report::Ages>,
 }
 
 /// Runs the request: every socket of the scope once, each matching one handed to `each`.
@@ -89,6 +93,15 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
             .and_then(|_| read_boot_id(scope.source.root())),
     };
     let (mut parts, sweep) = read_namespaces(&run, each)?;
+    // The one namespace asked for by name was not read: that is no count of zero.
+    if let (Namespaces::One(_), [], [unread, ..]) =
+        (&scope.namespaces, &parts[..], &sweep.unopened[..])
+    {
+        return Err(Error::Unread {
+            name: unread.label.name(),
+            why: unread.why.clone(),
+        });
+    }
 
     let mut wanted = HashSet::new();
     let mut extra = HashSet::new();
@@ -118,9 +131,25 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
             }
         }
     }
+    // A live system has namespace links; a saved copy of /proc has neither threads nor
+    // tcp_info to read.
+    let live = parts.iter().any(|p| p.collection.netns.is_some());
+    if plan.diagnose {
+        evidence::read(request, &mut parts, live);
+        for (i, part) in parts.iter_mut().enumerate() {
+            if part.evidence.is_some() {
+                run.judge(part, i == 0, owners.as_ref());
+            }
+        }
+    }
+    let ages = parts
+        .first()
+        .and_then(|p| p.evidence.as_ref())
+        .map(|e| e.ages.clone())
+        .unwrap_or_default();
     let place = Place::new(
         scope.source.root(),
-        parts.iter().any(|p| p.collection.netns.is_some()),
+        live,
         scope.source.pid(),
         rustix::process::geteuid().is_root(),
     );
@@ -134,6 +163,7 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
         finished.owners = owners;
     }
     finished.walk = every;
+    finished.ages = ages;
     Ok(finished)
 }
 

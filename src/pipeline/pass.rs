@@ -9,6 +9,7 @@ use super::{Each, Request, targets};
 use crate::alert::history::{self, Comparison, Current};
 use crate::collect::context::read_context;
 use crate::collect::{self, Source};
+use crate::diagnose::evidence::EvidenceSet;
 use crate::diagnose::observe::{Limits, Observations};
 use crate::diagnose::{self, Input, Processes};
 use crate::error::Error;
@@ -26,6 +27,8 @@ pub(super) struct Run<'a> {
 /// One namespace, counted, observed and judged.
 pub(super) struct Part {
     pub label: Option<NetnsLabel>,
+    /// Where it was read from, to read its evidence there again.
+    pub source: Source,
     pub context: KernelContext,
     pub obs: Observations,
     pub tally: Tally,
@@ -37,6 +40,8 @@ pub(super) struct Part {
     pub wanted: HashSet<u64>,
     /// The matching sockets in the plan's owned states, named too.
     pub extra: HashSet<u64>,
+    /// What was read behind its findings, once the owners are known.
+    pub evidence: Option<EvidenceSet>,
 }
 
 impl Run<'_> {
@@ -88,12 +93,13 @@ impl Run<'_> {
                 }
             },
         );
-        let collection = match streamed {
+        let collection = match streamed.and_then(garbage) {
             Ok(c) => c,
             Err(e) => return Err(Box::new((label, e))),
         };
         let mut part = Part {
             label,
+            source: source.clone(),
             context,
             obs,
             tally,
@@ -102,6 +108,7 @@ impl Run<'_> {
             compared: None,
             wanted: HashSet::new(),
             extra,
+            evidence: None,
         };
         if plan.diagnose {
             self.judge(&mut part, compares, None);
@@ -131,6 +138,7 @@ impl Run<'_> {
                 (false, None) => Processes::Pending,
                 (false, Some(_)) => Processes::LookedUp,
             },
+            evidence: part.evidence.as_ref(),
         };
         part.verdict = diagnose::diagnose(&input, settings);
         part.compared = request.plan.history.as_ref().filter(|_| compares).map(|h| {
@@ -142,9 +150,14 @@ impl Run<'_> {
                 now: since_epoch.as_secs(),
                 now_ms: u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
                 boot_id: self.boot_id.as_deref(),
+                netns: part.label.as_ref().map(|l| l.inode).or_else(|| {
+                    let id = part.collection.netns.as_deref()?;
+                    crate::collect::netns::parse_id(id)
+                }),
                 tally: &part.tally,
                 counters: &part.context.counters,
                 obs: &part.obs,
+                evidence: part.evidence.as_ref(),
             };
             history::compare(
                 h.previous.as_ref(),
@@ -154,6 +167,20 @@ impl Run<'_> {
                 owners,
             )
         });
+    }
+}
+
+/// Tables that had lines and not one socket among them are not a machine without sockets:
+/// random bytes, another file, a table cut to pieces.
+fn garbage(c: Collection) -> Result<Collection, Error> {
+    match c.skipped.first() {
+        Some(first) if c.sockets_seen == 0 => Err(Error::Unparsed {
+            path: first.path.clone(),
+            skipped: c.skipped_lines,
+            line: first.line,
+            why: first.why.to_string(),
+        }),
+        _ => Ok(c),
     }
 }
 

@@ -50,6 +50,9 @@ pub struct Plan {
     /// Compare with an earlier run (the two-run rules): `check --state-file`, `serve`,
     /// `watch`.
     pub history: Option<History>,
+    /// Date these states' sockets (tcp_info) whenever there are any, finding or not: `serve`'s
+    /// and `watch`'s oldest CLOSE_WAIT. Findings add the states they are about.
+    pub ages: StateSet,
 }
 
 /// Which sockets' owners a run looks up. Each run walks `/proc/*/fd` at most once.

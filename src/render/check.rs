@@ -96,7 +96,7 @@ fn short(report: &CheckReport) -> String {
     };
     let mut text = super::finding_view::title(first);
     if let Some(place) = super::sweep::where_found(&report.summary, first) {
-        text.push_str(&format!(" in {place}"));
+        text.push_str(&format!(" in {}", for_terminal(&place)));
     }
     if let Some(c) = first.culprits.first() {
         text.push_str(&format!(" ({})", culprit::name(c)));
@@ -164,6 +164,9 @@ fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
                 for_terminal(&place)
             )?,
             None => writeln!(out, "{} {}: {summary}", f.severity.word(), f.id)?,
+        }
+        for e in &f.evidence {
+            writeln!(out, "  - {}", for_terminal(&super::proof::text(e)))?;
         }
     }
     for note in notes(report) {

@@ -8,9 +8,13 @@ use serde::ser::{SerializeMap, Serializer};
 
 use super::finding_view::FindingView;
 use super::json::{
-    BothFamilies, CollectionView, Families, NamespaceView, SCHEMA_VERSION, States,
-    summary_collection, timestamp, views,
+    BothFamilies, CollectionView, Families, NamespaceView, States, summary_collection, timestamp,
+    views,
 };
+
+/// The summary's and check's documents: 2 since findings' `evidence` became a list of
+/// `{kind, text, …}` (it was one object of numbers, now the list's `counts` item).
+pub const SCHEMA_VERSION: u32 = 2;
 use crate::model::{Family, StateCounts, TcpState};
 use crate::report::{Status, SummaryReport};
 
@@ -90,9 +94,12 @@ impl Document<'_> {
         super::json::write(out, self)
     }
 
-    /// On one line, for a stream of records.
+    /// On one line, for a stream of records; escaped as the pretty document is (a name with
+    /// a bidi override or an escape sequence never reaches a terminal raw).
     pub(crate) fn write_line(&self, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer(&mut *out, self).map_err(io::Error::from)?;
+        let formatter = super::escape::SafeJson(serde_json::ser::CompactFormatter);
+        let mut serializer = serde_json::Serializer::with_formatter(&mut *out, formatter);
+        self.serialize(&mut serializer).map_err(io::Error::from)?;
         writeln!(out)
     }
 }

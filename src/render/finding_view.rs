@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::proof::EvidenceView;
 use crate::report::{Culprit, Finding, OperatorRanges, RangeVerdict, Severity};
 
 /// A finding as the JSON document writes it (`findings[]`, and each namespace's).
@@ -13,8 +14,10 @@ pub(crate) struct FindingView<'a> {
     severity: Severity,
     title: String,
     summary: String,
-    /// The facts, and the operator's ranges that set the level.
-    evidence: serde_json::Value,
+    /// What the finding rests on: first its own numbers (`kind: counts`, with the operator's
+    /// ranges that set the level), then what the kernel showed behind it (ages, threads,
+    /// peers, limits) and what could not be read.
+    evidence: Vec<serde_json::Value>,
     /// Most likely first.
     causes: Vec<String>,
     next_steps: &'a [String],
@@ -30,7 +33,7 @@ impl<'a> FindingView<'a> {
             severity: f.severity,
             title: title(f),
             summary: summary(f),
-            evidence: evidence(f),
+            evidence: evidence_list(f),
             causes: causes(f),
             next_steps: &f.next_steps,
             culprits: &f.culprits,
@@ -41,6 +44,22 @@ impl<'a> FindingView<'a> {
     pub(crate) fn all(findings: &'a [Finding]) -> Vec<FindingView<'a>> {
         findings.iter().map(FindingView::of).collect()
     }
+}
+
+/// The JSON `evidence` list: the counts first, then each piece of evidence.
+fn evidence_list(f: &Finding) -> Vec<serde_json::Value> {
+    let mut counts = evidence(f);
+    if let Some(fields) = counts.as_object_mut() {
+        fields.insert("kind".into(), "counts".into());
+        fields.insert("text".into(), summary(f).into());
+    }
+    let mut list = vec![counts];
+    list.extend(
+        f.evidence
+            .iter()
+            .map(|e| serde_json::to_value(EvidenceView::of(e)).unwrap_or_default()),
+    );
+    list
 }
 
 /// One line: what is wrong, and how much.
@@ -64,7 +83,7 @@ pub fn causes(f: &Finding) -> Vec<String> {
 
 /// The facts, plus `operator_ranges` when the operator's ranges set the level.
 pub fn evidence(f: &Finding) -> serde_json::Value {
-    let mut evidence = f.facts.evidence();
+    let mut evidence = f.facts.numbers();
     if let (Some(ranges), Some(fields)) = (&f.ranges, evidence.as_object_mut()) {
         let views: Vec<RangeView> = ranges.verdicts.iter().map(RangeView::of).collect();
         fields.insert(

@@ -51,6 +51,13 @@ pub fn block(
         let who = format!("Who: {}", who.join("; "));
         writeln!(out, "{}", wrap(&who, style, "  ", "       "))?;
     }
+    if !f.evidence.is_empty() {
+        writeln!(out, "  Evidence:")?;
+        for e in &f.evidence {
+            let text = escape::for_terminal(&super::proof::text(e)).into_owned();
+            writeln!(out, "{}", wrap(&text, style, "    - ", "      "))?;
+        }
+    }
     let causes = causes(f);
     if !causes.is_empty() {
         writeln!(out, "  Likely causes, most likely first:")?;

@@ -17,6 +17,7 @@ mod json;
 pub mod list;
 mod prometheus;
 mod prometheus_netns;
+mod proof;
 pub mod record;
 #[cfg(feature = "serve")]
 pub mod scrape;

@@ -9,7 +9,7 @@ use std::time::UNIX_EPOCH;
 
 use super::exposition::{Exposition, Kind};
 use crate::model::{Family, TcpState};
-use crate::report::{CheckReport, Culprit, Severity, Status};
+use crate::report::{CheckReport, Culprit, Evidence, Severity, Status};
 
 /// Culprits per finding exported as series: enough to name the cause, few enough to keep
 /// label cardinality bounded.
@@ -82,26 +82,49 @@ pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
     e.family(
         "sockscope_culprit_sockets",
         Kind::Gauge,
-        "Sockets held by the top culprits of each finding.",
+        "Sockets held by the top culprits of each finding: processes by name, local ports; summed over the namespaces of a sweep. Never pids or peer addresses, so restarts and new clients make no new series.",
     )?;
+    // One series per label set: a sweep's namespaces, and holders of one name, add up.
+    let mut culprits: std::collections::BTreeMap<(&str, &str, String), u64> = Default::default();
     for f in &report.findings {
         for c in f.culprits.iter().take(CULPRITS_PER_FINDING) {
             let (kind, name, count) = match c {
-                Culprit::Process {
-                    pid, comm, count, ..
-                } => ("process", format!("{comm}[{pid}]"), count),
+                Culprit::Process { comm, count, .. } => ("process", comm.clone(), count),
                 Culprit::LocalPort { port, count } => ("local_port", port.to_string(), count),
-                Culprit::Peer { addr, count } => ("peer", addr.clone(), count),
-                Culprit::Destination {
-                    addr, port, count, ..
-                } => ("destination", format!("{addr}:{port}"), count),
+                // Peer addresses are never labels: one series per client would be unbounded.
+                Culprit::Peer { .. } | Culprit::Destination { .. } => continue,
             };
-            e.sample(
-                "sockscope_culprit_sockets",
-                &[("id", f.id), ("kind", kind), ("culprit", &name)],
-                count,
-            )?;
+            *culprits.entry((f.id, kind, name)).or_default() += count;
         }
+    }
+    for ((id, kind, name), count) in culprits {
+        e.sample(
+            "sockscope_culprit_sockets",
+            &[("id", id), ("kind", kind), ("culprit", &name)],
+            count,
+        )?;
+    }
+
+    e.family(
+        "sockscope_oldest_socket_age_seconds",
+        Kind::Gauge,
+        "For the states behind a finding: how long the oldest socket has been in it, from tcp_info (CLOSE_WAIT: since the peer closed; FIN_WAIT and LAST_ACK: since the peer was last heard).",
+    )?;
+    let mut oldest: std::collections::BTreeMap<&'static str, f64> = Default::default();
+    for f in &report.findings {
+        for ev in &f.evidence {
+            if let Evidence::Ages(a) = ev {
+                let age = oldest.entry(a.state.name()).or_default();
+                *age = age.max(a.oldest_s);
+            }
+        }
+    }
+    for (state, age) in oldest {
+        e.sample(
+            "sockscope_oldest_socket_age_seconds",
+            &[("state", &state.to_lowercase())],
+            format_args!("{age:.3}"),
+        )?;
     }
 
     e.family(

@@ -47,30 +47,38 @@ fn render_capped(sweep: &Sweep, cap: usize, e: &mut Exposition) -> io::Result<()
             "TCP sockets by state in each network namespace with sockets (the smallest beyond {NETNS_SERIES} summed as netns=\"other\")."
         ),
     )?;
-    let write = |e: &mut Exposition, l: &[String; 3], counts: &StateCounts| -> io::Result<()> {
+    let write = |e: &mut Exposition, l: &[String; 3], counts: &StateCounts, folded: bool| {
         for state in TcpState::KNOWN {
-            e.sample(
-                "sockscope_netns_sockets",
-                &[
-                    ("netns", &l[0]),
-                    ("container", &l[1]),
-                    ("pod", &l[2]),
-                    ("state", &state.name().to_lowercase()),
-                ],
-                counts.get(state),
-            )?;
+            let name = state.name().to_lowercase();
+            let mut labels = vec![
+                ("netns", l[0].as_str()),
+                ("container", l[1].as_str()),
+                ("pod", l[2].as_str()),
+                ("state", name.as_str()),
+            ];
+            // A namespace may be named `other` (`ip netns add other`): the fold's own label
+            // keeps its series apart.
+            if folded {
+                labels.push(("folded", "true"));
+            }
+            e.sample("sockscope_netns_sockets", &labels, counts.get(state))?;
         }
-        Ok(())
+        io::Result::Ok(())
     };
     for n in &shown {
-        write(e, &labels(n), &n.report.tally.both())?;
+        write(e, &labels(n), &n.report.tally.both(), false)?;
     }
     if !folded.is_empty() {
         let mut other = StateCounts::default();
         for n in &folded {
             other.merge(&n.report.tally.both());
         }
-        write(e, &["other".into(), String::new(), String::new()], &other)?;
+        write(
+            e,
+            &["other".into(), String::new(), String::new()],
+            &other,
+            true,
+        )?;
     }
     e.family(
         "sockscope_netns_folded",
@@ -184,7 +192,7 @@ mod tests {
                 "sockscope_netns_sockets{netns=\"net:[105]\",container=\"\",pod=\"\",state=\"established\"} 5",
                 "sockscope_netns_sockets{netns=\"net:[104]\",container=\"\",pod=\"\",state=\"established\"} 4",
                 "sockscope_netns_sockets{netns=\"net:[103]\",container=\"\",pod=\"\",state=\"established\"} 3",
-                "sockscope_netns_sockets{netns=\"other\",container=\"\",pod=\"\",state=\"established\"} 3",
+                "sockscope_netns_sockets{netns=\"other\",container=\"\",pod=\"\",state=\"established\",folded=\"true\"} 3",
             ]
         );
         assert!(text.contains("sockscope_netns_folded 2\n"), "{text}");

@@ -37,7 +37,7 @@ pub const EXPORTER_FAMILIES: &[(&str, &str, &str)] = &[
     (
         "sockscope_close_wait_oldest_seconds",
         "gauge",
-        "How long the oldest CLOSE_WAIT socket of each local port has been seen (since this process started).",
+        "How long ago the peers closed the oldest CLOSE_WAIT socket of each local port, from tcp_info (with the /proc source: how long it has been seen, since this process started).",
     ),
     (
         "sockscope_up",
@@ -153,8 +153,8 @@ fn metrics(scrape: &ScrapeReport, format: Format, out: &mut dyn Write) -> io::Re
 fn render_breakdown(b: &Breakdown, e: &mut Exposition) -> io::Result<()> {
     family(e, b.name, Kind::Gauge)?;
     let other = vec!["other".to_string(); b.labels.len()];
-    let rows = b.rows.iter().map(|(v, c)| (v, c));
-    for (values, counts) in rows.chain([(&other, &b.other)]) {
+    let rows = b.rows.iter().map(|(v, c)| (v, c, false));
+    for (values, counts, folded) in rows.chain([(&other, &b.other, true)]) {
         for state in TcpState::KNOWN {
             let n = counts.get(state);
             if n > 0 {
@@ -166,6 +166,10 @@ fn render_breakdown(b: &Breakdown, e: &mut Exposition) -> io::Result<()> {
                     .map(|(l, v)| (*l, v.as_str()))
                     .collect();
                 labels.push(("state", &state));
+                // A process may be called `other`: the fold's own label keeps its series apart.
+                if folded {
+                    labels.push(("folded", "true"));
+                }
                 e.sample(b.name, &labels, n)?;
             }
         }

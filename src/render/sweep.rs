@@ -26,9 +26,10 @@ const COLUMNS: [TcpState; 9] = [
 ];
 
 /// How a namespace is named in a sentence: `docker container web`, `pod default/api`,
-/// `host`, `netns blue`, `net:[4026532301] (pid 77 sleep)`.
+/// `host`, `netns blue`, `net:[4026532301] (pid 77 sleep)`. Raw, as names come: escaped where
+/// it is printed.
 pub fn describe(label: &NetnsLabel) -> String {
-    let name = for_terminal(&label.name()).into_owned();
+    let name = label.name();
     if label.pod.is_some() {
         return format!("pod {name}");
     }
@@ -40,7 +41,7 @@ pub fn describe(label: &NetnsLabel) -> String {
     }
     match (&label.sample, label.kind) {
         (_, NetnsKind::Host) => name,
-        (Some((pid, comm)), _) => format!("{name} (pid {pid} {})", for_terminal(comm)),
+        (Some((pid, comm)), _) => format!("{name} (pid {pid} {comm})"),
         (None, _) => name,
     }
 }
@@ -54,7 +55,7 @@ pub fn where_found(report: &SummaryReport, finding: &Finding) -> Option<String> 
             .namespaces
             .iter()
             .find(|n| n.label.name() == name)
-            .map_or_else(|| for_terminal(name).into_owned(), |n| describe(&n.label)),
+            .map_or_else(|| name.to_string(), |n| describe(&n.label)),
     )
 }
 
@@ -105,13 +106,15 @@ pub fn table(sweep: &Sweep, style: Style, out: &mut dyn Write) -> io::Result<()>
         }
     }
     writeln!(out, "{table}")?;
+    // Names and paths come from the system (a namespace file, a container name, an error
+    // quoting them): escaped here, once.
     for line in notes(sweep) {
-        writeln!(out, "{line}")?;
+        writeln!(out, "{}", for_terminal(&line))?;
     }
     Ok(())
 }
 
-/// What the sweep could not see, and why.
+/// What the sweep could not see, and why. Raw: escape before printing.
 pub fn notes(sweep: &Sweep) -> Vec<String> {
     let mut notes = Vec::new();
     for n in &sweep.namespaces {
@@ -138,4 +141,43 @@ pub fn notes(sweep: &Sweep) -> Vec<String> {
         ));
     }
     notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Unopened;
+
+    #[test]
+    fn names_and_reasons_from_the_system_reach_the_terminal_escaped_once() {
+        let hostile = "x\x1b]0;pwned\x07\x1b[2J\ny";
+        let label = NetnsLabel {
+            inode: 4026532999,
+            kind: NetnsKind::Named,
+            container: None,
+            pod: None,
+            names: vec![hostile.to_string()],
+            sample: Some((77, "evil\x1b[31m".to_string())),
+        };
+        let sweep = Sweep {
+            unopened: vec![Unopened {
+                label,
+                why: format!("cannot enter '/run/netns/{hostile}': permission denied"),
+            }],
+            ..Sweep::default()
+        };
+        let mut out = Vec::new();
+        table(&sweep, Style::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        // One escape, not two: the table shows \x1b, not \\x1b.
+        assert!(text.contains("x\\x1b]0;pwned"), "{text}");
+        assert!(!text.contains("\\\\x1b"), "{text}");
+        // A newline in a name does not start a line of its own.
+        assert_eq!(
+            text.lines().filter(|l| l.contains("pwned")).count(),
+            1,
+            "{text}"
+        );
+    }
 }

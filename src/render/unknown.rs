@@ -50,7 +50,7 @@ fn json(report: &Unknown, out: &mut dyn Write) -> io::Result<()> {
     super::json::write(
         out,
         &Document {
-            schema_version: super::json::SCHEMA_VERSION,
+            schema_version: super::document::SCHEMA_VERSION,
             status: "unknown",
             exit_code: Status::Unknown.code(),
             error: &report.message,

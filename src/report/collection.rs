@@ -65,6 +65,8 @@ pub enum Malformation {
     Inode,
     /// The file ended in the middle of a line: the kernel always ends lines with a newline.
     Truncated,
+    /// The file is empty: the kernel always writes the header line, sockets or not.
+    Empty,
 }
 
 impl fmt::Display for Malformation {
@@ -89,6 +91,9 @@ impl fmt::Display for Malformation {
             Malformation::Probes => f.write_str("timeout (probes) is not a decimal number"),
             Malformation::Inode => f.write_str("inode is not a decimal number"),
             Malformation::Truncated => f.write_str("truncated line (no newline at end of file)"),
+            Malformation::Empty => {
+                f.write_str("empty file: a kernel socket table always starts with its header line")
+            }
         }
     }
 }

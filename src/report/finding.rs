@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::Range;
+use super::{Evidence, Range};
 use crate::model::StateSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -51,7 +51,7 @@ impl Severity {
 
 /// What one rule saw, typed, and how its entry words it. The facts type lives in the rule's
 /// file with its wording; its `#[derive(Serialize)]` is the finding's JSON `evidence`.
-pub trait Facts: Evidence + Debug + Send + Sync {
+pub trait Facts: Numbers + Debug + Send + Sync {
     /// One line: what is wrong, and how much.
     fn title(&self) -> String;
     /// The numbers in sentences: how many, where, who.
@@ -62,15 +62,15 @@ pub trait Facts: Evidence + Debug + Send + Sync {
     }
 }
 
-/// The facts as JSON evidence (from their `Serialize`), and as themselves for tests.
-pub trait Evidence {
-    fn evidence(&self) -> serde_json::Value;
+/// The facts as JSON numbers (from their `Serialize`), and as themselves for tests.
+pub trait Numbers {
+    fn numbers(&self) -> serde_json::Value;
     #[cfg(test)]
     fn as_any(&self) -> &dyn Any;
 }
 
-impl<T: Serialize + Any> Evidence for T {
-    fn evidence(&self) -> serde_json::Value {
+impl<T: Serialize + Any> Numbers for T {
+    fn numbers(&self) -> serde_json::Value {
         // Facts are plain structs with string keys: serializing them cannot fail.
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
@@ -93,6 +93,9 @@ pub struct Finding {
     pub culprits: Vec<Culprit>,
     /// Sockets whose holders would name the culprit processes.
     pub inodes: Vec<u64>,
+    /// What the kernel showed behind it in the same run: ages, threads, peers, and what could
+    /// not be read.
+    pub evidence: Vec<Evidence>,
     /// The operator's ranges for the state the rule explains, when they set its level.
     pub ranges: Option<OperatorRanges>,
     /// In which namespace, by name (`web-frontend`, `default/api-7d9f`, `net:[N]`), when
@@ -111,6 +114,7 @@ impl Finding {
             next_steps: Vec::new(),
             culprits: Vec::new(),
             inodes: Vec::new(),
+            evidence: Vec::new(),
             ranges: None,
             namespace: None,
         }
@@ -130,6 +134,12 @@ impl Finding {
     /// The sockets whose holders would name the culprit processes.
     pub fn with_inodes(mut self, inodes: Vec<u64>) -> Finding {
         self.inodes = inodes;
+        self
+    }
+
+    /// What the kernel showed behind it.
+    pub fn with_evidence(mut self, evidence: Vec<Evidence>) -> Finding {
+        self.evidence = evidence;
         self
     }
 

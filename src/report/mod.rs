@@ -9,6 +9,7 @@ mod evidence;
 mod finding;
 mod list;
 mod namespace;
+mod proof;
 mod range;
 #[cfg(feature = "serve")]
 mod scrape;
@@ -25,6 +26,10 @@ pub use finding::{Culprit, Facts, Finding, OperatorRanges, RangeVerdict, Severit
 pub use list::{SocketList, SortKey};
 pub use namespace::{
     ContainerRef, NamespaceReport, NetnsKind, NetnsLabel, PodRef, Sweep, Unopened,
+};
+pub use proof::{
+    AgePattern, AgeSince, Ages, Evidence, Gap, PeerHealth, Proof, Runtime, Seen, ThreadGroup,
+    ThreadSummary, WaitKind,
 };
 pub use range::Range;
 #[cfg(feature = "serve")]

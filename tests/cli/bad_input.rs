@@ -134,3 +134,49 @@ fn closed_pipe_exits_quietly() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+/// Tables that had lines and not one socket among them (random bytes, only malformed lines,
+/// an empty file, which the kernel never writes) are no machine without sockets: `check` is
+/// UNKNOWN and the summary fails, naming the file; never "OK - 0 TCP sockets".
+#[test]
+fn garbage_tables_are_unknown_never_zero_sockets() {
+    let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+    let random: Vec<u8> = (0u32..4096)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for (what, tcp) in [
+        ("random bytes", random),
+        (
+            "only malformed lines",
+            format!("{header}   0: nonsense\n   1: more nonsense here\n").into_bytes(),
+        ),
+        ("an empty file", Vec::new()),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("net")).unwrap();
+        std::fs::write(dir.path().join("net/tcp"), &tcp).unwrap();
+        std::fs::write(dir.path().join("net/tcp6"), header).unwrap();
+        let out = sockscope()
+            .args(["check", "--format", "nagios", "--proc-root"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "{what}: {text}");
+        assert!(
+            text.starts_with("SOCKSCOPE UNKNOWN - no socket could be read from '")
+                && text.contains("/net/tcp'"),
+            "{what}: {text}"
+        );
+        let out = sockscope()
+            .args(["--format", "plain", "--proc-root"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no socket could be read"),
+            "{what}"
+        );
+    }
+}

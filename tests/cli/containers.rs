@@ -163,7 +163,7 @@ fn check_takes_the_worst_namespace_and_names_it() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["evidence"]["operator_ranges"].is_array())
+        .filter(|f| f["evidence"][0]["operator_ranges"].is_array())
         .collect();
     assert_eq!(ranged.len(), 1, "{doc}");
     assert_eq!(ranged[0]["id"], "close_wait_excess");

@@ -531,7 +531,7 @@ fn a_listener_that_never_accepts_is_named() {
         .find(|f| f["id"] == "accept_queue_overflow")
         .unwrap_or_else(|| panic!("no accept_queue_overflow in {json}"))
         .clone();
-    assert_eq!(finding["evidence"]["queued"], 129);
+    assert_eq!(finding["evidence"][0]["queued"], 129);
     let culprits = finding["culprits"].as_array().unwrap();
     assert!(
         culprits

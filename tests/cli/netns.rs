@@ -12,7 +12,7 @@ use std::process::Command as Process;
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 use serde_json::Value;
 
-use crate::util::{have_tool, is_root, skip, sockscope, stdout_of};
+use crate::util::{have_tool, is_root, skip, sockscope, stdout_of, unprivileged};
 
 /// Namespaces made for one test, deleted (with their sockets) when dropped.
 struct Namespaces {
@@ -253,4 +253,23 @@ fn one_namespace_by_name_or_path() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--netns 'no-such-namespace-here'"));
+
+    // Asked for by name and not read (an ordinary user may not enter it): never "OK, 0
+    // sockets", but UNKNOWN, saying why.
+    let Some(out) = unprivileged(&["check", "--netns", &path, "--format", "nagios"]) else {
+        return skip("cannot run sockscope as nobody here: setpriv is not installed");
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "SOCKSCOPE UNKNOWN - cannot read network namespace {name}: "
+        )),
+        "{text}"
+    );
+    let Some(out) = unprivileged(&["--netns", &path, "--format", "plain"]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(2), "the summary fails too");
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
 }

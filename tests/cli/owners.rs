@@ -4,12 +4,11 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-use crate::util::{fake_process, fixture, have_tool, is_root, root, skip, sockscope, stdout_of};
+use crate::util::{fake_process, fixture, is_root, root, skip, sockscope, stdout_of, unprivileged};
 
 const EVIL: &str = "\x1b]0;pwned\x07";
 
@@ -298,40 +297,6 @@ fn unsorted_rows_are_the_sorted_rows_in_kernel_order_whether_streamed_or_kept() 
         .map(|l| l.rsplit_once(' ').unwrap().0.to_string())
         .collect();
     assert_eq!(without_owners, streamed.lines().collect::<Vec<_>>());
-}
-
-/// Runs the binary as `nobody` when we are root (so other users' fds are unreadable), or as
-/// ourselves otherwise. As root it runs a link to the binary in a directory anyone can enter:
-/// the checkout may be where `nobody` cannot reach it (under /root). `None` when setpriv, which
-/// drops root, is missing.
-fn unprivileged(args: &[&str]) -> Option<std::process::Output> {
-    let bin = assert_cmd::cargo::cargo_bin("sockscope");
-    if !is_root() {
-        return Some(
-            Command::new(&bin)
-                .current_dir("/")
-                .args(args)
-                .output()
-                .unwrap(),
-        );
-    }
-    if !have_tool("setpriv", "util-linux") {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let reachable = dir.path().join("sockscope");
-    if fs::hard_link(&bin, &reachable).is_err() {
-        fs::copy(&bin, &reachable).unwrap();
-    }
-    let output = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&reachable)
-        .current_dir("/")
-        .args(args)
-        .output()
-        .unwrap();
-    Some(output)
 }
 
 #[test]

@@ -109,7 +109,7 @@ fn close_wait_sockets_that_stay_are_stuck() {
         .find(|f| f["id"] == "close_wait_stuck")
         .unwrap()
         .clone();
-    assert_eq!(f["evidence"]["sockets"], 3);
+    assert_eq!(f["evidence"][0]["sockets"], 3);
     assert!(
         f["culprits"]
             .as_array()
@@ -156,6 +156,44 @@ fn renotify_speaks_once_and_says_when_it_recovers() {
     );
     let (code, out) = text(good.path());
     assert_eq!((code, out.as_str()), (0, ""), "recovery is said once");
+}
+
+/// An alert that could not be written (a full disk, a closed pipe) was not said: the next run
+/// says it, instead of keeping quiet for the renotify period.
+#[test]
+fn an_alert_that_was_not_delivered_is_said_again() {
+    if !Path::new("/dev/full").exists() {
+        return crate::util::skip("no /dev/full here");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let bad = leak(30).write();
+    let check = |stdout: std::process::Stdio| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
+            .args(["check", "--renotify", "1d", "--state-file"])
+            .arg(&state)
+            .arg("--proc-root")
+            .arg(bad.path())
+            .stdout(stdout)
+            .output()
+            .unwrap()
+    };
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let lost = check(full.into());
+    assert_eq!(lost.status.code(), Some(3), "a failed output is UNKNOWN");
+    let again = check(std::process::Stdio::piped());
+    let out = String::from_utf8(again.stdout).unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        out.starts_with("SOCKSCOPE WARNING: "),
+        "said again: {out:?}"
+    );
+    // Delivered once, it is quiet for the period.
+    let quiet = check(std::process::Stdio::piped());
+    assert_eq!(String::from_utf8(quiet.stdout).unwrap(), "");
 }
 
 #[test]

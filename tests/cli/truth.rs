@@ -43,8 +43,8 @@ fn case1_a_listener_whose_final_acks_never_arrive() {
     let (table, v, _) = stalled(25, 1).run(&[]);
     assert_eq!(ids(&v), vec![pair("syn_recv_flood", "warning")], "{table}");
     let f = fired(&v, "syn_recv_flood");
-    assert_eq!(f["evidence"]["port"], 5000);
-    assert_eq!(f["evidence"]["syn_ack_resent"], 25);
+    assert_eq!(f["evidence"][0]["port"], 5000);
+    assert_eq!(f["evidence"][0]["syn_ack_resent"], 25);
     assert!(table.contains("port 5000"), "{table}");
     assert!(table.contains("10.0.3.7"), "names the peer: {table}");
     // Handshakes in their first round trip (nothing resent) are not a stall.
@@ -134,7 +134,7 @@ fn case4_data_stuck_behind_a_zero_window() {
     };
     let (table, v, _) = stuck(4 << 20).run(&[]);
     assert_eq!(ids(&v), vec![pair("tx_backlog", "warning")], "{table}");
-    assert_eq!(fired(&v, "tx_backlog")["evidence"]["zero_window"], 1);
+    assert_eq!(fired(&v, "tx_backlog")["evidence"][0]["zero_window"], 1);
     assert!(table.contains("10.0.0.50"), "{table}");
     let (_, v, _) = stuck(64 << 10).run(&[]);
     assert_eq!(ids(&v), vec![]);
@@ -177,7 +177,7 @@ fn case5_time_wait_ports_that_the_kernel_reuses() {
     );
     let f = fired(&v, "ephemeral_port_pressure");
     assert!(
-        f["evidence"]["time_wait_reuse"]
+        f["evidence"][0]["time_wait_reuse"]
             .as_str()
             .unwrap()
             .contains("tcp_tw_reuse = 0"),
@@ -191,7 +191,7 @@ fn case5_time_wait_ports_that_the_kernel_reuses() {
     // TIME_WAIT less than a second old cannot be reused yet.
     let (_, v, _) = host("127.0.0.1:5000", "2", 5990).run(&[]);
     let f = fired(&v, "ephemeral_port_pressure");
-    assert_eq!(f["evidence"]["time_wait_reusable"], 0);
+    assert_eq!(f["evidence"][0]["time_wait_reusable"], 0);
 }
 
 /// `check --format json` over a tree: (exit code, document, stderr).

@@ -97,7 +97,7 @@ fn case4_live_zero_window() {
             &port.to_string(),
         ]));
         let f = finding(&json, "tx_backlog").unwrap_or_else(|| panic!("{source}: {json}"));
-        assert_eq!(f["evidence"]["zero_window"], 1, "{source}: {f:#}");
+        assert_eq!(f["evidence"][0]["zero_window"], 1, "{source}: {f:#}");
     }
 }
 
@@ -137,7 +137,7 @@ fn case2_live_syn_black_hole() {
     let json = stdout_of(sockscope().args(["--json", "--port", &addr.port().to_string()]));
     let f = finding(&json, "syn_sent_stuck").unwrap_or_else(|| panic!("{json}"));
     assert_eq!(
-        f["evidence"]["worst"]["destination"],
+        f["evidence"][0]["worst"]["destination"],
         addr.to_string(),
         "{f:#}"
     );
@@ -393,7 +393,7 @@ fn helper_firewall() {
         "{:#}",
         v["findings"]
     );
-    assert_eq!(v["findings"][0]["evidence"]["port"], 5000);
+    assert_eq!(v["findings"][0]["evidence"][0]["port"], 5000);
 
     // Case 3: 20 FIN_WAIT1 and 12 LAST_ACK orphans on port 7000 whose FINs are never acked.
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 7000)).unwrap();

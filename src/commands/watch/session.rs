@@ -93,9 +93,21 @@ impl Session {
                 .min()
                 .map(|&t| (now.saturating_sub(t), t <= started))
         };
-        let oldest = saved
+        let remembered = saved
             .as_ref()
             .map_or([None, None], |s| [age(&s.close_wait), age(&s.fin_wait2)]);
+        // tcp_info's ages are exact; the first-seen times (the /proc source) only a bound.
+        let measured = |state: TcpState| {
+            finished
+                .ages
+                .iter()
+                .find(|a| a.state == state)
+                .map(|a| (a.oldest_s as u64, false))
+        };
+        let oldest = [
+            measured(TcpState::CloseWait).or(remembered[0]),
+            measured(TcpState::FinWait2).or(remembered[1]),
+        ];
         let culprits = panel.map(|panel| {
             let owners = finished.owners.as_ref();
             self.culprits(panel, &kept, owners, saved.as_ref(), now, started)

@@ -225,5 +225,5 @@ fn records_over_the_sequence() {
     assert_eq!(lines[3]["delta"]["ESTABLISHED"], 0);
     assert_eq!(lines[2]["findings"][0]["id"], "close_wait_growing");
     assert_eq!(lines[2]["states"]["CLOSE_WAIT"], 45);
-    assert_eq!(lines[2]["schema_version"], 1);
+    assert_eq!(lines[2]["schema_version"], 2);
 }

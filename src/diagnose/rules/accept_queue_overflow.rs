@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::culprits::{TOP_CULPRITS, Unnamed, process_culprits, unnamed};
-use super::words::{pct, plural, strings, unnamed_text};
+use super::seen::{Kind, ranked};
+use super::words::{pct, plural, unnamed_text};
+use crate::diagnose::evidence::Purpose;
 use crate::diagnose::observe::Listener;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::{Input, Outcome};
-use crate::report::{Culprit, Facts, Finding, Severity};
+use crate::report::{Culprit, Facts, Finding, Seen, Severity};
 
 pub static RULE: RuleDef<AcceptQueue> = RuleDef {
     id: "accept_queue_overflow",
@@ -16,6 +18,10 @@ pub static RULE: RuleDef<AcceptQueue> = RuleDef {
     meaning: "Connections completed by the kernel but not yet accept()ed, per listener (LISTEN Recv-Q).",
     why: "A full queue drops new SYNs (ListenOverflows): clients see timeouts while the service looks idle. /proc does not show each listener's backlog, only its upper bound somaxconn; sock_diag does.",
     governs: None,
+    reads: Reads {
+        ages: None,
+        threads: true,
+    },
     defaults: AcceptQueue {
         warn: 100,
         warn_share_of_somaxconn: 0.5,
@@ -86,6 +92,10 @@ fn judge(s: &Input, th: &AcceptQueue) -> Outcome {
     let inodes: Vec<u64> = full.iter().map(|l| l.inode).filter(|&i| i != 0).collect();
     let processes = process_culprits(s, &inodes);
     let port = worst.local.port();
+    let (evidence, seen) = s
+        .evidence
+        .map(|e| e.for_finding(None, &processes, Purpose::Accept))
+        .unwrap_or_default();
     let facts = AcceptQueueFacts {
         listener: worst.local,
         queued: worst.queued,
@@ -98,6 +108,7 @@ fn judge(s: &Input, th: &AcceptQueue) -> Outcome {
         },
         thresholds: *th,
         unnamed: unnamed(s, &processes, !inodes.is_empty()),
+        seen,
     };
     let mut culprits = processes;
     culprits.extend(full.iter().take(TOP_CULPRITS).map(|l| Culprit::LocalPort {
@@ -112,7 +123,8 @@ fn judge(s: &Input, th: &AcceptQueue) -> Outcome {
                 "Check the service's health: CPU, thread dumps, event-loop lag; then its listen() backlog.".into(),
             ])
             .with_culprits(culprits)
-            .with_inodes(inodes),
+            .with_inodes(inodes)
+            .with_evidence(evidence),
     )
 }
 
@@ -129,6 +141,9 @@ pub struct AcceptQueueFacts {
     pub thresholds: AcceptQueue,
     #[serde(skip)]
     pub unnamed: Option<Unnamed>,
+    /// What the listener's holder's threads show.
+    #[serde(skip)]
+    pub seen: Option<Seen>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,11 +185,24 @@ impl Facts for AcceptQueueFacts {
     }
 
     fn causes(&self) -> Vec<String> {
-        strings(&[
-            "The accept loop is slow or stalled: CPU starvation, GC pauses, a full worker pool, a deadlock.",
-            "The listen backlog is too small for bursts of new connections.",
-            "TLS handshakes or other work done before accept() returns.",
-        ])
+        ranked(
+            &[
+                (
+                    Kind::SlowAccept,
+                    "The accept loop is slow or stalled: CPU starvation, GC pauses, a full worker pool, a deadlock.",
+                ),
+                (
+                    Kind::SmallBacklog,
+                    "The listen backlog is too small for bursts of new connections.",
+                ),
+                (
+                    Kind::WorkBeforeAccept,
+                    "TLS handshakes or other work done before accept() returns.",
+                ),
+            ],
+            self.seen.as_ref(),
+            Purpose::Accept,
+        )
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::Runs;
 use crate::diagnose::thresholds::NoThresholds;
 use crate::report::{Facts, Finding, Severity};
@@ -15,6 +15,10 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "A listener whose accept queue holds connections and is unchanged since the last run.",
     why: "A queue that neither grows nor drains means accept() is not being called at all: the service is hung, not slow.",
     governs: None,
+    reads: Reads {
+        ages: None,
+        threads: true,
+    },
     defaults: NoThresholds {},
     describe: |_| "critical when a waiting queue has not moved between two runs".to_string(),
     judge: Judge::Remembered(judge),

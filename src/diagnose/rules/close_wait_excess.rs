@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use super::culprits::{
     Unnamed, first_peer, first_port, peer_culprits, port_culprits, process_culprits, unnamed,
 };
-use super::words::{pct, percent, plural, strings, unnamed_text};
-use crate::diagnose::rule::{Judge, RuleDef};
+use super::seen::{Kind, ranked};
+use super::words::{age, pct, percent, plural, unnamed_text};
+use crate::diagnose::evidence::Purpose;
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::{Input, Outcome, Processes};
 use crate::model::TcpState;
-use crate::report::{Culprit, Facts, Finding, Severity};
+use crate::report::{AgePattern, Culprit, Evidence, Facts, Finding, Seen, Severity};
 
 pub static RULE: RuleDef<CloseWait> = RuleDef {
     id: "close_wait_excess",
@@ -18,6 +20,7 @@ pub static RULE: RuleDef<CloseWait> = RuleDef {
     meaning: "Sockets whose peer has closed but the local application never called close(). Names the process, local port and peer, and whether the application still reads (Recv-Q 1: the peer's FIN is unread).",
     why: "No timer ends CLOSE_WAIT: each one is an fd leaked until the process exits. A few are in flight on any busy server; a share of ESTABLISHED scales with the machine.",
     governs: Some(TcpState::CloseWait),
+    reads: Reads::holders_of(TcpState::CloseWait),
     defaults: CloseWait {
         warn: 20,
         warn_share_of_established: 0.05,
@@ -86,6 +89,15 @@ fn judge(s: &Input, th: &CloseWait) -> Outcome {
 
     let ports = port_culprits(&cw.by_local_port);
     let peers = peer_culprits(&cw.by_peer);
+    let (mut evidence, seen) = s
+        .evidence
+        .map(|e| e.for_finding(Some(TcpState::CloseWait), &processes, Purpose::Release))
+        .unwrap_or_default();
+    evidence.extend(near_limits(&processes));
+    let ages = evidence.iter().find_map(|e| match e {
+        Evidence::Ages(a) => Some((a.oldest_s, a.youngest_s, a.pattern)),
+        _ => None,
+    });
     let facts = CloseWaitFacts {
         close_wait: n,
         established,
@@ -96,6 +108,8 @@ fn judge(s: &Input, th: &CloseWait) -> Outcome {
         top_port: first_port(&ports),
         top_peer: first_peer(&peers),
         unnamed: unnamed(s, &processes, true),
+        seen,
+        ages,
     };
     let mut next = Vec::new();
     if let Some((port, _)) = facts.top_port {
@@ -118,8 +132,31 @@ fn judge(s: &Input, th: &CloseWait) -> Outcome {
         Finding::new(RULE.id, sev, facts)
             .with_next_steps(next)
             .with_culprits(culprits)
-            .with_inodes(cw.inodes.clone()),
+            .with_inodes(cw.inodes.clone())
+            .with_evidence(evidence),
     )
+}
+
+/// Holders that have used half their RLIMIT_NOFILE or more: EMFILE is where a leak ends.
+fn near_limits(processes: &[Culprit]) -> Vec<Evidence> {
+    processes
+        .iter()
+        .filter_map(|c| match c {
+            Culprit::Process {
+                pid,
+                comm,
+                fd_count,
+                nofile_soft: Some(limit),
+                ..
+            } if *fd_count * 2 >= *limit => Some(Evidence::Limits {
+                pid: *pid,
+                comm: comm.clone(),
+                fds: *fd_count,
+                limit: *limit,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// CLOSE_WAIT: how many, how many still unread, where they point.
@@ -139,13 +176,25 @@ pub struct CloseWaitFacts {
     pub top_peer: Option<(String, u64)>,
     #[serde(skip)]
     pub unnamed: Option<Unnamed>,
+    /// What the holder's threads show.
+    #[serde(skip)]
+    pub seen: Option<Seen>,
+    /// The oldest and youngest age (seconds since the peer closed) and their shape, when
+    /// tcp_info was read.
+    #[serde(skip)]
+    pub ages: Option<(f64, f64, AgePattern)>,
 }
 
 impl Facts for CloseWaitFacts {
     fn title(&self) -> String {
-        // Not "stuck": one look cannot tell how long (close_wait_stuck, across runs, can).
+        // "Stuck" only when the ages show it: without them one look cannot tell how long.
+        let how_long = match self.ages {
+            Some((oldest, _, AgePattern::Steady)) => format!(", piling up for {}", age(oldest)),
+            Some((oldest, _, _)) => format!(", the oldest {} ago", age(oldest)),
+            None => String::new(),
+        };
         format!(
-            "{} in CLOSE_WAIT, closed by the peer and not by the application",
+            "{} in CLOSE_WAIT, closed by the peer and not by the application{how_long}",
             plural(self.close_wait, "connection")
         )
     }
@@ -181,20 +230,50 @@ impl Facts for CloseWaitFacts {
             summary.push('.');
         }
         summary.push_str(&unnamed_text("Holder", self.unnamed));
+        match self.ages {
+            Some((oldest, _, AgePattern::Steady)) => summary.push_str(&format!(
+                " Their peers closed them over the last {}: a leak that goes on, not a burst.",
+                age(oldest)
+            )),
+            Some((oldest, youngest, AgePattern::Burst)) => summary.push_str(&format!(
+                " Their peers closed them all within {} of each other, {} ago: one burst (a peer restarting, a load balancer's idle sweep) the application has not caught up with.",
+                age((oldest - youngest).max(1.0)),
+                age(oldest)
+            )),
+            _ => {}
+        }
         summary
     }
 
     fn causes(&self) -> Vec<String> {
-        let mut causes = strings(&[
+        causes(self.unread * 2 > self.close_wait, self.seen.as_ref())
+    }
+}
+
+/// Why sockets stay in CLOSE_WAIT, most likely first: what the holder's threads show, then the
+/// generic causes (blocked workers first when most sockets are not even read). The rules over
+/// the same sockets across runs share them.
+pub fn causes(mostly_unread: bool, seen: Option<&Seen>) -> Vec<String> {
+    {
+        let missing_close = (
+            Kind::MissingClose,
             "A missing close() on an error or end-of-file path, or a connection pool that keeps connections its peers have closed: check the code that releases connections.",
+        );
+        let blocked = (
+            Kind::BlockedWorkers,
             "Worker threads blocked elsewhere (a lock, a slow downstream, a full pool), so nothing reads the end-of-file and closes.",
+        );
+        let idle_peers = (
+            Kind::IdlePeers,
             "Peers such as load balancers or databases closing idle connections that a pool keeps without validating them.",
-        ]);
+        );
         // Mostly unread: the application does not even read, so blocked workers come first.
-        if self.unread * 2 > self.close_wait {
-            causes.swap(0, 1);
-        }
-        causes
+        let generic = if mostly_unread {
+            [blocked, missing_close, idle_peers]
+        } else {
+            [missing_close, blocked, idle_peers]
+        };
+        ranked(&generic, seen, Purpose::Release)
     }
 }
 

@@ -6,11 +6,12 @@ use serde::Serialize;
 use super::close_wait_excess;
 use super::culprits::holders;
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::evidence::Purpose;
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::model::TcpState;
-use crate::report::{Facts, Finding, Severity};
+use crate::report::{Facts, Finding, Seen, Severity};
 
 pub static RULE: RuleDef<NoThresholds> = RuleDef {
     id: "close_wait_growing",
@@ -18,6 +19,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "CLOSE_WAIT counts that rose over the last three runs, with the holders of this run's sockets.",
     why: "A leak grows run after run until its process reaches EMFILE; a burst rises and falls.",
     governs: None,
+    reads: Reads::holders_of(TcpState::CloseWait),
     defaults: NoThresholds {},
     describe: |_| {
         "critical when each of three runs counted more than the one before and the last reached close_wait_excess's warn".to_string()
@@ -39,17 +41,26 @@ fn judge(runs: &Runs, _: &Interval) -> Outcome {
     if !(a < b && b < c && c >= warn) {
         return Outcome::Quiet;
     }
+    let culprits = holders(runs.owners, runs.close_wait_now);
+    let (evidence, seen) = runs
+        .evidence
+        .map(|e| e.for_finding(Some(TcpState::CloseWait), &culprits, Purpose::Release))
+        .unwrap_or_default();
     Outcome::Fired(
         Finding::new(
             RULE.id,
             Severity::Critical,
-            GrowingFacts { series: [a, b, c] },
+            GrowingFacts {
+                series: [a, b, c],
+                seen,
+            },
         )
         .with_next_steps(vec![
             "sockscope top --by process --by peer --state close-wait".into(),
         ])
-        .with_culprits(holders(runs.owners, runs.close_wait_now))
-        .with_inodes(runs.close_wait_now.to_vec()),
+        .with_culprits(culprits)
+        .with_inodes(runs.close_wait_now.to_vec())
+        .with_evidence(evidence),
     )
 }
 
@@ -57,6 +68,9 @@ fn judge(runs: &Runs, _: &Interval) -> Outcome {
 #[derive(Debug, Serialize)]
 pub struct GrowingFacts {
     pub series: [u64; 3],
+    /// What the holder's threads show.
+    #[serde(skip)]
+    pub seen: Option<Seen>,
 }
 
 impl Facts for GrowingFacts {
@@ -70,6 +84,10 @@ impl Facts for GrowingFacts {
         format!(
             "CLOSE_WAIT has grown over the last three runs ({a} → {b} → {c}): a leak in progress, which ends in EMFILE."
         )
+    }
+
+    fn causes(&self) -> Vec<String> {
+        close_wait_excess::causes(false, self.seen.as_ref())
     }
 }
 

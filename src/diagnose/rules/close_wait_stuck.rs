@@ -3,9 +3,10 @@
 
 use super::stuck::{StuckWords, judge_stuck};
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::Runs;
 use crate::diagnose::thresholds::NoThresholds;
+use crate::model::TcpState;
 
 pub static RULE: RuleDef<NoThresholds> = RuleDef {
     id: "close_wait_stuck",
@@ -13,6 +14,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "The same CLOSE_WAIT sockets (by inode) seen across runs for `--stuck-after`, with their holders.",
     why: "A socket that stays in CLOSE_WAIT across runs is one the application will not close: the strongest sign of a leak, whatever the count.",
     governs: None,
+    reads: Reads::holders_of(TcpState::CloseWait),
     defaults: NoThresholds {},
     describe: |_| "warning once a socket has stayed `--stuck-after` (default 5m)".to_string(),
     judge: Judge::Remembered(judge),
@@ -21,6 +23,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
 };
 
 static WORDS: StuckWords = StuckWords {
+    tcp_state: TcpState::CloseWait,
     state: "CLOSE_WAIT",
     arg: "close-wait",
     meaning: "still in CLOSE_WAIT: the application has not closed them across runs, the strongest sign of a leak",

@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::culprits::peer_culprits;
 use super::words::{plural, strings};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::evidence::Purpose;
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::Count;
 use crate::diagnose::{Input, Outcome};
 use crate::model::TcpState;
@@ -16,6 +17,10 @@ pub static RULE: RuleDef<Count> = RuleDef {
     meaning: "Simultaneous closes whose FIN is not acknowledged.",
     why: "Rare in healthy traffic; suggests lost ACKs or middleboxes mangling FINs.",
     governs: Some(TcpState::Closing),
+    reads: Reads {
+        ages: Some(TcpState::Closing),
+        threads: false,
+    },
     defaults: Count {
         warn: 10,
         crit: 100,
@@ -44,7 +49,15 @@ fn judge(s: &Input, th: &Count) -> Outcome {
             "ss -tno state closing".into(),
             "sockscope top --by peer --state closing".into(),
         ])
-        .with_culprits(peer_culprits(&s.obs.closing.by_peer)),
+        .with_culprits(peer_culprits(&s.obs.closing.by_peer))
+        .with_evidence(
+            s.evidence
+                .map(|e| {
+                    e.for_finding(Some(TcpState::Closing), &[], Purpose::Peers)
+                        .0
+                })
+                .unwrap_or_default(),
+        ),
     )
 }
 

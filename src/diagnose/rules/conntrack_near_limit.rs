@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::by_ratio;
 use super::words::{pct, percent, strings};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::Ratio;
 use crate::diagnose::{Input, Outcome};
 use crate::report::{Facts, Finding};
@@ -16,6 +16,7 @@ pub static RULE: RuleDef<Ratio> = RuleDef {
     meaning: "Connection-tracking entries against nf_conntrack_max (only when the module is loaded).",
     why: "A full table drops new packets (\"nf_conntrack: table full, dropping packet\").",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: Ratio {
         warn: 0.75,
         crit: 0.9,

@@ -9,7 +9,7 @@ use super::culprits::TOP_CULPRITS;
 use super::words::{pct, percent, strings};
 use super::{by_ratio, missing};
 use crate::diagnose::observe::PortUse;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::Ratio;
 use crate::diagnose::{Input, Outcome};
 use crate::report::{Culprit, Facts, Finding, Severity};
@@ -20,6 +20,7 @@ pub static RULE: RuleDef<Ratio> = RuleDef {
     meaning: "Local ports from ip_local_port_range used toward one destination (local IP, remote IP, remote port) against the usable range. TIME_WAIT ports count unless tcp_tw_reuse lets connect() take them over (1, or the default 2 toward loopback, once a second old).",
     why: "Exhaustion is per destination, not per host: connect() fails with EADDRNOTAVAIL once one destination has used every port that cannot be reused. Counting reusable TIME_WAIT ports raised false criticals on loopback, where 150 further connects succeeded.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: Ratio {
         warn: 0.5,
         crit: 0.8,
@@ -282,7 +283,7 @@ mod tests {
         assert_eq!(e.time_wait_reuse, Reuse::Off);
         assert_eq!((e.ports_in_use, e.usable_ports), (167, 200));
         assert!(
-            f.facts.evidence()["time_wait_reuse"]
+            f.facts.numbers()["time_wait_reuse"]
                 .as_str()
                 .unwrap()
                 .contains("tcp_tw_reuse = 0")

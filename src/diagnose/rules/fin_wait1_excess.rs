@@ -2,7 +2,7 @@
 //! orphaned.
 
 use super::orphan_state::{OrphanWords, Orphans, describe, judge_orphans};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::{Input, Outcome};
 use crate::model::TcpState;
 
@@ -12,6 +12,10 @@ pub static RULE: RuleDef<Orphans> = RuleDef {
     meaning: "Our FIN not yet acknowledged, often with unsent data, usually orphaned.",
     why: "The peer is not reading (zero window) or is gone; orphans hold memory until tcp_orphan_retries gives up. A FIN resent is never part of a healthy close, so a pile of them counts relative to the connections the host holds.",
     governs: Some(TcpState::FinWait1),
+    reads: Reads {
+        ages: Some(TcpState::FinWait1),
+        threads: false,
+    },
     defaults: Orphans {
         warn: 50,
         crit: 500,
@@ -27,6 +31,7 @@ pub static RULE: RuleDef<Orphans> = RuleDef {
 
 static FIN_WAIT1: OrphanWords = OrphanWords {
     state: "FIN_WAIT1",
+    tcp_state: TcpState::FinWait1,
     meaning: "this host sent its FIN and the peer has not acknowledged it, often with data still unsent.",
     causes: &[
         "The peer stopped reading (zero window), so our data and FIN cannot be delivered.",

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::culprits::{Unnamed, peer_culprits, process_culprits, top, unnamed};
 use super::words::{plural, strings, unnamed_text};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::evidence::Purpose;
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::{Input, Outcome};
 use crate::model::TcpState;
 use crate::report::{Facts, Finding, Severity};
@@ -16,6 +17,7 @@ pub static RULE: RuleDef<FinWait2> = RuleDef {
     meaning: "FIN_WAIT2 sockets: orphaned ones (bounded by tcp_fin_timeout) per peer, and ones still held by a process after shutdown().",
     why: "Many orphans toward one peer mean that peer does not close: a CLOSE_WAIT leak on its side.",
     governs: Some(TcpState::FinWait2),
+    reads: Reads::holders_of(TcpState::FinWait2),
     defaults: FinWait2 {
         warn_orphans_per_peer: 1000,
         info_held: 100,
@@ -71,6 +73,14 @@ fn judge(s: &Input, th: &FinWait2) -> Outcome {
                 "sockscope top --by peer --state fin-wait-2".into(),
                 "sysctl net.ipv4.tcp_fin_timeout".into(),
             ])
+            .with_evidence(
+                s.evidence
+                    .map(|e| {
+                        e.for_finding(Some(TcpState::FinWait2), &culprits, Purpose::Release)
+                            .0
+                    })
+                    .unwrap_or_default(),
+            )
             .with_culprits(culprits)
             .with_inodes(held.inodes.clone()),
     )

@@ -3,9 +3,10 @@
 
 use super::stuck::{StuckWords, judge_stuck};
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::Runs;
 use crate::diagnose::thresholds::NoThresholds;
+use crate::model::TcpState;
 
 pub static RULE: RuleDef<NoThresholds> = RuleDef {
     id: "fin_wait2_stuck",
@@ -13,6 +14,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "The same FIN_WAIT2 sockets still held by a process (by inode) seen across runs for `--stuck-after`, with their holders.",
     why: "No timer ends a FIN_WAIT2 socket its process still holds after shutdown(): the peer never closes its side, and the application waits for ever.",
     governs: None,
+    reads: Reads::holders_of(TcpState::FinWait2),
     defaults: NoThresholds {},
     describe: |_| "warning once a socket has stayed `--stuck-after` (default 5m)".to_string(),
     judge: Judge::Remembered(judge),
@@ -21,6 +23,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
 };
 
 static WORDS: StuckWords = StuckWords {
+    tcp_state: TcpState::FinWait2,
     state: "FIN_WAIT2",
     arg: "fin-wait-2",
     meaning: "still in FIN_WAIT2 and held by a process: half-closed with shutdown() and never closed; the peer never closes its side",

@@ -1,7 +1,7 @@
 //! A9 `last_ack_excess`: our FIN, sent after the peer's, not yet acknowledged.
 
 use super::orphan_state::{OrphanWords, Orphans, describe, judge_orphans};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::{Input, Outcome};
 use crate::model::TcpState;
 
@@ -11,6 +11,10 @@ pub static RULE: RuleDef<Orphans> = RuleDef {
     meaning: "Our FIN, sent after the peer's, not yet acknowledged.",
     why: "Normally one round trip; a pile-up of resent FINs means the peer vanished or a firewall forgot the connection.",
     governs: Some(TcpState::LastAck),
+    reads: Reads {
+        ages: Some(TcpState::LastAck),
+        threads: false,
+    },
     defaults: Orphans {
         warn: 50,
         crit: 500,
@@ -26,6 +30,7 @@ pub static RULE: RuleDef<Orphans> = RuleDef {
 
 static LAST_ACK: OrphanWords = OrphanWords {
     state: "LAST_ACK",
+    tcp_state: TcpState::LastAck,
     meaning: "the peer closed, this host closed too, and the final ACK never came.",
     causes: &[
         "The peer vanished after sending its FIN.",

@@ -2,7 +2,7 @@
 
 use super::counter_rose::{Counter, judge_counter};
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::report::Severity;
@@ -13,6 +13,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "`TcpExt.ListenOverflows` rose since the last run: an accept queue was full and new connections were dropped.",
     why: "Each one is a client that timed out while the service looked idle; the queue may have drained before anyone looked (accept_queue_overflow sees only the moment).",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| "warning on any increase".to_string(),
     judge: Judge::Interval(judge),

@@ -26,6 +26,7 @@ pub mod resets_spike;
 pub mod retransmission_rate;
 pub mod risky_settings;
 pub mod rx_backlog;
+pub mod seen;
 pub mod state_count;
 pub mod stuck;
 pub mod syn_queue_overflow;
@@ -135,7 +136,7 @@ mod tests {
             assert_eq!(f.id, rule.id());
             assert!(!f.facts.title().is_empty(), "{}", f.id);
             assert!(!f.facts.summary().is_empty(), "{}", f.id);
-            assert!(f.facts.evidence().is_object(), "{}", f.id);
+            assert!(f.facts.numbers().is_object(), "{}", f.id);
         }
     }
 }

@@ -7,7 +7,9 @@ use super::culprits::{first_peer, first_port, peer_culprits, port_culprits};
 use super::words::{pct, plural, strings};
 use crate::diagnose::Input;
 use crate::diagnose::Outcome;
+use crate::diagnose::evidence::Purpose;
 use crate::diagnose::observe::Pile;
+use crate::model::TcpState;
 use crate::report::{Facts, Finding, Severity};
 
 /// The thresholds of both rules; `[rules.fin_wait1_excess]` and `[rules.last_ack_excess]` set
@@ -86,10 +88,16 @@ pub fn judge_orphans(
     next.extend(extra_step.map(str::to_string));
     let mut culprits = ports;
     culprits.extend(peers);
+    // How long their peers have been silent (orphans have no holder).
+    let (evidence, _) = s
+        .evidence
+        .map(|e| e.for_finding(Some(words.tcp_state), &[], Purpose::Peers))
+        .unwrap_or_default();
     Outcome::Fired(
         Finding::new(id, sev, facts)
             .with_next_steps(next)
-            .with_culprits(culprits),
+            .with_culprits(culprits)
+            .with_evidence(evidence),
     )
 }
 
@@ -114,6 +122,7 @@ pub struct OrphanFacts {
 pub struct OrphanWords {
     /// `FIN_WAIT1`
     pub state: &'static str,
+    pub tcp_state: TcpState,
     pub meaning: &'static str,
     pub causes: &'static [&'static str],
 }

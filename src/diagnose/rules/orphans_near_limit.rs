@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::words::{pct, percent, strings};
 use super::{by_ratio, missing};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::Ratio;
 use crate::diagnose::{Input, Outcome};
 use crate::report::{Facts, Finding};
@@ -15,6 +15,7 @@ pub static RULE: RuleDef<Ratio> = RuleDef {
     meaning: "Orphaned sockets (sockstat orphan, host-wide) against net.ipv4.tcp_max_orphans.",
     why: "The kernel may start resetting orphans at a quarter of the limit (\"too many orphaned sockets\").",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: Ratio {
         warn: 0.25,
         crit: 0.5,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::words::since;
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::report::{Facts, Finding, Severity};
@@ -16,6 +16,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "Resets, failed connection attempts and aborts per second since the last run (`EstabResets`, `AttemptFails`, `OutRsts`, `TCPAbortOnClose`, `TCPAbortOnData`, `TCPAbortOnTimeout`) against their median over the last runs.",
     why: "Every host resets some connections; the signal is a rate unusual for this host, so the baseline is its own recent runs.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| {
         format!(

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::words::{pct, since};
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::report::{Facts, Finding, Severity};
@@ -16,6 +16,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "Segments retransmitted against segments sent since the last run (`Tcp.RetransSegs` / `Tcp.OutSegs`).",
     why: "A healthy path retransmits well under 1%; more is loss, congestion or overloaded peers. Below 10000 segments a few retransmits are a large share of almost nothing.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| {
         format!(

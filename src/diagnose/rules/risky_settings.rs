@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::diagnose::{Input, Outcome};
 use crate::report::{Facts, Finding, Severity};
@@ -14,6 +14,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "Settings worth knowing during an incident: syncookies off, a small somaxconn, a low TIME_WAIT or orphan limit that is a quarter used, tcp_tw_reuse changed.",
     why: "Not wrong in themselves, but each changes how the failures above play out.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| "information only".to_string(),
     judge: Judge::Once(judge),

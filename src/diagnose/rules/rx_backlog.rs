@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::culprits::{Unnamed, peer_culprits, process_culprits, unnamed};
 use super::words::{strings, unnamed_text};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::evidence::Purpose;
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::MIB;
 use crate::diagnose::{Input, Outcome};
 use crate::report::{Facts, Finding, Severity};
@@ -18,6 +19,10 @@ pub static RULE: RuleDef<RxBacklog> = RuleDef {
     meaning: "Sockets with unread received data (Recv-Q), per process: a slow or stuck reader.",
     why: "Unread data means the application is not reading: blocked workers, a starved event loop, or a bug.",
     governs: None,
+    reads: Reads {
+        ages: None,
+        threads: true,
+    },
     defaults: RxBacklog { warn_bytes: MIB },
     describe: |t| format!("warning at {} MiB unread on one socket", t.warn_bytes / MIB),
     judge: Judge::Once(judge),
@@ -65,6 +70,11 @@ fn judge(s: &Input, th: &RxBacklog) -> Outcome {
                 "nstat -az TcpExtTCPRcvQDrop TcpExtTCPWantZeroWindowAdv TcpExtTCPToZeroWindowAdv"
                     .into(),
             ])
+            .with_evidence(
+                s.evidence
+                    .map(|e| e.for_finding(None, &culprits, Purpose::Release).0)
+                    .unwrap_or_default(),
+            )
             .with_culprits(culprits)
             .with_inodes(inodes),
     )

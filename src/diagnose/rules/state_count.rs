@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::model::StateSet;
 use crate::report::{Facts, Finding, Range, RangeVerdict, Severity};
@@ -15,6 +15,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "A state's count (or a group's, or on one local port) outside the range you gave it with `--warn`, `--crit`, `[states]` or `[ports.N]`.",
     why: "Your own limits, in the monitoring-plugins range syntax. Where a rule explains that state, your ranges set that rule's level instead, and the count is not reported twice.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| "none: only the ranges you give".to_string(),
     judge: Judge::Ranges,

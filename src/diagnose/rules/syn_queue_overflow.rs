@@ -2,7 +2,7 @@
 
 use super::counter_rose::{Counter, judge_counter};
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::report::Severity;
@@ -13,6 +13,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "`TcpExt.TCPReqQFullDrop` rose since the last run: SYNs were dropped because a SYN queue was full and SYN cookies are off.",
     why: "Without SYN cookies a full SYN queue turns legitimate clients away with the flood or burst that filled it.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| "critical on any increase".to_string(),
     judge: Judge::Interval(judge),

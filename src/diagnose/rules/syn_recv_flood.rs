@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::culprits::{TOP_CULPRITS, first_peer, peer_culprits};
 use super::words::{pct, percent, strings};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::{Input, Outcome};
 use crate::model::TcpState;
 use crate::report::{Culprit, Facts, Finding, Severity};
@@ -16,6 +16,7 @@ pub static RULE: RuleDef<PerListener> = RuleDef {
     meaning: "Half-open connections (SYN_RECV) per listening port, with how many sources and how many had their SYN-ACK resent (the client never sent the final ACK).",
     why: "A healthy handshake lasts one round trip, so resent SYN-ACKs are the signal: dropped final ACKs (firewall, asymmetric path) or a spoofed flood. Weighed against the listener's traffic (its connections in every state, TIME_WAIT included) so a few lossy clients on a busy port stay quiet.",
     governs: Some(TcpState::SynRecv),
+    reads: Reads::NOTHING,
     defaults: PerListener {
         warn: 256,
         crit: 1024,

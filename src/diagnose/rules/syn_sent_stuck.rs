@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::culprits::{TOP_CULPRITS, Unnamed, process_culprits, unnamed};
 use super::words::{plural, strings, unnamed_text};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::{Input, Outcome};
 use crate::model::TcpState;
 use crate::report::{Culprit, Facts, Finding, Severity};
@@ -16,6 +16,7 @@ pub static RULE: RuleDef<SynSent> = RuleDef {
     meaning: "Outgoing connections still waiting for a SYN-ACK, per destination, after resending their SYN.",
     why: "A refused connection fails at once; only silently dropped SYNs pile up (firewall, dead host, full remote queue). One lost SYN is not a pattern, several to one destination are: one resend (about a second) flags an outage in its first seconds.",
     governs: Some(TcpState::SynSent),
+    reads: Reads::NOTHING,
     defaults: SynSent {
         warn: 5,
         min_retransmits: 1,

@@ -2,7 +2,7 @@
 
 use super::counter_rose::{Counter, judge_counter};
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::report::Severity;
@@ -13,6 +13,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "`TcpExt.SyncookiesSent` rose since the last run: a SYN queue was full and the kernel answered with SYN cookies.",
     why: "Cookies keep clients served through a full SYN queue, but something filled it: a SYN flood, or a burst larger than the listen backlog.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| "warning on any increase".to_string(),
     judge: Judge::Interval(judge),

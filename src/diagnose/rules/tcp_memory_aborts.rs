@@ -2,7 +2,7 @@
 
 use super::counter_rose::{Counter, judge_counter};
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::report::Severity;
@@ -13,6 +13,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "`TcpExt.TCPAbortOnMemory` rose since the last run: connections were reset for lack of memory (too many orphans, or TCP memory exhausted).",
     why: "Each one is a connection the kernel reset instead of finishing (\"too many orphaned sockets\", \"out of memory -- consider tuning tcp_mem\").",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| "critical on any increase".to_string(),
     judge: Judge::Interval(judge),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::missing;
 use super::words::{pct, percent, strings};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::Ratio;
 use crate::diagnose::{Input, Outcome};
 use crate::report::{Facts, Finding, Severity};
@@ -16,6 +16,7 @@ pub static RULE: RuleDef<Ratio> = RuleDef {
     meaning: "TCP memory (sockstat mem, pages) against net.ipv4.tcp_mem.",
     why: "Under pressure the kernel shrinks buffers; past the maximum it drops data and logs \"out of memory -- consider tuning tcp_mem\".",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: Ratio {
         warn: 1.0,
         crit: 0.9,

@@ -41,6 +41,7 @@ pub fn judge(rule: &dyn Rule, ctx: &KernelContext, sockets: &[Socket]) -> Outcom
         ctx,
         owners: None,
         processes: Processes::Skipped,
+        evidence: None,
     };
     match rule.judge_once(&input, &Thresholds::default()) {
         Some(outcome) => outcome,
@@ -170,6 +171,7 @@ impl Remembered {
             fin_wait2: &self.fin_wait2,
             accept_queues: &self.accept_queues,
             history: &self.history,
+            evidence: None,
         }
     }
 

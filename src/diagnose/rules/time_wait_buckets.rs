@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::words::{pct, percent, strings};
 use super::{by_ratio, missing};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::Ratio;
 use crate::diagnose::{Input, Outcome};
 use crate::report::{Facts, Finding};
@@ -15,6 +15,7 @@ pub static RULE: RuleDef<Ratio> = RuleDef {
     meaning: "TIME_WAIT sockets (sockstat tw) against net.ipv4.tcp_max_tw_buckets.",
     why: "At the limit the kernel closes connections without TIME_WAIT (TCPTimeWaitOverflow). TIME_WAIT totals alone are harmless.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: Ratio {
         warn: 0.8,
         crit: 1.0,

@@ -2,7 +2,7 @@
 
 use super::counter_rose::{Counter, judge_counter};
 use crate::diagnose::Outcome;
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::runs::{Interval, Runs};
 use crate::diagnose::thresholds::NoThresholds;
 use crate::report::Severity;
@@ -13,6 +13,7 @@ pub static RULE: RuleDef<NoThresholds> = RuleDef {
     meaning: "`TcpExt.TCPTimeWaitOverflow` rose since the last run: connections closed without TIME_WAIT because net.ipv4.tcp_max_tw_buckets was reached.",
     why: "The limit is being hit, not only approached (time_wait_buckets): without TIME_WAIT a late segment of an old connection can reach a new one on the same ports.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: NoThresholds {},
     describe: |_| "warning on any increase".to_string(),
     judge: Judge::Interval(judge),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::culprits::{Unnamed, first_peer, peer_culprits, process_culprits, unnamed};
 use super::words::{plural, strings, unnamed_text};
-use crate::diagnose::rule::{Judge, RuleDef};
+use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::MIB;
 use crate::diagnose::{Input, Outcome};
 use crate::model::TimerKind;
@@ -19,6 +19,7 @@ pub static RULE: RuleDef<TxBacklog> = RuleDef {
     meaning: "Sockets retransmitting without answer, or stuck behind a peer's zero window (the persist timer runs) with data queued, per peer.",
     why: "The peer is not reading, is dead, or the path drops packets; without TCP_USER_TIMEOUT such sockets can live for many minutes. The persist timer is the zero-window signal: its probe counter can stay 0 for 30 s and more.",
     governs: None,
+    reads: Reads::NOTHING,
     defaults: TxBacklog {
         warn_retransmits: 5,
         crit_retransmits: 10,

@@ -42,6 +42,19 @@ pub fn unnamed_text(role: &str, unnamed: Option<Unnamed>) -> String {
     })
 }
 
+/// An age as people say it: `41 s`, `12 min`, `3.2 h`, `2.5 days`.
+pub fn age(secs: f64) -> String {
+    if secs < 120.0 {
+        format!("{} s", secs.round())
+    } else if secs < 2.0 * 3600.0 {
+        format!("{} min", (secs / 60.0).round())
+    } else if secs < 2.0 * 86_400.0 {
+        format!("{:.1} h", secs / 3600.0)
+    } else {
+        format!("{:.1} days", secs / 86_400.0)
+    }
+}
+
 /// The time since the last run: `4ms` between quick runs, whole seconds (`5m 2s`) otherwise.
 pub fn since(elapsed_ms: u64) -> String {
     let shown_ms = if elapsed_ms >= 1000 {

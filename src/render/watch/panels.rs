@@ -108,6 +108,14 @@ fn expanded(f: &Finding, paint: Paint) -> Vec<Line<'static>> {
         let who: Vec<String> = f.culprits.iter().map(culprit::describe).collect();
         lines.push(Line::raw(format!(" Who: {}", who.join("; "))));
     }
+    if !f.evidence.is_empty() {
+        lines.push(Line::styled(" Evidence:", paint.bold()));
+        for e in &f.evidence {
+            let text =
+                crate::render::escape::for_terminal(&crate::render::proof::text(e)).into_owned();
+            lines.push(Line::raw(format!("  - {text}")));
+        }
+    }
     let causes = finding_view::causes(f);
     if !causes.is_empty() {
         lines.push(Line::styled(" Likely causes:", paint.bold()));

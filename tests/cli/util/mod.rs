@@ -5,7 +5,7 @@ pub mod scenario;
 use std::fs;
 use std::io::Read;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -295,4 +295,39 @@ pub fn run_check(proc_root: &Path, args: &[&str]) -> CheckRun {
         stdout: String::from_utf8(out.stdout).unwrap(),
         stderr: String::from_utf8(out.stderr).unwrap(),
     }
+}
+
+/// Runs the binary as `nobody` when we are root (so other users' fds are unreadable), or as
+/// ourselves otherwise. As root it runs a link to the binary in a directory anyone can enter:
+/// the checkout may be where `nobody` cannot reach it (under /root). `None` when setpriv, which
+/// drops root, is missing.
+pub fn unprivileged(args: &[&str]) -> Option<std::process::Output> {
+    use std::process::Command;
+    let bin = assert_cmd::cargo::cargo_bin("sockscope");
+    if !is_root() {
+        return Some(
+            Command::new(&bin)
+                .current_dir("/")
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+    }
+    if !have_tool("setpriv", "util-linux") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let reachable = dir.path().join("sockscope");
+    if fs::hard_link(&bin, &reachable).is_err() {
+        fs::copy(&bin, &reachable).unwrap();
+    }
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&reachable)
+        .current_dir("/")
+        .args(args)
+        .output()
+        .unwrap();
+    Some(output)
 }
