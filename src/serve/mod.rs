@@ -32,6 +32,27 @@ pub struct Options {
     pub web: WebConfig,
 }
 
+/// The shortest `--read-timeout` and `--write-timeout`: with zero, no client is ever answered.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
+impl Options {
+    /// Refuses timeouts that would answer no one, naming the option.
+    fn check(&self) -> Result<(), Error> {
+        for (option, value) in [
+            ("--read-timeout", self.read_timeout),
+            ("--write-timeout", self.write_timeout),
+        ] {
+            if value < MIN_TIMEOUT {
+                return Err(Error::Usage(format!(
+                    "{option} {}: a timeout is at least 1ms (and at most 1y); with less, no client is answered",
+                    humantime::format_duration(value)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 const LANDING: &str = "<!DOCTYPE html>\n<html><head><title>sockscope</title></head><body>\n<h1>sockscope</h1>\n<p>TCP sockets by state, findings and kernel counters for Prometheus.</p>\n<ul><li><a href=\"metrics\">/metrics</a></li><li><a href=\"healthz\">/healthz</a></li></ul>\n</body></html>\n";
 
 /// Binds `options.listen`; the error names the address and why (in use, not permitted).
@@ -49,6 +70,7 @@ pub fn serve(
     shared: Shared,
     ready: &mut dyn Write,
 ) -> Result<(), Error> {
+    options.check()?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,

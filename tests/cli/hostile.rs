@@ -479,3 +479,89 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// Far above a refused start; reached only by a server that started, or a hang.
+const START: Duration = Duration::from_secs(10);
+
+/// A duration no clock can add (`Instant + u64::MAX s` panics) is refused at parse time,
+/// naming the option and the range, instead of panicking in every scrape thread or refresh.
+#[test]
+fn durations_past_any_clock_are_refused_naming_the_option() {
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "watch",
+                "--format",
+                "plain",
+                "--count",
+                "2",
+                "-n",
+                "18446744073709551615s",
+            ],
+            "--interval",
+        ),
+        (
+            vec![
+                "watch",
+                "--format",
+                "plain",
+                "--count",
+                "2",
+                "-n",
+                "99999999999",
+            ],
+            "--interval",
+        ),
+        (
+            vec!["check", "--stuck-after", "18446744073709551615s"],
+            "--stuck-after",
+        ),
+    ];
+    if cfg!(feature = "serve") {
+        for option in ["--read-timeout", "--write-timeout", "--min-interval"] {
+            cases.push((
+                vec![
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    option,
+                    "18446744073709551615s",
+                ],
+                option,
+            ));
+        }
+    }
+    for (args, option) in cases {
+        let out = sockscope().args(&args).timeout(START).output().unwrap();
+        // check says it as its UNKNOWN report, on stdout.
+        let (want, said) = match args[0] {
+            "check" => (3, &out.stdout),
+            _ => (2, &out.stderr),
+        };
+        let err = String::from_utf8_lossy(said);
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {err}");
+        assert!(
+            err.contains(option) && err.contains("at most 1y"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// `--read-timeout 0s` and `--write-timeout 0s` would answer no client: refused at start.
+#[cfg(feature = "serve")]
+#[test]
+fn zero_timeouts_are_refused_naming_the_option() {
+    for option in ["--read-timeout", "--write-timeout"] {
+        let out = sockscope()
+            .args(["serve", "--listen", "127.0.0.1:0", option, "0s"])
+            .timeout(START)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{option}: {err}");
+        assert!(
+            err.contains(option) && err.contains("at least 1ms"),
+            "{err}"
+        );
+    }
+}
