@@ -565,3 +565,68 @@ fn zero_timeouts_are_refused_naming_the_option() {
         );
     }
 }
+
+/// `sockscope ARGS` with its stdout given to `stdout`; the exit code.
+fn code_with_stdout(args: &[&str], stdout: Stdio) -> Option<i32> {
+    Process::new(assert_cmd::cargo::cargo_bin("sockscope"))
+        .args(args)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .code()
+}
+
+/// A pipe whose reader is already gone: every write to it fails with EPIPE.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    writer.into()
+}
+
+/// What clap prints (usage errors, --help, --version) goes through a checked writer too:
+/// `check` exits 3 whatever happens to its output, never the 101 of a panicking println!; the
+/// other commands exit 0 when the reader left (a closed pipe) and 2 when the write failed.
+#[test]
+fn clap_output_that_cannot_be_written_keeps_the_exit_codes() {
+    if !Path::new("/dev/full").exists() {
+        return skip("no /dev/full here");
+    }
+    let full = || {
+        Stdio::from(
+            fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+    };
+    for args in [
+        &["check", "--bogus"][..],
+        &["check", "--version"],
+        &["check", "--help"],
+    ] {
+        assert_eq!(
+            code_with_stdout(args, full()),
+            Some(3),
+            "{args:?} > /dev/full"
+        );
+        assert_eq!(
+            code_with_stdout(args, closed_pipe()),
+            Some(3),
+            "{args:?} | true"
+        );
+    }
+    for args in [&["summary", "--help"][..], &["--version"]] {
+        assert_eq!(
+            code_with_stdout(args, closed_pipe()),
+            Some(0),
+            "{args:?} | true"
+        );
+        assert_eq!(
+            code_with_stdout(args, full()),
+            Some(2),
+            "{args:?} > /dev/full"
+        );
+    }
+    assert_eq!(code_with_stdout(&["--bogus"], full()), Some(2));
+}
