@@ -155,18 +155,27 @@ pub fn negotiate(accept: Option<&str>) -> Format {
     let Some(accept) = accept else {
         return Format::Prometheus;
     };
-    let (mut openmetrics, mut text) = (0.0f32, 0.0f32);
+    // Weights in thousandths, as RFC 9110 writes them.
+    let (mut openmetrics, mut text) = (0u16, 0u16);
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
         let media = parts.next().unwrap_or("").to_ascii_lowercase();
-        let (mut q, mut version) = (1.0f32, None);
+        let (mut q, mut version) = (Some(1000), None);
         for param in parts {
-            match param.split_once('=') {
-                Some(("q", v)) => q = v.trim().parse().unwrap_or(0.0),
-                Some(("version", v)) => version = Some(v.trim().to_string()),
-                _ => {}
+            let Some((name, value)) = param.split_once('=') else {
+                continue;
+            };
+            let (name, value) = (name.trim(), value.trim());
+            if name.eq_ignore_ascii_case("q") {
+                q = qvalue(value);
+            } else if name.eq_ignore_ascii_case("version") {
+                version = Some(value.trim_matches('"').to_string());
             }
         }
+        // A weight that is not one leaves its range out.
+        let Some(q) = q else {
+            continue;
+        };
         match media.as_str() {
             "application/openmetrics-text" if version.as_deref().is_none_or(|v| v == "1.0.0") => {
                 openmetrics = openmetrics.max(q);
@@ -175,10 +184,29 @@ pub fn negotiate(accept: Option<&str>) -> Format {
             _ => {}
         }
     }
-    if openmetrics > 0.0 && openmetrics >= text {
+    if openmetrics > 0 && openmetrics >= text {
         Format::OpenMetrics
     } else {
         Format::Prometheus
+    }
+}
+
+/// RFC 9110's `qvalue`, in thousandths: `0` or `1`, optionally followed by `.` and at most three
+/// digits (only zeros after a `1`). Nothing else is a weight: not `inf`, `1.5` or `.5`.
+fn qvalue(text: &str) -> Option<u16> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
     }
 }
 
@@ -204,5 +232,30 @@ mod tests {
         );
         assert_eq!(negotiate(Some("*/*")), Format::Prometheus);
         assert_eq!(negotiate(None), Format::Prometheus);
+    }
+
+    /// RFC 9110's weights: `q` in any case, 0 to 1 with at most three decimals; anything else
+    /// is not a weight, and the range it qualifies counts for nothing.
+    #[test]
+    fn weights_follow_rfc_9110() {
+        let ranked = |om: &str, text: &str| {
+            negotiate(Some(&format!(
+                "application/openmetrics-text;version=1.0.0;{om},text/plain;{text}"
+            )))
+        };
+        assert_eq!(ranked("Q=0.5", "q=0.6"), Format::Prometheus);
+        assert_eq!(ranked("q=0.7", "Q=0.6"), Format::OpenMetrics);
+        for bad in [
+            "q=inf", "q=NaN", "q=1.5", "q=2", "q=-1", "q=0.1234", "q=1.001", "q=.5", "q=", "q=1e0",
+        ] {
+            assert_eq!(ranked(bad, "q=0.001"), Format::Prometheus, "{bad}");
+        }
+        for good in ["q=1", "q=1.", "q=1.000", "q=0.002", "Q=0.5"] {
+            assert_eq!(ranked(good, "q=0.001"), Format::OpenMetrics, "{good}");
+        }
+        assert_eq!(
+            negotiate(Some("APPLICATION/OpenMetrics-Text;Version=1.0.0")),
+            Format::OpenMetrics
+        );
     }
 }
