@@ -106,6 +106,11 @@ impl WebConfig {
         })
     }
 
+    /// Whether basic auth is on: every page then asks for a password.
+    pub fn has_users(&self) -> bool {
+        !self.users.is_empty()
+    }
+
     /// Whether an `Authorization` header value names a user with the right password.
     pub fn allows(&self, authorization: Option<&str>) -> bool {
         if self.users.is_empty() {

@@ -2,39 +2,49 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::util::{fixture, have_tool, hold_close_wait, root, skip, snapshot_settings, stdout_of};
 
 /// A running `serve`, stopped with SIGTERM (and reaped) when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Server {
-    fn start(args: &[&str]) -> Server {
+    pub(crate) fn start(args: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", args)
+    }
+
+    pub(crate) fn start_on(listen: &str, args: &[&str]) -> Server {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
             .current_dir(root())
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("sockscope serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .rsplit("://")
-            .next()
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let addr = loop {
+            let mut line = String::new();
+            stderr.read_line(&mut line).unwrap();
+            assert!(!line.is_empty(), "serve said no address");
+            if !line.contains("://") {
+                continue;
+            }
+            break line
+                .trim()
+                .rsplit("://")
+                .next()
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("no address in {line:?}"));
+        };
         Server { child, addr }
     }
 
@@ -54,14 +64,14 @@ impl Server {
         (status, head.to_string(), body.to_string())
     }
 
-    fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
+    pub(crate) fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
         let accept = accept
             .map(|a| format!("Accept: {a}\r\n"))
             .unwrap_or_default();
         self.raw(&format!("GET {path} HTTP/1.1\r\nHost: x\r\n{accept}\r\n"))
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -370,15 +380,16 @@ fn by_process_names_this_test_as_holder() {
     );
 }
 
-/// TLS from the web config, with a certificate openssl makes for 127.0.0.1.
-#[test]
-fn tls_from_the_web_config() {
+/// A certificate for 127.0.0.1 and its key, made by openssl in `dir` as `cert.pem` and
+/// `key.pem`, and a web config `web.yml` serving TLS with them; None (after saying why) when
+/// openssl cannot make one.
+pub(crate) fn tls_web_config(dir: &Path) -> Option<PathBuf> {
     if !have_tool("openssl", "openssl") {
-        return skip("openssl is not installed to make a test certificate");
+        skip("openssl is not installed to make a test certificate");
+        return None;
     }
-    let dir = tempfile::tempdir().unwrap();
     let made = Command::new("openssl")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .args([
             "req",
             "-x509",
@@ -401,29 +412,25 @@ fn tls_from_the_web_config() {
         .unwrap();
     if !made.status.success() {
         // An openssl older than 1.1.1 has no -addext.
-        return skip(format!(
+        skip(format!(
             "openssl cannot make a test certificate: {}",
             String::from_utf8_lossy(&made.stderr).trim()
         ));
+        return None;
     }
-    let web = dir.path().join("web.yml");
+    let web = dir.join("web.yml");
     std::fs::write(
         &web,
         "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n",
     )
     .unwrap();
-    // A read timeout far above this test's own bound below: plain HTTP must be hung up on at
-    // once, not held until the timeout.
-    let server = Server::start(&[
-        "--web-config",
-        web.to_str().unwrap(),
-        "--read-timeout",
-        "40s",
-    ]);
+    Some(web)
+}
 
+/// A TLS client trusting only the certificate [`tls_web_config`] made in `dir`.
+pub(crate) fn tls_client(dir: &Path) -> rustls::ClientConnection {
     use rustls::pki_types::pem::PemObject;
-    let cert =
-        rustls::pki_types::CertificateDer::from_pem_file(dir.path().join("cert.pem")).unwrap();
+    let cert = rustls::pki_types::CertificateDer::from_pem_file(dir.join("cert.pem")).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert).unwrap();
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -433,10 +440,28 @@ fn tls_from_the_web_config() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let session = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap()
+}
+
+/// TLS from the web config, with a certificate openssl makes for 127.0.0.1.
+#[test]
+fn tls_from_the_web_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(web) = tls_web_config(dir.path()) else {
+        return;
+    };
+    // A read timeout far above this test's own bound below: plain HTTP must be hung up on at
+    // once, not held until the timeout.
+    let server = Server::start(&[
+        "--web-config",
+        web.to_str().unwrap(),
+        "--read-timeout",
+        "40s",
+    ]);
+
     let tcp = TcpStream::connect(server.addr).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut tls = rustls::StreamOwned::new(session, tcp);
+    let mut tls = rustls::StreamOwned::new(tls_client(dir.path()), tcp);
     tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     let mut text = String::new();
