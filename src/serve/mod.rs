@@ -90,6 +90,9 @@ pub fn serve(
             stopping.ring();
         }
     });
+    for warning in &options.web.warnings {
+        let _ = writeln!(ready, "sockscope: warning: {warning}");
+    }
     let addr = listener.local_addr()?;
     let scheme = if options.web.tls.is_some() {
         "https"

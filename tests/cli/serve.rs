@@ -12,6 +12,8 @@ use crate::util::{fixture, have_tool, hold_close_wait, root, skip, snapshot_sett
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
+    /// What it said on stderr before the line saying where it serves.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Server {
@@ -30,11 +32,16 @@ impl Server {
             .spawn()
             .expect("sockscope serve starts");
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut warnings = Vec::new();
         let addr = loop {
             let mut line = String::new();
             stderr.read_line(&mut line).unwrap();
-            assert!(!line.is_empty(), "serve said no address");
+            assert!(
+                !line.is_empty(),
+                "serve said no address; before: {warnings:?}"
+            );
             if !line.contains("://") {
+                warnings.push(line.trim_end().to_string());
                 continue;
             }
             break line
@@ -45,7 +52,11 @@ impl Server {
                 .and_then(|a| a.parse().ok())
                 .unwrap_or_else(|| panic!("no address in {line:?}"));
         };
-        Server { child, addr }
+        Server {
+            child,
+            addr,
+            warnings,
+        }
     }
 
     /// Sends `request` raw; returns (status, head, body).
@@ -484,6 +495,77 @@ fn tls_from_the_web_config() {
         Err(e) => panic!("plain HTTP held open instead of hung up on: {e}"),
     }
     assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+}
+
+/// `serve --web-config WEB`, which must not start: its exit code and stderr.
+fn refused_start(web: &Path) -> (Option<i32>, String) {
+    let out = crate::util::sockscope()
+        .args(["serve", "--listen", "127.0.0.1:0", "--web-config"])
+        .arg(web)
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), err)
+}
+
+/// A certificate or key that never ends (a FIFO hung the start, /dev/zero grew to 4.9 GB) or
+/// is far larger than any PEM file is refused at start, naming it; nothing is read past 1 MiB.
+#[test]
+fn certificates_and_keys_that_never_end_are_refused_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(web) = tls_web_config(dir.path()) else {
+        return;
+    };
+    let fifo = dir.path().join("fifo.pem");
+    crate::hostile::mkfifo(&fifo);
+    let big = dir.path().join("big.pem");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(8 << 20)
+        .unwrap();
+    for (cert, key, why) in [
+        ("fifo.pem", "key.pem", "is a FIFO, not a regular file"),
+        ("cert.pem", "fifo.pem", "is a FIFO, not a regular file"),
+        ("big.pem", "key.pem", "is larger than 1 MiB"),
+        (
+            "cert.pem",
+            "/dev/zero",
+            "is a character device, not a regular file",
+        ),
+    ] {
+        std::fs::write(
+            &web,
+            format!("tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"),
+        )
+        .unwrap();
+        let (code, err) = refused_start(&web);
+        let named = if key == "key.pem" { cert } else { key };
+        assert_eq!(code, Some(2), "{cert} {key}: {err}");
+        assert!(err.contains(named) && err.contains(why), "{err}");
+    }
+}
+
+/// A private key its group or other users can read is served, with a warning at start.
+#[test]
+fn a_private_key_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(web) = tls_web_config(dir.path()) else {
+        return;
+    };
+    let key = dir.path().join("key.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+    let said = server.warnings.join("\n");
+    assert!(
+        said.contains("key.pem") && said.contains("other users can read it (mode 0644)"),
+        "{said:?}"
+    );
+    drop(server);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+    assert!(server.warnings.is_empty(), "{:?}", server.warnings);
 }
 
 #[test]
