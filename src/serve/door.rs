@@ -16,7 +16,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use super::http::{self, Request, Response};
 use super::visitor::{Step, Visitor};
 use super::worker::{self, Pool, Work};
-use super::{Options, Route};
+use super::{Access, Options, Route};
 use crate::error::Error;
 use crate::serve::share::Shared;
 
@@ -26,6 +26,8 @@ const MAX_VISITORS: usize = 512;
 /// /healthz answers that need a worker (basic auth to verify) get these beyond
 /// --max-connections: a full pool of scrapes does not make the host look dead.
 const RESERVE: usize = 2;
+/// Answers held back for a pause (a busy password verifier) at most; past it, at once.
+const MAX_HELD: usize = 256;
 
 /// What wakes the door besides its sockets: a stop, and workers handing connections back.
 pub struct Bell {
@@ -64,6 +66,7 @@ pub fn run(
     let (back, returned) = mpsc::channel();
     let mut door = Door {
         visitors: Vec::new(),
+        held: Vec::new(),
         scrapes: Pool::new(options.max_connections),
         reserve: Pool::new(RESERVE),
         back,
@@ -81,13 +84,29 @@ pub fn run(
     }
     // Lingers and unfinished heads are let go at once; workers end by their deadlines.
     door.visitors.clear();
+    door.held.clear();
     door.scrapes.join();
     door.reserve.join();
     Ok(())
 }
 
+/// An answer held back until a time, its connection not polled meanwhile.
+struct Held {
+    until: Instant,
+    visitor: Visitor,
+    answer: Vec<u8>,
+}
+
+/// What the door does with a complete request.
+enum Decision {
+    Answer(Response),
+    Hold(Duration, Response),
+    Work(Access),
+}
+
 struct Door {
     visitors: Vec<Visitor>,
+    held: Vec<Held>,
     scrapes: Pool,
     reserve: Pool,
     back: mpsc::Sender<Visitor>,
@@ -99,10 +118,21 @@ struct Door {
 }
 
 impl Door {
-    /// Lets go of the connections whose time is up.
+    /// Lets go of the connections whose time is up, and answers the held ones whose pause is.
     fn expire(&mut self) {
         let now = Instant::now();
         self.visitors.retain(|v| v.timer() > now);
+        for i in (0..self.held.len()).rev() {
+            if self.held[i].until <= now {
+                let Held {
+                    mut visitor,
+                    answer,
+                    ..
+                } = self.held.swap_remove(i);
+                visitor.answer(answer);
+                self.admit(visitor);
+            }
+        }
     }
 
     /// Polls the bell, the listener and every connection once, and does what is ready.
@@ -113,6 +143,7 @@ impl Door {
             .visitors
             .iter()
             .map(Visitor::timer)
+            .chain(self.held.iter().map(|h| h.until))
             .chain(self.accept_after.filter(|_| !listening))
             .min();
         let timeout = next.map(|t| {
@@ -224,35 +255,51 @@ impl Door {
                     return;
                 }
                 Step::Answer(response) => self.visitors[i].answer(http::encode(&response, false)),
-                Step::Request(request) => match self.route(&request) {
-                    Some(response) => {
-                        let bytes = http::encode(&response, request.head_only());
-                        self.visitors[i].answer(bytes);
+                Step::Request(request) => {
+                    let head_only = request.head_only();
+                    match self.route(&request) {
+                        Decision::Answer(response) => {
+                            self.visitors[i].answer(http::encode(&response, head_only));
+                        }
+                        Decision::Hold(pause, response) => {
+                            let visitor = self.visitors.swap_remove(i);
+                            self.held.push(Held {
+                                until: Instant::now() + pause,
+                                visitor,
+                                answer: http::encode(&response, head_only),
+                            });
+                            return;
+                        }
+                        Decision::Work(access) => {
+                            let visitor = self.visitors.swap_remove(i);
+                            self.hand_over(visitor, request, access);
+                            return;
+                        }
                     }
-                    None => {
-                        let visitor = self.visitors.swap_remove(i);
-                        self.hand_over(visitor, request);
-                        return;
-                    }
-                },
+                }
             }
         }
     }
 
-    /// The answer the door gives itself, or None when a worker must give it.
-    fn route(&self, request: &Request) -> Option<Response> {
+    /// What to do with a complete request: answer it, hold its answer, or hand it over.
+    fn route(&self, request: &Request) -> Decision {
         match super::route(request, &self.options.web) {
-            Route::Answer(response) => Some(response),
-            Route::Work
+            Route::Answer(response) => Decision::Answer(response),
+            Route::Hold(pause, response) if self.held.len() < MAX_HELD => {
+                Decision::Hold(pause, response)
+            }
+            Route::Hold(_, response) => Decision::Answer(response),
+            Route::Work(access)
                 if self.scrapes.has_room() || self.reserve.has_room() && is_health(request) =>
             {
-                None
+                Decision::Work(access)
             }
-            Route::Work => Some(Response::text(503, "too many connections\n")),
+            // The verifier, if it was claimed, is given back with `access`.
+            Route::Work(_) => Decision::Answer(Response::text(503, "too many connections\n")),
         }
     }
 
-    fn hand_over(&mut self, visitor: Visitor, request: Request) {
+    fn hand_over(&mut self, visitor: Visitor, request: Request, access: Access) {
         let pool = if self.scrapes.has_room() {
             &mut self.scrapes
         } else {
@@ -262,17 +309,13 @@ impl Door {
             tcp: visitor.tcp,
             tls: visitor.tls,
             request,
+            access,
             since: visitor.since,
             deadline: visitor.deadline,
         };
-        let (options, shared, back, bell) = (
-            self.options.clone(),
-            self.shared.clone(),
-            self.back.clone(),
-            self.bell.clone(),
-        );
+        let (shared, back, bell) = (self.shared.clone(), self.back.clone(), self.bell.clone());
         pool.spawn(move || {
-            if let Some(visitor) = worker::answer(work, &options, &shared)
+            if let Some(visitor) = worker::answer(work, &shared)
                 && back.send(visitor).is_ok()
             {
                 bell.ring();

@@ -3,6 +3,7 @@
 //! hands it a [`share::Scraper`] and it renders what that returns. The door ([`door`]) holds
 //! connections until their request is in; workers ([`worker`]) answer what costs work.
 
+mod auth;
 mod deadline;
 mod door;
 pub mod http;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::render;
+use auth::{Check, Claim, Verdict};
 use http::{Request, Response};
 use share::Shared;
 use web_config::WebConfig;
@@ -109,11 +111,21 @@ pub fn serve(
 
 /// Where a request goes once its head is in.
 enum Route {
-    /// Answered at once, at no cost: a wrong path or method, or a page that needs neither a
-    /// collection nor a password checked.
+    /// Answered at once, at no cost: a wrong path or method, missing or remembered
+    /// credentials, or a page that needs neither a collection nor a password verified.
     Answer(Response),
+    /// Answered after a pause: the password verifier is taken (429).
+    Hold(Duration, Response),
     /// A worker answers it: a scrape, or a password to verify.
-    Work,
+    Work(Access),
+}
+
+/// What a worker knows of a request's credentials.
+enum Access {
+    /// Allowed already (no users, or remembered credentials).
+    Granted,
+    /// To verify, with the verifier claimed for it.
+    Verify(Claim),
 }
 
 fn route(request: &Request, web: &WebConfig) -> Route {
@@ -129,11 +141,23 @@ fn route(request: &Request, web: &WebConfig) -> Route {
             Response::text(405, "only GET and HEAD\n").with_header("Allow", "GET, HEAD"),
         );
     }
-    match path {
-        "/metrics" => Route::Work,
-        _ if web.has_users() => Route::Work,
-        _ => Route::Answer(page(path)),
+    match web.check(request.authorization.as_deref()) {
+        Check::Verdict(Verdict::Denied) => Route::Answer(unauthorized()),
+        Check::Verdict(Verdict::Busy(pause)) => Route::Hold(pause, busy()),
+        Check::Verdict(Verdict::Allowed) if path != "/metrics" => Route::Answer(page(path)),
+        Check::Verdict(Verdict::Allowed) => Route::Work(Access::Granted),
+        Check::Verify(claim) => Route::Work(Access::Verify(claim)),
     }
+}
+
+fn unauthorized() -> Response {
+    Response::text(401, "unauthorized\n")
+        .with_header("WWW-Authenticate", "Basic realm=\"sockscope\"")
+}
+
+fn busy() -> Response {
+    Response::text(429, "too many passwords to verify; retry later\n")
+        .with_header("Retry-After", "1")
 }
 
 /// `/healthz` and `/`.
@@ -150,10 +174,11 @@ fn page(path: &str) -> Response {
 }
 
 /// A worker's answer to a request [`route`] gave it.
-fn respond(request: &Request, options: &Options, shared: &Shared) -> Response {
-    if !options.web.allows(request.authorization.as_deref()) {
-        return Response::text(401, "unauthorized\n")
-            .with_header("WWW-Authenticate", "Basic realm=\"sockscope\"");
+fn respond(request: &Request, access: Access, shared: &Shared) -> Response {
+    if let Access::Verify(claim) = access
+        && !claim.verify()
+    {
+        return unauthorized();
     }
     match request.route() {
         "/metrics" => metrics(request, shared),
@@ -186,8 +211,8 @@ mod tests {
 
     fn status(route: Route) -> Option<u16> {
         match route {
-            Route::Answer(response) => Some(response.status),
-            Route::Work => None,
+            Route::Answer(response) | Route::Hold(_, response) => Some(response.status),
+            Route::Work(_) => None,
         }
     }
 
@@ -210,7 +235,14 @@ mod tests {
         let hash = bcrypt::hash("secret", 4).unwrap();
         let text = format!("basic_auth_users:\n  prom: '{hash}'\n");
         let locked = WebConfig::parse(std::path::Path::new("web.yml"), &text).unwrap();
-        assert_eq!(status(route(&request("GET", "/healthz"), &locked)), None);
+        // Without credentials: refused at once; with some to verify: a worker's.
+        assert_eq!(
+            status(route(&request("GET", "/healthz"), &locked)),
+            Some(401)
+        );
+        let mut with = request("GET", "/healthz");
+        with.authorization = Some("Basic cHJvbTpzZWNyZXQ=".into());
+        assert_eq!(status(route(&with, &locked)), None);
         assert_eq!(status(route(&request("GET", "/nope"), &locked)), Some(404));
     }
 }

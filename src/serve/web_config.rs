@@ -11,11 +11,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::Engine;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
+use super::auth::{Check, Users};
 use crate::collect::bounded;
 use crate::error::Error;
 
@@ -46,8 +46,7 @@ struct TlsFile {
 #[derive(Clone, Default)]
 pub struct WebConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// user → bcrypt hash (each checked to be one, of a cost sockscope takes).
-    users: BTreeMap<String, String>,
+    users: Arc<Users>,
     /// What is wrong but not fatal (a private key others can read): said at start.
     pub warnings: Vec<String>,
 }
@@ -56,7 +55,7 @@ impl std::fmt::Debug for WebConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebConfig")
             .field("tls", &self.tls.is_some())
-            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("users", &!self.users.is_empty())
             .finish()
     }
 }
@@ -141,7 +140,7 @@ impl WebConfig {
         };
         Ok(WebConfig {
             tls,
-            users: file.basic_auth_users,
+            users: Arc::new(Users::new(file.basic_auth_users)),
             warnings,
         })
     }
@@ -151,26 +150,9 @@ impl WebConfig {
         !self.users.is_empty()
     }
 
-    /// Whether an `Authorization` header value names a user with the right password.
-    pub fn allows(&self, authorization: Option<&str>) -> bool {
-        if self.users.is_empty() {
-            return true;
-        }
-        let Some(encoded) = authorization.and_then(|a| a.strip_prefix("Basic ")) else {
-            return false;
-        };
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
-            return false;
-        };
-        let Ok(text) = String::from_utf8(decoded) else {
-            return false;
-        };
-        let Some((user, password)) = text.split_once(':') else {
-            return false;
-        };
-        self.users
-            .get(user)
-            .is_some_and(|hash| bcrypt::verify(password, hash).unwrap_or(false))
+    /// What an `Authorization` header is worth (see [`Users::check`]).
+    pub fn check(&self, authorization: Option<&str>) -> Check {
+        self.users.check(authorization)
     }
 }
 
@@ -215,6 +197,7 @@ fn tls_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn parse(text: &str) -> Result<WebConfig, String> {
         WebConfig::parse(Path::new("web.yml"), text).map_err(|e| e.to_string())
@@ -230,10 +213,16 @@ mod tests {
                 base64::engine::general_purpose::STANDARD.encode(s)
             )
         };
-        assert!(config.allows(Some(&header("prom:secret"))));
-        assert!(!config.allows(Some(&header("prom:wrong"))));
-        assert!(!config.allows(Some(&header("other:secret"))));
-        assert!(!config.allows(None));
+        let verified = |credentials: &str| match config.check(Some(&header(credentials))) {
+            Check::Verify(claim) => claim.verify(),
+            Check::Verdict(_) => panic!("{credentials} not verified"),
+        };
+        assert!(verified("prom:secret"));
+        assert!(!verified("prom:wrong"));
+        assert!(matches!(
+            config.check(None),
+            Check::Verdict(super::super::auth::Verdict::Denied)
+        ));
     }
 
     /// A hash with `prefix` and `cost` (its salt and digest from a real cost-4 hash: bcrypt

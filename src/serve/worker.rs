@@ -14,13 +14,14 @@ use super::deadline::Timed;
 use super::http::{self, Request};
 use super::share::Shared;
 use super::visitor::Visitor;
-use super::{Options, respond};
+use super::{Access, respond};
 
 /// A request with a complete head, and its connection.
 pub struct Work {
     pub tcp: TcpStream,
     pub tls: Option<Box<rustls::ServerConnection>>,
     pub request: Request,
+    pub access: Access,
     pub since: Instant,
     pub deadline: Instant,
 }
@@ -81,8 +82,8 @@ impl Pool {
 
 /// Answers `work` and returns its connection for the linger, or None when it failed or its
 /// deadline passed.
-pub fn answer(work: Work, options: &Options, shared: &Shared) -> Option<Visitor> {
-    let response = respond(&work.request, options, shared);
+pub fn answer(work: Work, shared: &Shared) -> Option<Visitor> {
+    let response = respond(&work.request, work.access, shared);
     let bytes = http::encode(&response, work.request.head_only());
     work.tcp.set_nonblocking(false).ok()?;
     let timed = Timed {

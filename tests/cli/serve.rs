@@ -568,6 +568,98 @@ fn a_private_key_others_can_read_is_warned_about() {
     assert!(server.warnings.is_empty(), "{:?}", server.warnings);
 }
 
+/// The CPU time (user and system) process `pid` has used.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    // utime and stime: fields 14 and 15 of proc_pid_stat(5), 12 and 13 after the comm.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_secs_f64(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+/// GET /healthz as `credentials` (user:password); the status, 0 for no answer.
+fn healthz_as(addr: SocketAddr, credentials: &str) -> u16 {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return 0;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+    let request = format!("GET /healthz HTTP/1.1\r\nAuthorization: Basic {encoded}\r\n\r\n");
+    if s.write_all(request.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How many threads of process `pid` are workers (named `scrape`) now.
+fn workers(pid: u32) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim() == "scrape")
+        .count()
+}
+
+/// 64 clients sending wrong passwords used 22.6 s of CPU in 15 s: every request a bcrypt
+/// verification, all at once, on every core. Now one verification runs at a time (a count of
+/// threads, which a busy machine cannot blur), failed ones take at most a quarter of one CPU,
+/// and a password already verified is answered from memory meanwhile.
+#[test]
+fn a_flood_of_wrong_passwords_cannot_pin_the_cpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    let hash = bcrypt::hash("secret", 8).unwrap();
+    std::fs::write(&web, format!("basic_auth_users:\n  prom: '{hash}'\n")).unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+    assert_eq!(healthz_as(server.addr, "prom:secret"), 200);
+    let pid = server.child.id();
+    let (started, spent) = (std::time::Instant::now(), cpu_time(pid));
+    let flood = Duration::from_secs(3);
+    let (statuses, most) = std::thread::scope(|s| {
+        for i in 0..16 {
+            s.spawn(move || {
+                let mut n = 0;
+                while started.elapsed() < flood {
+                    healthz_as(server.addr, &format!("prom:wrong-{i}-{n}"));
+                    n += 1;
+                }
+            });
+        }
+        let sampler = s.spawn(move || {
+            let mut most = 0;
+            while started.elapsed() < flood {
+                most = most.max(workers(pid));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            most
+        });
+        let mut statuses = Vec::new();
+        while started.elapsed() < flood {
+            std::thread::sleep(Duration::from_millis(300));
+            statuses.push(healthz_as(server.addr, "prom:secret"));
+        }
+        (statuses, sampler.join().unwrap())
+    });
+    let (wall, used) = (started.elapsed(), cpu_time(pid) - spent);
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    // One verifying, and a request or two that found the verifier taken.
+    assert!(most <= 3, "{most} workers at once");
+    assert!(used < wall.mul_f64(0.6), "{used:?} of CPU in {wall:?}");
+}
+
 #[test]
 fn a_failed_collection_is_a_500_not_a_dead_process() {
     let server = Server::start(&["--source", "proc", "--proc-root", "/nonexistent-sockscope"]);
