@@ -13,7 +13,7 @@ pub mod web_config;
 mod worker;
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -92,10 +92,15 @@ pub fn serve(
             stopping.ring();
         }
     });
-    for warning in &options.web.warnings {
+    let addr = listener.local_addr()?;
+    for warning in options
+        .web
+        .warnings
+        .iter()
+        .chain(&exposure(addr, &options.web))
+    {
         let _ = writeln!(ready, "sockscope: warning: {warning}");
     }
-    let addr = listener.local_addr()?;
     let scheme = if options.web.tls.is_some() {
         "https"
     } else {
@@ -107,6 +112,32 @@ pub fn serve(
     handle.close();
     let _ = signal_thread.join();
     served
+}
+
+/// What serving on `addr` gives away, said at start: metrics anyone beyond this host can read,
+/// or passwords that cross the network in clear.
+fn exposure(addr: SocketAddr, web: &WebConfig) -> Option<String> {
+    let loopback = match addr.ip() {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+    };
+    let reads = "anyone who can reach it reads this host's sockets, ports and process names";
+    match (loopback, web.tls.is_some(), web.has_users()) {
+        (true, _, _) | (false, true, true) => None,
+        (false, false, false) => Some(format!(
+            "serving {addr} without TLS or basic auth: {reads}; listen on 127.0.0.1, or give \
+             --web-config"
+        )),
+        (false, true, false) => Some(format!(
+            "serving {addr} without basic auth: {reads}; add basic_auth_users to --web-config"
+        )),
+        (false, false, true) => Some(format!(
+            "serving {addr} with basic auth but without TLS: passwords cross the network in \
+             clear; add tls_server_config to --web-config"
+        )),
+    }
 }
 
 /// Where a request goes once its head is in.
@@ -214,6 +245,31 @@ mod tests {
             Route::Answer(response) | Route::Hold(_, response) => Some(response.status),
             Route::Work(_) => None,
         }
+    }
+
+    #[test]
+    fn serving_beyond_loopback_says_what_it_gives_away() {
+        let open = WebConfig::default();
+        for addr in [
+            "127.0.0.1:1",
+            "127.8.9.10:1",
+            "[::1]:1",
+            "[::ffff:127.0.0.1]:1",
+        ] {
+            assert_eq!(exposure(addr.parse().unwrap(), &open), None, "{addr}");
+        }
+        for addr in ["0.0.0.0:1", "10.1.2.3:1", "[::]:1", "[::ffff:10.1.2.3]:1"] {
+            let said = exposure(addr.parse().unwrap(), &open).unwrap_or_default();
+            assert!(said.contains("without TLS or basic auth"), "{addr}: {said}");
+        }
+        let hash = bcrypt::hash("secret", 4).unwrap();
+        let text = format!("basic_auth_users:\n  prom: '{hash}'\n");
+        let locked = WebConfig::parse(std::path::Path::new("web.yml"), &text).unwrap();
+        let said = exposure("0.0.0.0:1".parse().unwrap(), &locked).unwrap_or_default();
+        assert!(
+            said.contains("passwords cross the network in clear"),
+            "{said}"
+        );
     }
 
     #[test]

@@ -660,6 +660,21 @@ fn a_flood_of_wrong_passwords_cannot_pin_the_cpus() {
     assert!(used < wall.mul_f64(0.6), "{used:?} of CPU in {wall:?}");
 }
 
+/// Listening beyond loopback with neither TLS nor basic auth is said at start: anyone who can
+/// reach the port reads this host's sockets, ports and process names.
+#[test]
+fn listening_beyond_loopback_without_auth_is_warned_about() {
+    let exposed = Server::start_on("0.0.0.0:0", &[]);
+    let said = exposed.warnings.join("\n");
+    assert!(
+        said.contains("sockscope: warning: serving 0.0.0.0:")
+            && said.contains("without TLS or basic auth"),
+        "{said:?}"
+    );
+    drop(exposed);
+    assert!(Server::start(&[]).warnings.is_empty());
+}
+
 #[test]
 fn a_failed_collection_is_a_500_not_a_dead_process() {
     let server = Server::start(&["--source", "proc", "--proc-root", "/nonexistent-sockscope"]);
