@@ -9,7 +9,7 @@
 //!   `3t`: wrong passwords use at most a quarter of one CPU. A request that finds the verifier
 //!   taken is told to retry (429), after a pause the door holds it for.
 //!
-//! It never logs or keeps a password.
+//! It never logs a password, and keeps none past its request.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
