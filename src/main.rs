@@ -55,26 +55,52 @@ fn unknown_on_panic(format: Format) {
     }));
 }
 
+/// `check`'s usage errors, help and version: written to stdout through a checked writer, and
+/// always exit 3. Monitoring-plugins reserve 3 for anything not a check, and a failed write
+/// (`> /dev/full`, a closed pipe) must not turn into a panic's 101.
+fn unknown_usage(e: &clap::Error) -> ExitCode {
+    let text = e.render().to_string();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut report = if e.use_stderr() {
+        format!("SOCKSCOPE UNKNOWN - {first}\n")
+    } else {
+        format!("{first}\n")
+    };
+    for line in lines {
+        report.push_str(line);
+        report.push('\n');
+    }
+    let mut stdout = io::stdout().lock();
+    if let Err(w) = stdout
+        .write_all(report.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        let _ = writeln!(io::stderr(), "sockscope: error: cannot write output: {w}");
+    }
+    ExitCode::from(3)
+}
+
+/// The other commands' usage errors (2), help and version (0), as clap prints them; a closed
+/// pipe is the reader being done, any other failed write an error (2).
+fn usage(e: &clap::Error) -> ExitCode {
+    let code = u8::try_from(e.exit_code()).unwrap_or(2);
+    match e.print().and_then(|()| io::stdout().flush()) {
+        Ok(()) => ExitCode::from(code),
+        Err(w) if w.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Err(w) => {
+            let _ = writeln!(io::stderr(), "sockscope: error: cannot write output: {w}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if is_check() => {
-            // Help and version included: monitoring-plugins reserve 3 for anything not a check.
-            let text = e.render().to_string();
-            let mut lines = text.lines();
-            let first = lines.next().unwrap_or("invalid arguments");
-            if e.use_stderr() {
-                println!("SOCKSCOPE UNKNOWN - {first}");
-            } else {
-                println!("{first}");
-            }
-            for line in lines {
-                println!("{line}");
-            }
-            return ExitCode::from(3);
-        }
+        Err(e) if is_check() => return unknown_usage(&e),
         // Usage errors exit with clap's code 2, --help and --version with 0.
-        Err(e) => e.exit(),
+        Err(e) => return usage(&e),
     };
     let check_format = cli.check_format();
     if let Some(format) = check_format {

@@ -2,6 +2,7 @@
 //! forms.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use ipnet::{IpNet, Ipv4Net};
@@ -10,9 +11,24 @@ use crate::filter::PortRange;
 use crate::model::{SELECTORS, StateSelector};
 use crate::report::StateRange;
 
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("'{text}' is not a duration ({e}); e.g. 30s, 5m, 1h"))
+/// The longest duration any option takes: a year (humantime's `1y`). Far past any timeout,
+/// interval or age a person means, and far below what a clock can add without overflowing
+/// (`Instant + u64::MAX s` panics).
+pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+
+/// A duration from 0s to [`MAX_DURATION`]; clap names the option in front of the message.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration ({e}); e.g. 30s, 5m, 1h"))?;
+    if duration > MAX_DURATION {
+        return Err(too_long(text));
+    }
+    Ok(duration)
+}
+
+/// The message for a duration past [`MAX_DURATION`], saying the range.
+pub fn too_long(text: &str) -> String {
+    format!("'{text}' is too long: a duration is from 0s to at most 1y (365d 6h)")
 }
 
 /// `--state`: the ss names, netstat's as aliases, any case; shown in help and completions.
@@ -96,4 +112,27 @@ pub fn parse_port_range(text: &str) -> Result<PortRange, String> {
         return Err(format!("'{text}' is an empty range: LO must not exceed HI"));
     }
     Ok(range)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_stop_at_a_year() {
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("1y"), Ok(MAX_DURATION));
+        for text in ["1y 1s", "18446744073709551615s", "100000d"] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(
+                e.contains(&format!("'{text}' is too long")) && e.contains("at most 1y"),
+                "{e}"
+            );
+        }
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+    }
 }

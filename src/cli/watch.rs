@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser};
 
 use super::FilterArgs;
-use super::parse::parse_duration;
+use super::parse::{MAX_DURATION, parse_duration, too_long};
 use crate::filter::Filter;
 
 /// `watch`'s own options; `--format` (screen, plain, json), the filters, the source,
@@ -34,7 +34,8 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// `2`, `0.5` (seconds, as watch(1)) or a duration with a unit (`1s`, `500ms`).
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
     let interval = match text.trim().parse::<f64>() {
-        Ok(secs) if (0.0..1e9).contains(&secs) => Duration::from_secs_f64(secs),
+        Ok(secs) if secs > MAX_DURATION.as_secs_f64() => return Err(too_long(text)),
+        Ok(secs) if secs >= 0.0 => Duration::from_secs_f64(secs),
         Ok(_) => return Err(format!("'{text}' is not a number of seconds")),
         Err(_) => parse_duration(text)?,
     };
@@ -132,6 +133,11 @@ mod tests {
         assert!(parse_interval("0").unwrap_err().contains("at least 0.1s"));
         assert!(parse_interval("-1").is_err());
         assert!(parse_interval("soon").is_err());
+        assert!(parse_interval("NaN").is_err());
+        for text in ["99999999999", "18446744073709551615s", "inf"] {
+            let e = parse_interval(text).unwrap_err();
+            assert!(e.contains("at most 1y"), "{text}: {e}");
+        }
         FilterLine::command().debug_assert();
     }
 }

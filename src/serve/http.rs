@@ -1,9 +1,6 @@
-//! Just enough HTTP/1.1 for a scrape: one request per connection, headers parsed by `httparse`
-//! within a byte cap and a deadline, the response written with `Connection: close`. Bodies are
-//! never read: every route is GET or HEAD.
-
-use std::io::{self, Read, Write};
-use std::time::Instant;
+//! Just enough HTTP/1.1 for a scrape: one request per connection, its head parsed by `httparse`
+//! within a byte cap, the response encoded with `Connection: close`. Bodies are never read:
+//! every route is GET or HEAD. No I/O here: the door reads heads, workers write answers.
 
 use crate::render::Format;
 
@@ -16,78 +13,50 @@ pub struct Request {
     pub authorization: Option<String>,
 }
 
-#[derive(Debug)]
-pub enum ReadError {
+impl Request {
+    /// The path without its query.
+    pub fn route(&self) -> &str {
+        self.path.split('?').next().unwrap_or("")
+    }
+
+    /// HEAD gets the head of the answer only.
+    pub fn head_only(&self) -> bool {
+        self.method == "HEAD"
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeadError {
     /// The head exceeded the cap (431).
     TooLarge,
     /// Not HTTP (400).
     Malformed,
-    /// Closed, timed out or failed: nothing can be answered.
-    Gone,
 }
 
-/// Something that can carry a request: a TCP stream or a TLS one, whose deadline is set on
-/// the TCP socket underneath.
-pub trait Conn: Read + Write {
-    fn tcp(&self) -> &std::net::TcpStream;
-}
-
-impl Conn for std::net::TcpStream {
-    fn tcp(&self) -> &std::net::TcpStream {
-        self
-    }
-}
-
-impl Conn for rustls::StreamOwned<rustls::ServerConnection, std::net::TcpStream> {
-    fn tcp(&self) -> &std::net::TcpStream {
-        &self.sock
-    }
-}
-
-/// Reads one request head, at most `cap` bytes, all of it before `deadline`: a client sending
-/// a byte at a time cannot hold the connection past it.
-pub fn read_request(
-    conn: &mut dyn Conn,
-    cap: usize,
-    deadline: Instant,
-) -> Result<Request, ReadError> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(ReadError::Gone);
+/// The request head at the start of `buf`, None while it is incomplete; a head still
+/// incomplete at `cap` bytes is too large.
+pub fn parse_head(buf: &[u8], cap: usize) -> Result<Option<Request>, HeadError> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(_)) => {
+            let header = |name: &str| {
+                req.headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case(name))
+                    .map(|h| String::from_utf8_lossy(h.value).into_owned())
+            };
+            Ok(Some(Request {
+                method: req.method.unwrap_or_default().to_string(),
+                path: req.path.unwrap_or_default().to_string(),
+                accept: header("accept"),
+                authorization: header("authorization"),
+            }))
         }
-        conn.tcp()
-            .set_read_timeout(Some(left))
-            .map_err(|_| ReadError::Gone)?;
-        let n = match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => return Err(ReadError::Gone),
-            Ok(n) => n,
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf) {
-            Ok(httparse::Status::Complete(_)) => {
-                let header = |name: &str| {
-                    req.headers
-                        .iter()
-                        .find(|h| h.name.eq_ignore_ascii_case(name))
-                        .map(|h| String::from_utf8_lossy(h.value).into_owned())
-                };
-                return Ok(Request {
-                    method: req.method.unwrap_or_default().to_string(),
-                    path: req.path.unwrap_or_default().to_string(),
-                    accept: header("accept"),
-                    authorization: header("authorization"),
-                });
-            }
-            Ok(httparse::Status::Partial) if buf.len() >= cap => return Err(ReadError::TooLarge),
-            Ok(httparse::Status::Partial) => {}
-            Err(httparse::Error::TooManyHeaders) => return Err(ReadError::TooLarge),
-            Err(_) => return Err(ReadError::Malformed),
-        }
+        Ok(httparse::Status::Partial) if buf.len() >= cap => Err(HeadError::TooLarge),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooLarge),
+        Err(_) => Err(HeadError::Malformed),
     }
 }
 
@@ -122,6 +91,7 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -129,8 +99,8 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Writes the response; HEAD gets the head only.
-pub fn write_response(out: &mut dyn Write, response: &Response, head_only: bool) -> io::Result<()> {
+/// The response as bytes on the wire; HEAD gets the head only.
+pub fn encode(response: &Response, head_only: bool) -> Vec<u8> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,
@@ -142,11 +112,11 @@ pub fn write_response(out: &mut dyn Write, response: &Response, head_only: bool)
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    out.write_all(head.as_bytes())?;
+    let mut bytes = head.into_bytes();
     if !head_only {
-        out.write_all(&response.body)?;
+        bytes.extend_from_slice(&response.body);
     }
-    out.flush()
+    bytes
 }
 
 /// The format an `Accept` header prefers: OpenMetrics 1.0 when it ranks it at least as high as
@@ -155,18 +125,27 @@ pub fn negotiate(accept: Option<&str>) -> Format {
     let Some(accept) = accept else {
         return Format::Prometheus;
     };
-    let (mut openmetrics, mut text) = (0.0f32, 0.0f32);
+    // Weights in thousandths, as RFC 9110 writes them.
+    let (mut openmetrics, mut text) = (0u16, 0u16);
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
         let media = parts.next().unwrap_or("").to_ascii_lowercase();
-        let (mut q, mut version) = (1.0f32, None);
+        let (mut q, mut version) = (Some(1000), None);
         for param in parts {
-            match param.split_once('=') {
-                Some(("q", v)) => q = v.trim().parse().unwrap_or(0.0),
-                Some(("version", v)) => version = Some(v.trim().to_string()),
-                _ => {}
+            let Some((name, value)) = param.split_once('=') else {
+                continue;
+            };
+            let (name, value) = (name.trim(), value.trim());
+            if name.eq_ignore_ascii_case("q") {
+                q = qvalue(value);
+            } else if name.eq_ignore_ascii_case("version") {
+                version = Some(value.trim_matches('"').to_string());
             }
         }
+        // A weight that is not one leaves its range out.
+        let Some(q) = q else {
+            continue;
+        };
         match media.as_str() {
             "application/openmetrics-text" if version.as_deref().is_none_or(|v| v == "1.0.0") => {
                 openmetrics = openmetrics.max(q);
@@ -175,16 +154,67 @@ pub fn negotiate(accept: Option<&str>) -> Format {
             _ => {}
         }
     }
-    if openmetrics > 0.0 && openmetrics >= text {
+    if openmetrics > 0 && openmetrics >= text {
         Format::OpenMetrics
     } else {
         Format::Prometheus
     }
 }
 
+/// RFC 9110's `qvalue`, in thousandths: `0` or `1`, optionally followed by `.` and at most three
+/// digits (only zeros after a `1`). Nothing else is a weight: not `inf`, `1.5` or `.5`.
+fn qvalue(text: &str) -> Option<u16> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heads_are_complete_partial_too_large_or_not_http() {
+        let head =
+            b"GET /metrics?x=1 HTTP/1.1\r\nAccept: text/plain\r\nauthorization: Basic eA==\r\n\r\n";
+        let request = parse_head(head, 8192).unwrap().unwrap();
+        assert_eq!(
+            (request.method.as_str(), request.route()),
+            ("GET", "/metrics")
+        );
+        assert_eq!(request.authorization.as_deref(), Some("Basic eA=="));
+        assert!(parse_head(&head[..20], 8192).unwrap().is_none());
+        assert_eq!(
+            parse_head(&head[..20], 20).unwrap_err(),
+            HeadError::TooLarge
+        );
+        assert_eq!(
+            parse_head(b"GARBAGE\r\n\r\n", 8192).unwrap_err(),
+            HeadError::Malformed
+        );
+        let response = Response::text(200, "ok\n").with_header("X", "y");
+        let bytes = String::from_utf8(encode(&response, false)).unwrap();
+        assert!(
+            bytes.starts_with("HTTP/1.1 200 OK\r\n") && bytes.ends_with("X: y\r\n\r\nok\n"),
+            "{bytes}"
+        );
+        assert!(
+            String::from_utf8(encode(&response, true))
+                .unwrap()
+                .ends_with("\r\n\r\n")
+        );
+    }
 
     #[test]
     fn negotiation_follows_the_scraper() {
@@ -204,5 +234,30 @@ mod tests {
         );
         assert_eq!(negotiate(Some("*/*")), Format::Prometheus);
         assert_eq!(negotiate(None), Format::Prometheus);
+    }
+
+    /// RFC 9110's weights: `q` in any case, 0 to 1 with at most three decimals; anything else
+    /// is not a weight, and the range it qualifies counts for nothing.
+    #[test]
+    fn weights_follow_rfc_9110() {
+        let ranked = |om: &str, text: &str| {
+            negotiate(Some(&format!(
+                "application/openmetrics-text;version=1.0.0;{om},text/plain;{text}"
+            )))
+        };
+        assert_eq!(ranked("Q=0.5", "q=0.6"), Format::Prometheus);
+        assert_eq!(ranked("q=0.7", "Q=0.6"), Format::OpenMetrics);
+        for bad in [
+            "q=inf", "q=NaN", "q=1.5", "q=2", "q=-1", "q=0.1234", "q=1.001", "q=.5", "q=", "q=1e0",
+        ] {
+            assert_eq!(ranked(bad, "q=0.001"), Format::Prometheus, "{bad}");
+        }
+        for good in ["q=1", "q=1.", "q=1.000", "q=0.002", "Q=0.5"] {
+            assert_eq!(ranked(good, "q=0.001"), Format::OpenMetrics, "{good}");
+        }
+        assert_eq!(
+            negotiate(Some("APPLICATION/OpenMetrics-Text;Version=1.0.0")),
+            Format::OpenMetrics
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::util::{fixture, is_root, skip, sockscope};
 /// Far above any real run; reached only by a hang, which then fails the test instead of CI.
 const HANG: Duration = Duration::from_secs(60);
 
-fn mkfifo(path: &Path) {
+pub(crate) fn mkfifo(path: &Path) {
     let status = Process::new("mkfifo").arg(path).status().unwrap();
     assert!(status.success());
 }
@@ -478,4 +478,155 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         serde_json::Value::Object(o) => o.values().flat_map(strings).collect(),
         _ => Vec::new(),
     }
+}
+
+/// Far above a refused start; reached only by a server that started, or a hang.
+const START: Duration = Duration::from_secs(10);
+
+/// A duration no clock can add (`Instant + u64::MAX s` panics) is refused at parse time,
+/// naming the option and the range, instead of panicking in every scrape thread or refresh.
+#[test]
+fn durations_past_any_clock_are_refused_naming_the_option() {
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "watch",
+                "--format",
+                "plain",
+                "--count",
+                "2",
+                "-n",
+                "18446744073709551615s",
+            ],
+            "--interval",
+        ),
+        (
+            vec![
+                "watch",
+                "--format",
+                "plain",
+                "--count",
+                "2",
+                "-n",
+                "99999999999",
+            ],
+            "--interval",
+        ),
+        (
+            vec!["check", "--stuck-after", "18446744073709551615s"],
+            "--stuck-after",
+        ),
+    ];
+    if cfg!(feature = "serve") {
+        for option in ["--read-timeout", "--write-timeout", "--min-interval"] {
+            cases.push((
+                vec![
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    option,
+                    "18446744073709551615s",
+                ],
+                option,
+            ));
+        }
+    }
+    for (args, option) in cases {
+        let out = sockscope().args(&args).timeout(START).output().unwrap();
+        // check says it as its UNKNOWN report, on stdout.
+        let (want, said) = match args[0] {
+            "check" => (3, &out.stdout),
+            _ => (2, &out.stderr),
+        };
+        let err = String::from_utf8_lossy(said);
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {err}");
+        assert!(
+            err.contains(option) && err.contains("at most 1y"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// `--read-timeout 0s` and `--write-timeout 0s` would answer no client: refused at start.
+#[cfg(feature = "serve")]
+#[test]
+fn zero_timeouts_are_refused_naming_the_option() {
+    for option in ["--read-timeout", "--write-timeout"] {
+        let out = sockscope()
+            .args(["serve", "--listen", "127.0.0.1:0", option, "0s"])
+            .timeout(START)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{option}: {err}");
+        assert!(
+            err.contains(option) && err.contains("at least 1ms"),
+            "{err}"
+        );
+    }
+}
+
+/// `sockscope ARGS` with its stdout given to `stdout`; the exit code.
+fn code_with_stdout(args: &[&str], stdout: Stdio) -> Option<i32> {
+    Process::new(assert_cmd::cargo::cargo_bin("sockscope"))
+        .args(args)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .code()
+}
+
+/// A pipe whose reader is already gone: every write to it fails with EPIPE.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    writer.into()
+}
+
+/// What clap prints (usage errors, --help, --version) goes through a checked writer too:
+/// `check` exits 3 whatever happens to its output, never the 101 of a panicking println!; the
+/// other commands exit 0 when the reader left (a closed pipe) and 2 when the write failed.
+#[test]
+fn clap_output_that_cannot_be_written_keeps_the_exit_codes() {
+    if !Path::new("/dev/full").exists() {
+        return skip("no /dev/full here");
+    }
+    let full = || {
+        Stdio::from(
+            fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+    };
+    for args in [
+        &["check", "--bogus"][..],
+        &["check", "--version"],
+        &["check", "--help"],
+    ] {
+        assert_eq!(
+            code_with_stdout(args, full()),
+            Some(3),
+            "{args:?} > /dev/full"
+        );
+        assert_eq!(
+            code_with_stdout(args, closed_pipe()),
+            Some(3),
+            "{args:?} | true"
+        );
+    }
+    for args in [&["summary", "--help"][..], &["--version"]] {
+        assert_eq!(
+            code_with_stdout(args, closed_pipe()),
+            Some(0),
+            "{args:?} | true"
+        );
+        assert_eq!(
+            code_with_stdout(args, full()),
+            Some(2),
+            "{args:?} > /dev/full"
+        );
+    }
+    assert_eq!(code_with_stdout(&["--bogus"], full()), Some(2));
 }

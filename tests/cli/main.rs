@@ -17,6 +17,8 @@ mod owners;
 mod props;
 #[cfg(feature = "serve")]
 mod serve;
+#[cfg(feature = "serve")]
+mod slow_clients;
 mod state;
 mod truth;
 mod truth_live;

@@ -2,40 +2,61 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::util::{fixture, have_tool, hold_close_wait, root, skip, snapshot_settings, stdout_of};
 
 /// A running `serve`, stopped with SIGTERM (and reaped) when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
+    /// What it said on stderr before the line saying where it serves.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Server {
-    fn start(args: &[&str]) -> Server {
+    pub(crate) fn start(args: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", args)
+    }
+
+    pub(crate) fn start_on(listen: &str, args: &[&str]) -> Server {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("sockscope"))
             .current_dir(root())
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("sockscope serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .rsplit("://")
-            .next()
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        Server { child, addr }
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut warnings = Vec::new();
+        let addr = loop {
+            let mut line = String::new();
+            stderr.read_line(&mut line).unwrap();
+            assert!(
+                !line.is_empty(),
+                "serve said no address; before: {warnings:?}"
+            );
+            if !line.contains("://") {
+                warnings.push(line.trim_end().to_string());
+                continue;
+            }
+            break line
+                .trim()
+                .rsplit("://")
+                .next()
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("no address in {line:?}"));
+        };
+        Server {
+            child,
+            addr,
+            warnings,
+        }
     }
 
     /// Sends `request` raw; returns (status, head, body).
@@ -54,14 +75,14 @@ impl Server {
         (status, head.to_string(), body.to_string())
     }
 
-    fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
+    pub(crate) fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
         let accept = accept
             .map(|a| format!("Accept: {a}\r\n"))
             .unwrap_or_default();
         self.raw(&format!("GET {path} HTTP/1.1\r\nHost: x\r\n{accept}\r\n"))
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -370,15 +391,16 @@ fn by_process_names_this_test_as_holder() {
     );
 }
 
-/// TLS from the web config, with a certificate openssl makes for 127.0.0.1.
-#[test]
-fn tls_from_the_web_config() {
+/// A certificate for 127.0.0.1 and its key, made by openssl in `dir` as `cert.pem` and
+/// `key.pem`, and a web config `web.yml` serving TLS with them; None (after saying why) when
+/// openssl cannot make one.
+pub(crate) fn tls_web_config(dir: &Path) -> Option<PathBuf> {
     if !have_tool("openssl", "openssl") {
-        return skip("openssl is not installed to make a test certificate");
+        skip("openssl is not installed to make a test certificate");
+        return None;
     }
-    let dir = tempfile::tempdir().unwrap();
     let made = Command::new("openssl")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .args([
             "req",
             "-x509",
@@ -401,29 +423,25 @@ fn tls_from_the_web_config() {
         .unwrap();
     if !made.status.success() {
         // An openssl older than 1.1.1 has no -addext.
-        return skip(format!(
+        skip(format!(
             "openssl cannot make a test certificate: {}",
             String::from_utf8_lossy(&made.stderr).trim()
         ));
+        return None;
     }
-    let web = dir.path().join("web.yml");
+    let web = dir.join("web.yml");
     std::fs::write(
         &web,
         "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n",
     )
     .unwrap();
-    // A read timeout far above this test's own bound below: plain HTTP must be hung up on at
-    // once, not held until the timeout.
-    let server = Server::start(&[
-        "--web-config",
-        web.to_str().unwrap(),
-        "--read-timeout",
-        "40s",
-    ]);
+    Some(web)
+}
 
+/// A TLS client trusting only the certificate [`tls_web_config`] made in `dir`.
+pub(crate) fn tls_client(dir: &Path) -> rustls::ClientConnection {
     use rustls::pki_types::pem::PemObject;
-    let cert =
-        rustls::pki_types::CertificateDer::from_pem_file(dir.path().join("cert.pem")).unwrap();
+    let cert = rustls::pki_types::CertificateDer::from_pem_file(dir.join("cert.pem")).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert).unwrap();
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -433,10 +451,28 @@ fn tls_from_the_web_config() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let session = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap()
+}
+
+/// TLS from the web config, with a certificate openssl makes for 127.0.0.1.
+#[test]
+fn tls_from_the_web_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(web) = tls_web_config(dir.path()) else {
+        return;
+    };
+    // A read timeout far above this test's own bound below: plain HTTP must be hung up on at
+    // once, not held until the timeout.
+    let server = Server::start(&[
+        "--web-config",
+        web.to_str().unwrap(),
+        "--read-timeout",
+        "40s",
+    ]);
+
     let tcp = TcpStream::connect(server.addr).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut tls = rustls::StreamOwned::new(session, tcp);
+    let mut tls = rustls::StreamOwned::new(tls_client(dir.path()), tcp);
     tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     let mut text = String::new();
@@ -459,6 +495,184 @@ fn tls_from_the_web_config() {
         Err(e) => panic!("plain HTTP held open instead of hung up on: {e}"),
     }
     assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+}
+
+/// `serve --web-config WEB`, which must not start: its exit code and stderr.
+fn refused_start(web: &Path) -> (Option<i32>, String) {
+    let out = crate::util::sockscope()
+        .args(["serve", "--listen", "127.0.0.1:0", "--web-config"])
+        .arg(web)
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), err)
+}
+
+/// A certificate or key that never ends (a FIFO hung the start, /dev/zero grew to 4.9 GB) or
+/// is far larger than any PEM file is refused at start, naming it; nothing is read past 1 MiB.
+#[test]
+fn certificates_and_keys_that_never_end_are_refused_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(web) = tls_web_config(dir.path()) else {
+        return;
+    };
+    let fifo = dir.path().join("fifo.pem");
+    crate::hostile::mkfifo(&fifo);
+    let big = dir.path().join("big.pem");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(8 << 20)
+        .unwrap();
+    for (cert, key, why) in [
+        ("fifo.pem", "key.pem", "is a FIFO, not a regular file"),
+        ("cert.pem", "fifo.pem", "is a FIFO, not a regular file"),
+        ("big.pem", "key.pem", "is larger than 1 MiB"),
+        (
+            "cert.pem",
+            "/dev/zero",
+            "is a character device, not a regular file",
+        ),
+    ] {
+        std::fs::write(
+            &web,
+            format!("tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"),
+        )
+        .unwrap();
+        let (code, err) = refused_start(&web);
+        let named = if key == "key.pem" { cert } else { key };
+        assert_eq!(code, Some(2), "{cert} {key}: {err}");
+        assert!(err.contains(named) && err.contains(why), "{err}");
+    }
+}
+
+/// A private key its group or other users can read is served, with a warning at start.
+#[test]
+fn a_private_key_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(web) = tls_web_config(dir.path()) else {
+        return;
+    };
+    let key = dir.path().join("key.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+    let said = server.warnings.join("\n");
+    assert!(
+        said.contains("key.pem") && said.contains("other users can read it (mode 0644)"),
+        "{said:?}"
+    );
+    drop(server);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+    assert!(server.warnings.is_empty(), "{:?}", server.warnings);
+}
+
+/// The CPU time (user and system) process `pid` has used.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    // utime and stime: fields 14 and 15 of proc_pid_stat(5), 12 and 13 after the comm.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_secs_f64(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+/// GET /healthz as `credentials` (user:password); the status, 0 for no answer.
+fn healthz_as(addr: SocketAddr, credentials: &str) -> u16 {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return 0;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+    let request = format!("GET /healthz HTTP/1.1\r\nAuthorization: Basic {encoded}\r\n\r\n");
+    if s.write_all(request.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How many threads of process `pid` are workers (named `scrape`) now.
+fn workers(pid: u32) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim() == "scrape")
+        .count()
+}
+
+/// 64 clients sending wrong passwords used 22.6 s of CPU in 15 s: every request a bcrypt
+/// verification, all at once, on every core. Now one verification runs at a time (a count of
+/// threads, which a busy machine cannot blur), failed ones take at most a quarter of one CPU,
+/// and a password already verified is answered from memory meanwhile.
+#[test]
+fn a_flood_of_wrong_passwords_cannot_pin_the_cpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    let hash = bcrypt::hash("secret", 8).unwrap();
+    std::fs::write(&web, format!("basic_auth_users:\n  prom: '{hash}'\n")).unwrap();
+    let server = Server::start(&["--web-config", web.to_str().unwrap()]);
+    assert_eq!(healthz_as(server.addr, "prom:secret"), 200);
+    let pid = server.child.id();
+    let (started, spent) = (std::time::Instant::now(), cpu_time(pid));
+    let flood = Duration::from_secs(3);
+    let (statuses, most) = std::thread::scope(|s| {
+        for i in 0..16 {
+            s.spawn(move || {
+                let mut n = 0;
+                while started.elapsed() < flood {
+                    healthz_as(server.addr, &format!("prom:wrong-{i}-{n}"));
+                    n += 1;
+                }
+            });
+        }
+        let sampler = s.spawn(move || {
+            let mut most = 0;
+            while started.elapsed() < flood {
+                most = most.max(workers(pid));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            most
+        });
+        let mut statuses = Vec::new();
+        while started.elapsed() < flood {
+            std::thread::sleep(Duration::from_millis(300));
+            statuses.push(healthz_as(server.addr, "prom:secret"));
+        }
+        (statuses, sampler.join().unwrap())
+    });
+    let (wall, used) = (started.elapsed(), cpu_time(pid) - spent);
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    // One verifying, and a request or two that found the verifier taken.
+    assert!(most <= 3, "{most} workers at once");
+    assert!(used < wall.mul_f64(0.6), "{used:?} of CPU in {wall:?}");
+}
+
+/// Listening beyond loopback with neither TLS nor basic auth is said at start: anyone who can
+/// reach the port reads this host's sockets, ports and process names.
+#[test]
+fn listening_beyond_loopback_without_auth_is_warned_about() {
+    let exposed = Server::start_on("0.0.0.0:0", &[]);
+    let said = exposed.warnings.join("\n");
+    assert!(
+        said.contains("sockscope: warning: serving 0.0.0.0:")
+            && said.contains("without TLS or basic auth"),
+        "{said:?}"
+    );
+    drop(exposed);
+    assert!(Server::start(&[]).warnings.is_empty());
 }
 
 #[test]
