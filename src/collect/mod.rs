@@ -133,10 +133,18 @@ impl Source {
     }
 
     /// Hands over the sock_diag socket opened inside the target namespace ahead of time, or
-    /// why it could not be; `None` closes it.
-    pub fn set_socket(&mut self, socket: Option<std::io::Result<OwnedFd>>) {
+    /// why it could not be; `None` closes it. A socket opened in another namespace than the
+    /// one listed (its process moved in between) is refused.
+    pub fn set_socket(&mut self, socket: Option<std::io::Result<netns::Entered>>) {
         if let Some(t) = &mut self.target {
-            t.socket = socket.map(|r| r.map(Arc::new).map_err(Arc::new));
+            let listed = t.inode;
+            t.socket = socket.map(|r| {
+                r.and_then(|entered| {
+                    netns::Moved::check(listed, entered.inode).map(|()| entered.socket)
+                })
+                .map(Arc::new)
+                .map_err(Arc::new)
+            });
         }
     }
 
@@ -231,7 +239,9 @@ pub fn for_each_socket(
         }
         Dumped::Nothing(reason) => collection.source_reason = reason,
     }
+    source.still_listed()?;
     read_tables(source, &wants, &mut collection, &mut each)?;
+    source.still_listed()?;
     collection.duration = started.elapsed();
     Ok(collection)
 }
@@ -313,13 +323,39 @@ fn open(target: Option<&Target>) -> std::io::Result<Arc<OwnedFd>> {
         Some(Target {
             socket: Some(Err(e)),
             ..
-        }) => Err(std::io::Error::new(e.kind(), e.to_string())),
-        Some(t) => netns::open_sock_diag(&t.path).map(Arc::new),
+        }) => Err(match netns::Moved::of(e) {
+            Some(moved) => std::io::Error::other(moved),
+            None => std::io::Error::new(e.kind(), e.to_string()),
+        }),
+        Some(t) => {
+            let entered = netns::open_sock_diag(&t.path)?;
+            netns::Moved::check(t.inode, entered.inode)?;
+            Ok(Arc::new(entered.socket))
+        }
         None => netlink::open().map(Arc::new),
     }
 }
 
 impl Source {
+    /// A namespace of a sweep read through a member's `/proc/PID/net` is the one listed only
+    /// while that process is still in it: checked before and after its tables are read. A
+    /// process that has gone is left to the read, which says so.
+    fn still_listed(&self) -> Result<(), Error> {
+        let (Some(t), Some(pid)) = (&self.target, self.pid) else {
+            return Ok(());
+        };
+        let now = std::fs::read_link(self.root.join(pid.to_string()).join("ns/net"))
+            .ok()
+            .and_then(|link| netns::parse_id(&link.to_string_lossy()));
+        match now {
+            Some(found) => netns::Moved::check(t.inode, found).map_err(|e| Error::Read {
+                path: self.net_dir(),
+                source: e,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn no_process(&self, pid: u32) -> Error {
         Error::NoProcess {
             pid,
@@ -333,10 +369,13 @@ impl Source {
     fn after_failure(&self, target: Option<Target>, e: std::io::Error) -> Result<String, Error> {
         let auto = self.kind == SourceKind::Auto;
         match target {
-            Some(t) if self.pid.is_none() || !auto => Err(Error::Netns {
-                path: t.path,
-                source: e,
-            }),
+            // What a moved process's /proc/PID/net shows is no better.
+            Some(t) if self.pid.is_none() || !auto || netns::Moved::of(&e).is_some() => {
+                Err(Error::Netns {
+                    path: t.path,
+                    source: e,
+                })
+            }
             Some(_) => match self.pid.filter(|p| !self.root.join(p.to_string()).is_dir()) {
                 Some(pid) => Err(self.no_process(pid)),
                 None => Ok(format!(

@@ -17,6 +17,7 @@ mod props;
 #[cfg(feature = "serve")]
 mod serve;
 mod state;
+mod trust;
 mod truth;
 mod truth_live;
 mod util;

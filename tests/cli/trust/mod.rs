@@ -1,0 +1,103 @@
+//! What a user can plant must not change what root reports about namespaces, nor make it hang
+//! or balloon: a `dockerd` of their own pointing at their own container names, files and
+//! directories they own or can write in the runtimes' state, huge or swapped-out state files,
+//! links out of `--host-root`, files that are not network namespaces, and processes that hop
+//! between namespaces while they are read. Real processes where the attack is one (an impostor
+//! `dockerd` run as `nobody`, a loop swapping a FIFO in, a namespace hopper); host roots built
+//! here for the rest.
+
+mod netns;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+
+use serde_json::Value;
+
+use crate::hostile::HANG;
+use crate::util::sockscope;
+
+const HDR4: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+const HDR6: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+
+/// A host root built for one test: `proc/PID` entries of the kernel's shape (a `net:[N]`
+/// link, `comm`, `cgroup`, empty socket tables) and whatever runtime state the test writes,
+/// owned by whoever runs the test.
+struct Host {
+    dir: tempfile::TempDir,
+}
+
+impl Host {
+    fn new() -> Host {
+        let host = Host {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        host.process(1, 4026531840, "0::/init.scope\n");
+        host
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    /// A process alone in namespace `inode`, in cgroup `cgroup`.
+    fn process(&self, pid: u32, inode: u64, cgroup: &str) {
+        let dir = self.path(&format!("proc/{pid}"));
+        fs::create_dir_all(dir.join("ns")).unwrap();
+        fs::create_dir_all(dir.join("net")).unwrap();
+        symlink(format!("net:[{inode}]"), dir.join("ns/net")).unwrap();
+        fs::write(dir.join("comm"), "app\n").unwrap();
+        fs::write(dir.join("cgroup"), cgroup).unwrap();
+        fs::write(dir.join("net/tcp"), HDR4).unwrap();
+        fs::write(dir.join("net/tcp6"), HDR6).unwrap();
+    }
+
+    /// `sockscope --all-netns --json --host-root ROOT`, which must finish within [`HANG`].
+    fn sweep(&self) -> Value {
+        let out = sockscope()
+            .args(["--all-netns", "--json", "--no-processes", "--host-root"])
+            .arg(self.root())
+            .timeout(HANG)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// Kills and reaps a child when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for the first line a child prints.
+fn first_line(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim_end().to_string()
+}
+
+/// A python3 that any user can run (not a shim under root's home), or `None`.
+fn system_python() -> Option<&'static str> {
+    ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+}
