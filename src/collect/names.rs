@@ -6,9 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::cgroup::{self, Placement, Runtime};
+use super::cgroup::{self, Placement};
 use super::netns::Namespace;
-use super::runtimes::{Runtimes, read_small};
+use super::runtimes::{REGISTRY, Runtimes, kubelet, read_small};
 use crate::report::{ContainerRef, NetnsKind, NetnsLabel, PodRef};
 
 /// How many member processes are asked for their cgroup before a namespace is left unnamed.
@@ -76,30 +76,21 @@ impl Namer {
         cgroup::parse(&text)
     }
 
-    /// The runtime's names for a container, and its pod's.
+    /// The runtime's names for a container, and its pod's. A bare id (cgroupfs driver) is
+    /// asked of the runtimes that take them, in registry order: whichever knows it.
     fn container(&mut self, p: &Placement) -> (NetnsKind, ContainerRef, Option<PodRef>) {
         let r = &mut self.runtimes;
-        let (kind, known) = match p.runtime {
-            Runtime::Docker => (NetnsKind::Docker, r.docker(&p.id)),
-            Runtime::Podman => (NetnsKind::Podman, r.storage(&p.id)),
-            Runtime::Containerd => (NetnsKind::Containerd, r.bundle("containerd", &p.id)),
-            Runtime::Crio => (
-                NetnsKind::Crio,
-                r.bundle("crio", &p.id).or_else(|| r.storage(&p.id)),
-            ),
-            // A bare id (cgroupfs driver): whichever runtime knows it.
-            Runtime::Unknown => {
-                if let Some(k) = r.docker(&p.id) {
-                    (NetnsKind::Docker, Some(k))
-                } else if let Some(k) = r.bundle("containerd", &p.id) {
-                    (NetnsKind::Containerd, Some(k))
-                } else if let Some(k) = r.bundle("crio", &p.id) {
-                    (NetnsKind::Crio, Some(k))
-                } else {
-                    (NetnsKind::Unknown, None)
-                }
-            }
+        let (runtime, known) = match p.runtime {
+            Some(runtime) => (Some(runtime), r.read(runtime, &p.id)),
+            None => REGISTRY
+                .iter()
+                .filter(|runtime| runtime.bare_ids)
+                .find_map(|&runtime| Some((runtime, r.read(runtime, &p.id)?)))
+                .map_or((None, None), |(runtime, known)| {
+                    (Some(runtime), Some(known))
+                }),
         };
+        let kind = runtime.map_or(NetnsKind::Unknown, |r| NetnsKind::Container(r.word));
         let known = known.unwrap_or_default();
         let mut pod = known.pod.map(|(namespace, name, uid)| PodRef {
             namespace,
@@ -113,7 +104,7 @@ impl Namer {
                 uid: uid.clone(),
             });
             if pod.name.is_none()
-                && let Some((namespace, name)) = self.runtimes.pod(uid)
+                && let Some((namespace, name)) = kubelet::pod(&mut self.runtimes, uid)
             {
                 pod.namespace = Some(namespace);
                 pod.name = Some(name);
