@@ -7,6 +7,7 @@ pub mod bounded;
 pub mod cgroup;
 pub mod context;
 pub mod fdwalk;
+pub mod hostfs;
 pub mod names;
 pub mod netlink;
 pub mod netns;

@@ -3,16 +3,22 @@
 //! from the runtime's state, `/run/netns` names, `host`; for what cannot be named, a sample
 //! process.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::bounded;
 use super::cgroup::{self, Placement};
 use super::netns::Namespace;
-use super::runtimes::{REGISTRY, Runtimes, kubelet, read_small};
+use super::runtimes::{REGISTRY, Runtimes, kubelet};
 use crate::report::{ContainerRef, NetnsKind, NetnsLabel, PodRef};
 
 /// How many member processes are asked for their cgroup before a namespace is left unnamed.
 const CGROUP_TRIES: usize = 3;
+
+/// A `/proc/PID/cgroup` longer than this is not the kernel's.
+const CGROUP_TEXT: u64 = 1 << 20;
+
+/// Nor a `comm` longer than this (the kernel's is 16 bytes).
+const COMM_TEXT: u64 = 4 << 10;
 
 /// Names namespaces; reads each runtime state file at most once per run.
 #[derive(Debug)]
@@ -70,9 +76,12 @@ impl Namer {
         Some(pod.map_or_else(|| container.display(), |p| p.display()))
     }
 
-    /// The container of one process, from its cgroup.
+    /// The container of one process, from its cgroup. `/proc/PID/cgroup` is the kernel's
+    /// text whoever owns the process, so its owner is not checked; it is opened without
+    /// blocking all the same (a `--proc-root` copy may hold anything).
     pub fn placement(&self, pid: u32) -> Option<Placement> {
-        let text = read_small(&self.proc_root.join(pid.to_string()).join("cgroup"))?;
+        let path = self.proc_root.join(pid.to_string()).join("cgroup");
+        let text = bounded::read_text(&path, CGROUP_TEXT).ok()?;
         cgroup::parse(&text)
     }
 
@@ -119,8 +128,11 @@ impl Namer {
     }
 
     fn comm(&self, pid: u32) -> String {
-        fs::read_to_string(self.proc_root.join(pid.to_string()).join("comm"))
-            .map(|c| c.trim_end().to_string())
-            .unwrap_or_default()
+        bounded::read_text(
+            &self.proc_root.join(pid.to_string()).join("comm"),
+            COMM_TEXT,
+        )
+        .map(|c| c.trim_end().to_string())
+        .unwrap_or_default()
     }
 }

@@ -1,35 +1,25 @@
 //! OCI bundles (containerd's tasks, CRI-O's `userdata`): the container and pod names in the
-//! `annotations` of `config.json`.
+//! `annotations` of `config.json`, the only field read.
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde::Deserialize;
 
-use super::{Known, pod_from, read_small};
+use super::fields::{self, Kubernetes, MAX_STATE};
+use super::{Known, Runtimes};
 
-/// The names a bundle's `config.json` annotates.
-pub fn annotations(path: &Path) -> Option<Known> {
-    let v: Value = serde_json::from_str(&read_small(path)?).ok()?;
-    let a = &v["annotations"];
-    let pick = |keys: &[&str]| keys.iter().find_map(|k| a[*k].as_str()).map(str::to_string);
+#[derive(Deserialize)]
+struct Bundle {
+    #[serde(default)]
+    annotations: Option<Kubernetes>,
+}
+
+/// The names the bundle `config.json` at `path` (a path of the host) annotates.
+pub fn annotations(r: &Runtimes, path: &Path) -> Option<Known> {
+    let bundle: Bundle = fields::read_json(&r.fs, path, MAX_STATE)?;
+    let a = bundle.annotations.unwrap_or_default();
     Some(Known {
-        name: pick(&[
-            "io.kubernetes.cri.container-name",
-            "io.kubernetes.container.name",
-        ]),
-        pod: pod_from(
-            a,
-            "io.kubernetes.cri.sandbox-namespace",
-            "io.kubernetes.cri.sandbox-name",
-            "io.kubernetes.cri.sandbox-uid",
-        )
-        .or_else(|| {
-            pod_from(
-                a,
-                "io.kubernetes.pod.namespace",
-                "io.kubernetes.pod.name",
-                "io.kubernetes.pod.uid",
-            )
-        }),
+        name: a.container(),
+        pod: a.pod(),
     })
 }

@@ -1,7 +1,7 @@
 //! containerd under Kubernetes: `cri-containerd-<id>.scope`, named by the annotations of its
 //! task bundle, `/run/containerd/io.containerd.runtime.v2.task/<namespace>/<id>/config.json`.
 
-use std::fs;
+use std::path::Path;
 
 use super::{Form, Known, Runtime, Runtimes, bundle};
 
@@ -12,10 +12,13 @@ pub static CONTAINERD: Runtime = Runtime {
     read,
 };
 
+const TASKS: &str = "/run/containerd/io.containerd.runtime.v2.task";
+
 fn read(r: &mut Runtimes, id: &str) -> Option<Known> {
-    let tasks = r.host("run/containerd/io.containerd.runtime.v2.task");
-    let namespaces = fs::read_dir(&tasks).ok()?;
-    namespaces
-        .flatten()
-        .find_map(|ns| bundle::annotations(&ns.path().join(id).join("config.json")))
+    // containerd's namespaces (`k8s.io`, `moby`, `default`): the directories root made there.
+    let namespaces = r.fs.subdirs(Path::new(TASKS)).ok()?;
+    namespaces.iter().find_map(|ns| {
+        let path = Path::new(TASKS).join(ns).join(id).join("config.json");
+        bundle::annotations(r, &path)
+    })
 }

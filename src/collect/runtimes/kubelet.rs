@@ -1,8 +1,9 @@
 //! The kubelet's log directories, `/var/log/pods/<namespace>_<pod>_<uid>`: a pod's name from
-//! the uid its cgroup path carries, whichever runtime runs it.
+//! the uid its cgroup path carries, whichever runtime runs it. Only directories root made
+//! count: their names are the data.
 
 use std::collections::HashMap;
-use std::fs;
+use std::path::Path;
 
 use super::Runtimes;
 
@@ -21,14 +22,12 @@ pub fn pod(r: &mut Runtimes, uid: &str) -> Option<(String, String)> {
 
 fn list(r: &Runtimes) -> HashMap<String, (String, String)> {
     let mut pods = HashMap::new();
-    if let Ok(entries) = fs::read_dir(r.host("var/log/pods")) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if let Some((rest, uid)) = name.rsplit_once('_')
-                && let Some((ns, pod)) = rest.split_once('_')
-            {
-                pods.insert(uid.to_string(), (ns.to_string(), pod.to_string()));
-            }
+    for dir in r.fs.subdirs(Path::new("/var/log/pods")).unwrap_or_default() {
+        let name = dir.to_string_lossy();
+        if let Some((rest, uid)) = name.rsplit_once('_')
+            && let Some((ns, pod)) = rest.split_once('_')
+        {
+            pods.insert(uid.to_string(), (ns.to_string(), pod.to_string()));
         }
     }
     pods

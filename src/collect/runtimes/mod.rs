@@ -4,20 +4,26 @@
 //! The readers share the containers-storage, OCI bundle and kubelet readers, and read relative
 //! to the host root, at most once per container per run. Never a daemon socket or an API
 //! server.
+//!
+//! Container names are what root reports, so they come only from what root wrote: files
+//! reached through [`HostFs`] (owned by root, in directories only root can write, links
+//! resolved inside the host root, never blocking), JSON read into typed fields with a size cap,
+//! and, for Docker, the command line of a `dockerd` that runs as root.
 
 mod bundle;
 mod containerd;
 mod crio;
 mod docker;
+mod fields;
 pub mod kubelet;
 mod podman;
 mod storage;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use super::hostfs::{HostFs, Trust};
 
 /// Every runtime sockscope knows, in the order a bare container id (Kubernetes' cgroupfs
 /// driver) is asked of them.
@@ -55,14 +61,11 @@ pub enum Form {
 impl std::fmt::Debug for Runtimes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtimes")
-            .field("host_root", &self.host_root)
+            .field("fs", &self.fs)
             .field("proc_root", &self.proc_root)
             .finish_non_exhaustive()
     }
 }
-
-/// A state file larger than this is not a container's: it is not read.
-const MAX_STATE: u64 = 16 << 20;
 
 /// What the state files say of one container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,7 +79,8 @@ type PodTriple = (Option<String>, Option<String>, Option<String>);
 
 /// The runtimes' state on one host: what was read, kept for the run.
 pub struct Runtimes {
-    host_root: PathBuf,
+    /// The host's files, opened only where trusted users decide what they say.
+    fs: HostFs,
     proc_root: PathBuf,
     /// What each runtime said of each container id.
     seen: HashMap<(&'static str, String), Option<Known>>,
@@ -84,25 +88,10 @@ pub struct Runtimes {
     memo: HashMap<TypeId, Box<dyn Any>>,
 }
 
-/// Reads a regular file, bounded; `None` for anything else (a FIFO would block).
-pub fn read_small(path: &Path) -> Option<String> {
-    let meta = fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_STATE {
-        return None;
-    }
-    let mut text = String::new();
-    fs::File::open(path)
-        .ok()?
-        .take(MAX_STATE)
-        .read_to_string(&mut text)
-        .ok()?;
-    Some(text)
-}
-
 impl Runtimes {
     pub fn new(proc_root: &Path, host_root: &Path) -> Runtimes {
         Runtimes {
-            host_root: host_root.to_path_buf(),
+            fs: HostFs::new(host_root, Trust::current()),
             proc_root: proc_root.to_path_buf(),
             seen: HashMap::new(),
             memo: HashMap::new(),
@@ -132,29 +121,11 @@ impl Runtimes {
             None => unreachable!("memo slot of another type"),
         }
     }
-
-    /// A path of the host (`/var/lib/docker`) under the host root.
-    fn host(&self, path: &str) -> PathBuf {
-        self.host_root.join(path.trim_start_matches('/'))
-    }
-}
-
-/// The pod named by three keys of a JSON object (labels or annotations).
-fn pod_from(v: &serde_json::Value, ns: &str, name: &str, uid: &str) -> Option<PodTriple> {
-    let get = |k: &str| v[k].as_str().map(str::to_string);
-    let pod = (get(ns), get(name), get(uid));
-    (pod.1.is_some() || pod.2.is_some()).then_some(pod)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn special_files_are_not_read() {
-        assert_eq!(read_small(Path::new("/dev/zero")), None);
-        assert_eq!(read_small(Path::new("/nonexistent")), None);
-    }
 
     #[test]
     fn every_runtime_has_its_own_word_and_forms() {

@@ -7,19 +7,26 @@
 //! here for the rest.
 
 mod netns;
+mod runtimes;
 
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, Command as Process, Stdio};
 
 use serde_json::Value;
 
 use crate::hostile::HANG;
-use crate::util::sockscope;
+use crate::util::{have_tool, sockscope};
 
 const HDR4: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
 const HDR6: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+
+/// A container id (64 hex digits) made of one repeated byte, as the fixtures' are.
+fn cid(byte: &str) -> String {
+    byte.repeat(32)
+}
 
 /// A host root built for one test: `proc/PID` entries of the kernel's shape (a `net:[N]`
 /// link, `comm`, `cgroup`, empty socket tables) and whatever runtime state the test writes,
@@ -57,6 +64,19 @@ impl Host {
         fs::write(dir.join("net/tcp6"), HDR6).unwrap();
     }
 
+    /// A Docker container (systemd driver) run by process `pid` in namespace `inode`.
+    fn docker(&self, pid: u32, inode: u64, id: &str) {
+        self.process(pid, inode, &format!("0::/system.slice/docker-{id}.scope\n"));
+    }
+
+    /// Writes `rel` (making its directories).
+    fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, content).unwrap();
+        path
+    }
+
     /// `sockscope --all-netns --json --host-root ROOT`, which must finish within [`HANG`].
     fn sweep(&self) -> Value {
         let out = sockscope()
@@ -73,6 +93,47 @@ impl Host {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
+
+    /// What the sweep calls each namespace: inode → (container name, pod).
+    fn names(&self) -> HashMap<u64, (Option<String>, Option<String>)> {
+        names_in(&self.sweep())
+    }
+}
+
+/// inode → (container name, `NAMESPACE/POD`) of every namespace of a sweep's JSON.
+fn names_in(doc: &Value) -> HashMap<u64, (Option<String>, Option<String>)> {
+    doc["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let pod = n["pod"]["name"]
+                .as_str()
+                .map(|name| format!("{}/{name}", n["pod"]["namespace"].as_str().unwrap_or("?")));
+            (
+                n["netns"]["inode"].as_u64().unwrap(),
+                (n["container"]["name"].as_str().map(str::to_string), pod),
+            )
+        })
+        .collect()
+}
+
+fn config_v2(name: &str) -> String {
+    format!(r#"{{"ID":"x","Name":"/{name}","Config":{{"Labels":{{}}}}}}"#)
+}
+
+/// Starts `python3 -c CODE ARGS…`, with stdout piped.
+fn python(code: &str, args: &[&std::ffi::OsStr]) -> Option<Child> {
+    if !have_tool("python3", "python3") {
+        return None;
+    }
+    Process::new("python3")
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()
 }
 
 /// Kills and reaps a child when dropped.
