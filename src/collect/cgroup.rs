@@ -1,6 +1,7 @@
 //! Which container a process is in, from its `/proc/PID/cgroup`: the path forms each runtime
 //! of the registry writes under cgroup v1 and v2, with the systemd and cgroupfs drivers, and the
-//! Kubernetes pod uid around them. Pure: a text in, an id out.
+//! Kubernetes pod uid around them, and where that cgroup's directory is. Pure: a text in, an id
+//! out.
 
 use super::runtimes::{Form, REGISTRY, Runtime};
 
@@ -13,14 +14,52 @@ pub struct Placement {
     pub id: String,
     /// The Kubernetes pod uid, with dashes (`kubepods…pod<uid>…`).
     pub pod_uid: Option<String>,
+    /// The cgroup that says so: its hierarchy's controllers (`pids`, `cpu,cpuacct`,
+    /// `name=systemd`; empty on cgroup v2) and its path in that hierarchy.
+    pub hierarchy: String,
+    pub path: String,
+}
+
+impl Placement {
+    /// Where the cgroup's directory can be, under the host's `/sys/fs/cgroup`: the unified
+    /// hierarchy (`/sys/fs/cgroup`, or `unified` beside v1), or a v1 hierarchy by its
+    /// controllers (`cpu,cpuacct`, then `cpu` and `cpuacct`; `name=systemd` is `systemd`).
+    pub fn directories(&self) -> Vec<String> {
+        let path = self.path.trim_start_matches('/');
+        let mounts: Vec<String> = if self.hierarchy.is_empty() {
+            vec![String::new(), "unified".into()]
+        } else {
+            let named = self.hierarchy.strip_prefix("name=");
+            let mut m = vec![named.unwrap_or(&self.hierarchy).to_string()];
+            if named.is_none() && self.hierarchy.contains(',') {
+                m.extend(self.hierarchy.split(',').map(str::to_string));
+            }
+            m
+        };
+        mounts
+            .iter()
+            .map(|m| {
+                let mount = if m.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{m}")
+                };
+                format!("/sys/fs/cgroup{mount}/{path}")
+            })
+            .collect()
+    }
 }
 
 /// Reads a whole `/proc/PID/cgroup`: the v2 line (`0::/path`) or the v1 hierarchies, the first
 /// path that names a container.
 pub fn parse(text: &str) -> Option<Placement> {
-    text.lines()
-        .filter_map(|line| line.splitn(3, ':').nth(2))
-        .find_map(parse_path)
+    text.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':');
+        let (_, hierarchy, path) = (fields.next()?, fields.next()?, fields.next()?);
+        let mut placed = parse_path(path)?;
+        placed.hierarchy = hierarchy.to_string();
+        Some(placed)
+    })
 }
 
 /// One cgroup path, e.g. `/kubepods.slice/kubepods-besteffort.slice/
@@ -32,6 +71,8 @@ pub fn parse_path(path: &str) -> Option<Placement> {
         runtime,
         id: id.to_string(),
         pod_uid: pod_uid.clone(),
+        hierarchy: String::new(),
+        path: path.to_string(),
     };
     for (i, part) in parts.iter().enumerate().rev() {
         let unit = part.strip_suffix(".scope").unwrap_or(part);
@@ -126,6 +167,34 @@ mod tests {
         assert_eq!(placed(&crio), (Some("crio"), ID.into(), Some(UID.into())));
         let cgroupfs = format!("4:memory:/kubepods/besteffort/pod{UID}/{ID}\n");
         assert_eq!(placed(&cgroupfs), (None, ID.into(), Some(UID.into())));
+    }
+
+    #[test]
+    fn the_cgroup_directory_is_found_in_its_hierarchy() {
+        let dirs = |text: &str| parse(text).unwrap().directories();
+        assert_eq!(
+            dirs(&format!("0::/system.slice/docker-{ID}.scope\n")),
+            [
+                format!("/sys/fs/cgroup/system.slice/docker-{ID}.scope"),
+                format!("/sys/fs/cgroup/unified/system.slice/docker-{ID}.scope"),
+            ]
+        );
+        assert_eq!(
+            dirs(&format!("12:pids:/docker/{ID}\n")),
+            [format!("/sys/fs/cgroup/pids/docker/{ID}")]
+        );
+        assert_eq!(
+            dirs(&format!("3:cpu,cpuacct:/docker/{ID}\n")),
+            [
+                format!("/sys/fs/cgroup/cpu,cpuacct/docker/{ID}"),
+                format!("/sys/fs/cgroup/cpu/docker/{ID}"),
+                format!("/sys/fs/cgroup/cpuacct/docker/{ID}"),
+            ]
+        );
+        assert_eq!(
+            dirs(&format!("1:name=systemd:/docker/{ID}\n")),
+            [format!("/sys/fs/cgroup/systemd/docker/{ID}")]
+        );
     }
 
     #[test]

@@ -163,6 +163,15 @@ impl HostFs {
         bounded::read_capped(self.open(path, limit)?, limit)
     }
 
+    /// Whether `path` is a directory reached, and owned, as a trusted file is.
+    pub fn directory(&self, path: &Path) -> io::Result<()> {
+        if self.resolve(path)?.meta.is_dir() {
+            Ok(())
+        } else {
+            Err(io::Error::from(rustix::io::Errno::NOTDIR))
+        }
+    }
+
     /// The names of the directories in the directory at `path` that trusted users own (what
     /// another user made there is left out).
     pub fn subdirs(&self, path: &Path) -> io::Result<Vec<OsString>> {

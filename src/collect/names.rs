@@ -82,7 +82,35 @@ impl Namer {
     pub fn placement(&self, pid: u32) -> Option<Placement> {
         let path = self.proc_root.join(pid.to_string()).join("cgroup");
         let text = bounded::read_text(&path, CGROUP_TEXT).ok()?;
-        cgroup::parse(&text)
+        cgroup::parse(&text).filter(|p| self.made_by_trusted(p))
+    }
+
+    /// Whether the cgroup that places a process is one a trusted user made. The names of
+    /// cgroups are whoever made them: with a delegated subtree (every systemd user session on
+    /// cgroup v2) a user can make `…/user@1000.service/docker-<id>.scope`, put a process of
+    /// their own in it, and have it named after a real container. Its directory under the
+    /// host's `/sys/fs/cgroup` is walked as any trusted file. A host root without
+    /// `/sys/fs/cgroup` (a copy of a host, a fixture) has nothing to check against.
+    ///
+    /// In a container with a cgroup namespace of its own, the cgroups of other containers
+    /// show as `/../…`, relative to a directory sockscope cannot see: there only systemd's
+    /// delegation to users (`user@UID.service`) can be recognised, by its name.
+    fn made_by_trusted(&self, p: &Placement) -> bool {
+        if p.path.split('/').any(|c| c == "..") {
+            return !p
+                .path
+                .split('/')
+                .any(|c| c.starts_with("user@") && c.ends_with(".service"));
+        }
+        let fs = self.runtimes.fs();
+        match fs.directory(Path::new("/sys/fs/cgroup")) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+            Err(_) => return false,
+            Ok(()) => {}
+        }
+        p.directories()
+            .iter()
+            .any(|dir| fs.directory(Path::new(dir)).is_ok())
     }
 
     /// The runtime's names for a container, and its pod's. A bare id (cgroupfs driver) is

@@ -109,6 +109,11 @@ impl Runtimes {
         known
     }
 
+    /// The host's files, as the readers see them.
+    pub fn fs(&self) -> &HostFs {
+        &self.fs
+    }
+
     /// A reader's own cache, made on first use.
     fn memo<T: Default + 'static>(&mut self) -> &mut T {
         let slot = self

@@ -530,3 +530,62 @@ fn a_dockerd_run_by_another_user_does_not_name_containers() {
     drop(real);
     assert_eq!(ns["container"]["name"], "root-says", "{ns}");
 }
+
+#[test]
+fn a_cgroup_another_user_made_places_no_container() {
+    if !is_root() {
+        return skip("needs root (cgroups, another user's cgroup)");
+    }
+    let Some(python) = system_python() else {
+        return skip("no /usr/bin/python3");
+    };
+    if !have_tool("unshare", "util-linux") {
+        return skip("unshare is not installed (util-linux)");
+    }
+    // A real container's id, with root's config and a dockerd root runs: a name to borrow.
+    let id = format!("{:032x}{:032x}", std::process::id(), 0xde1e_u32);
+    let data = tempfile::tempdir_in("/tmp").unwrap();
+    let config = data.path().join(format!("containers/{id}/config.v2.json"));
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(&config, config_v2("victim")).unwrap();
+    let _dockerd = impostor(python, data.path(), false);
+    // A user's process in a cgroup of that name, in a subtree delegated to them (as systemd
+    // does for user@UID.service): the directories are theirs.
+    let process = Reaped(
+        Process::new("unshare")
+            .args(["--net", "sleep", "600"])
+            .spawn()
+            .unwrap(),
+    );
+    let pid = process.0.id();
+    let ours = fs::read_link("/proc/self/ns/net").unwrap();
+    assert!(eventually(
+        || fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|l| l != ours)
+    ));
+    let cgroup = match Cgroup::holding(pid, &format!("docker-{id}.scope")) {
+        Ok(c) => c,
+        Err(why) => return skip(why),
+    };
+    let (uid, gid) = nobody();
+    for dir in &cgroup.dirs {
+        std::os::unix::fs::lchown(dir, Some(uid), Some(gid)).unwrap();
+    }
+    let out = sockscope()
+        .args(["--all-netns", "--no-processes", "--json"])
+        .timeout(HANG)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("victim"), "{text}");
+    let placed = doc["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["collection"]["pid"] == pid || n["container"]["id"] == id.as_str());
+    assert!(
+        placed.is_none_or(|n| n["container"].is_null()),
+        "{placed:?}"
+    );
+}
