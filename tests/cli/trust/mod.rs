@@ -1,11 +1,12 @@
 //! What a user can plant must not change what root reports about namespaces, nor make it hang
-//! or balloon: a `dockerd` of their own pointing at their own container names, files and
-//! directories they own or can write in the runtimes' state, huge or swapped-out state files,
-//! links out of `--host-root`, files that are not network namespaces, and processes that hop
-//! between namespaces while they are read. Real processes where the attack is one (an impostor
-//! `dockerd` run as `nobody`, a loop swapping a FIFO in, a namespace hopper); host roots built
-//! here for the rest.
+//! or balloon: a `dockerd` of their own pointing at their own container names, a cgroup named
+//! after a real container, files and directories they own or can write in the runtimes' state,
+//! huge or swapped-out state files, links out of `--host-root`, files that are not network
+//! namespaces, and processes that hop between namespaces while they are read. Real processes
+//! where the attack is one (an impostor `dockerd` run as `nobody`, a loop swapping a FIFO in, a
+//! namespace hopper); host roots built here for the rest.
 
+mod impostors;
 mod netns;
 mod runtimes;
 
@@ -161,4 +162,26 @@ fn system_python() -> Option<&'static str> {
     ["/usr/bin/python3", "/usr/local/bin/python3"]
         .into_iter()
         .find(|p| Path::new(p).exists())
+}
+
+/// `nobody`'s uid and gid, from `/etc/passwd`.
+fn nobody() -> (u32, u32) {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap();
+    let line = passwd
+        .lines()
+        .find(|l| l.starts_with("nobody:"))
+        .expect("a nobody user");
+    let f: Vec<&str> = line.split(':').collect();
+    (f[2].parse().unwrap(), f[3].parse().unwrap())
+}
+
+/// Hands `path` and everything under it to `nobody`, links included (not followed).
+fn give_to_nobody(path: &Path) {
+    let (uid, gid) = nobody();
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        for e in fs::read_dir(path).unwrap() {
+            give_to_nobody(&e.unwrap().path());
+        }
+    }
 }
