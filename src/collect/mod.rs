@@ -332,9 +332,12 @@ fn open(target: Option<&Target>) -> std::io::Result<Arc<OwnedFd>> {
 }
 
 impl Source {
-    /// A namespace of a sweep read through a member's `/proc/PID/net` is the one listed only
-    /// while that process is still in it: checked before and after its tables are read. A
-    /// process that has gone is left to the read, which says so.
+    /// A namespace of a sweep read through a member's `/proc/PID/net` (where entering is
+    /// refused: an ordinary user) is the one listed only while that process is still in it:
+    /// checked before and after its tables are read. That catches a process that moved, not
+    /// one that hops back and forth faster than a read; as root the namespace is entered
+    /// instead, and its descriptor checked. A process that has gone is left to the read,
+    /// which says so.
     fn still_listed(&self) -> Result<(), Error> {
         let (Some(t), Some(pid)) = (&self.target, self.pid) else {
             return Ok(());

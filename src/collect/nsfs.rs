@@ -66,9 +66,10 @@ pub fn open(path: &Path, follow: Follow) -> io::Result<Opened> {
     )?);
     let opened = file.metadata()?;
     if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) {
-        return Err(io::Error::other(
-            "changed while it was opened (a process that moved to another namespace?)",
-        ));
+        return Err(io::Error::other(Moved {
+            listed: seen.ino(),
+            found: opened.ino(),
+        }));
     }
     match ioctl::ns_type(&file) {
         Ok(ioctl::CLONE_NEWNET) => {}
@@ -87,8 +88,9 @@ fn not_netns(what: &str) -> io::Error {
     io::Error::other(format!("is {what}, not a network namespace"))
 }
 
-/// The namespace a file referred to when namespaces were listed is no longer the one it refers
-/// to (its process moved, its bind mount was replaced): nothing of it is read.
+/// A namespace file referred to one namespace and then to another (its process moved, its bind
+/// mount was replaced): between the listing and the entering, or between two opens of it.
+/// Nothing of it is read, not even through the process's `/proc/PID/net`, which moves with it.
 #[derive(Debug, Clone, Copy)]
 pub struct Moved {
     pub listed: u64,
@@ -99,7 +101,7 @@ impl std::fmt::Display for Moved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "it was net:[{}] when namespaces were listed and is net:[{}] now (a process that moved?); not read",
+            "it referred to net:[{}], then to net:[{}] (a process that moved between namespaces?); not read",
             self.listed, self.found
         )
     }
@@ -222,7 +224,7 @@ mod tests {
         assert!(Moved::of(&e).is_some());
         assert_eq!(
             e.to_string(),
-            "it was net:[7] when namespaces were listed and is net:[8] now (a process that moved?); not read"
+            "it referred to net:[7], then to net:[8] (a process that moved between namespaces?); not read"
         );
         assert!(Moved::of(&io::Error::other("x")).is_none());
     }

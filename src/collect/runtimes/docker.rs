@@ -209,11 +209,12 @@ mod tests {
         let trust = Trust::current();
         let status = |uids: &str| format!("Name:\tdockerd\nUid:\t{uids}\nGid:\t0\t0\t0\t0\n");
         assert!(runs_as_trusted(status("0\t0\t0\t0").as_bytes(), trust));
-        // A setuid exec keeps the real uid: still another user's process.
-        assert!(
-            !runs_as_trusted(status("65534\t0\t0\t0").as_bytes(), trust) || {
-                rustix::process::geteuid().as_raw() == 65534
-            }
+        // A setuid exec keeps the real uid: still another user's process (unless this test
+        // itself runs as that user).
+        let as_nobody = rustix::process::geteuid().as_raw() == 65534;
+        assert_eq!(
+            runs_as_trusted(status("65534\t0\t0\t0").as_bytes(), trust),
+            as_nobody
         );
         assert!(!runs_as_trusted(status("0\t0\t0").as_bytes(), trust));
         assert!(!runs_as_trusted(b"Name:\tdockerd\n", trust));
