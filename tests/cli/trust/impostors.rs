@@ -17,19 +17,27 @@ use crate::util::{have_tool, is_root, skip, sockscope};
 /// A cgroup made for one test, on cgroup v2 or the first v1 hierarchy that takes processes;
 /// removed when dropped (after its processes are gone).
 struct Cgroup {
+    /// The hierarchy's root, where the processes go back.
+    base: PathBuf,
+    /// The leaf, then its parent.
     dirs: Vec<PathBuf>,
 }
 
 impl Cgroup {
-    /// `…/sockscope-trust-PID/LEAF`, holding process `pid`.
+    /// `…/sockscope-trust-PID-N/LEAF`, holding process `pid`.
     fn holding(pid: u32, leaf: &str) -> Result<Cgroup, String> {
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let base = ["", "pids", "cpu", "memory", "systemd"]
             .into_iter()
             .map(|h| Path::new("/sys/fs/cgroup").join(h))
             .find(|d| d.join("cgroup.procs").exists())
             .ok_or("no cgroup hierarchy under /sys/fs/cgroup")?;
-        let top = base.join(format!("sockscope-trust-{}", std::process::id()));
-        let mut made = Cgroup { dirs: Vec::new() };
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let top = base.join(format!("sockscope-trust-{}-{n}", std::process::id()));
+        let mut made = Cgroup {
+            base,
+            dirs: Vec::new(),
+        };
         for dir in [top.clone(), top.join(leaf)] {
             fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
             made.dirs.insert(0, dir);
@@ -41,7 +49,14 @@ impl Cgroup {
 }
 
 impl Drop for Cgroup {
+    /// Moves what is still inside back to the root of the hierarchy: a cgroup with a process
+    /// cannot be removed, whichever is dropped first.
     fn drop(&mut self) {
+        if let Ok(procs) = fs::read_to_string(self.dirs[0].join("cgroup.procs")) {
+            for pid in procs.lines() {
+                let _ = fs::write(self.base.join("cgroup.procs"), pid);
+            }
+        }
         for dir in &self.dirs {
             let _ = fs::remove_dir(dir);
         }
