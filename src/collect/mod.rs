@@ -7,18 +7,19 @@ pub mod bounded;
 pub mod cgroup;
 pub mod context;
 pub mod fdwalk;
+pub mod hostfs;
 pub mod info;
 pub mod names;
 pub mod netlink;
 pub mod netns;
+pub mod nsfs;
 pub mod proc_tcp;
 pub mod process;
 pub mod runtimes;
+mod tables;
 pub mod tcp_info;
 pub mod threads;
 
-use std::fs::File;
-use std::io::BufReader;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Cause, Error};
 use crate::model::{Family, Socket, StateSet};
-use crate::report::{Collection, FileStats, SkippedLine};
-use proc_tcp::{Line, TcpTable};
+use crate::report::Collection;
+use tables::read_tables;
 
 /// USER_HZ (`sysconf(_SC_CLK_TCK)`, almost always 100): the unit of the timer column.
 pub fn clock_ticks() -> u64 {
@@ -36,12 +37,6 @@ pub fn clock_ticks() -> u64 {
 
 /// How many skipped lines are kept with their details; the rest are only counted.
 pub const SKIPPED_DETAILS: usize = 20;
-
-/// Read buffer for the socket tables. The kernel hands out `/proc/net/tcp` one seq_file page
-/// (about 4 KiB, 27 lines) per read() whatever the buffer size, and re-walks its hash to find
-/// its place on each call (measured with strace on 6.18: 4050-byte reads for a 1 MiB buffer,
-/// as for cat). A larger buffer buys nothing; this one just never splits a page.
-const READ_BUFFER: usize = 64 << 10;
 
 /// Which reader `--source` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,10 +131,18 @@ impl Source {
     }
 
     /// Hands over the sock_diag socket opened inside the target namespace ahead of time, or
-    /// why it could not be; `None` closes it.
-    pub fn set_socket(&mut self, socket: Option<std::io::Result<OwnedFd>>) {
+    /// why it could not be; `None` closes it. A socket opened in another namespace than the
+    /// one listed (its process moved in between) is refused.
+    pub fn set_socket(&mut self, socket: Option<std::io::Result<netns::Entered>>) {
         if let Some(t) = &mut self.target {
-            t.socket = socket.map(|r| r.map(Arc::new).map_err(Arc::new));
+            let listed = t.inode;
+            t.socket = socket.map(|r| {
+                r.and_then(|entered| {
+                    nsfs::Moved::check(listed, entered.inode).map(|()| entered.socket)
+                })
+                .map(Arc::new)
+                .map_err(Arc::new)
+            });
         }
     }
 
@@ -234,7 +237,9 @@ pub fn for_each_socket(
         }
         Dumped::Nothing(reason) => collection.source_reason = reason,
     }
+    source.still_listed()?;
     read_tables(source, &wants, &mut collection, &mut each)?;
+    source.still_listed()?;
     collection.duration = started.elapsed();
     Ok(collection)
 }
@@ -316,13 +321,42 @@ fn open(target: Option<&Target>) -> std::io::Result<Arc<OwnedFd>> {
         Some(Target {
             socket: Some(Err(e)),
             ..
-        }) => Err(std::io::Error::new(e.kind(), e.to_string())),
-        Some(t) => netns::open_sock_diag(&t.path).map(Arc::new),
+        }) => Err(match nsfs::Moved::of(e) {
+            Some(moved) => std::io::Error::other(moved),
+            None => std::io::Error::new(e.kind(), e.to_string()),
+        }),
+        Some(t) => {
+            let entered = netns::open_sock_diag(&t.path)?;
+            nsfs::Moved::check(t.inode, entered.inode)?;
+            Ok(Arc::new(entered.socket))
+        }
         None => netlink::open().map(Arc::new),
     }
 }
 
 impl Source {
+    /// A namespace of a sweep read through a member's `/proc/PID/net` (where entering is
+    /// refused: an ordinary user) is the one listed only while that process is still in it:
+    /// checked before and after its tables are read. That catches a process that moved, not
+    /// one that hops back and forth faster than a read; as root the namespace is entered
+    /// instead, and its descriptor checked. A process that has gone is left to the read,
+    /// which says so.
+    fn still_listed(&self) -> Result<(), Error> {
+        let (Some(t), Some(pid)) = (&self.target, self.pid) else {
+            return Ok(());
+        };
+        let now = std::fs::read_link(self.root.join(pid.to_string()).join("ns/net"))
+            .ok()
+            .and_then(|link| netns::parse_id(&link.to_string_lossy()));
+        match now {
+            Some(found) => nsfs::Moved::check(t.inode, found).map_err(|e| Error::Read {
+                path: self.net_dir(),
+                source: e,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn no_process(&self, pid: u32) -> Error {
         Error::NoProcess {
             pid,
@@ -336,10 +370,13 @@ impl Source {
     fn after_failure(&self, target: Option<Target>, e: std::io::Error) -> Result<String, Error> {
         let auto = self.kind == SourceKind::Auto;
         match target {
-            Some(t) if self.pid.is_none() || !auto => Err(Error::Netns {
-                path: t.path,
-                source: e,
-            }),
+            // What a moved process's /proc/PID/net shows is no better.
+            Some(t) if self.pid.is_none() || !auto || nsfs::Moved::of(&e).is_some() => {
+                Err(Error::Netns {
+                    path: t.path,
+                    source: e,
+                })
+            }
             Some(_) => match self.pid.filter(|p| !self.root.join(p.to_string()).is_dir()) {
                 Some(pid) => Err(self.no_process(pid)),
                 None => Ok(format!(
@@ -355,79 +392,4 @@ impl Source {
             None => Err(Error::Netlink(e)),
         }
     }
-}
-
-/// Reads `ROOT/net/tcp` and `tcp6` (or `ROOT/PID/net/…`) for the families wanted; a missing
-/// `tcp6` is IPv6 disabled, as `ss` counts it.
-fn read_tables(
-    source: &Source,
-    wants: &impl Fn(Family) -> bool,
-    collection: &mut Collection,
-    each: &mut impl FnMut(&Socket),
-) -> Result<(), Error> {
-    let net = source.net_dir();
-    for (family, name) in [(Family::Ipv4, "tcp"), (Family::Ipv6, "tcp6")] {
-        let path = net.join(name);
-        let mut stats = FileStats {
-            path: path.clone(),
-            family,
-            present: true,
-            read: wants(family),
-            sockets: 0,
-            skipped: 0,
-        };
-        if stats.read {
-            match bounded::open_regular(&path, true) {
-                Ok(file) => read_table(file, &path, family, &mut stats, collection, each)?,
-                // No tcp6 means IPv6 is disabled or not built: as ss, count it as absent.
-                Err(e) if family == Family::Ipv6 && e.kind() == std::io::ErrorKind::NotFound => {
-                    stats.present = false;
-                }
-                Err(source) => return Err(Error::Read { path, source }),
-            }
-        } else {
-            stats.present = path.exists();
-        }
-        collection.files.push(stats);
-    }
-    Ok(())
-}
-
-fn read_table(
-    file: File,
-    path: &Path,
-    family: Family,
-    stats: &mut FileStats,
-    collection: &mut Collection,
-    each: &mut impl FnMut(&Socket),
-) -> Result<(), Error> {
-    let reader = BufReader::with_capacity(READ_BUFFER, file);
-    for line in TcpTable::new(reader, family) {
-        match line {
-            Line::Socket(socket) => {
-                stats.sockets += 1;
-                collection.sockets_seen += 1;
-                each(&socket);
-            }
-            Line::Skipped { line, why } => {
-                stats.skipped += 1;
-                collection.skipped_lines += 1;
-                if collection.skipped.len() < SKIPPED_DETAILS {
-                    collection.skipped.push(SkippedLine {
-                        path: path.to_path_buf(),
-                        line,
-                        why,
-                    });
-                }
-            }
-            Line::Failed { line, error } => {
-                return Err(Error::ReadLine {
-                    path: path.to_path_buf(),
-                    line,
-                    source: error,
-                });
-            }
-        }
-    }
-    Ok(())
 }

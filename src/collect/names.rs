@@ -3,16 +3,22 @@
 //! from the runtime's state, `/run/netns` names, `host`; for what cannot be named, a sample
 //! process.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::cgroup::{self, Placement, Runtime};
+use super::bounded;
+use super::cgroup::{self, Placement};
 use super::netns::Namespace;
-use super::runtimes::{Runtimes, read_small};
+use super::runtimes::{REGISTRY, Runtimes, kubelet};
 use crate::report::{ContainerRef, NetnsKind, NetnsLabel, PodRef};
 
 /// How many member processes are asked for their cgroup before a namespace is left unnamed.
 const CGROUP_TRIES: usize = 3;
+
+/// A `/proc/PID/cgroup` longer than this is not the kernel's.
+const CGROUP_TEXT: u64 = 1 << 20;
+
+/// Nor a `comm` longer than this (the kernel's is 16 bytes).
+const COMM_TEXT: u64 = 4 << 10;
 
 /// Names namespaces; reads each runtime state file at most once per run.
 #[derive(Debug)]
@@ -70,36 +76,58 @@ impl Namer {
         Some(pod.map_or_else(|| container.display(), |p| p.display()))
     }
 
-    /// The container of one process, from its cgroup.
+    /// The container of one process, from its cgroup. `/proc/PID/cgroup` is the kernel's
+    /// text whoever owns the process, so its owner is not checked; it is opened without
+    /// blocking all the same (a `--proc-root` copy may hold anything).
     pub fn placement(&self, pid: u32) -> Option<Placement> {
-        let text = read_small(&self.proc_root.join(pid.to_string()).join("cgroup"))?;
-        cgroup::parse(&text)
+        let path = self.proc_root.join(pid.to_string()).join("cgroup");
+        let text = bounded::read_text(&path, CGROUP_TEXT).ok()?;
+        cgroup::parse(&text).filter(|p| self.made_by_trusted(p))
     }
 
-    /// The runtime's names for a container, and its pod's.
+    /// Whether the cgroup that places a process is one a trusted user made. The names of
+    /// cgroups are whoever made them: with a delegated subtree (every systemd user session on
+    /// cgroup v2) a user can make `…/user@1000.service/docker-<id>.scope`, put a process of
+    /// their own in it, and have it named after a real container. Its directory under the
+    /// host's `/sys/fs/cgroup` is walked as any trusted file. A host root without
+    /// `/sys/fs/cgroup` (a copy of a host, a fixture) has nothing to check against.
+    ///
+    /// In a container with a cgroup namespace of its own, the cgroups of other containers
+    /// show as `/../…`, relative to a directory sockscope cannot see: there only systemd's
+    /// delegation to users (`user@UID.service`) can be recognised, by its name.
+    fn made_by_trusted(&self, p: &Placement) -> bool {
+        if p.path.split('/').any(|c| c == "..") {
+            return !p
+                .path
+                .split('/')
+                .any(|c| c.starts_with("user@") && c.ends_with(".service"));
+        }
+        let fs = self.runtimes.fs();
+        match fs.directory(Path::new("/sys/fs/cgroup")) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+            Err(_) => return false,
+            Ok(()) => {}
+        }
+        p.directories()
+            .iter()
+            .any(|dir| fs.directory(Path::new(dir)).is_ok())
+    }
+
+    /// The runtime's names for a container, and its pod's. A bare id (cgroupfs driver) is
+    /// asked of the runtimes that take them, in registry order: whichever knows it.
     fn container(&mut self, p: &Placement) -> (NetnsKind, ContainerRef, Option<PodRef>) {
         let r = &mut self.runtimes;
-        let (kind, known) = match p.runtime {
-            Runtime::Docker => (NetnsKind::Docker, r.docker(&p.id)),
-            Runtime::Podman => (NetnsKind::Podman, r.storage(&p.id)),
-            Runtime::Containerd => (NetnsKind::Containerd, r.bundle("containerd", &p.id)),
-            Runtime::Crio => (
-                NetnsKind::Crio,
-                r.bundle("crio", &p.id).or_else(|| r.storage(&p.id)),
-            ),
-            // A bare id (cgroupfs driver): whichever runtime knows it.
-            Runtime::Unknown => {
-                if let Some(k) = r.docker(&p.id) {
-                    (NetnsKind::Docker, Some(k))
-                } else if let Some(k) = r.bundle("containerd", &p.id) {
-                    (NetnsKind::Containerd, Some(k))
-                } else if let Some(k) = r.bundle("crio", &p.id) {
-                    (NetnsKind::Crio, Some(k))
-                } else {
-                    (NetnsKind::Unknown, None)
-                }
-            }
+        let (runtime, known) = match p.runtime {
+            Some(runtime) => (Some(runtime), r.read(runtime, &p.id)),
+            None => REGISTRY
+                .iter()
+                .filter(|runtime| runtime.bare_ids)
+                .find_map(|&runtime| Some((runtime, r.read(runtime, &p.id)?)))
+                .map_or((None, None), |(runtime, known)| {
+                    (Some(runtime), Some(known))
+                }),
         };
+        let kind = runtime.map_or(NetnsKind::Unknown, |r| NetnsKind::Container(r.word));
         let known = known.unwrap_or_default();
         let mut pod = known.pod.map(|(namespace, name, uid)| PodRef {
             namespace,
@@ -113,7 +141,7 @@ impl Namer {
                 uid: uid.clone(),
             });
             if pod.name.is_none()
-                && let Some((namespace, name)) = self.runtimes.pod(uid)
+                && let Some((namespace, name)) = kubelet::pod(&mut self.runtimes, uid)
             {
                 pod.namespace = Some(namespace);
                 pod.name = Some(name);
@@ -128,8 +156,11 @@ impl Namer {
     }
 
     fn comm(&self, pid: u32) -> String {
-        fs::read_to_string(self.proc_root.join(pid.to_string()).join("comm"))
-            .map(|c| c.trim_end().to_string())
-            .unwrap_or_default()
+        bounded::read_text(
+            &self.proc_root.join(pid.to_string()).join("comm"),
+            COMM_TEXT,
+        )
+        .map(|c| c.trim_end().to_string())
+        .unwrap_or_default()
     }
 }

@@ -5,15 +5,20 @@
 //! A netlink socket keeps the namespace it was created in, so a short-lived thread `setns()`s
 //! into the namespace, opens the socket and hands it back: the calling thread never leaves its
 //! own namespace, whatever fails.
+//!
+//! Every namespace file is opened through [`nsfs::open`], which refuses what is not a network
+//! namespace before `setns`; the entering thread reports the namespace it entered, so a caller
+//! can refuse one that is not the namespace it listed ([`nsfs::Moved`]).
 
 use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+
+use super::nsfs::{self, Follow};
 
 /// One network namespace, as discovery found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,10 +38,11 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    /// The namespace a file refers to (a bind mount anywhere, a process's `ns/net`).
+    /// The namespace a file refers to (a bind mount anywhere, a process's `ns/net`); an error
+    /// saying what the file is when it is not a network namespace.
     pub fn from_file(path: &Path) -> io::Result<Namespace> {
         Ok(Namespace {
-            inode: inode_of(path)?,
+            inode: nsfs::open(path, Follow::Yes)?.inode,
             path: path.to_path_buf(),
             pids: Vec::new(),
             names: Vec::new(),
@@ -96,10 +102,8 @@ pub fn discover(proc_root: &Path, host_root: &Path) -> io::Result<Discovery> {
         let at = entry(&mut found.namespaces, &mut index, inode, path);
         found.namespaces[at].pids.push(pid);
     }
-    // Bind mounts show nsfs's device; an unmounted leftover is a plain file on /run.
-    let nsfs = fs::metadata(proc_root.join("self/ns/net"))
-        .ok()
-        .map(|m| m.dev());
+    // Only what opens as a network namespace: an unmounted leftover is a plain file on /run,
+    // and a FIFO there would block an open() that waits for it.
     for (dir, docker) in [("run/netns", false), ("run/docker/netns", true)] {
         let Ok(entries) = fs::read_dir(host_root.join(dir)) else {
             continue;
@@ -108,14 +112,17 @@ pub fn discover(proc_root: &Path, host_root: &Path) -> io::Result<Discovery> {
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let path = e.path();
-            let Ok(meta) = fs::metadata(&path) else {
+            // A bind mount is no link: one here would be resolved outside a --host-root.
+            let Ok(opened) = nsfs::open(&path, Follow::No) else {
                 continue;
             };
-            if nsfs.is_some_and(|dev| dev != meta.dev()) {
-                continue;
-            }
             let name = e.file_name().to_string_lossy().into_owned();
-            let at = entry(&mut found.namespaces, &mut index, meta.ino(), path.clone());
+            let at = entry(
+                &mut found.namespaces,
+                &mut index,
+                opened.inode,
+                path.clone(),
+            );
             let ns = &mut found.namespaces[at];
             // A bind mount outlives any one process: enter through it.
             ns.path = path;
@@ -172,34 +179,40 @@ fn host_inode(proc_root: &Path) -> Option<u64> {
     })
 }
 
-/// The namespace of one file (`/proc/PID/ns/net`, `/run/netns/NAME`, any bind mount).
-pub fn inode_of(path: &Path) -> io::Result<u64> {
-    Ok(fs::metadata(path)?.ino())
+/// A sock_diag socket opened inside a namespace, and which namespace that was.
+#[derive(Debug)]
+pub struct Entered {
+    pub socket: OwnedFd,
+    /// The inode of the namespace entered: the caller compares it with the one it listed.
+    pub inode: u64,
+}
+
+/// In this thread: enters the namespace `path` refers to and opens a sock_diag socket there.
+/// Only for a thread that ends afterwards: it stays in that namespace.
+fn enter(path: &Path) -> io::Result<Entered> {
+    let ns = nsfs::open(path, Follow::Yes)?;
+    move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
+    Ok(Entered {
+        socket: super::netlink::open()?,
+        inode: ns.inode,
+    })
 }
 
 /// Opens a NETLINK_SOCK_DIAG socket inside the namespace `path` refers to. The socket stays
 /// bound to that namespace; the thread that entered it ends at once.
-pub fn open_sock_diag(path: &Path) -> io::Result<OwnedFd> {
-    let ns = fs::File::open(path)?;
+pub fn open_sock_diag(path: &Path) -> io::Result<Entered> {
     std::thread::scope(|s| {
-        s.spawn(|| {
-            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
-            super::netlink::open()
-        })
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")))
+        s.spawn(|| enter(path))
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")))
     })
 }
 
 /// Opens a sock_diag socket inside each namespace, on one thread that enters them in turn (as
 /// `benches/netns_sweep_count.c` does) and then ends: one thread per sweep instead of one per
-/// namespace. Each result is the socket, or why that namespace could not be entered.
-pub fn open_many(paths: &[&Path]) -> Vec<io::Result<OwnedFd>> {
-    let enter = |path: &Path| -> io::Result<OwnedFd> {
-        let ns = fs::File::open(path)?;
-        move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
-        super::netlink::open()
-    };
+/// namespace. Each result is the socket and the namespace it is in, or why that namespace
+/// could not be entered.
+pub fn open_many(paths: &[&Path]) -> Vec<io::Result<Entered>> {
     std::thread::scope(|s| {
         s.spawn(|| paths.iter().map(|p| enter(p)).collect::<Vec<_>>())
             .join()
@@ -219,7 +232,9 @@ mod tests {
     #[test]
     fn the_live_host_has_this_process_namespace() {
         let d = discover(Path::new("/proc"), Path::new("/")).unwrap();
-        let own = inode_of(Path::new("/proc/self/ns/net")).unwrap();
+        let own = nsfs::open(Path::new("/proc/self/ns/net"), Follow::Yes)
+            .unwrap()
+            .inode;
         let me = std::process::id();
         let ns = d
             .namespaces

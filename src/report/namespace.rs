@@ -6,14 +6,12 @@ use serde::Serialize;
 use super::SummaryReport;
 
 /// What kind of thing holds a namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NetnsKind {
     Host,
-    Docker,
-    Podman,
-    Containerd,
-    Crio,
+    /// A container of the runtime with this word (`docker`, `podman`, `containerd`, `crio`:
+    /// the runtime entries of `collect::runtimes` decide).
+    Container(&'static str),
     /// Only an iproute2 name (`ip netns add`).
     Named,
     Unknown,
@@ -23,13 +21,17 @@ impl NetnsKind {
     pub fn word(self) -> &'static str {
         match self {
             NetnsKind::Host => "host",
-            NetnsKind::Docker => "docker",
-            NetnsKind::Podman => "podman",
-            NetnsKind::Containerd => "containerd",
-            NetnsKind::Crio => "crio",
+            NetnsKind::Container(runtime) => runtime,
             NetnsKind::Named => "named",
             NetnsKind::Unknown => "unknown",
         }
+    }
+}
+
+/// As its word, as every format shows it.
+impl Serialize for NetnsKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.word())
     }
 }
 

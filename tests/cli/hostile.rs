@@ -13,7 +13,7 @@ use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
 use crate::util::{fixture, is_root, skip, sockscope};
 
 /// Far above any real run; reached only by a hang, which then fails the test instead of CI.
-const HANG: Duration = Duration::from_secs(60);
+pub(crate) const HANG: Duration = Duration::from_secs(60);
 
 pub(crate) fn mkfifo(path: &Path) {
     let status = Process::new("mkfifo").arg(path).status().unwrap();

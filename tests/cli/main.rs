@@ -20,6 +20,7 @@ mod serve;
 #[cfg(feature = "serve")]
 mod slow_clients;
 mod state;
+mod trust;
 mod truth;
 mod truth_live;
 mod util;
