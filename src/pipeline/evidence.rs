@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::Request;
 use super::pass::Part;
+use crate::collect;
 use crate::collect::info::{InfoRead, NoInfo, for_each_socket_info};
 use crate::collect::threads::{ThreadLimits, read_threads};
 use crate::diagnose::evidence::ages::AgeBuilder;
@@ -150,6 +151,31 @@ fn read_part(
             },
         );
         match read {
+            // The /proc tables have no tcp_info, but they still say whom a blocked thread
+            // waits on: read them once more for those sockets.
+            Ok(InfoRead::Unavailable(NoInfo::ProcTables)) if !blocked.is_empty() => {
+                set.ages_gap = Some(Gap::ProcSource);
+                let seen = collect::for_each_socket(
+                    &part.source,
+                    |f| filter.wants_family(f),
+                    |s| {
+                        if s.inode != 0 && blocked.contains(&s.inode) {
+                            conns.insert(
+                                s.inode,
+                                Connection {
+                                    local: s.local,
+                                    peer: s.remote,
+                                    state: s.state,
+                                    info: None,
+                                },
+                            );
+                        }
+                    },
+                );
+                if let Err(e) = seen {
+                    set.ages_gap = Some(Gap::Failed(e.to_string()));
+                }
+            }
             Ok(InfoRead::Dumped { sockets, with_info }) => {
                 set.ages = ages.finish();
                 // Sockets of the wanted states, none with tcp_info: orphaned FIN_WAIT2 are
@@ -177,6 +203,9 @@ fn read_part(
     set.peers = by_peer
         .into_iter()
         .map(|peer| peers::health(peer, conns.values().filter(|c| c.peer == peer)))
+        // Without tcp_info (the /proc tables) a peer's health is unknown: its address is in
+        // the threads' words already.
+        .filter(|h| h.connections > 0)
         .collect();
     set
 }

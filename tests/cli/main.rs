@@ -9,6 +9,7 @@ mod containers;
 mod diagnostics;
 mod docs;
 mod evidence;
+mod evidence_words;
 mod golden;
 mod hostile;
 mod live;

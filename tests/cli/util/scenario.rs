@@ -16,6 +16,8 @@ pub struct Scenario {
     sockstat: String,
     pub conntrack: Option<(u64, u64)>,
     processes: Vec<(u32, &'static str, Vec<u64>)>,
+    /// (pid, tid, name, state, wchan, syscall line) of fake threads under /proc/PID/task.
+    threads: Vec<(u32, u32, String, char, String, String)>,
     next_inode: u64,
 }
 
@@ -116,6 +118,7 @@ impl Scenario {
             sockstat: "TCP: inuse 10 orphan 0 tw 0 alloc 10 mem 5".into(),
             conntrack: None,
             processes: Vec::new(),
+            threads: Vec::new(),
             next_inode: 5000,
         }
     }
@@ -184,7 +187,28 @@ impl Scenario {
         make: impl Fn(usize) -> (String, String, Sock),
     ) -> Scenario {
         let inodes = self.add(n, make);
-        self.processes.push((pid, comm, inodes));
+        // One process holding several groups of sockets: its fds go on from the last group's.
+        match self.processes.iter_mut().find(|(p, _, _)| *p == pid) {
+            Some((_, _, held)) => held.extend(inodes),
+            None => self.processes.push((pid, comm, inodes)),
+        }
+        self
+    }
+
+    /// A thread of process `pid` as `/proc/PID/task/TID` shows it: its state (`S`, `R`…), wait
+    /// channel and `syscall` line (`45 0x3 …` is recvfrom on fd 3; fds count from 3 in the
+    /// order of the process's sockets).
+    pub fn thread(
+        mut self,
+        pid: u32,
+        tid: u32,
+        name: &str,
+        state: char,
+        wchan: &str,
+        syscall: &str,
+    ) -> Scenario {
+        self.threads
+            .push((pid, tid, name.into(), state, wchan.into(), syscall.into()));
         self
     }
 
@@ -233,6 +257,17 @@ impl Scenario {
                 .map(|(i, inode)| (i as u32 + 3, format!("socket:[{inode}]")))
                 .collect();
             fake_process(p, *pid, comm, &links);
+            fs::write(p.join(pid.to_string()).join("comm"), format!("{comm}\n")).unwrap();
+        }
+        for (pid, tid, name, state, wchan, syscall) in &self.threads {
+            let task = p.join(format!("{pid}/task/{tid}"));
+            fs::create_dir_all(&task).unwrap();
+            let stat = format!(
+                "{tid} ({name}) {state} 1 {pid} {pid} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 1000 3133440 352\n"
+            );
+            fs::write(task.join("stat"), stat).unwrap();
+            fs::write(task.join("wchan"), wchan).unwrap();
+            fs::write(task.join("syscall"), format!("{syscall}\n")).unwrap();
         }
         dir
     }
