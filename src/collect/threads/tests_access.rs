@@ -87,8 +87,10 @@ fn a_thread_of_this_process_blocked_in_recv_names_its_socket() {
     let thread = loop {
         let read = read_threads(Path::new("/proc"), me, ThreadLimits::default());
         let found = read.threads.iter().find(|t| t.tid == tid).cloned();
+        // The wait channel reads 0 in the moment a sleeping thread is woken or scheduled.
         if let Some(t) = found.filter(|t| matches!(t.wait, Wait::Syscall { .. }))
             && t.state == 'S'
+            && t.wchan.is_some()
         {
             break (t, read);
         }
