@@ -13,6 +13,9 @@ pub struct Place {
     pub pid: Option<u32>,
     /// `--proc-root DIR` other than `/proc`: a saved copy, not a live system.
     pub saved_copy: Option<PathBuf>,
+    /// The saved copy holds no processes (only the tables): sockscope's process views name
+    /// no one there.
+    pub copy_without_processes: bool,
     pub as_root: bool,
     /// A namespace of a sweep other than the host's: `ss` runs through `nsenter` into one of
     /// its processes, sockscope with `--netns`.
@@ -35,6 +38,7 @@ impl Place {
         Place {
             pid,
             saved_copy: (!live && proc_root != Path::new("/proc")).then(|| proc_root.to_path_buf()),
+            copy_without_processes: false,
             as_root,
             netns: None,
         }
@@ -50,6 +54,23 @@ impl Place {
             ..self.clone()
         }
     }
+}
+
+/// A sockscope command without its process views (`top --by process`, `list -p`), for a copy
+/// of /proc that holds no processes: the rest of it still reads the copy's tables.
+fn without_processes(step: &str) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    let mut rest = step.split(' ').peekable();
+    while let Some(w) = rest.next() {
+        match w {
+            "-p" | "--processes" => {}
+            "--by" if rest.peek() == Some(&"process") => {
+                rest.next();
+            }
+            _ => words.push(w),
+        }
+    }
+    words.join(" ")
 }
 
 /// A name as one shell word: kept when plain, else single-quoted.
@@ -86,6 +107,9 @@ fn localize_one(step: &str, place: &Place) -> Option<String> {
     if let Some(dir) = &place.saved_copy {
         if LIVE_ONLY.iter().any(|c| bare.starts_with(c)) {
             return None;
+        }
+        if place.copy_without_processes && bare.starts_with("sockscope ") {
+            step = without_processes(&step);
         }
         if bare.starts_with("sockscope ") && !step.contains("--proc-root") {
             step = step.replacen(
@@ -174,6 +198,30 @@ mod tests {
         assert_eq!(
             localize_one("sudo sockscope top --by peer", &p).unwrap(),
             "sudo sockscope --proc-root /tmp/copy top --by peer"
+        );
+    }
+
+    #[test]
+    fn a_copy_without_processes_gets_no_process_views() {
+        let mut p = place("/tmp/copy", None, true);
+        p.copy_without_processes = true;
+        assert_eq!(
+            localize_one(
+                "sockscope top --by process --by peer --state close-wait",
+                &p
+            )
+            .unwrap(),
+            "sockscope --proc-root /tmp/copy top --by peer --state close-wait"
+        );
+        assert_eq!(
+            localize_one("sockscope list --sort rx -p | head", &p).unwrap(),
+            "sockscope --proc-root /tmp/copy list --sort rx | head"
+        );
+        // A copy that kept its processes keeps the views.
+        p.copy_without_processes = false;
+        assert_eq!(
+            localize_one("sockscope list -p -o --state close-wait", &p).unwrap(),
+            "sockscope --proc-root /tmp/copy list -p -o --state close-wait"
         );
     }
 

@@ -98,9 +98,10 @@ fn read_part(
             read_threads(root, pid, limits)
         })
         .collect();
-    // A saved copy of /proc usually has no threads to read (a copy that kept them is read).
+    // A saved copy of /proc usually has no threads to read (a copy that kept them is read),
+    // and often no processes at all.
     let copied = |p: &ProcessThreads| !(p.threads.is_empty() && p.gap == Some(ThreadGap::Gone));
-    let saved_copy = !live && !samples.is_empty() && !samples.iter().any(copied);
+    let saved_copy = !live && !samples.iter().any(copied);
     if saved_copy {
         samples.clear();
     }

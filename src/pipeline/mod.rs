@@ -147,12 +147,17 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
         .and_then(|p| p.evidence.as_ref())
         .map(|e| e.ages.clone())
         .unwrap_or_default();
-    let place = Place::new(
+    let mut place = Place::new(
         scope.source.root(),
         live,
         scope.source.pid(),
         rustix::process::geteuid().is_root(),
     );
+    // A live /proc always holds a process (this one): none at all is a copy of the tables.
+    place.copy_without_processes = place.saved_copy.is_some()
+        && owners
+            .as_ref()
+            .is_some_and(|o| o.stats.processes_scanned == 0);
     let attribution = owners
         .as_ref()
         .filter(|_| !wanted.is_empty())

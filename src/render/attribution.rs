@@ -42,6 +42,12 @@ pub fn notes(a: &Attribution) -> Vec<String> {
                 sockets(a.unknown),
                 processes(w.processes_vanished)
             ));
+        } else if w.processes_scanned == 0 {
+            // A live /proc always holds a process, the reader: this is a copy of the tables.
+            notes.push(format!(
+                "Owners unknown for {}: this copy of /proc holds no processes, only its tables; name them with `sockscope top --by process` on the host it came from.",
+                sockets(a.unknown)
+            ));
         } else {
             notes.push(format!(
                     "Owners unknown for {}: closed during the scan, or held by processes outside this PID namespace.",

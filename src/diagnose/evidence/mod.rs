@@ -95,9 +95,14 @@ impl EvidenceSet {
             .take(HOLDERS)
             .collect();
         if holders.is_empty() && purpose != Purpose::Peers {
+            // On a saved copy no holder could have been named: say that, not "none named".
+            let why = match &self.threads_gap {
+                Some(Gap::SavedCopy) => Gap::SavedCopy,
+                _ => Gap::NoHolder,
+            };
             evidence.push(Evidence::Missing {
                 what: Proof::Threads,
-                why: Gap::NoHolder,
+                why,
             });
         }
         if let (false, Some(gap)) = (holders.is_empty(), &self.threads_gap) {

@@ -58,7 +58,9 @@ fn judge(s: &Input, th: &Ratio) -> Outcome {
         },
     };
     Outcome::Fired(Finding::new(RULE.id, sev, facts).with_next_steps(vec![
-        "sockscope list --sort rx -p | head; sockscope list --sort tx -p | head".into(),
+        // One command a step: each is localized (--pid, --proc-root, --netns) as a whole.
+        "sockscope list --sort rx -p | head".into(),
+        "sockscope list --sort tx -p | head".into(),
         "nstat -az TcpExtTCPMemoryPressures TcpExtPruneCalled TcpExtTCPRcvQDrop".into(),
     ]))
 }
