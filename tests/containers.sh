@@ -51,6 +51,9 @@ TMP=$(mktemp -d /tmp/sockscope-containers.XXXXXX)
 DOCKERD_PID=
 PODMAN_NAMES=()
 PODMAN=(podman --runtime runc --cgroup-manager cgroupfs --events-backend file)
+# A Podman whose storage is private: named from the --root its conmon carries.
+PRIVATE=("${PODMAN[@]}" --root "$TMP/podman-root" --runroot "$TMP/podman-run")
+PRIVATE_NAMES=()
 IMAGE=sockscope-test:local
 cleanup() {
     set +e
@@ -66,6 +69,8 @@ cleanup() {
     fi
     for name in "${PODMAN_NAMES[@]}"; do "${PODMAN[@]}" rm -f "$name" >/dev/null 2>&1; done
     "${PODMAN[@]}" rmi -f "$IMAGE" >/dev/null 2>&1
+    for name in "${PRIVATE_NAMES[@]}"; do "${PRIVATE[@]}" rm -f "$name" >/dev/null 2>&1; done
+    [ ${#PRIVATE_NAMES[@]} -gt 0 ] && "${PRIVATE[@]}" rmi -f "$IMAGE" >/dev/null 2>&1
     # Mounts left under the temp dir (overlay layers, netns bind mounts) go before the files.
     grep -o " $TMP[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
     rm -rf "$TMP"
@@ -231,4 +236,19 @@ check_doc "$TMP/podman.json" "podman" \
     podman-cache podman "$(ss_counts "$PC")" yes \
     web-frontend docker "$(ss_counts "$WEB")" yes || fail "sockscope --all-netns with podman"
 say "podman: named and counted exactly"
+
+# Storage that no storage.conf names (podman --root): its conmon's command line says where.
+tar -C "$ROOTFS" -c . | "${PRIVATE[@]}" import -q - "$IMAGE" >/dev/null
+PRIVATE_NAMES+=(private-cache)
+"${PRIVATE[@]}" run -d --name private-cache --network none \
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$IMAGE" sh -c "$LEAK" >/dev/null ||
+    fail "podman --root run"
+sleep 2
+PP=$("${PRIVATE[@]}" inspect -f '{{.State.Pid}}' private-cache)
+settle "$PP" close-wait 25
+"$SOCKSCOPE" --all-netns --json >"$TMP/private.json"
+check_doc "$TMP/private.json" "podman --root" \
+    private-cache podman "$(ss_counts "$PP")" yes \
+    podman-cache podman "$(ss_counts "$PC")" yes || fail "sockscope --all-netns with podman --root"
+say "podman --root $TMP/podman-root: named from its conmon's command line"
 say "passed"

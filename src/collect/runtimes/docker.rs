@@ -6,18 +6,12 @@
 //! own: only a dockerd whose every uid (real, effective, saved, filesystem) is trusted is
 //! listened to, and its data root is then read through [`HostFs`] like any other path.
 
-use std::fs::File;
-use std::io;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags};
 use serde::Deserialize;
 
 use super::fields::{self, Kubernetes, MAX_STATE, NAME, Text};
-use super::{Form, Known, Runtime, Runtimes};
-use crate::collect::bounded;
-use crate::collect::hostfs::Trust;
+use super::{Form, Known, Runtime, Runtimes, daemons};
 
 pub static DOCKER: Runtime = Runtime {
     word: "docker",
@@ -29,10 +23,7 @@ pub static DOCKER: Runtime = Runtime {
 /// A path (`/srv/docker`) is no longer than this.
 const PATH: usize = 4096;
 
-/// A command line longer than this is not dockerd's.
-const MAX_CMDLINE: u64 = 1 << 20;
-
-/// `daemon.json` and the small `/proc` files.
+/// `daemon.json`, read whole.
 const MAX_SMALL: u64 = 1 << 20;
 
 /// Where dockerd keeps its state, found once per run.
@@ -83,7 +74,7 @@ fn data_roots(r: &mut Runtimes) -> Vec<PathBuf> {
         return roots.clone();
     }
     let mut roots = Vec::new();
-    for cmdline in dockerd_cmdlines(&r.proc_root, r.fs.trust()) {
+    for cmdline in daemons::cmdlines(&r.proc_root, r.fs.trust(), "dockerd") {
         roots.extend(data_root_args(&cmdline).map(PathBuf::from));
     }
     let daemon =
@@ -116,75 +107,6 @@ fn data_root_args(cmdline: &[String]) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// The command lines of the running dockerd processes that run as a trusted user. Each
-/// process's directory is opened once and its files read relative to it: a process that exits
-/// meanwhile makes the reads fail instead of reaching another process given its pid.
-fn dockerd_cmdlines(proc_root: &Path, trust: Trust) -> Vec<Vec<String>> {
-    let Ok(entries) = std::fs::read_dir(proc_root) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .filter_map(|e| {
-            let dir = rustix::fs::open(
-                e.path(),
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .ok()?;
-            let comm = read_at(&dir, "comm").ok()?;
-            if comm.trim_ascii_end() != b"dockerd" {
-                return None;
-            }
-            let cmdline = read_at(&dir, "cmdline").ok()?;
-            // After the command line: a process can only lose privileges, so one trusted now
-            // was trusted when its command line was read.
-            let status = read_at(&dir, "status").ok()?;
-            runs_as_trusted(&status, trust).then(|| {
-                cmdline
-                    .split(|&b| b == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect()
-            })
-        })
-        .collect()
-}
-
-/// A `/proc/PID` file, read without blocking and capped.
-fn read_at(dir: &OwnedFd, name: &str) -> io::Result<Vec<u8>> {
-    let fd = rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let file = File::from(fd);
-    let limit = if name == "cmdline" {
-        MAX_CMDLINE
-    } else {
-        MAX_SMALL
-    };
-    bounded::read_capped(file, limit)
-}
-
-/// Whether every uid on the `Uid:` line of `/proc/PID/status` (real, effective, saved,
-/// filesystem) is trusted. The owner of `/proc/PID` would not do: a process that makes itself
-/// non-dumpable has its `/proc/PID` owned by root.
-fn runs_as_trusted(status: &[u8], trust: Trust) -> bool {
-    let text = String::from_utf8_lossy(status);
-    let Some(uids) = text.lines().find_map(|l| l.strip_prefix("Uid:")) else {
-        return false;
-    };
-    let uids: Vec<Option<u32>> = uids.split_whitespace().map(|u| u.parse().ok()).collect();
-    uids.len() == 4 && uids.iter().all(|u| u.is_some_and(|u| trust.user(u)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,22 +124,6 @@ mod tests {
             ["/a", "/b", "/c"]
         );
         assert!(args("dockerd --debug").is_empty());
-    }
-
-    #[test]
-    fn only_a_dockerd_whose_every_uid_is_trusted_counts() {
-        let trust = Trust::current();
-        let status = |uids: &str| format!("Name:\tdockerd\nUid:\t{uids}\nGid:\t0\t0\t0\t0\n");
-        assert!(runs_as_trusted(status("0\t0\t0\t0").as_bytes(), trust));
-        // A setuid exec keeps the real uid: still another user's process (unless this test
-        // itself runs as that user).
-        let as_nobody = rustix::process::geteuid().as_raw() == 65534;
-        assert_eq!(
-            runs_as_trusted(status("65534\t0\t0\t0").as_bytes(), trust),
-            as_nobody
-        );
-        assert!(!runs_as_trusted(status("0\t0\t0").as_bytes(), trust));
-        assert!(!runs_as_trusted(b"Name:\tdockerd\n", trust));
     }
 
     #[test]

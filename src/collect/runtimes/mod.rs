@@ -11,8 +11,10 @@
 //! and, for Docker, the command line of a `dockerd` that runs as root.
 
 mod bundle;
+mod conmon;
 mod containerd;
 mod crio;
+mod daemons;
 mod docker;
 mod fields;
 pub mod kubelet;

@@ -1,6 +1,7 @@
 //! containers-storage (Podman, CRI-O): `overlay-containers/containers.json` under the
-//! `graphroot` of `/etc/containers/storage.conf`, else `/var/lib/containers/storage`; streamed
-//! once per run, keeping each container's id, first name and pod.
+//! `graphroot` of `/etc/containers/storage.conf`, the `--root` a running conmon's podman was
+//! given, and `/var/lib/containers/storage`; streamed once per run, keeping each container's
+//! id, first name and pod.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeSeed;
 
 use super::fields::{Each, First, MAX_STATE, NAME, Text};
-use super::{Known, Runtimes};
+use super::{Known, Runtimes, conmon};
 
 /// `storage.conf`, read whole.
 const MAX_CONF: u64 = 1 << 20;
@@ -63,7 +64,7 @@ pub fn container(r: &mut Runtimes, id: &str) -> Option<Known> {
     r.memo::<Listed>().0.as_ref()?.get(id).cloned()
 }
 
-fn list(r: &Runtimes) -> HashMap<String, Known> {
+fn list(r: &mut Runtimes) -> HashMap<String, Known> {
     let mut all = HashMap::new();
     let mut roots = Vec::new();
     if let Ok(conf) =
@@ -72,6 +73,11 @@ fn list(r: &Runtimes) -> HashMap<String, Known> {
         roots.extend(graphroot(&String::from_utf8_lossy(&conf)).map(PathBuf::from));
     }
     roots.push(PathBuf::from("/var/lib/containers/storage"));
+    for c in conmon::all(r) {
+        if let Some(root) = c.graphroot.filter(|g| !roots.contains(g)) {
+            roots.push(root);
+        }
+    }
     roots.dedup();
     for root in roots {
         let path = root.join("overlay-containers/containers.json");
