@@ -71,13 +71,7 @@ impl<'a> Grouper<'a> {
         let inode = label.map_or(0, |l| l.inode);
         if self.netns.as_ref().is_none_or(|(i, _, _)| *i != inode) {
             let name = label.map_or_else(|| "(this namespace)".to_string(), NetnsLabel::name);
-            let container = label.and_then(|l| {
-                l.pod
-                    .as_ref()
-                    .map(|p| p.display())
-                    .or_else(|| l.container.as_ref().map(|c| c.display()))
-            });
-            self.netns = Some((inode, KeyValue::Netns(name), KeyValue::Container(container)));
+            self.netns = Some((inode, KeyValue::Netns(name), container_value(label)));
         }
         let Some((_, name, container)) = &self.netns else {
             return;
@@ -211,6 +205,17 @@ fn plain_value(key: GroupKey, socket: &Socket) -> KeyValue {
         GroupKey::Process if socket.inode == 0 => KeyValue::NoProcess,
         GroupKey::Process => KeyValue::UnknownOwner,
     }
+}
+
+/// The container or pod whose namespace `label` is (`Container(None)`: none, or the one
+/// namespace read the classic way).
+pub fn container_value(label: Option<&NetnsLabel>) -> KeyValue {
+    KeyValue::Container(label.and_then(|l| {
+        l.pod
+            .as_ref()
+            .map(|p| p.display())
+            .or_else(|| l.container.as_ref().map(|c| c.display()))
+    }))
 }
 
 /// The values of one key for a socket (one per holder under the process key), for callers that

@@ -108,7 +108,7 @@ t send-keys -t watch ' '
 t send-keys -t watch +; wait_for "every 1s"
 t send-keys -t watch e; wait_for "snapshot written to"
 snapshot=$(ls "$tmp"/sockscope-watch-*.json)
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema_version"] == 1 and "CLOSE_WAIT" in d["states"]' "$snapshot" \
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema_version"] == 2 and "CLOSE_WAIT" in d["states"]' "$snapshot" \
     || fail "the snapshot is not the summary document"
 t send-keys -t watch f; wait_for "filter>"
 t send-keys -t watch C-u
@@ -123,6 +123,26 @@ echo "== tmux: SIGTERM gives the terminal back"
 start "-n 0.5"
 wait_for "sockscope watch"
 kill -TERM "$(cat "$tmp/pid")"
+check_restored 143
+
+echo "== tmux: SIGHUP too, and says so in its status"
+start "-n 0.5"
+wait_for "sockscope watch"
+kill -HUP "$(cat "$tmp/pid")"
+check_restored 129
+
+echo "== tmux: --all-netns groups by container; the prompt edits as a shell's line does"
+start "-n 0.5 --all-netns"
+wait_for "Top CLOSE_WAIT by"
+t send-keys -t watch c; wait_for "Top CLOSE_WAIT by container"
+screen | grep -q "(not a container)" || fail "the container panel does not list the host's sockets"
+t send-keys -t watch f; wait_for "filter>"
+t send-keys -t watch -l "port 1"; t send-keys -t watch C-w; t send-keys -t watch -l "8080"
+t send-keys -t watch C-a; t send-keys -t watch -l "state listen "; wait_for "filter> state listen port 8080"
+t send-keys -t watch C-u; t send-keys -t watch -l "x"; wait_for "filter> x"
+screen | grep -q "filter> xu\|filter> .*u.*x" && fail "Ctrl-U typed a letter"
+t send-keys -t watch Escape
+t send-keys -t watch q
 check_restored 0
 
 echo "== tmux: a terminal that goes away (SSH dropped, window closed) ends watch"

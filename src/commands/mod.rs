@@ -24,7 +24,8 @@ pub fn run(invocation: &Invocation, out: &mut dyn Write, err: &mut dyn Write) ->
         Job::List(job) => list::run(job, output, out, err),
         Job::Top(job) => top::run(job, output, out, err),
         Job::Check(job) => return check::run(job, output, out, err),
-        Job::Watch(job) => watch::run(job, output, out, err),
+        // Its status says which signal ended it.
+        Job::Watch(job) => return watch::run(job, output, out, err),
         #[cfg(feature = "serve")]
         Job::Serve(job) => serve::run(job, err),
         Job::Completions(shell) => completions::run(*shell, out),

@@ -89,6 +89,12 @@ impl Document<'_> {
         self
     }
 
+    /// `collected_at` to the millisecond, for records that may come faster than once a second.
+    pub(crate) fn collected_at_millis(mut self, at: std::time::SystemTime) -> Self {
+        self.collected_at = super::json::timestamp_millis(at);
+        self
+    }
+
     /// Pretty-printed, for a file or a terminal.
     pub(crate) fn write(&self, out: &mut dyn Write) -> io::Result<()> {
         super::json::write(out, self)

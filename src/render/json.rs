@@ -272,6 +272,12 @@ pub(crate) fn timestamp(at: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
+/// To the millisecond (`2026-11-29T12:00:00.250Z`): `watch` records, which come faster than
+/// once a second at `-n 0.25`.
+pub(crate) fn timestamp_millis(at: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
 /// A namespace in the JSON document.
 #[derive(Serialize)]
 pub(crate) struct NamespaceView<'a> {

@@ -1,5 +1,5 @@
 //! A `watch` refresh when not on a terminal: one record per line for logs and `tee`. Plain:
-//! `2026-11-29T23:55:11Z total=600(+4) LISTEN=2 ESTABLISHED=400(+2) CLOSE_WAIT=66(+2)`; JSON:
+//! `2026-11-29T23:55:11.250Z total=600(+4) LISTEN=2 ESTABLISHED=400(+2) CLOSE_WAIT=66(+2)`; JSON:
 //! the summary's document on one line, plus `delta`.
 
 use std::io::{self, Write};
@@ -18,6 +18,7 @@ pub fn write(
         Format::Plain => plain(record, out),
         Format::Json => super::document::document(record.report, None, &[])
             .with_delta(record.previous, &record.report.tally.both())
+            .collected_at_millis(record.report.collected_at)
             .write_line(out),
         other => Err(super::unsupported(other, "a watch record")),
     }
@@ -38,7 +39,7 @@ fn plain(record: &Record, out: &mut dyn Write) -> io::Result<()> {
     let previous = record.previous;
     let now = report.tally.both();
     let mut fields = vec![
-        super::json::timestamp(report.collected_at),
+        super::json::timestamp_millis(report.collected_at),
         format!(
             "total={}",
             count(now.total(), previous.map(StateCounts::total))

@@ -72,6 +72,8 @@ pub struct Record<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prompt {
     pub text: String,
+    /// Where the cursor is, in bytes into `text` (at a character boundary).
+    pub cursor: usize,
     /// Why the last attempt was refused.
     pub error: Option<String>,
 }

@@ -42,7 +42,11 @@ pub fn handle(key: KeyEvent, view: &mut WatchView, processes: bool) -> Action {
         return Action::Nothing;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && matches!(key.code, KeyCode::Char('c' | 'd')) {
+    // Ctrl-D deletes a character in the prompt, as in a shell.
+    if ctrl
+        && (key.code == KeyCode::Char('c')
+            || (key.code == KeyCode::Char('d') && view.prompt.is_none()))
+    {
         return Action::Quit;
     }
     if view.prompt.is_some() {
@@ -84,9 +88,12 @@ pub fn handle(key: KeyEvent, view: &mut WatchView, processes: bool) -> Action {
             Action::Refresh
         }
         KeyCode::Char('c') if !view.containers => {
-            view.message =
-                Some("grouping by container needs --all-netns (not yet available)".into());
+            view.message = Some("grouping by container needs --all-netns".into());
             Action::Redraw
+        }
+        KeyCode::Char('c') => {
+            view.by = GroupKey::Container;
+            Action::Refresh
         }
         KeyCode::Char('z') => {
             view.all_states = !view.all_states;
@@ -107,7 +114,11 @@ pub fn handle(key: KeyEvent, view: &mut WatchView, processes: bool) -> Action {
                 .as_ref()
                 .map(|r| r.report.filter.clone())
                 .unwrap_or_default();
-            view.prompt = Some(Prompt { text, error: None });
+            view.prompt = Some(Prompt {
+                cursor: text.len(),
+                text,
+                error: None,
+            });
             Action::Redraw
         }
         KeyCode::Char('e') => Action::Export,
@@ -128,14 +139,7 @@ fn edit_prompt(key: KeyEvent, view: &mut WatchView) -> Action {
             }
             Err(why) => prompt.error = Some(why),
         },
-        KeyCode::Backspace => {
-            prompt.text.pop();
-            prompt.error = None;
-        }
-        KeyCode::Char(c) if !c.is_control() && prompt.text.len() < 200 => {
-            prompt.text.push(c);
-            prompt.error = None;
-        }
+        _ if super::line::edit(prompt, key) => {}
         _ => return Action::Nothing,
     }
     Action::Redraw
@@ -214,6 +218,18 @@ mod tests {
         ));
         assert!(matches!(press(&mut view, KeyCode::Esc), Action::Redraw));
         assert!(matches!(press(&mut view, KeyCode::Char('q')), Action::Quit));
+    }
+
+    #[test]
+    fn c_groups_by_container_across_namespaces() {
+        let mut view = WatchView::new(Duration::from_secs(2), GroupKey::Process, false);
+        view.containers = true;
+        assert!(matches!(
+            press(&mut view, KeyCode::Char('c')),
+            Action::Refresh
+        ));
+        assert_eq!(view.by, GroupKey::Container);
+        assert_eq!(view.message, None);
     }
 
     #[test]

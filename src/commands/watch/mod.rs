@@ -4,6 +4,8 @@
 
 #[cfg(feature = "tui")]
 mod keys;
+#[cfg(feature = "tui")]
+mod line;
 mod session;
 mod stream;
 #[cfg(feature = "tui")]
@@ -24,10 +26,10 @@ pub fn run(
     output: &Output,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), Error> {
+) -> Result<u8, Error> {
     let mut session = Session::new(job.request.clone());
     if !job.screen {
-        return stream::run(&mut session, output, job.interval, job.count, out, err);
+        return stream::run(&mut session, output, job.interval, job.count, out, err).map(|()| 0);
     }
     #[cfg(not(feature = "tui"))]
     return Err(Error::Usage("this sockscope has no live screen".into()));
@@ -42,7 +44,7 @@ fn screen(
     job: &WatchJob,
     output: &Output,
     out: &mut dyn Write,
-) -> Result<(), Error> {
+) -> Result<u8, Error> {
     let by = if session.looks_up_processes() {
         GroupKey::Process
     } else {
@@ -50,6 +52,7 @@ fn screen(
     };
     let mut view = WatchView::new(job.interval, by, !output.terminal.no_color);
     view.all_states = job.all_states;
+    view.containers = session.sweeps();
     tui::run(session, &mut view, job.count, out)
 }
 

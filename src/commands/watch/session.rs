@@ -11,6 +11,8 @@ use crate::error::Error;
 use crate::filter::Filter;
 use crate::group;
 use crate::model::{Socket, StateSet, TcpState};
+#[cfg(feature = "tui")]
+use crate::pipeline::Namespaces;
 use crate::pipeline::{self, OwnerPlan, Request};
 use crate::render;
 use crate::report::watch::{CulpritRow, Culprits, Refresh};
@@ -47,6 +49,12 @@ impl Session {
         !self.request.scope.no_processes
     }
 
+    /// Every network namespace is read (`--all-netns`): sockets can be grouped by container.
+    #[cfg(feature = "tui")]
+    pub fn sweeps(&self) -> bool {
+        matches!(self.request.scope.namespaces, Namespaces::All)
+    }
+
     /// A new filter: counts and first-seen times start afresh, as they are not comparable.
     #[cfg(feature = "tui")]
     pub fn set_filter(&mut self, filter: Filter) {
@@ -59,17 +67,32 @@ impl Session {
 
     pub fn refresh(&mut self, panel: Option<Panel>) -> Result<Refresh, Error> {
         let wanted = panel.map(|p| p.state);
-        // Only the selected state's sockets are kept, and only when the panel is shown.
-        let mut kept: Vec<Socket> = Vec::new();
+        let by_container = panel.is_some_and(|p| p.by == GroupKey::Container);
+        // Only the selected state's sockets are kept, and only when the panel is shown; by
+        // container, with their namespace's container (known only while the dump streams).
+        let mut kept: Vec<(Option<KeyValue>, Socket)> = Vec::new();
+        let mut last: Option<(u64, KeyValue)> = None;
         // Grouping by process: the panel's owners come from the findings' walk, one per refresh.
         self.request.plan.owners = match panel {
             Some(p) if p.by == GroupKey::Process => OwnerPlan::Also(StateSet::one(p.state)),
             _ => OwnerPlan::Findings,
         };
-        let finished = pipeline::run(&self.request, &mut |_, s| {
-            if Some(s.state) == wanted {
-                kept.push(*s);
+        let finished = pipeline::run(&self.request, &mut |label, s| {
+            if Some(s.state) != wanted {
+                return;
             }
+            let container = by_container.then(|| {
+                let inode = label.map_or(0, |l| l.inode);
+                match &last {
+                    Some((i, v)) if *i == inode => v.clone(),
+                    _ => {
+                        let v = group::container_value(label);
+                        last = Some((inode, v.clone()));
+                        v
+                    }
+                }
+            });
+            kept.push((container, *s));
         })?;
         let warnings = render::warnings(&finished.report);
         let report = finished.report;
@@ -129,7 +152,7 @@ impl Session {
     fn culprits(
         &self,
         panel: Panel,
-        sockets: &[Socket],
+        sockets: &[(Option<KeyValue>, Socket)],
         owners: Option<&Owners>,
         saved: Option<&Saved>,
         now: u64,
@@ -148,7 +171,7 @@ impl Session {
                 (
                     Some(owners),
                     Some(Attribution::of_inodes(
-                        sockets.iter().map(|s| s.inode),
+                        sockets.iter().map(|(_, s)| s.inode),
                         owners,
                     )),
                 )
@@ -162,9 +185,13 @@ impl Session {
         });
         let mut groups: HashMap<KeyValue, (u64, Option<u64>)> = HashMap::new();
         if note.is_none() {
-            for socket in sockets {
+            for (container, socket) in sockets {
                 let seen = first_seen.and_then(|m| m.get(&socket.inode)).copied();
-                for key in group::values_of(panel.by, socket, owners) {
+                let keys = match container {
+                    Some(c) => vec![c.clone()],
+                    None => group::values_of(panel.by, socket, owners),
+                };
+                for key in keys {
                     let entry = groups.entry(key).or_default();
                     entry.0 += 1;
                     entry.1 = match (entry.1, seen) {

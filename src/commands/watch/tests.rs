@@ -186,11 +186,12 @@ fn screen_keys_states_ports_pause_and_prompt() {
     settings().bind(|| insta::assert_snapshot!("watch_screen_100_keys", screen(&view, 100, 40)));
     view.prompt = Some(crate::report::watch::Prompt {
         text: "state close-wait port 99999".into(),
+        cursor: 27,
         error: Some("invalid value '99999' for '--port <PORT>'".into()),
     });
     let prompt = screen(&view, 60, 40);
     assert!(
-        prompt.contains("filter> state close-wait port 99999_"),
+        prompt.contains("filter> state close-wait port 99999 "),
         "{prompt}"
     );
     assert!(prompt.contains("invalid value '99999'"), "{prompt}");

@@ -9,7 +9,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
@@ -50,14 +50,21 @@ pub fn run(
     view: &mut WatchView,
     count: Option<u64>,
     out: &mut dyn Write,
-) -> Result<(), Error> {
-    let stop = Arc::new(AtomicBool::new(false));
+) -> Result<u8, Error> {
+    // The signal that stops the loop (0: none yet): the exit status says which, as a shell
+    // reports a process it killed (143 for SIGTERM, 129 for SIGHUP, 130 for SIGINT).
+    let stop = Arc::new(AtomicUsize::new(0));
     for signal in [
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
         signal_hook::consts::SIGINT,
     ] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+        // The number fits: signals are small positive integers.
+        signal_hook::flag::register_usize(
+            signal,
+            Arc::clone(&stop),
+            signal.unsigned_abs() as usize,
+        )?;
     }
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -90,8 +97,8 @@ pub fn run(
     let mut due = Instant::now();
     let mut dirty = true;
     loop {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
+        if let signal @ 1.. = stop.load(Ordering::Relaxed) {
+            return Ok(signaled(signal));
         }
         let now = Instant::now();
         if !view.paused && now >= due {
@@ -109,7 +116,7 @@ pub fn run(
             dirty = false;
         }
         if count.is_some_and(|n| view.refreshes >= n) {
-            return Ok(());
+            return Ok(0);
         }
         let wait = if view.paused {
             SIGNAL_CHECK
@@ -121,7 +128,10 @@ pub fn run(
         // (or during a long refresh) are in its queue, not on the terminal any more.
         if !event::poll(Duration::ZERO)? {
             match wait_for_input(&tty, wait)? {
-                Input::HungUp => return Ok(()),
+                // The terminal hung up: as the SIGHUP that comes with it would.
+                Input::HungUp => {
+                    return Ok(signaled(signal_hook::consts::SIGHUP.unsigned_abs() as usize));
+                }
                 Input::None => continue,
                 Input::Ready if !event::poll(Duration::ZERO)? => continue,
                 Input::Ready => {}
@@ -131,7 +141,7 @@ pub fn run(
             Event::Key(key) => match keys::handle(key, view, session.looks_up_processes()) {
                 Action::Nothing => {}
                 Action::Redraw => dirty = true,
-                Action::Quit => return Ok(()),
+                Action::Quit => return Ok(0),
                 Action::Refresh => {
                     due = due.min(Instant::now() + SETTLE);
                     dirty = true;
@@ -191,6 +201,11 @@ fn wait_for_input(tty: &std::fs::File, wait: Duration) -> io::Result<Input> {
 
 /// One refresh into the view. Warnings would scribble over the screen: the last one is shown
 /// as the message line instead.
+/// The exit status of a run a signal ended: 128 + its number, as a shell reports it.
+fn signaled(signal: usize) -> u8 {
+    u8::try_from(128 + signal).unwrap_or(u8::MAX)
+}
+
 fn refresh(session: &mut Session, view: &mut WatchView) -> Result<(), Error> {
     let panel = Panel {
         state: view.selected,

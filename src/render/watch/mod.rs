@@ -146,9 +146,16 @@ fn header(view: &WatchView, paint: Paint, width: u16) -> Vec<Line<'static>> {
 /// The keys, packed into as few lines as the width allows; the filter being typed instead.
 fn footer(view: &WatchView, paint: Paint, width: u16) -> Vec<Line<'static>> {
     if let Some(prompt) = &view.prompt {
+        // The cursor: the character under it reversed (a space past the end).
+        let at = prompt.cursor.min(prompt.text.len());
+        let (head, tail) = prompt.text.split_at(at);
+        let mut rest = tail.chars();
+        let under = rest.next().map_or(" ".to_string(), String::from);
         let mut lines = vec![Line::from(vec![
             Span::styled("filter> ", paint.bold()),
-            Span::raw(format!("{}_", prompt.text)),
+            Span::raw(head.to_string()),
+            Span::styled(under, Style::default().add_modifier(Modifier::REVERSED)),
+            Span::raw(rest.as_str().to_string()),
         ])];
         lines.push(match &prompt.error {
             Some(e) => Line::styled(e.clone(), paint.fg(Color::Red)),

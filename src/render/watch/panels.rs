@@ -3,9 +3,9 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Color;
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::{Paint, age};
 use crate::render::{attribution, culprit, finding_view, top::key_text};
@@ -31,12 +31,45 @@ fn headline(f: &Finding) -> String {
 
 /// Rows the findings panel would fill at this width: its title and its lines, wrapped.
 pub(super) fn findings_height(view: &WatchView, width: u16) -> u16 {
-    let width = usize::from(width.max(1));
-    let rows: usize = lines(view, Paint { color: false })
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(width))
-        .sum();
+    let rows = lines(view, Paint { color: false }, usize::from(width)).len();
     u16::try_from(rows + 1).unwrap_or(u16::MAX)
+}
+
+/// `prefix` then `body` wrapped to `width`, its continuation lines indented by `hang` (under
+/// the text they continue, never at column 0). A word longer than a line is cut.
+fn wrapped(
+    prefix: Vec<Span<'static>>,
+    body: &str,
+    style: Style,
+    hang: usize,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let lead: usize = prefix.iter().map(Span::width).sum();
+    let width = width.max(lead + 10).max(hang + 10);
+    let first = " ".repeat(lead);
+    let rest = " ".repeat(hang);
+    let options = textwrap::Options::new(width)
+        .initial_indent(&first)
+        .subsequent_indent(&rest)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    let mut out = Vec::new();
+    let mut prefix = Some(prefix);
+    for piece in textwrap::wrap(body, options) {
+        match prefix.take() {
+            Some(mut spans) => {
+                spans.push(Span::styled(
+                    piece.get(lead..).unwrap_or("").to_string(),
+                    style,
+                ));
+                out.push(Line::from(spans));
+            }
+            None => out.push(Line::styled(piece.into_owned(), style)),
+        }
+    }
+    if let Some(spans) = prefix {
+        out.push(Line::from(spans));
+    }
+    out
 }
 
 pub(super) fn findings(frame: &mut Frame, area: Rect, view: &WatchView, paint: Paint) {
@@ -53,15 +86,13 @@ pub(super) fn findings(frame: &mut Frame, area: Rect, view: &WatchView, paint: P
         .borders(Borders::TOP)
         .title(Span::styled(title, paint.bold()));
     frame.render_widget(
-        Paragraph::new(lines(view, paint))
-            .block(block)
-            .wrap(Wrap { trim: false }),
+        Paragraph::new(lines(view, paint, usize::from(area.width))).block(block),
         area,
     );
 }
 
-/// One line per finding, then the selected one in full.
-fn lines(view: &WatchView, paint: Paint) -> Vec<Line<'static>> {
+/// One line per finding, then the selected one in full, wrapped to `width`.
+fn lines(view: &WatchView, paint: Paint, width: usize) -> Vec<Line<'static>> {
     let Some(latest) = &view.latest else {
         return Vec::new();
     };
@@ -77,7 +108,7 @@ fn lines(view: &WatchView, paint: Paint) -> Vec<Line<'static>> {
     }
     for (i, f) in found.iter().enumerate() {
         let selected = i == view.finding;
-        lines.push(Line::from(vec![
+        let prefix = vec![
             Span::styled(
                 if selected { ">" } else { " " },
                 if selected {
@@ -88,45 +119,63 @@ fn lines(view: &WatchView, paint: Paint) -> Vec<Line<'static>> {
             ),
             severity(f.severity, paint),
             Span::raw(" "),
-            Span::raw(headline(f)),
-        ]));
+        ];
+        // Continued under the title, past the severity.
+        lines.extend(wrapped(prefix, &headline(f), Style::default(), 10, width));
     }
     if let Some(f) = found.get(view.finding) {
         lines.push(Line::raw(""));
-        lines.extend(expanded(f, paint));
+        lines.extend(expanded(f, paint, width));
     }
     lines
 }
 
-/// The selected finding in full: summary, who, causes, next steps.
-fn expanded(f: &Finding, paint: Paint) -> Vec<Line<'static>> {
-    let mut lines = vec![Line::from(vec![
-        Span::styled(format!(" {} ", f.id), paint.bold()),
-        Span::raw(finding_view::summary(f)),
-    ])];
+/// The selected finding in full: summary, who, causes, next steps, each wrapped under its own
+/// start.
+fn expanded(f: &Finding, paint: Paint, width: usize) -> Vec<Line<'static>> {
+    let plain = Style::default();
+    let heading = |text: &'static str| Line::styled(text, paint.bold());
+    let mut lines = wrapped(
+        vec![Span::styled(format!(" {} ", f.id), paint.bold())],
+        &finding_view::summary(f),
+        plain,
+        1,
+        width,
+    );
     if f.culprits.len() > 1 {
         let who: Vec<String> = f.culprits.iter().map(culprit::describe).collect();
-        lines.push(Line::raw(format!(" Who: {}", who.join("; "))));
+        let prefix = vec![Span::raw(" Who: ")];
+        lines.extend(wrapped(prefix, &who.join("; "), plain, 6, width));
     }
     if !f.evidence.is_empty() {
-        lines.push(Line::styled(" Evidence:", paint.bold()));
+        lines.push(heading(" Evidence:"));
         for e in &f.evidence {
             let text =
                 crate::render::escape::for_terminal(&crate::render::proof::text(e)).into_owned();
-            lines.push(Line::raw(format!("  - {text}")));
+            lines.extend(wrapped(vec![Span::raw("  - ")], &text, plain, 4, width));
         }
     }
     let causes = finding_view::causes(f);
     if !causes.is_empty() {
-        lines.push(Line::styled(" Likely causes:", paint.bold()));
+        lines.push(heading(" Likely causes:"));
         for (i, cause) in causes.iter().enumerate() {
-            lines.push(Line::raw(format!("  {}. {cause}", i + 1)));
+            let number = format!("  {}. ", i + 1);
+            let hang = number.len();
+            lines.extend(wrapped(vec![Span::raw(number)], cause, plain, hang, width));
         }
     }
     if !f.next_steps.is_empty() {
-        lines.push(Line::styled(" Next:", paint.bold()));
+        lines.push(heading(" Next:"));
+        let green = paint.fg(Color::Green);
         for step in &f.next_steps {
-            lines.push(Line::styled(format!("  {step}"), paint.fg(Color::Green)));
+            // A command goes on as far as the screen allows, continued four columns in.
+            lines.extend(wrapped(
+                vec![Span::styled("  ", green)],
+                step,
+                green,
+                4,
+                width,
+            ));
         }
     }
     lines
