@@ -11,6 +11,7 @@ processes of at most --per-worker fds each. Mix (of every 18 sockets):
    2 CLOSE_WAIT + 2 FIN_WAIT2 (the client shuts down writing, the server never closes)
    2 TIME_WAIT     (the client closes first; no fd, and gone after 60 s)
 plus one LISTEN socket per worker and family. A quarter of everything is IPv6 (::1).
+With --healthy the CLOSE_WAIT/FIN_WAIT2 pairs are ESTABLISHED ones: no finding fires.
 Prints 'ready N' on stdout when every worker is done, then waits for SIGTERM or SIGINT.
 """
 
@@ -20,6 +21,9 @@ import signal
 import socket
 import sys
 import time
+
+# --healthy: the leak's pairs are ESTABLISHED ones instead.
+HEALTHY = False
 
 
 def listener(family, addr):
@@ -52,7 +56,7 @@ def worker(count, out_fd):
         addr = "::1" if family == socket.AF_INET6 else "127.0.0.1"
         lst = lists[family]
         kind = i % 10
-        if kind < 6:  # ESTABLISHED pair
+        if kind < 6 or (HEALTHY and kind < 8):  # ESTABLISHED pair
             held += pair(lst, family, addr)
             made += 2
         elif kind < 8:  # CLOSE_WAIT (server) + FIN_WAIT2 (client, fd held)
@@ -76,7 +80,11 @@ def main():
     ap.add_argument("--count", type=int, required=True, help="sockets to build")
     ap.add_argument("--per-worker", type=int, default=18000,
                     help="fds per worker process (stay under ulimit -n)")
+    ap.add_argument("--healthy", action="store_true",
+                    help="no CLOSE_WAIT/FIN_WAIT2 pairs (ESTABLISHED instead): nothing fires")
     args = ap.parse_args()
+    global HEALTHY
+    HEALTHY = args.healthy
 
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     # An fd-holding socket costs one fd, a TIME_WAIT none: 16 of every 18 sockets hold one.
