@@ -27,7 +27,10 @@ fn piped_watch_prints_a_timestamped_line_per_refresh() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     let times: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
     for t in &times {
-        assert!(t.len() == 24 && t.ends_with('Z') && t.as_bytes()[19] == b'.', "{t}");
+        assert!(
+            t.len() == 24 && t.ends_with('Z') && t.as_bytes()[19] == b'.',
+            "{t}"
+        );
     }
     assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
     let fields: Vec<&str> = lines[0].split(' ').collect();
