@@ -172,10 +172,10 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 6 -l ipv6 -
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l by -d 'Group by this key; repeat to nest (`--by process --by peer`). Default: process' -r -f -a "process\t'The processes holding the socket (a shared socket counts for each holder)'
-local-port\t'The local port'
-remote-port\t'The remote port'
-peer\t'The remote address (IPv4-mapped peers as plain IPv4)'
-uid\t'The socket\'s uid (who created it; needs no privilege)'
+local-port\t'The local port; ephemeral ones (in ip_local_port_range, no listener) as one'
+remote-port\t'The remote port (`*` for listeners)'
+peer\t'The remote address (IPv4-mapped peers as plain IPv4; `*` for listeners)'
+uid\t'The socket\'s user, named from /etc/passwd (who created it; needs no privilege)'
 netns\t'The network namespace, by container, pod or netns name (implies --all-netns)'
 container\t'The container or pod (implies --all-netns)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s n -l limit -d 'Show the N largest groups (0 = all)' -r

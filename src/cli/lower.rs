@@ -138,6 +138,7 @@ fn top(args: &TopArgs, shared: &SharedArgs) -> TopJob {
         } else {
             OwnerPlan::Findings
         },
+        ephemeral: keys.contains(&report::GroupKey::LocalPort),
         ..Plan::default()
     };
     TopJob {

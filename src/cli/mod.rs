@@ -214,13 +214,13 @@ pub struct TopArgs {
 pub enum GroupKey {
     /// The processes holding the socket (a shared socket counts for each holder).
     Process,
-    /// The local port.
+    /// The local port; ephemeral ones (in ip_local_port_range, no listener) as one.
     LocalPort,
-    /// The remote port.
+    /// The remote port (`*` for listeners).
     RemotePort,
-    /// The remote address (IPv4-mapped peers as plain IPv4).
+    /// The remote address (IPv4-mapped peers as plain IPv4; `*` for listeners).
     Peer,
-    /// The socket's uid (who created it; needs no privilege).
+    /// The socket's user, named from /etc/passwd (who created it; needs no privilege).
     Uid,
     /// The network namespace, by container, pod or netns name (implies --all-netns).
     Netns,
