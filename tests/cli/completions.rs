@@ -70,3 +70,67 @@ fn man_pages_have_every_section() {
     );
     sockscope().args(["man", "nonsense"]).assert().code(2);
 }
+
+/// Every page renders under `groff -man` with every warning on, and not one warning: a raw
+/// non-ASCII character (`…`) warns, and so would a request clap_mangen or we got wrong. The
+/// examples are commands to paste: not filled, never hyphenated (`node_ex‐porter`).
+#[test]
+fn man_pages_render_without_a_groff_warning() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let names = ["summary", "list", "top", "check", "watch", "serve"];
+    let pages: Vec<(Vec<&str>, String)> = std::iter::once(None)
+        .chain(names.iter().map(Some))
+        .map(|page| {
+            let mut args = vec!["man"];
+            args.extend(page.copied());
+            let roff = stdout_of(sockscope().args(&args));
+            // Anything else is written as a groff escape (`\[u2026]`).
+            assert!(roff.is_ascii(), "{args:?}: non-ASCII left raw");
+            (args, roff)
+        })
+        .collect();
+    if !crate::util::have_tool("groff", "groff-base") {
+        crate::util::skip("groff is not installed");
+        return;
+    }
+    for (args, roff) in pages {
+        let render = |opts: &[&str]| {
+            let mut groff = Command::new("groff")
+                .args(opts)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            groff
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(roff.as_bytes())
+                .unwrap();
+            groff.wait_with_output().unwrap()
+        };
+        let checked = render(&["-man", "-ww", "-z"]);
+        assert!(checked.status.success(), "{args:?}: groff failed");
+        let warnings = String::from_utf8_lossy(&checked.stderr);
+        assert!(warnings.is_empty(), "{args:?}:\n{warnings}");
+        // At 60 columns, every example is still one whole line, unhyphenated.
+        let text = render(&["-man", "-Tutf8", "-rLL=60n", "-P", "-cbou"]);
+        let text = String::from_utf8_lossy(&text.stdout);
+        let examples = text
+            .split("EXAMPLES")
+            .nth(1)
+            .and_then(|rest| rest.split("SEE ALSO").next())
+            .unwrap_or_else(|| panic!("{args:?} has no EXAMPLES:\n{text}"));
+        // Hyphenation breaks a word with U+2010; justification pads with spaces.
+        assert!(!examples.contains('‐'), "{args:?} hyphenates:\n{examples}");
+        for command in examples
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("sockscope"))
+        {
+            assert!(!command.contains("  "), "{args:?} justifies: {command}");
+        }
+    }
+}
