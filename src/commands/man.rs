@@ -6,11 +6,8 @@ use std::io::{self, Write};
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, MAN_PAGES as PAGES};
 use crate::error::Error;
-
-/// The commands that have a page of their own.
-pub const PAGES: &[&str] = &["summary", "list", "top", "check", "watch", "serve"];
 
 /// Writes the page of `command` (the main page for `None`), in ASCII: whatever else the help
 /// texts hold (`…`) as groff's `\[uXXXX]`, which man-db, groff and mandoc all read, where a raw

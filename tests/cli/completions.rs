@@ -134,3 +134,74 @@ fn man_pages_render_without_a_groff_warning() {
         }
     }
 }
+
+/// Bash completion offers what each place takes: `man` its pages (not the options),
+/// `--netns` the `/run/netns` names (under `--host-root`) and `host`, `check --format` only
+/// check's formats. Driven through the registered completion function in a real bash.
+#[test]
+fn bash_completes_pages_namespaces_and_checks_formats() {
+    let script = stdout_of(sockscope().args(["completions", "bash"]));
+    // The function with sockscope's own values is the one registered last, so it runs.
+    let last = script.rfind("complete -F").unwrap();
+    assert!(script[last..].starts_with("complete -F _sockscope_values"));
+    if !crate::util::have_tool("bash", "bash") {
+        crate::util::skip("bash is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sockscope.bash");
+    std::fs::write(&file, &script).unwrap();
+    let host = dir.path().join("host");
+    std::fs::create_dir_all(host.join("run/netns")).unwrap();
+    for name in ["red", "blue"] {
+        std::fs::write(host.join("run/netns").join(name), "").unwrap();
+    }
+    let driver = r#"
+        source "$1"
+        fn=$(complete -p sockscope | sed -n 's/.*-F \([^ ]*\).*/\1/p')
+        comp() {
+            COMP_WORDS=("$@")
+            COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+            COMPREPLY=()
+            "$fn" sockscope "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+            printf '%s\n' "${COMPREPLY[*]}"
+        }
+        comp sockscope man ""
+        comp sockscope man t
+        comp sockscope --host-root "$2" --netns ""
+        comp sockscope --host-root "$2" top --netns r
+        comp sockscope check --format ""
+        comp sockscope --state close-wait check --format n
+        comp sockscope --format ""
+        comp sockscope completions ""
+    "#;
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", driver, "driver"])
+        .arg(&file)
+        .arg(&host)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "summary list top check watch serve",
+            "top",
+            "host blue red",
+            "red",
+            "text nagios json prometheus",
+            "nagios",
+            "table json plain text nagios prometheus screen",
+            // Not broken: the completions command still offers its shells (and options).
+            lines[7],
+        ],
+        "{stdout}"
+    );
+    assert!(lines[7].contains("bash elvish fish"), "{stdout}");
+}
