@@ -918,6 +918,10 @@ _sockscope_values() {
         case "${COMP_WORDS[i]}" in
             --host-root)
                 root="${COMP_WORDS[i+1]}"
+                # `--host-root=DIR`: bash splits at the `=`.
+                if [[ "${root}" == "=" ]]; then
+                    root="${COMP_WORDS[i+2]}"
+                fi
                 ;;
             summary|list|top|check|watch|serve|completions|man|help)
                 if [[ -z "${cmd}" ]]; then
@@ -926,7 +930,14 @@ _sockscope_values() {
                 ;;
         esac
     done
-    if [[ "${prev}" == --netns ]]; then
+    # `--netns=NAME`: bash makes the `=` a word of its own.
+    local opt="${prev}"
+    if [[ "${cur}" == "=" ]]; then
+        cur=""
+    elif [[ "${prev}" == "=" && ${COMP_CWORD} -gt 1 ]]; then
+        opt="${COMP_WORDS[COMP_CWORD-2]}"
+    fi
+    if [[ "${opt}" == --netns ]]; then
         local names=(host)
         for f in "${root%/}"/run/netns/*; do
             if [[ -e "${f}" ]]; then

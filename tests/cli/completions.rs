@@ -170,6 +170,8 @@ fn bash_completes_pages_namespaces_and_checks_formats() {
         comp sockscope man t
         comp sockscope --host-root "$2" --netns ""
         comp sockscope --host-root "$2" top --netns r
+        comp sockscope --host-root = "$2" --netns = b
+        comp sockscope --host-root "$2" check --netns =
         comp sockscope check --format ""
         comp sockscope --state close-wait check --format n
         comp sockscope --format ""
@@ -195,13 +197,15 @@ fn bash_completes_pages_namespaces_and_checks_formats() {
             "top",
             "host blue red",
             "red",
+            "blue",
+            "host blue red",
             "text nagios json prometheus",
             "nagios",
             "table json plain text nagios prometheus screen",
             // Not broken: the completions command still offers its shells (and options).
-            lines[7],
+            lines[9],
         ],
         "{stdout}"
     );
-    assert!(lines[7].contains("bash elvish fish"), "{stdout}");
+    assert!(lines[9].contains("bash elvish fish"), "{stdout}");
 }
