@@ -148,13 +148,13 @@ Register-ArgumentCompleter -Native -CommandName 'sockscope' -ScriptBlock {
             break
         }
         'sockscope;check' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: text]')
             [CompletionResult]::new('--warn', '--warn', [CompletionResultType]::ParameterName, 'Warning when a state''s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable')
             [CompletionResult]::new('--crit', '--crit', [CompletionResultType]::ParameterName, 'Critical when a state''s count is outside RANGE, e.g. --crit close-wait=500. Repeatable')
             [CompletionResult]::new('--textfile', '--textfile', [CompletionResultType]::ParameterName, 'Also write the Prometheus text format to PATH, atomically and world-readable (for node_exporter''s textfile collector), whatever --format says')
             [CompletionResult]::new('--state-file', '--state-file', [CompletionResultType]::ParameterName, 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically')
             [CompletionResult]::new('--renotify', '--renotify', [CompletionResultType]::ParameterName, 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once')
             [CompletionResult]::new('--stuck-after', '--stuck-after', [CompletionResultType]::ParameterName, 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; check: text]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sockets in this state or state group (repeatable)')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)')

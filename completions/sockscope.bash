@@ -143,12 +143,16 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__check)
-            opts="-v -4 -6 -h --warn --crit --textfile --state-file --renotify --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
+            opts="-v -4 -6 -h --format --warn --crit --textfile --state-file --renotify --stuck-after --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text nagios json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
                 --warn)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -171,10 +175,6 @@ _sockscope() {
                     ;;
                 --stuck-after)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json plain text nagios prometheus screen" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -509,7 +509,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__man)
-            opts="-v -4 -6 -h --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
+            opts="-v -4 -6 -h --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help summary list top check watch serve"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -905,4 +905,57 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
     complete -F _sockscope -o nosort -o bashdefault -o default sockscope
 else
     complete -F _sockscope -o bashdefault -o default sockscope
+fi
+
+# sockscope's own values, which clap_complete cannot know: the network namespaces for
+# --netns, the pages for `man`. Everything else is _sockscope's.
+_sockscope_values() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="" cmd="" root="" i f
+    if [[ ${COMP_CWORD} -gt 0 ]]; then
+        prev="${COMP_WORDS[COMP_CWORD-1]}"
+    fi
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            --host-root)
+                root="${COMP_WORDS[i+1]}"
+                # `--host-root=DIR`: bash splits at the `=`.
+                if [[ "${root}" == "=" ]]; then
+                    root="${COMP_WORDS[i+2]}"
+                fi
+                ;;
+            summary|list|top|check|watch|serve|completions|man|help)
+                if [[ -z "${cmd}" ]]; then
+                    cmd="${COMP_WORDS[i]}"
+                fi
+                ;;
+        esac
+    done
+    # `--netns=NAME`: bash makes the `=` a word of its own.
+    local opt="${prev}"
+    if [[ "${cur}" == "=" ]]; then
+        cur=""
+    elif [[ "${prev}" == "=" && ${COMP_CWORD} -gt 1 ]]; then
+        opt="${COMP_WORDS[COMP_CWORD-2]}"
+    fi
+    if [[ "${opt}" == --netns ]]; then
+        local names=(host)
+        for f in "${root%/}"/run/netns/*; do
+            if [[ -e "${f}" ]]; then
+                names+=("${f##*/}")
+            fi
+        done
+        COMPREPLY=($(compgen -W "${names[*]}" -- "${cur}"))
+        return 0
+    fi
+    if [[ "${cmd}" == man && "${prev}" == man && "${cur}" != -* ]]; then
+        COMPREPLY=($(compgen -W "summary list top check watch serve" -- "${cur}"))
+        return 0
+    fi
+    _sockscope "$@"
+}
+
+if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
+    complete -F _sockscope_values -o nosort -o bashdefault -o default sockscope
+else
+    complete -F _sockscope_values -o bashdefault -o default sockscope
 fi

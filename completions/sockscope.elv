@@ -141,13 +141,13 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'sockscope;check'= {
+            cand --format 'Output format [default: text]'
             cand --warn 'Warning when a state''s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable'
             cand --crit 'Critical when a state''s count is outside RANGE, e.g. --crit close-wait=500. Repeatable'
             cand --textfile 'Also write the Prometheus text format to PATH, atomically and world-readable (for node_exporter''s textfile collector), whatever --format says'
             cand --state-file 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically'
             cand --renotify 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once'
             cand --stuck-after 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck'
-            cand --format 'Output format [default: table; check: text]'
             cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary'
             cand --state 'Only sockets in this state or state group (repeatable)'
             cand --port 'Only sockets whose local or remote port is PORT or in LO-HI (repeatable)'

@@ -172,10 +172,10 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s 6 -l ipv6 -
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l by -d 'Group by this key; repeat to nest (`--by process --by peer`). Default: process' -r -f -a "process\t'The processes holding the socket (a shared socket counts for each holder)'
-local-port\t'The local port'
-remote-port\t'The remote port'
-peer\t'The remote address (IPv4-mapped peers as plain IPv4)'
-uid\t'The socket\'s uid (who created it; needs no privilege)'
+local-port\t'The local port; ephemeral ones (in ip_local_port_range, no listener) as one'
+remote-port\t'The remote port (`*` for listeners)'
+peer\t'The remote address (IPv4-mapped peers as plain IPv4; `*` for listeners)'
+uid\t'The socket\'s user, named from /etc/passwd (who created it; needs no privilege)'
 netns\t'The network namespace, by container, pod or netns name (implies --all-netns)'
 container\t'The container or pod (implies --all-netns)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s n -l limit -d 'Show the N largest groups (0 = all)' -r
@@ -222,19 +222,16 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 4 -l ipv4 -d
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s 6 -l ipv6 -d 'Only IPv6 sockets, dual-stack ones included'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -l all-netns -d 'Every network namespace on the host (containers, pods, `ip netns`), each counted and diagnosed on its own and named after its container or pod, plus the host-wide total'
 complete -c sockscope -n "__fish_sockscope_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l format -d 'Output format [default: text]' -r -f -a "text\t'Nothing when OK, otherwise the status and each finding, for cron mail (the default)'
+nagios\t'One line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
+json\t'The summary\'s JSON document plus "status" and "exit_code"'
+prometheus\t'The Prometheus text exposition format'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l warn -d 'Warning when a state\'s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l crit -d 'Critical when a state\'s count is outside RANGE, e.g. --crit close-wait=500. Repeatable' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l textfile -d 'Also write the Prometheus text format to PATH, atomically and world-readable (for node_exporter\'s textfile collector), whatever --format says' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state-file -d 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l renotify -d 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
-complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
-json\t'A versioned JSON document for scripts (schema_version 1)'
-plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
-text\t'check: nothing when OK, otherwise the status and each finding, for cron mail (check\'s default)'
-nagios\t'check: one line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga)'
-prometheus\t'check: the Prometheus text exposition format'
-screen\t'watch: the full-screen live view (watch\'s default on a terminal; piped, watch prints a plain record per refresh)'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''

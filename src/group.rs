@@ -6,9 +6,9 @@
 //! each socket waits for its owners as 16 bytes: its inode, its state and an index of the values
 //! of its other keys, so a million sockets cost 16 MiB, not a key of strings each.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::model::{FastMap, Socket, SocketKind, StateCounts, TcpState};
+use crate::model::{FastMap, LocalPorts, Socket, SocketKind, StateCounts, TcpState};
 use crate::report::{Group, GroupKey, KeyValue, NetnsLabel, Owners};
 
 /// A socket waiting for its owners.
@@ -179,25 +179,74 @@ impl<'a> Grouper<'a> {
                 }
             }
         }
-        let mut groups: Vec<Group> = groups
-            .into_iter()
-            .map(|(key, counts)| Group { key, counts })
-            .collect();
-        groups.sort_by(|a, b| {
-            b.counts
-                .total()
-                .cmp(&a.counts.total())
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        groups
+        sorted(
+            groups
+                .into_iter()
+                .map(|(key, counts)| Group { key, counts })
+                .collect(),
+        )
     }
+}
+
+/// Largest first; ties in key order, so output is stable.
+fn sorted(mut groups: Vec<Group>) -> Vec<Group> {
+    groups.sort_by(|a, b| {
+        b.counts
+            .total()
+            .cmp(&a.counts.total())
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    groups
+}
+
+/// Folds the ephemeral local ports of each group into one value, as `serve` keeps ephemeral
+/// ports out of its series: a client's thousand connections are one row, not a thousand.
+/// Returns the groups, sorted again, and how many distinct ports were folded.
+pub fn fold_ephemeral(groups: Vec<Group>, ports: &LocalPorts) -> (Vec<Group>, u64) {
+    let (from, to) = ports.range;
+    let mut folded: BTreeMap<Vec<KeyValue>, (StateCounts, BTreeSet<u16>)> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(groups.len());
+    let mut all = BTreeSet::new();
+    for group in groups {
+        let mut port = None;
+        let key: Vec<KeyValue> = group
+            .key
+            .iter()
+            .map(|value| match *value {
+                KeyValue::LocalPort(p) if ports.is_ephemeral(p) => {
+                    port = Some(p);
+                    KeyValue::Ephemeral { from, to, ports: 0 }
+                }
+                ref other => other.clone(),
+            })
+            .collect();
+        let Some(port) = port else {
+            kept.push(group);
+            continue;
+        };
+        all.insert(port);
+        let (counts, seen) = folded.entry(key).or_default();
+        counts.merge(&group.counts);
+        seen.insert(port);
+    }
+    for (mut key, (counts, seen)) in folded {
+        for value in &mut key {
+            if let KeyValue::Ephemeral { ports, .. } = value {
+                *ports = u32::try_from(seen.len()).unwrap_or(u32::MAX);
+            }
+        }
+        kept.push(Group { key, counts });
+    }
+    (sorted(kept), all.len() as u64)
 }
 
 /// A key's value that needs neither the namespace nor the holders.
 fn plain_value(key: GroupKey, socket: &Socket) -> KeyValue {
     match key {
         GroupKey::LocalPort => KeyValue::LocalPort(socket.local.port()),
+        GroupKey::RemotePort if socket.remote.port() == 0 => KeyValue::NoPeer,
         GroupKey::RemotePort => KeyValue::RemotePort(socket.remote.port()),
+        GroupKey::Peer if socket.remote.ip().is_unspecified() => KeyValue::NoPeer,
         GroupKey::Peer => KeyValue::Peer(socket.remote.ip()),
         GroupKey::Uid if socket.kind != SocketKind::Full => KeyValue::NoUid,
         GroupKey::Uid => KeyValue::Uid(socket.uid),

@@ -6,7 +6,9 @@
 #
 # Installs tmux with apt-get when missing and root; otherwise says why it skips (exit 0, or 1
 # under SOCKSCOPE_REQUIRE_LIVE=1: tests/lib.sh).
-# Uses its own tmux server (-L) and cleans up everything it starts.
+# Uses its own tmux server (-L, named after its temporary directory: in the PID namespace below
+# every run's $$ is 1, and runs side by side must not share or kill one server) and cleans up
+# everything it starts.
 # With --capture FILE, also writes the screen (100x34, after a few refreshes) to FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,7 @@ need python3 python3 # it holds the CLOSE_WAIT leak
 
 bin=$(build_sockscope)
 tmp=$(mktemp -d)
-server="sockscope-test-$$"
+server="sockscope-test-${tmp##*/}"
 leak_pid=""
 cleanup() {
     tmux -L "$server" kill-server 2>/dev/null || true

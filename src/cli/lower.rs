@@ -138,6 +138,7 @@ fn top(args: &TopArgs, shared: &SharedArgs) -> TopJob {
         } else {
             OwnerPlan::Findings
         },
+        ephemeral: keys.contains(&report::GroupKey::LocalPort),
         ..Plan::default()
     };
     TopJob {
@@ -230,6 +231,22 @@ fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
         Some(path) => WebConfig::load(path)?,
         None => WebConfig::default(),
     };
+    // What serve answers is the scraper's to choose (the Accept header), and every state is
+    // always exported: options that would be ignored or leave series out are refused.
+    if let Some(format) = shared.format_arg() {
+        return Err(Error::Usage(format!(
+            "--format {}: serve answers in the Prometheus text format, or OpenMetrics when the \
+             scraper's Accept header asks for it; drop --format",
+            format.name()
+        )));
+    }
+    if !shared.filter.states.is_empty() {
+        return Err(Error::Usage(
+            "--state: serve exports every state, zeros included, so alert rules never meet a \
+             missing series; select states in the query (sockscope_sockets{state=\"close_wait\"})"
+                .into(),
+        ));
+    }
     if args.max_connections == 0 {
         return Err(Error::Usage("--max-connections must be at least 1".into()));
     }

@@ -10,6 +10,7 @@ mod watch;
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
@@ -79,11 +80,14 @@ pub enum Command {
     ///
     /// For example: sockscope man | man -l -; sockscope man check | man -l -
     Man {
-        /// The command whose page to print (summary, list, top, check, watch, serve).
-        #[arg(value_name = "COMMAND")]
+        /// The command whose page to print.
+        #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(MAN_PAGES))]
         command: Option<String>,
     },
 }
+
+/// The commands that have a man page of their own (`sockscope man COMMAND`).
+pub const MAN_PAGES: &[&str] = &["summary", "list", "top", "check", "watch", "serve"];
 
 /// The options every command takes, before or after the subcommand.
 #[derive(Debug, Clone, Args)]
@@ -121,6 +125,17 @@ pub struct ListArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
+    /// Output format [default: text].
+    // check's own value set, under the same id as the shared --format, which clap then does not
+    // give check: its help and completions offer only what check writes. A value given before
+    // the command (`sockscope --format table check`) is refused when lowered.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = clap::builder::EnumValueParser::<CheckFormat>::new().map(FormatArg::from),
+        help_heading = "Output",
+    )]
+    pub format: Option<FormatArg>,
     /// Warning when a state's count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20),
     /// e.g. --warn close-wait=100. Repeatable.
     #[arg(long = "warn", value_name = "STATE=RANGE", value_parser = parse_state_range)]
@@ -214,13 +229,13 @@ pub struct TopArgs {
 pub enum GroupKey {
     /// The processes holding the socket (a shared socket counts for each holder).
     Process,
-    /// The local port.
+    /// The local port; ephemeral ones (in ip_local_port_range, no listener) as one.
     LocalPort,
-    /// The remote port.
+    /// The remote port (`*` for listeners).
     RemotePort,
-    /// The remote address (IPv4-mapped peers as plain IPv4).
+    /// The remote address (IPv4-mapped peers as plain IPv4; `*` for listeners).
     Peer,
-    /// The socket's uid (who created it; needs no privilege).
+    /// The socket's user, named from /etc/passwd (who created it; needs no privilege).
     Uid,
     /// The network namespace, by container, pod or netns name (implies --all-netns).
     Netns,
@@ -248,6 +263,30 @@ pub enum FormatArg {
     /// watch: the full-screen live view (watch's default on a terminal; piped, watch prints a
     /// plain record per refresh).
     Screen,
+}
+
+/// `check --format`: the formats check writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Nothing when OK, otherwise the status and each finding, for cron mail (the default).
+    Text,
+    /// One line `SOCKSCOPE STATUS - summary | perfdata`, then details (Nagios, Icinga).
+    Nagios,
+    /// The summary's JSON document plus "status" and "exit_code".
+    Json,
+    /// The Prometheus text exposition format.
+    Prometheus,
+}
+
+impl From<CheckFormat> for FormatArg {
+    fn from(format: CheckFormat) -> FormatArg {
+        match format {
+            CheckFormat::Text => FormatArg::Text,
+            CheckFormat::Nagios => FormatArg::Nagios,
+            CheckFormat::Json => FormatArg::Json,
+            CheckFormat::Prometheus => FormatArg::Prometheus,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -19,6 +19,7 @@ pub mod runtimes;
 mod tables;
 pub mod tcp_info;
 pub mod threads;
+pub mod users;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};

@@ -6,14 +6,29 @@ use std::io::{self, Write};
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, MAN_PAGES as PAGES};
 use crate::error::Error;
 
-/// The commands that have a page of their own.
-pub const PAGES: &[&str] = &["summary", "list", "top", "check", "watch", "serve"];
-
-/// Writes the page of `command` (the main page for `None`).
+/// Writes the page of `command` (the main page for `None`), in ASCII: whatever else the help
+/// texts hold (`…`) as groff's `\[uXXXX]`, which man-db, groff and mandoc all read, where a raw
+/// character warns without preconv.
 pub fn run(command: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
+    let mut page = Vec::new();
+    render(command, &mut page)?;
+    let text = String::from_utf8_lossy(&page);
+    let mut ascii = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            ascii.push_str(&format!("\\[u{:04X}]", u32::from(c)));
+        }
+    }
+    out.write_all(ascii.as_bytes())?;
+    Ok(())
+}
+
+fn render(command: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
     let root = Cli::command();
     let (cmd, name) = match command {
         None => (root, "sockscope".to_string()),
@@ -71,13 +86,21 @@ fn section(out: &mut dyn Write, title: &str, paragraphs: &[&str]) -> io::Result<
     Ok(())
 }
 
-/// Example commands, each with what it does.
+/// Example commands, each with what it does. A command is a line to paste: not filled, not
+/// hyphenated; the text under it is set ragged-right, unhyphenated, as the rest of the page
+/// after it (SEE ALSO names pages).
 fn examples(out: &mut dyn Write, items: &[(&str, &str)]) -> io::Result<()> {
     writeln!(out, ".SH EXAMPLES")?;
+    writeln!(out, ".nh")?;
+    writeln!(out, ".ad l")?;
     for (command, what) in items {
-        writeln!(out, ".TP")?;
-        writeln!(out, ".B {}", roff_escape(command))?;
+        writeln!(out, ".PP")?;
+        writeln!(out, ".nf")?;
+        writeln!(out, "\\fB{}\\fR", roff_escape(command))?;
+        writeln!(out, ".fi")?;
+        writeln!(out, ".RS 4")?;
         writeln!(out, "{}", roff_escape(what))?;
+        writeln!(out, ".RE")?;
     }
     Ok(())
 }

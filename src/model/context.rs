@@ -56,3 +56,18 @@ impl KernelContext {
         self.counters.get(name).copied()
     }
 }
+
+/// Which local ports of a namespace are ephemeral: inside `ip_local_port_range` and held by no
+/// listener. A listener the kernel placed in the range (bind to port 0) is a service port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalPorts {
+    /// `ip_local_port_range`, inclusive.
+    pub range: (u16, u16),
+    pub listening: std::collections::BTreeSet<u16>,
+}
+
+impl LocalPorts {
+    pub fn is_ephemeral(&self, port: u16) -> bool {
+        (self.range.0..=self.range.1).contains(&port) && !self.listening.contains(&port)
+    }
+}

@@ -12,7 +12,7 @@ mod tcp_info;
 pub use call::Call;
 #[cfg(test)]
 pub use context::Sysctls;
-pub use context::{KernelContext, Sockstat};
+pub use context::{KernelContext, LocalPorts, Sockstat};
 pub use counts::{StateCounts, Tally};
 pub use state_set::{SELECTORS, StateSelector, StateSet};
 pub use table::{SocketTable, SortFields, sort_renumbering};

@@ -23,7 +23,7 @@ use crate::alert::state::Saved;
 use crate::collect::context::read_boot_id;
 use crate::diagnose::{self, steps::Place};
 use crate::error::Error;
-use crate::model::{KernelContext, Socket};
+use crate::model::{KernelContext, LocalPorts, Socket};
 use crate::report::{Attribution, NetnsLabel, Owners, SummaryReport, Unopened};
 use pass::{Part, Run};
 pub use request::{History, OwnerPlan, Plan, Request, Scope};
@@ -57,6 +57,9 @@ pub struct Finished {
     /// The ages read (the plan's states and the findings'), of the first namespace: the
     /// host's, or the one chosen.
     pub ages: Vec<crate::report::Ages>,
+    /// With [`Plan::ephemeral`]: which local ports are ephemeral, when every namespace read
+    /// has the same port range (the listeners of all of them count).
+    pub local_ports: Option<LocalPorts>,
 }
 
 /// Runs the request: every socket of the scope once, each matching one handed to `each`.
@@ -162,6 +165,7 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
         .as_ref()
         .filter(|_| !wanted.is_empty())
         .map(|found| Attribution::of_inodes(named, found));
+    let local_ports = local_ports(&parts);
     let assembled = assemble::assemble(request, parts, sweep, attribution, collected_at);
     let mut finished = finish::finish(request, assembled, &place);
     if !extra.is_empty() {
@@ -169,7 +173,22 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
     }
     finished.walk = every;
     finished.ages = ages;
+    finished.local_ports = local_ports;
     Ok(finished)
+}
+
+/// The namespaces' local ports as one: their shared port range, every namespace's listeners.
+fn local_ports(parts: &[Part]) -> Option<LocalPorts> {
+    let mut all: Option<LocalPorts> = None;
+    for part in parts {
+        let ports = part.local_ports.as_ref()?;
+        match &mut all {
+            None => all = Some(ports.clone()),
+            Some(all) if all.range == ports.range => all.listening.extend(&ports.listening),
+            Some(_) => return None,
+        }
+    }
+    all
 }
 
 /// Every namespace of the scope, read and judged without owners; a namespace of a sweep that

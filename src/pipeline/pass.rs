@@ -13,7 +13,7 @@ use crate::diagnose::evidence::EvidenceSet;
 use crate::diagnose::observe::{Limits, Observations};
 use crate::diagnose::{self, Input, Processes};
 use crate::error::Error;
-use crate::model::{KernelContext, StateSet, Tally};
+use crate::model::{KernelContext, LocalPorts, StateSet, Tally, TcpState};
 use crate::report::{Collection, NetnsLabel, Owners};
 
 /// What every pass of one run shares.
@@ -42,6 +42,8 @@ pub(super) struct Part {
     pub extra: HashSet<u64>,
     /// What was read behind its findings, once the owners are known.
     pub evidence: Option<EvidenceSet>,
+    /// With [`super::Plan::ephemeral`], where the port range could be read.
+    pub local_ports: Option<LocalPorts>,
 }
 
 impl Run<'_> {
@@ -56,15 +58,32 @@ impl Run<'_> {
     ) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
         let request = self.request;
         let plan = &request.plan;
-        let context = if !plan.diagnose {
-            KernelContext::default()
-        } else if source.enters_namespace() && source.pid().is_none() {
-            targets::context_unreachable()
-        } else {
-            // /proc/sys shows this process's own namespace: another's sysctls are unknown.
-            let other = source.pid().is_some() || source.enters_namespace();
-            read_context(source.root(), &source.net_dir(), other)
+        let read = || {
+            if source.enters_namespace() && source.pid().is_none() {
+                targets::context_unreachable()
+            } else {
+                // /proc/sys shows this process's own namespace: another's sysctls are unknown.
+                let other = source.pid().is_some() || source.enters_namespace();
+                read_context(source.root(), &source.net_dir(), other)
+            }
         };
+        let context = if plan.diagnose {
+            read()
+        } else {
+            KernelContext::default()
+        };
+        let mut local_ports = plan
+            .ephemeral
+            .then(|| match context.sysctl.ip_local_port_range {
+                Some(range) => Some(range),
+                None if plan.diagnose => None,
+                None => read().sysctl.ip_local_port_range,
+            })
+            .flatten()
+            .map(|range| LocalPorts {
+                range,
+                ..LocalPorts::default()
+            });
         let limits = Limits::of(&request.config.settings.thresholds);
         let mut obs = Observations::new(limits, &context);
         obs.watch_ports(request.config.watched_ports());
@@ -80,6 +99,12 @@ impl Run<'_> {
             |socket| {
                 if plan.diagnose {
                     obs.count_all(socket);
+                }
+                // Listeners come first in each table, filtered or not.
+                if socket.state == TcpState::Listen
+                    && let Some(ports) = &mut local_ports
+                {
+                    ports.listening.insert(socket.local.port());
                 }
                 if filter.matches(socket) {
                     tally.add(socket.family, socket.state);
@@ -109,6 +134,7 @@ impl Run<'_> {
             wanted: HashSet::new(),
             extra,
             evidence: None,
+            local_ports,
         };
         if plan.diagnose {
             self.judge(&mut part, compares, None);
@@ -190,6 +216,10 @@ fn garbage(c: Collection) -> Result<Collection, Error> {
 pub(super) fn wanted_states(request: &Request) -> Option<StateSet> {
     if request.plan.diagnose {
         None
+    } else if request.plan.ephemeral {
+        // The listeners say which ports are services; the filter drops them from the rows.
+        let states = request.scope.filter.kernel_states()?;
+        Some(states.union(StateSet::one(TcpState::Listen)))
     } else {
         request.scope.filter.kernel_states()
     }

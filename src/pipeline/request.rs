@@ -53,6 +53,9 @@ pub struct Plan {
     /// Date these states' sockets (tcp_info) whenever there are any, finding or not: `serve`'s
     /// and `watch`'s oldest CLOSE_WAIT. Findings add the states they are about.
     pub ages: StateSet,
+    /// Tell ephemeral local ports apart (`top --by local-port`): the port range is read and
+    /// the listeners are seen whatever `--state` asks for ([`super::Finished::local_ports`]).
+    pub ephemeral: bool,
 }
 
 /// Which sockets' owners a run looks up. Each run walks `/proc/*/fd` at most once.

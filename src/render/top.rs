@@ -18,7 +18,7 @@ fn heading(key: GroupKey) -> &'static str {
         GroupKey::LocalPort => "Local port",
         GroupKey::RemotePort => "Remote port",
         GroupKey::Peer => "Peer",
-        GroupKey::Uid => "Uid",
+        GroupKey::Uid => "User",
         GroupKey::Netns => "Namespace",
         GroupKey::Container => "Container",
     }
@@ -34,6 +34,10 @@ pub(crate) fn key_text(value: &KeyValue, field: bool) -> String {
         KeyValue::UnknownOwner if field => "?".into(),
         KeyValue::UnknownOwner => "(unknown)".into(),
         KeyValue::LocalPort(p) | KeyValue::RemotePort(p) => p.to_string(),
+        // One awk field, in the syntax of --sport.
+        KeyValue::Ephemeral { from, to, .. } if field => format!("{from}-{to}"),
+        KeyValue::Ephemeral { ports, .. } => format!("ephemeral ({})", plural(*ports, "port")),
+        KeyValue::NoPeer => "*".into(),
         KeyValue::Peer(ip) => ip.to_string(),
         KeyValue::Uid(uid) => uid.to_string(),
         KeyValue::NoUid if field => "-".into(),
@@ -44,6 +48,26 @@ pub(crate) fn key_text(value: &KeyValue, field: bool) -> String {
         KeyValue::Container(None) => "(not a container)".into(),
         KeyValue::Container(Some(name)) if field => escape::for_field(name).into_owned(),
         KeyValue::Container(Some(name)) => escape::for_terminal(name).into_owned(),
+    }
+}
+
+fn plural(n: u32, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// A key value of the report: uids by their user's name where the host's passwd has one.
+fn value_text(report: &TopReport, value: &KeyValue, field: bool) -> String {
+    match value {
+        KeyValue::Uid(uid) => match report.users.get(uid) {
+            Some(name) if field => escape::for_field(name).into_owned(),
+            Some(name) => escape::for_terminal(name).into_owned(),
+            None => uid.to_string(),
+        },
+        other => key_text(other, field),
     }
 }
 
@@ -129,7 +153,7 @@ fn table(report: &TopReport, style: Style, compact: bool) -> String {
         let mut row: Vec<Cell> = group
             .key
             .iter()
-            .map(|k| Cell::new(key_text(k, false)))
+            .map(|k| Cell::new(value_text(report, k, false)))
             .collect();
         row.push(Cell::new(group.counts.total()));
         row.push(Cell::new(format!(
@@ -210,6 +234,12 @@ fn longest_state(report: &TopReport, states: &[TcpState]) -> u16 {
 /// The limit, the filter, gaps in attribution and skipped lines, in words.
 fn notes(report: &TopReport) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some((from, to, ports)) = report.ephemeral {
+        notes.push(format!(
+            "ephemeral: {ports} local {} in ip_local_port_range ({from}–{to}) that no listener holds, counted as one (`sockscope list --sport {from}-{to}` lists their sockets).",
+            if ports == 1 { "port" } else { "ports" }
+        ));
+    }
     if let Some((groups, sockets)) = report.rest {
         notes.push(format!(
             "{groups} smaller groups with {sockets} sockets not shown (-n 0 shows all)."
@@ -230,7 +260,11 @@ fn notes(report: &TopReport) -> Vec<String> {
 /// non-zero state. No header.
 fn render_plain(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
     for group in &report.groups {
-        let mut fields: Vec<String> = group.key.iter().map(|k| key_text(k, true)).collect();
+        let mut fields: Vec<String> = group
+            .key
+            .iter()
+            .map(|k| value_text(report, k, true))
+            .collect();
         fields.push(group.counts.total().to_string());
         fields.push(format!(
             "{:.1}",
@@ -272,6 +306,15 @@ struct GroupView<'a> {
     by: &'a [GroupKey],
     group: &'a Group,
     total: u64,
+    users: &'a std::collections::BTreeMap<u32, String>,
+}
+
+/// Ephemeral local ports folded into a group: `local_port` is then `null`.
+#[derive(Serialize)]
+struct EphemeralView {
+    from: u16,
+    to: u16,
+    ports: u32,
 }
 
 #[derive(Serialize)]
@@ -307,9 +350,27 @@ impl Serialize for GroupView<'_> {
                 KeyValue::NoProcess => map.serialize_entry(name, &ProcessView::None)?,
                 KeyValue::UnknownOwner => map.serialize_entry(name, &ProcessView::Unknown)?,
                 KeyValue::LocalPort(p) | KeyValue::RemotePort(p) => map.serialize_entry(name, p)?,
+                KeyValue::Ephemeral { from, to, ports } => {
+                    map.serialize_entry(name, &None::<u16>)?;
+                    map.serialize_entry(
+                        "ephemeral",
+                        &EphemeralView {
+                            from: *from,
+                            to: *to,
+                            ports: *ports,
+                        },
+                    )?;
+                }
+                KeyValue::NoPeer => map.serialize_entry(name, &None::<u16>)?,
                 KeyValue::Peer(ip) => map.serialize_entry(name, &ip.to_string())?,
-                KeyValue::Uid(uid) => map.serialize_entry(name, uid)?,
-                KeyValue::NoUid => map.serialize_entry(name, &None::<u32>)?,
+                KeyValue::Uid(uid) => {
+                    map.serialize_entry(name, uid)?;
+                    map.serialize_entry("user", &self.users.get(uid))?;
+                }
+                KeyValue::NoUid => {
+                    map.serialize_entry(name, &None::<u32>)?;
+                    map.serialize_entry("user", &None::<&str>)?;
+                }
                 KeyValue::Netns(n) => map.serialize_entry(name, n)?,
                 KeyValue::Container(c) => map.serialize_entry(name, c)?,
             }
@@ -352,6 +413,7 @@ fn render_json(report: &TopReport, out: &mut dyn Write) -> io::Result<()> {
                 by: &report.by,
                 group,
                 total: report.total,
+                users: &report.users,
             })
             .collect(),
         other: report

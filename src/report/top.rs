@@ -1,5 +1,6 @@
 //! `sockscope top`: groups of sockets, largest first.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
@@ -43,8 +44,18 @@ pub enum KeyValue {
     /// A real socket whose holder could not be found.
     UnknownOwner,
     LocalPort(u16),
+    /// The local ports of `ip_local_port_range` that no listener holds, as one value: the
+    /// range, and how many distinct ports were folded into the group.
+    Ephemeral {
+        from: u16,
+        to: u16,
+        ports: u32,
+    },
     RemotePort(u16),
     Peer(IpAddr),
+    /// A socket with no peer (a listener, an unconnected socket): remote port 0, address
+    /// `0.0.0.0` or `::`. `ss` prints `*`.
+    NoPeer,
     Uid(u32),
     /// A mini-socket (TIME_WAIT, orphaned FIN_WAIT2, a request socket): the kernel keeps no
     /// owner for it and prints uid 0, which is not root.
@@ -74,6 +85,10 @@ pub struct TopReport {
     pub rest: Option<(u64, u64)>,
     /// Present when grouping by process.
     pub attribution: Option<Attribution>,
+    /// The names of the uids shown, from the host's `/etc/passwd` (empty when not read).
+    pub users: BTreeMap<u32, String>,
+    /// Ephemeral local ports folded into one value per group: the range and how many ports.
+    pub ephemeral: Option<(u16, u16, u64)>,
     pub filter: String,
     pub collection: Collection,
 }

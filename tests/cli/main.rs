@@ -21,6 +21,7 @@ mod serve;
 #[cfg(feature = "serve")]
 mod slow_clients;
 mod state;
+mod top;
 mod trust;
 mod truth;
 mod truth_live;

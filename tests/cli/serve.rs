@@ -687,3 +687,42 @@ fn a_failed_collection_is_a_500_not_a_dead_process() {
     assert!(body.contains("sockscope_up 0"));
     assert_eq!(server.get("/healthz", None).0, 200);
 }
+
+/// `serve --format json` used to start and answer in the Prometheus format regardless, and
+/// `serve --state close-wait` zeroed every other state's series and hid the listeners that
+/// make a port a service port: both are refused before anything listens (exit 2).
+#[test]
+fn options_serve_would_ignore_or_misread_are_refused_at_start() {
+    for (args, says) in [
+        (&["--format", "json"][..], "--format json: serve answers"),
+        (&["--json"][..], "--format json: serve answers"),
+        (&["--format", "prometheus"][..], "Accept header"),
+        (
+            &["--state", "close-wait"][..],
+            "--state: serve exports every state",
+        ),
+        (
+            &["--state", "connected"][..],
+            "--state: serve exports every state",
+        ),
+    ] {
+        let out = crate::util::sockscope()
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("serving"), "{args:?} started: {err}");
+    }
+    // Before the command too, as every shared option.
+    let out = crate::util::sockscope()
+        .args(["--state", "close-wait", "serve", "--listen", "127.0.0.1:0"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -159,6 +159,11 @@ fn argument_mistakes_are_explained() {
         (
             &["check", "--format", "plain"],
             3,
+            "[possible values: text, nagios, json, prometheus]",
+        ),
+        (
+            &["--format", "plain", "check"],
+            3,
             "check takes text, nagios, json or prometheus",
         ),
     ] {

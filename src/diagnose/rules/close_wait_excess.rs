@@ -206,6 +206,9 @@ impl Facts for CloseWaitFacts {
             plural(n, "socket"),
             if self.established == 0 {
                 "and none ESTABLISHED".to_string()
+            } else if n > self.established {
+                // "18050.0% of ESTABLISHED" says less than the count itself.
+                format!("and only {} ESTABLISHED", self.established)
             } else {
                 format!("{} of ESTABLISHED", percent(n, self.established))
             }
@@ -339,5 +342,24 @@ mod tests {
         assert!(f.facts.causes()[0].starts_with("Worker threads blocked"));
         let read = example();
         assert!(read.facts.causes()[0].starts_with("A missing close()"));
+    }
+
+    #[test]
+    fn a_share_of_established_is_given_only_when_it_means_something() {
+        let cw = |n| pile(n, TcpState::CloseWait);
+        let share = fired(judge(&RULE, &ctx(), &with(established(100), cw(25))));
+        assert!(share.facts.summary().contains("(25.0% of ESTABLISHED)"));
+        // 361 against 2 would read "18050.0% of ESTABLISHED": the count says it better.
+        let few = fired(judge(&RULE, &ctx(), &with(established(2), cw(361))));
+        let summary = few.facts.summary();
+        assert!(
+            summary.contains("361 sockets in CLOSE_WAIT (and only 2 ESTABLISHED)"),
+            "{summary}"
+        );
+        assert!(!summary.contains("% of ESTABLISHED"), "{summary}");
+        let one = fired(judge(&RULE, &ctx(), &with(established(1), cw(30))));
+        assert!(one.facts.summary().contains("(and only 1 ESTABLISHED)"));
+        let none = fired(judge(&RULE, &ctx(), &cw(30)));
+        assert!(none.facts.summary().contains("(and none ESTABLISHED)"));
     }
 }

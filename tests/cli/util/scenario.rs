@@ -42,6 +42,8 @@ pub struct Sock {
     pub owned: bool,
     /// Ticks until the timer fires, when not the usual 0x100 (full) or 0x1000 (mini).
     pub when: Option<u32>,
+    /// The socket's uid (full sockets only; mini-sockets print 0).
+    pub uid: u32,
 }
 
 /// A TIME_WAIT mini-socket line (12 fields, no owner).
@@ -63,6 +65,7 @@ pub fn sock(state: u8) -> Sock {
         form: Form::Full,
         owned: true,
         when: None,
+        uid: 1000,
     }
 }
 
@@ -152,13 +155,14 @@ impl Scenario {
             let sl = table.len();
             let line = match s.form {
                 Form::Full => format!(
-                    "{sl:4}: {l} {r} {:02X} {:08X}:{:08X} {:02X}:{:08X} {:08X}  1000 {:8} {inode} 1 0000000000000000 20 4 30 10 -1",
+                    "{sl:4}: {l} {r} {:02X} {:08X}:{:08X} {:02X}:{:08X} {:08X} {:5} {:8} {inode} 1 0000000000000000 20 4 30 10 -1",
                     s.state,
                     s.tx,
                     s.rx,
                     s.timer,
                     s.when.unwrap_or(0x100),
                     s.retrans,
+                    s.uid,
                     s.probes
                 ),
                 Form::Mini => format!(
@@ -214,7 +218,12 @@ impl Scenario {
 
     pub fn write(&self) -> TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path();
+        self.write_at(dir.path());
+        dir
+    }
+
+    /// The tree at `p` (a host root's `proc`, say).
+    pub fn write_at(&self, p: &std::path::Path) {
         fs::create_dir_all(p.join("net")).unwrap();
         let header4 = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
         let header6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
@@ -269,7 +278,6 @@ impl Scenario {
             fs::write(task.join("wchan"), wchan).unwrap();
             fs::write(task.join("syscall"), format!("{syscall}\n")).unwrap();
         }
-        dir
     }
 
     /// Runs sockscope over the tree; returns (table, findings JSON).
