@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real Prometheus server scrapes `sockscope serve` on loopback: waits for two scrapes, then
 # asks its HTTP API for sockscope_sockets and for a rate over the kernel counters. Also checks
-# deploy/prometheus.yml's job shape and deploy/sockscope-rules.yml with promtool.
+# deploy/prometheus.yml's job shape and deploy/sockscope-rules.yml with promtool (check rules, and
+# test rules: every alert fires and stays quiet).
 #
 # Needs root to install Debian's `prometheus` package when it is missing; skips, saying why,
 # where it cannot (a failure under SOCKSCOPE_REQUIRE_LIVE=1: tests/lib.sh). Everything it
@@ -53,12 +54,15 @@ target=$(sed -n 's|.*http://\([0-9.:]*\)/metrics|\1|p' "$work/serve.log")
 [ -n "$target" ] || { cat "$work/serve.log"; echo "prometheus.sh: FAIL: serve did not start"; exit 1; }
 
 prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cp deploy/sockscope-rules.yml "$work/"
+cp deploy/sockscope-rules.yml deploy/sockscope-rules.test.yml "$work/"
 # deploy/prometheus.yml's job, with a fast interval and this run's target.
 sed -e "s|localhost:10399|$target|" -e 's|scrape_interval: 15s|scrape_interval: 1s|' \
     -e 's|scrape_timeout: 10s|scrape_timeout: 1s|' deploy/prometheus.yml >"$work/prometheus.yml"
 promtool check config "$work/prometheus.yml" >/dev/null
 promtool check rules "$work/sockscope-rules.yml" >/dev/null
+# Every generated alert fires on one node and stays quiet on another (cases generated with it).
+promtool test rules "$work/sockscope-rules.test.yml" >/dev/null ||
+    { promtool test rules "$work/sockscope-rules.test.yml"; echo "prometheus.sh: FAIL: promtool test rules"; exit 1; }
 
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
     --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &

@@ -13,6 +13,8 @@ pub mod escape;
 mod exposition;
 mod finding_view;
 mod findings;
+#[cfg(all(test, feature = "serve"))]
+mod fleet;
 mod json;
 pub mod list;
 mod prometheus;
