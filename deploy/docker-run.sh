@@ -4,7 +4,7 @@
 # /proc, /run and the runtimes' state; SYS_ADMIN lets it enter namespaces (setns), SYS_PTRACE
 # and DAC_READ_SEARCH read other processes' /proc entries. Docker's default AppArmor profile
 # refuses ptrace-style reads of other containers' /proc, hence apparmor=unconfined.
-# IMAGE is any image holding the sockscope binary (see daemonset.yaml).
+# IMAGE is the image deploy/Dockerfile builds (tests/image.sh runs it this way).
 IMAGE=${IMAGE:-sockscope}
 exec docker run --rm --pid host --network none \
   --cap-drop ALL --cap-add SYS_ADMIN --cap-add SYS_PTRACE --cap-add DAC_READ_SEARCH \
