@@ -12,24 +12,7 @@ cd "$(dirname "$0")/.."
 
 source tests/lib.sh
 
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
-    [ "$(id -u)" -eq 0 ] || skip "prometheus is not installed and installing it needs root"
-    command -v apt-get >/dev/null || skip "prometheus is not installed and there is no apt-get"
-    # Keep the package's own service from starting (it would listen on :9090).
-    created_policy=
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        created_policy=1
-    fi
-    installed=0
-    if apt-get update -qq >/dev/null 2>&1 &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; then
-        installed=1
-    fi
-    [ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d
-    [ "$installed" -eq 1 ] || skip "apt-get could not install prometheus"
-fi
+need_prometheus
 need curl curl
 need python3 python3
 

@@ -144,7 +144,7 @@ pub fn json() -> String {
     let queue = series::family("sockscope_accept_queue_length");
     let limit = series::family("sockscope_accept_queue_limit");
     let local_ports = series::family("sockscope_local_ports");
-    let oldest = series::family("sockscope_close_wait_oldest_seconds");
+    let oldest = series::family("sockscope_oldest_socket_age_seconds");
     let up = series::family("sockscope_up");
     let duration = series::family("sockscope_scrape_duration_seconds");
     let node = "instance=~\"$instance\"";
@@ -258,8 +258,8 @@ pub fn json() -> String {
             ),
         ],
     );
-    l.panel("timeseries", "Oldest CLOSE_WAIT per port", "How long ago the peer closed the oldest CLOSE_WAIT socket of each local port: a leak only grows.", "s",
-        vec![over_time(format!("max by (port) ({oldest}{{{node}}})"), ":{{port}}")]);
+    l.panel("timeseries", "Oldest socket behind a finding", "For the states behind a finding, how long the oldest socket has been in it (CLOSE_WAIT: since the peer closed), from tcp_info: a leak only grows.", "s",
+        vec![over_time(format!("max by (state) ({oldest}{{{node}}})"), "{{state}}")]);
     l.panel(
         "timeseries",
         "Accept queues",
