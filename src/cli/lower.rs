@@ -7,13 +7,16 @@
 //! building its arguments: a broken file is a warning (and the defaults) for the commands a
 //! person runs during an incident, and an error for `check` and `serve`.
 
+#[cfg(feature = "serve")]
+use std::time::Duration;
+
 use clap::ValueEnum;
 
 #[cfg(feature = "serve")]
 use super::ServeArgs;
-#[cfg(feature = "serve")]
-use super::invocation::ServeJob;
 use super::invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
+#[cfg(feature = "serve")]
+use super::invocation::{Otlp, ServeJob};
 use super::{
     CheckArgs, Cli, Command, FilterArgs, FormatArg, GroupKey, ListArgs, SharedArgs, SortKey,
     SourceArgs, SourceKind, TopArgs, WatchArgs,
@@ -162,8 +165,45 @@ fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
         state_file: args.state_file.clone(),
         renotify: args.renotify,
         textfile: args.textfile.clone(),
+        #[cfg(feature = "serve")]
+        otlp: args
+            .otlp_endpoint
+            .as_deref()
+            .map(|url| otlp(url, Duration::from_secs(60)))
+            .transpose()?,
         stuck_after: args.stuck_after,
     })
+}
+
+/// `--otlp-endpoint URL`: http or https, a host, no spaces; `/v1/metrics` when no path is given
+/// (the OTLP/HTTP default for metrics).
+#[cfg(feature = "serve")]
+fn otlp(url: &str, interval: Duration) -> Result<Otlp, Error> {
+    let bad = |why: &str| Error::Usage(format!("--otlp-endpoint '{url}': {why}"));
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| bad("not an http:// or https:// URL"))?;
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains a space or a control character"));
+    }
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if host.is_empty() || host.starts_with(':') {
+        return Err(bad("names no host"));
+    }
+    if interval < Duration::from_secs(1) {
+        return Err(Error::Usage(
+            "--otlp-interval must be at least 1s".to_string(),
+        ));
+    }
+    let url = match path {
+        "" | "/" => format!("{}/v1/metrics", url.trim_end_matches('/')),
+        _ => url.to_string(),
+    };
+    Ok(Otlp { url, interval })
 }
 
 fn watch(
@@ -260,6 +300,11 @@ fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
         read_timeout: args.read_timeout,
         write_timeout: args.write_timeout,
         max_connections: args.max_connections,
+        otlp: args
+            .otlp_endpoint
+            .as_deref()
+            .map(|url| otlp(url, args.otlp_interval))
+            .transpose()?,
     })
 }
 

@@ -17,6 +17,8 @@ mod findings;
 mod fleet;
 mod json;
 pub mod list;
+#[cfg(feature = "serve")]
+pub mod otlp;
 mod prometheus;
 mod prometheus_netns;
 mod proof;
