@@ -6,8 +6,9 @@
 # refuses ptrace-style reads of other containers' /proc, hence apparmor=unconfined.
 # IMAGE is the image deploy/Dockerfile builds (tests/image.sh runs it this way).
 IMAGE=${IMAGE:-sockscope}
-exec docker run --rm --pid host --network none \
+# The image runs as nobody by default; entering namespaces takes root with the capabilities.
+exec docker run --rm --user 0 --pid host --network none \
   --cap-drop ALL --cap-add SYS_ADMIN --cap-add SYS_PTRACE --cap-add DAC_READ_SEARCH \
   --security-opt apparmor=unconfined \
   -v /:/host:ro,rslave \
-  "$IMAGE" sockscope --all-netns --host-root /host "$@"
+  "$IMAGE" --all-netns --host-root /host "$@"
