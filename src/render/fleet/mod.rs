@@ -129,3 +129,27 @@ fn alert_names_are_camel_case_ids() {
     assert_eq!(alert_name("close_wait_excess"), "SockscopeCloseWaitExcess");
     assert_eq!(alert_name("fin_wait2_stuck"), "SockscopeFinWait2Stuck");
 }
+
+/// promtool's cases cover every alert both ways: one evaluation where it must be quiet
+/// (`exp_alerts: []`) and one where it must fire on node-a (and so not on node-b).
+#[test]
+fn every_alert_has_a_firing_and_a_quiet_case() {
+    let rules = alerts::rules();
+    let tests = alerts::tests();
+    let names: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert!(names.len() > 20, "{} alerts", names.len());
+    for name in names {
+        let quiet = format!("alertname: {name}\n        exp_alerts: []\n");
+        let fires = format!(
+            "alertname: {name}\n        exp_alerts:\n          - exp_labels:\n              instance: node-a\n"
+        );
+        assert!(
+            tests.contains(&quiet),
+            "{name} has no case where it stays quiet"
+        );
+        assert!(tests.contains(&fires), "{name} has no case where it fires");
+    }
+}
