@@ -14,9 +14,11 @@ use clap::ValueEnum;
 
 #[cfg(feature = "serve")]
 use super::ServeArgs;
+#[cfg(feature = "serve")]
+use super::invocation::ServeJob;
 use super::invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
 #[cfg(feature = "serve")]
-use super::invocation::{Otlp, ServeJob};
+use super::otlp::otlp;
 use super::{
     CheckArgs, Cli, Command, FilterArgs, FormatArg, GroupKey, ListArgs, SharedArgs, SortKey,
     SourceArgs, SourceKind, TopArgs, WatchArgs,
@@ -173,37 +175,6 @@ fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
             .transpose()?,
         stuck_after: args.stuck_after,
     })
-}
-
-/// `--otlp-endpoint URL`: http or https, a host, no spaces; `/v1/metrics` when no path is given
-/// (the OTLP/HTTP default for metrics).
-#[cfg(feature = "serve")]
-fn otlp(url: &str, interval: Duration) -> Result<Otlp, Error> {
-    let bad = |why: &str| Error::Usage(format!("--otlp-endpoint '{url}': {why}"));
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| bad("not an http:// or https:// URL"))?;
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("contains a space or a control character"));
-    }
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    if host.is_empty() || host.starts_with(':') {
-        return Err(bad("names no host"));
-    }
-    if interval < Duration::from_secs(1) {
-        return Err(Error::Usage(
-            "--otlp-interval must be at least 1s".to_string(),
-        ));
-    }
-    let url = match path {
-        "" | "/" => format!("{}/v1/metrics", url.trim_end_matches('/')),
-        _ => url.to_string(),
-    };
-    Ok(Otlp { url, interval })
 }
 
 fn watch(

@@ -5,6 +5,8 @@
 
 mod invocation;
 mod lower;
+#[cfg(feature = "serve")]
+mod otlp;
 mod parse;
 mod watch;
 
