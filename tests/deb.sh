@@ -36,22 +36,27 @@ BIN=$(build_static) || fail "cannot build the static binary"
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 TMP=$(mktemp -d)
 installed=
+deb=
 cleanup() {
     set +e
     [ -n "$installed" ] && dpkg --purge sockscope >/dev/null 2>&1
+    [ -n "$deb" ] && rm -f "$deb"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-# cargo deb finds the binary where cargo built it (CARGO_TARGET_DIR and --target included).
-cargo deb --no-build --target "$TRIPLE" --output "$TMP/sockscope.deb" >"$TMP/cargo-deb.log" 2>&1 ||
+# cargo deb finds the binary where cargo built it (CARGO_TARGET_DIR and --target included) and
+# prints where it put the package: the README's two commands, as they are.
+deb=$(cargo deb --no-build --target "$TRIPLE" 2>"$TMP/cargo-deb.log") ||
     fail "cargo deb: $(tail -5 "$TMP/cargo-deb.log")"
-size=$(stat -c %s "$TMP/sockscope.deb")
-say "built $(dpkg-deb -f "$TMP/sockscope.deb" Package) $(dpkg-deb -f "$TMP/sockscope.deb" Version) ($size bytes)"
-cmp -s <(dpkg-deb --fsys-tarfile "$TMP/sockscope.deb" | tar -xO ./usr/bin/sockscope) "$BIN" ||
+deb=$(printf '%s\n' "$deb" | tail -1)
+[ -f "$deb" ] || fail "cargo deb printed no package path: '$deb'"
+size=$(stat -c %s "$deb")
+say "built $(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version) ($size bytes)"
+cmp -s <(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/sockscope) "$BIN" ||
     fail "the package's binary is not the static build"
 
-DEBIAN_FRONTEND=noninteractive dpkg -i "$TMP/sockscope.deb" >"$TMP/dpkg.log" 2>&1 ||
+DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >"$TMP/dpkg.log" 2>&1 ||
     fail "dpkg -i: $(tail -5 "$TMP/dpkg.log")"
 installed=1
 dpkg -L sockscope | sort >"$TMP/files"

@@ -126,6 +126,10 @@ done
 curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || fail "serve as nobody: /healthz: $(docker logs "$SERVE_ID" 2>&1 | tail -3)"
 curl -fsS "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics" || fail "serve as nobody: /metrics"
 grep -q '^sockscope_up 1$' "$TMP/metrics" || fail "serve as nobody: sockscope_up is not 1"
-[ "$(docker top "$SERVE_ID" -o uid | tail -1)" = 65534 ] || fail "serve does not run as 65534"
+# The host's view of its process (`docker top -o uid` needs the pid column, and some docker
+# versions do not add it).
+serve_pid=$(docker inspect -f '{{.State.Pid}}' "$SERVE_ID")
+serve_uid=$(awk '/^Uid:/ {print $2}' "/proc/$serve_pid/status")
+[ "$serve_uid" = 65534 ] || fail "serve runs as uid $serve_uid, not 65534"
 say "serve as nobody with no capability: /healthz and /metrics answer, sockscope_up 1"
 say "passed (image $size bytes)"

@@ -204,7 +204,8 @@ EOF
 # --- serve ---------------------------------------------------------------------------------
 "$BIN" serve --all-netns --listen 127.0.0.1:0 --min-interval 1h --otlp-endpoint "$ENDPOINT" \
     --otlp-interval 1s 2>"$TMP/serve.log" &
-PIDS+=($!)
+SERVE=$!
+PIDS+=("$SERVE")
 for _ in $(seq 100); do
     [ -e "$TMP/got/0.pb" ] && grep -qs serving "$TMP/serve.log" && break
     sleep 0.1
@@ -224,6 +225,10 @@ grep -q "OTLP push to $ENDPOINT/v1/metrics failed: HTTP 503" "$TMP/serve.log" ||
     fail "serve did not say that the push failed: $(tail -3 "$TMP/serve.log")"
 curl -fsS "http://$target/healthz" >/dev/null || fail "serve stopped serving after a failed push"
 say "serve: a refused push is said on stderr ($(grep -m1 'OTLP push' "$TMP/serve.log" | cut -c1-90)…), serving goes on"
+
+# serve pushes every second: stopped here, so that what the receiver gets next is check's.
+kill "$SERVE"
+wait "$SERVE" 2>/dev/null || true
 
 # --- check ---------------------------------------------------------------------------------
 code=0

@@ -108,7 +108,7 @@ t send-keys -t watch ' '
 t send-keys -t watch +; wait_for "every 1s"
 t send-keys -t watch e; wait_for "snapshot written to"
 snapshot=$(ls "$tmp"/sockscope-watch-*.json)
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema_version"] == 1 and "CLOSE_WAIT" in d["states"]' "$snapshot" \
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema_version"] == 2 and "CLOSE_WAIT" in d["states"]' "$snapshot" \
     || fail "the snapshot is not the summary document"
 t send-keys -t watch f; wait_for "filter>"
 t send-keys -t watch C-u
