@@ -143,7 +143,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__check)
-            opts="-v -4 -6 -h --format --warn --crit --textfile --state-file --renotify --stuck-after --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
+            opts="-v -4 -6 -h --format --warn --crit --textfile --otlp-endpoint --state-file --renotify --stuck-after --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,6 +162,10 @@ _sockscope() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --otlp-endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -575,7 +579,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__serve)
-            opts="-v -4 -6 -h --listen --min-interval --max-series --by-process --web-config --read-timeout --write-timeout --max-connections --stuck-after --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
+            opts="-v -4 -6 -h --listen --min-interval --max-series --by-process --web-config --read-timeout --write-timeout --max-connections --stuck-after --otlp-endpoint --otlp-interval --format --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -610,6 +614,14 @@ _sockscope() {
                     return 0
                     ;;
                 --stuck-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --otlp-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --otlp-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -229,6 +229,7 @@ prometheus\t'The Prometheus text exposition format'"
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l warn -d 'Warning when a state\'s count is outside RANGE (Nagios syntax: 10, 10:, ~:10, @10:20), e.g. --warn close-wait=100. Repeatable' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l crit -d 'Critical when a state\'s count is outside RANGE, e.g. --crit close-wait=500. Repeatable' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l textfile -d 'Also write the Prometheus text format to PATH, atomically and world-readable (for node_exporter\'s textfile collector), whatever --format says' -r -F
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l otlp-endpoint -d 'Also push the same series as OTLP/HTTP protobuf to URL (an OpenTelemetry collector\'s http://HOST:4318; /v1/metrics is added to a URL without a path). A failed push is UNKNOWN' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state-file -d 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l renotify -d 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
@@ -323,6 +324,8 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l read-timeo
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l write-timeout -d 'Time a client has to take the response' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l max-connections -d 'Connections served at once; more are answered 503 at once' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l otlp-endpoint -d 'Also push the series /metrics serves as OTLP/HTTP protobuf to URL every --otlp-interval (an OpenTelemetry collector\'s http://HOST:4318; /v1/metrics is added to a URL without a path). Failed pushes are logged on stderr' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l otlp-interval -d 'Time between OTLP pushes' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'

@@ -54,6 +54,10 @@ pub enum Error {
     #[error("cannot read network namespace {name}: {why}")]
     Unread { name: String, why: String },
 
+    /// An OTLP push that the receiver did not take (the words name the URL and the answer).
+    #[error("{0}")]
+    Push(String),
+
     /// Writing our own output failed (a closed pipe is handled by the caller).
     #[error("cannot write output: {}", Cause(.0))]
     Output(#[from] io::Error),

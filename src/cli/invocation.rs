@@ -89,7 +89,19 @@ pub struct CheckJob {
     pub state_file: Option<PathBuf>,
     pub renotify: Option<Duration>,
     pub textfile: Option<PathBuf>,
+    #[cfg(feature = "serve")]
+    pub otlp: Option<Otlp>,
     pub stuck_after: Duration,
+}
+
+/// Where and how often to push OTLP.
+#[cfg(feature = "serve")]
+#[derive(Debug, Clone)]
+pub struct Otlp {
+    /// The full URL, path included.
+    pub url: String,
+    /// Between two pushes (`serve`).
+    pub interval: Duration,
 }
 
 #[derive(Debug)]
@@ -114,4 +126,5 @@ pub struct ServeJob {
     pub read_timeout: Duration,
     pub write_timeout: Duration,
     pub max_connections: usize,
+    pub otlp: Option<Otlp>,
 }

@@ -7,6 +7,9 @@
 //! building its arguments: a broken file is a warning (and the defaults) for the commands a
 //! person runs during an incident, and an error for `check` and `serve`.
 
+#[cfg(feature = "serve")]
+use std::time::Duration;
+
 use clap::ValueEnum;
 
 #[cfg(feature = "serve")]
@@ -14,6 +17,8 @@ use super::ServeArgs;
 #[cfg(feature = "serve")]
 use super::invocation::ServeJob;
 use super::invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
+#[cfg(feature = "serve")]
+use super::otlp::otlp;
 use super::{
     CheckArgs, Cli, Command, FilterArgs, FormatArg, GroupKey, ListArgs, SharedArgs, SortKey,
     SourceArgs, SourceKind, TopArgs, WatchArgs,
@@ -163,6 +168,12 @@ fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
         state_file: args.state_file.clone(),
         renotify: args.renotify,
         textfile: args.textfile.clone(),
+        #[cfg(feature = "serve")]
+        otlp: args
+            .otlp_endpoint
+            .as_deref()
+            .map(|url| otlp(url, Duration::from_secs(60)))
+            .transpose()?,
         stuck_after: args.stuck_after,
     })
 }
@@ -277,6 +288,11 @@ fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
         read_timeout: args.read_timeout,
         write_timeout: args.write_timeout,
         max_connections: args.max_connections,
+        otlp: args
+            .otlp_endpoint
+            .as_deref()
+            .map(|url| otlp(url, args.otlp_interval))
+            .transpose()?,
     })
 }
 

@@ -5,6 +5,8 @@
 
 mod invocation;
 mod lower;
+#[cfg(feature = "serve")]
+mod otlp;
 mod parse;
 mod watch;
 
@@ -17,9 +19,9 @@ use ipnet::IpNet;
 use crate::filter::PortRange;
 use crate::model::StateSelector;
 use crate::report::StateRange;
-#[cfg(feature = "serve")]
-pub use invocation::ServeJob;
 pub use invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
+#[cfg(feature = "serve")]
+pub use invocation::{Otlp, ServeJob};
 pub use lower::lower;
 use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
 pub use watch::{WatchArgs, parse_filter_line};
@@ -147,6 +149,12 @@ pub struct CheckArgs {
     /// node_exporter's textfile collector), whatever --format says.
     #[arg(long, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
+    /// Also push the same series as OTLP/HTTP protobuf to URL (an OpenTelemetry collector's
+    /// http://HOST:4318; /v1/metrics is added to a URL without a path). A failed push is
+    /// UNKNOWN.
+    #[cfg(feature = "serve")]
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Remember this run in PATH (created if missing): enables rates, growth, sockets stuck
     /// across runs, and --renotify. Locked, and replaced atomically.
     #[arg(long, value_name = "PATH")]
@@ -195,6 +203,14 @@ pub struct ServeArgs {
     /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub stuck_after: std::time::Duration,
+    /// Also push the series /metrics serves as OTLP/HTTP protobuf to URL every
+    /// --otlp-interval (an OpenTelemetry collector's http://HOST:4318; /v1/metrics is added to
+    /// a URL without a path). Failed pushes are logged on stderr.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// Time between OTLP pushes.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, requires = "otlp_endpoint")]
+    pub otlp_interval: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

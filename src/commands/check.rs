@@ -103,6 +103,10 @@ fn judge(
         render::check::write(&report, Format::Prometheus, &output.style, &mut text)?;
         file::write_atomic(path, &text, Mode::Shared)?;
     }
+    #[cfg(feature = "serve")]
+    if let Some(otlp) = &job.otlp {
+        push(otlp, &report, &output.style)?;
+    }
     let mut memory = finished.memory;
     let mut unsaid = None;
     if let Some(next) = &mut memory {
@@ -139,4 +143,28 @@ fn judge(
         );
     }
     Ok(status)
+}
+
+/// Pushes the check's series (what --textfile writes) as OTLP; a failed push is an error, so
+/// UNKNOWN: the run could not report.
+#[cfg(feature = "serve")]
+fn push(otlp: &crate::cli::Otlp, report: &CheckReport, style: &Style) -> Result<(), Error> {
+    use crate::serve::otlp::{self, Pusher};
+    let mut text = Vec::new();
+    render::check::write(report, Format::Prometheus, style, &mut text)?;
+    let at = otlp::unix_nano(report.summary.collected_at);
+    let times = crate::render::otlp::Times {
+        // The counters count since boot; the run itself has no start of its own.
+        start_unix_nano: at,
+        unix_nano: at,
+    };
+    let pusher = Pusher::new(&otlp.url, std::time::Duration::from_secs(10));
+    otlp::push_exposition(
+        &pusher,
+        &text,
+        report.summary.sweep.as_deref(),
+        &otlp::this_host(),
+        times,
+    )
+    .map_err(Error::Push)
 }

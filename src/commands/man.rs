@@ -219,7 +219,7 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
                 "A Nagios/Icinga plugin line with perfdata; rates and stuck sockets across runs.",
             ),
             (
-                "sockscope check --textfile /var/lib/node_exporter/textfile/sockscope.prom",
+                "sockscope check --textfile /var/lib/prometheus/node-exporter/sockscope.prom",
                 "Also write the Prometheus text format for node_exporter's textfile collector.",
             ),
         ],

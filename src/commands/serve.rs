@@ -4,18 +4,22 @@
 //! port. The HTTP side (`serve`) decides when to collect.
 
 use std::io::Write;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::alert::state::Saved;
-use crate::cli::ServeJob;
+use crate::cli::{Otlp, ServeJob};
 use crate::diagnose::all_ids;
 use crate::error::Error;
 use crate::model::{FastMap as HashMap, FastSet as HashSet, StateCounts, TcpState};
 use crate::pipeline::{self, Request};
+use crate::render::otlp::Times;
+use crate::render::{self, Format, Style};
 use crate::report::{
     AcceptQueue, Ages, Breakdown, CheckReport, ExporterStats, Notice, OldestCloseWait, Owners,
     PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport, Status,
 };
+use crate::serve::otlp::{self, Pusher};
 use crate::serve::share::{Scraper, Shared};
 use crate::serve::{self, Options};
 
@@ -35,8 +39,52 @@ pub fn run(job: &ServeJob, err: &mut dyn Write) -> Result<(), Error> {
         stats: ExporterStats::default(),
     };
     let scraper: Scraper = Box::new(move || exporter.scrape());
-    let shared = Shared::new(job.min_interval, scraper);
+    let shared = Arc::new(Shared::new(job.min_interval, scraper));
+    if let Some(otlp) = &job.otlp {
+        push_every(otlp, shared.clone());
+    }
     serve::serve(listener, options, shared, err)
+}
+
+/// Pushes what a scrape would get to `otlp.url` every `otlp.interval`, on a thread of its own;
+/// a failed push is said on stderr each time (the next one may work).
+fn push_every(otlp: &Otlp, shared: Arc<Shared>) {
+    // A push never outlasts the interval, nor 30 s.
+    let pusher = Pusher::new(&otlp.url, otlp.interval.min(Duration::from_secs(30)));
+    let interval = otlp.interval;
+    let host = otlp::this_host();
+    let start = otlp::unix_nano(SystemTime::now());
+    let style = Style {
+        unicode: false,
+        color: false,
+        width: None,
+    };
+    std::thread::spawn(move || {
+        loop {
+            let scrape = shared.get();
+            let mut text = Vec::new();
+            let pushed = render::scrape::write(&scrape, Format::Prometheus, &style, &mut text)
+                .map_err(|e| format!("cannot render the OTLP push: {e}"))
+                .and_then(|()| {
+                    let (sweep, at) = match scrape.as_ref() {
+                        Ok(s) => (
+                            s.check.summary.sweep.as_deref(),
+                            s.check.summary.collected_at,
+                        ),
+                        Err(_) => (None, SystemTime::now()),
+                    };
+                    let times = Times {
+                        start_unix_nano: start,
+                        unix_nano: otlp::unix_nano(at),
+                    };
+                    otlp::push_exposition(&pusher, &text, sweep, &host, times)
+                });
+            if let Err(e) = pushed {
+                let _ = writeln!(std::io::stderr(), "sockscope: warning: {e}");
+            }
+            std::thread::sleep(interval);
+        }
+    });
 }
 
 /// What every scrape runs, and what the exporter remembers from one to the next (the previous

@@ -120,6 +120,19 @@ pub trait Rule: Sync {
     fn configure(&self, thresholds: &mut Thresholds, table: &toml::Table) -> Result<(), String>;
     #[cfg(test)]
     fn example(&self) -> Finding;
+    /// When it judges, for the generated alert rules and runbooks.
+    #[cfg(all(test, feature = "serve"))]
+    fn judged(&self) -> Judged;
+}
+
+/// When a rule judges, without its function.
+#[cfg(all(test, feature = "serve"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    Once,
+    Remembered,
+    Interval,
+    Ranges,
 }
 
 impl<T> Rule for RuleDef<T>
@@ -187,5 +200,15 @@ where
     #[cfg(test)]
     fn example(&self) -> Finding {
         (self.example)()
+    }
+
+    #[cfg(all(test, feature = "serve"))]
+    fn judged(&self) -> Judged {
+        match self.judge {
+            Judge::Once(_) => Judged::Once,
+            Judge::Remembered(_) => Judged::Remembered,
+            Judge::Interval(_) => Judged::Interval,
+            Judge::Ranges => Judged::Ranges,
+        }
     }
 }

@@ -13,8 +13,12 @@ pub mod escape;
 mod exposition;
 mod finding_view;
 mod findings;
+#[cfg(all(test, feature = "serve"))]
+mod fleet;
 mod json;
 pub mod list;
+#[cfg(feature = "serve")]
+pub mod otlp;
 mod prometheus;
 mod prometheus_netns;
 mod proof;

@@ -40,6 +40,11 @@ pub const EXPORTER_FAMILIES: &[(&str, &str, &str)] = &[
         "How long ago the peers closed the oldest CLOSE_WAIT socket of each local port, from tcp_info (with the /proc source: how long it has been seen, since this process started).",
     ),
     (
+        "sockscope_local_ports",
+        "gauge",
+        "How many local ports net.ipv4.ip_local_port_range gives connect(), in the host's network namespace: the ceiling for connections from one address to one destination address and port.",
+    ),
+    (
         "sockscope_up",
         "gauge",
         "1 when the last collection succeeded.",
@@ -129,6 +134,14 @@ fn metrics(scrape: &ScrapeReport, format: Format, out: &mut dyn Write) -> io::Re
             oldest.seconds,
         )?;
     }
+    family(&mut e, "sockscope_local_ports", Kind::Gauge)?;
+    if let Some((low, high)) = scrape.check.context.sysctl.ip_local_port_range {
+        e.sample(
+            "sockscope_local_ports",
+            &[],
+            u32::from(high.saturating_sub(low)) + 1,
+        )?;
+    }
     health(&mut e, true)?;
     family(&mut e, "sockscope_scrape_duration_seconds", Kind::Gauge)?;
     e.sample(
@@ -215,7 +228,7 @@ pub fn metric_list_markdown() -> String {
 }
 
 /// A scrape with nothing in it but one empty breakdown of each kind.
-fn example() -> ScrapeReport {
+pub(crate) fn example() -> ScrapeReport {
     let summary = SummaryReport {
         collected_at: std::time::UNIX_EPOCH,
         tally: Default::default(),

@@ -7,6 +7,7 @@ mod auth;
 mod deadline;
 mod door;
 pub mod http;
+pub mod otlp;
 pub mod share;
 mod visitor;
 pub mod web_config;
@@ -75,7 +76,7 @@ pub fn bind(listen: SocketAddr) -> Result<TcpListener, Error> {
 pub fn serve(
     listener: TcpListener,
     options: Options,
-    shared: Shared,
+    shared: Arc<Shared>,
     ready: &mut dyn Write,
 ) -> Result<(), Error> {
     options.check()?;
@@ -108,7 +109,7 @@ pub fn serve(
     };
     let _ = writeln!(ready, "sockscope: serving {scheme}://{addr}/metrics");
     let _ = ready.flush();
-    let served = door::run(listener, Arc::new(options), Arc::new(shared), bell);
+    let served = door::run(listener, Arc::new(options), shared, bell);
     handle.close();
     let _ = signal_thread.join();
     served

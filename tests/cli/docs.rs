@@ -233,3 +233,54 @@ fn docs_readme_examples_are_what_the_program_prints() {
         &example(p, &["list", "-p", "-o", "--port", "8443"]),
     );
 }
+
+/// node_exporter's textfile directory, the one Debian's prometheus-node-exporter reads.
+const TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
+
+/// Every place that tells where the textfile goes names one directory: each names it, and
+/// every absolute `--textfile` path and textfile mount in them is in it (under `/host` in a
+/// container looking at the host).
+#[test]
+fn docs_textfile_directory_is_one_everywhere() {
+    let files = [
+        "README.md",
+        "src/commands/man.rs",
+        "completions/man/sockscope-check.1",
+        "deploy/sockscope.service",
+        "deploy/docker-run.sh",
+        "deploy/kubernetes/textfile/daemonset.yaml",
+    ];
+    let mut drifted = Vec::new();
+    for file in files {
+        // groff escapes the dashes in the man page.
+        let text = std::fs::read_to_string(root().join(file))
+            .unwrap()
+            .replace("\\-", "-");
+        if !text.contains(TEXTFILE_DIR) {
+            drifted.push(format!("{file} does not name {TEXTFILE_DIR}"));
+        }
+        for stale in ["node_exporter/textfile", "textfile_collector"] {
+            if text.contains(stale) {
+                drifted.push(format!("{file} names another directory: {stale}"));
+            }
+        }
+        for (i, _) in text.match_indices("--textfile ") {
+            let path: String = text[i + "--textfile ".len()..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !"`'\",)".contains(*c))
+                .collect();
+            let path = path.strip_prefix("/host").unwrap_or(&path);
+            if path.starts_with('/')
+                && path != "/dev/null"
+                && !path.starts_with(&format!("{TEXTFILE_DIR}/"))
+            {
+                drifted.push(format!("{file}: --textfile {path}"));
+            }
+        }
+    }
+    assert!(
+        drifted.is_empty(),
+        "the textfile directory drifted:\n  {}",
+        drifted.join("\n  ")
+    );
+}

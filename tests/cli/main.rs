@@ -14,6 +14,8 @@ mod golden;
 mod hostile;
 mod live;
 mod netns;
+#[cfg(feature = "serve")]
+mod otlp;
 mod owners;
 mod props;
 #[cfg(feature = "serve")]
