@@ -128,14 +128,14 @@ pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
     }
 
     e.family(
-        "sockscope_kernel_counter_total",
+        "sockscope_tcp_events_total",
         Kind::Counter,
         "Cumulative TCP counters from /proc/net/netstat and /proc/net/snmp.",
     )?;
     for (counter, _) in PERF_COUNTERS {
         if let Some(v) = check.context.counter(counter) {
             e.sample(
-                "sockscope_kernel_counter_total",
+                "sockscope_tcp_events_total",
                 &[("name", &counter.replace('.', "_"))],
                 v,
             )?;

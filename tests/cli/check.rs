@@ -130,6 +130,11 @@ fn prometheus_output_parses_and_has_every_series() {
         scrape.docs.contains_key("sockscope_sockets"),
         "HELP lines present"
     );
+    // promtool's lint: a name never says its own type.
+    assert_eq!(
+        crate::util::names_with_their_type(&text),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
