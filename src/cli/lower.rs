@@ -362,6 +362,15 @@ impl Cli {
         matches!(self.command, Some(Command::Check(_)))
             .then(|| self.shared.check_format().unwrap_or(Format::Text))
     }
+
+    /// For `check`, the `--textfile` its UNKNOWN must replace, when lowering fails (a broken
+    /// configuration) before there is a job to carry it.
+    pub fn check_textfile(&self) -> Option<&std::path::Path> {
+        match &self.command {
+            Some(Command::Check(args)) => args.textfile.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 impl FormatArg {

@@ -4,6 +4,7 @@
 //! CRITICAL: every failure to measure is UNKNOWN (exit 3).
 
 use std::io::Write;
+use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use crate::alert::file::{self, Mode};
@@ -28,15 +29,31 @@ pub fn run(
         Ok(status) => Ok(status.code()),
         // The output itself failed: nothing more can be said there; the caller exits 3.
         Err(e @ Error::Output(_)) => Err(e),
-        Err(e) => unknown(output.format, &e, out),
+        Err(e) => unknown(output.format, job.textfile.as_deref(), &e, out),
     }
 }
 
-/// A failure to measure, said the way the chosen format's reader expects; exits UNKNOWN.
-pub fn unknown(format: Format, e: &Error, out: &mut dyn Write) -> Result<u8, Error> {
-    let report = Unknown {
+/// A failure to measure, said the way the chosen format's reader expects; exits UNKNOWN. The
+/// `--textfile` gets it too (status 3, `sockscope_up 0`, why), or node_exporter would keep
+/// serving the last run's status; a textfile that cannot be written is said as well.
+pub fn unknown(
+    format: Format,
+    textfile: Option<&Path>,
+    e: &Error,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let mut report = Unknown {
         message: e.to_string(),
     };
+    // When writing the textfile was what failed, trying again would only say it twice.
+    let failed_here = matches!(e, Error::Write { path, .. } if Some(path.as_path()) == textfile);
+    if let Some(path) = textfile.filter(|_| !failed_here) {
+        let mut text = Vec::new();
+        render::unknown::write(&report, Format::Prometheus, &Style::default(), &mut text)?;
+        if let Err(also) = file::write_atomic(path, &text, Mode::Shared) {
+            report.message.push_str(&format!("\nalso {also}"));
+        }
+    }
     render::unknown::write(&report, format, &Style::default(), out)?;
     Ok(Status::Unknown.code())
 }

@@ -24,7 +24,10 @@ pub fn write(
             super::document::document(&report.summary, Some(report.status), &notes).write(out)
         }
         Format::Prometheus => {
-            super::prometheus::families(report, &mut Exposition::new(Format::Prometheus, out))
+            let mut e = Exposition::new(Format::Prometheus, out);
+            super::prometheus::families(report, &mut e)?;
+            // It measured; an UNKNOWN run writes 0 (`render::unknown`).
+            super::prometheus::up(true, &mut e)
         }
         other => Err(super::unsupported(other, "check")),
     }

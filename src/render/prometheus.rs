@@ -169,6 +169,17 @@ pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
     )
 }
 
+/// `sockscope_up`: 1 when the run measured; 0 when it could not (`check`'s UNKNOWN, a failed
+/// collection of `serve`), next to a comment saying why.
+pub fn up(up: bool, e: &mut Exposition) -> io::Result<()> {
+    e.family(
+        "sockscope_up",
+        Kind::Gauge,
+        "1 when the last collection succeeded.",
+    )?;
+    e.sample("sockscope_up", &[], u8::from(up))
+}
+
 /// `sockscope_status`.
 pub fn status(status: Status, e: &mut Exposition) -> io::Result<()> {
     e.family(

@@ -40,11 +40,6 @@ pub const EXPORTER_FAMILIES: &[(&str, &str, &str)] = &[
         "How long ago the peers closed the oldest CLOSE_WAIT socket of each local port, from tcp_info (with the /proc source: how long it has been seen, since this process started).",
     ),
     (
-        "sockscope_up",
-        "gauge",
-        "1 when the last collection succeeded.",
-    ),
-    (
         "sockscope_scrape_duration_seconds",
         "gauge",
         "How long the last collection took: sockets, rules and owners.",
@@ -178,8 +173,7 @@ fn render_breakdown(b: &Breakdown, e: &mut Exposition) -> io::Result<()> {
 }
 
 fn health(e: &mut Exposition, up: bool) -> io::Result<()> {
-    family(e, "sockscope_up", Kind::Gauge)?;
-    e.sample("sockscope_up", &[], u8::from(up))
+    super::prometheus::up(up, e)
 }
 
 /// The body of a 500: why the collection failed, and `sockscope_up 0`.

@@ -169,6 +169,52 @@ fn textfile_is_written_atomically_beside_the_target() {
     );
 }
 
+/// An UNKNOWN run replaces the textfile, so node_exporter stops serving the last run's status:
+/// `sockscope_status 3`, `sockscope_up 0` and why, as a comment. A bad configuration fails
+/// before the check runs, an unreadable table while it measures: both reach the file.
+#[test]
+fn unknown_replaces_the_textfile_with_status_3_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let textfile = dir.path().join("sockscope.prom");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[rules.no_such_rule]\nwarn = 1\n").unwrap();
+    let path = textfile.to_str().unwrap();
+    let (code, _) = check(&["--crit", "close-wait=1", "--textfile", path]);
+    assert_eq!(code, 2);
+    let text = std::fs::read_to_string(&textfile).unwrap();
+    assert!(text.contains("sockscope_status 2\n"), "{text}");
+    assert!(text.contains("sockscope_up 1\n"), "{text}");
+    for (root, args, why) in [
+        (
+            fixture("loopback-mix"),
+            vec!["--config", bad.to_str().unwrap()],
+            "# sockscope check could not measure: bad configuration in",
+        ),
+        (
+            fixture("no-tcp"),
+            vec![],
+            "# sockscope check could not measure: cannot read",
+        ),
+    ] {
+        let mut all = vec!["--crit", "close-wait=1", "--textfile", path];
+        all.extend(args);
+        let run = run_check(&root, &all);
+        assert_eq!(run.code, 3, "{}", run.stdout);
+        assert!(
+            run.stdout.starts_with("SOCKSCOPE UNKNOWN"),
+            "{}",
+            run.stdout
+        );
+        let text = std::fs::read_to_string(&textfile).unwrap();
+        assert!(text.contains(why), "{text}");
+        assert!(text.contains("sockscope_status 3\n"), "{text}");
+        assert!(text.contains("sockscope_up 0\n"), "{text}");
+        assert!(!text.contains("sockscope_status 2"), "{text}");
+        let lines = text.lines().map(|l| Ok(l.to_string()));
+        prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    }
+}
+
 /// This process holds CLOSE_WAIT sockets on one port: `check --warn close-wait=...` exits 1 for
 /// that port and 0 for a clean one.
 #[test]
