@@ -3,6 +3,7 @@
 //! monitoring-plugins status. It must never fail in a way a monitoring system could read as
 //! CRITICAL: every failure to measure is UNKNOWN (exit 3).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
@@ -13,9 +14,10 @@ use crate::alert::state::{Previous, StateFile};
 use crate::cli::{CheckJob, Output};
 use crate::diagnose::all_ids;
 use crate::error::Error;
+use crate::model::{StateSet, TcpState};
 use crate::pipeline::{self, History, Request};
 use crate::render::{self, Format, Style};
-use crate::report::{CheckReport, Notice, Status, Unknown};
+use crate::report::{CheckReport, Notice, PortCount, PortRanges, Status, SummaryReport, Unknown};
 
 /// Runs the check; returns the exit code: the status, or UNKNOWN (said in the format asked
 /// for) when it could not measure.
@@ -94,7 +96,17 @@ fn judge(
         },
         stuck_after: job.stuck_after.as_secs(),
     });
-    let finished = pipeline::run(&request, &mut |_, _| {})?;
+    // The sockets on the ports with their own ranges, by namespace: their perfdata.
+    let watched = request.config.watched_ports();
+    let mut on_ports: HashMap<(Option<u64>, u16, TcpState), u64> = HashMap::new();
+    let finished = pipeline::run(&request, &mut |label, socket| {
+        let port = socket.local.port();
+        if watched.contains(&port) {
+            *on_ports
+                .entry((label.map(|l| l.inode), port, socket.state))
+                .or_default() += 1;
+        }
+    })?;
     super::warn(&render::warnings(&finished.report), err);
     super::warn(&finished.warnings, err);
     notes.extend(finished.notes);
@@ -105,6 +117,8 @@ fn judge(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
+    let measured = request.scope.filter.states.unwrap_or(StateSet::ALL);
+    let ports = port_counts(&request.config.ports, measured, &finished.report, &on_ports);
     let mut report = CheckReport {
         summary: finished.report,
         context: finished.context,
@@ -112,6 +126,8 @@ fn judge(
         notes,
         warn: request.config.warn.clone(),
         crit: request.config.crit.clone(),
+        measured,
+        ports,
         finding_ids: all_ids().collect(),
         notice: Notice::Report,
     };
@@ -156,4 +172,38 @@ fn judge(
         );
     }
     Ok(status)
+}
+
+/// Each `[ports.N]` range's count: the sockets of its states on its port, over the namespaces
+/// the report holds (one an error cut short counts for nothing, as in the report); `None`
+/// where `--state` left all its states out.
+fn port_counts(
+    ports: &[PortRanges],
+    measured: StateSet,
+    report: &SummaryReport,
+    seen: &HashMap<(Option<u64>, u16, TcpState), u64>,
+) -> Vec<PortCount> {
+    let read = |netns: Option<u64>| match (&report.sweep, netns) {
+        (Some(sweep), Some(inode)) => sweep.namespaces.iter().any(|n| n.label.inode == inode),
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    ports
+        .iter()
+        .filter_map(|p| {
+            let states = p.warn.as_ref().or(p.crit.as_ref())?.states;
+            let count = (states.without(measured) != states).then(|| {
+                seen.iter()
+                    .filter(|((netns, port, state), _)| {
+                        *port == p.port && states.contains(*state) && read(*netns)
+                    })
+                    .map(|(_, n)| n)
+                    .sum()
+            });
+            Some(PortCount {
+                ranges: p.clone(),
+                count,
+            })
+        })
+        .collect()
 }

@@ -123,6 +123,9 @@ impl Exporter {
             notes: finished.notes,
             warn: self.request.config.warn.clone(),
             crit: self.request.config.crit.clone(),
+            // Perfdata's: a scrape has none.
+            measured: crate::model::StateSet::ALL,
+            ports: Vec::new(),
             finding_ids: all_ids().collect(),
             notice: Notice::Report,
         };

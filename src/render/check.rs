@@ -135,12 +135,32 @@ fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
                 .map(|r| r.range.to_string())
                 .unwrap_or_default()
         };
+        // A state `--state` left out was not measured: `U`, not a count of 0.
+        let value = if report.measured.contains(state) {
+            report.summary.tally.state_total(state).to_string()
+        } else {
+            "U".to_string()
+        };
         perf.push(format!(
-            "{}={};{};{};0;",
+            "{}={value};{};{};0;",
             perf_label(&name),
-            report.summary.tally.state_total(state),
             range(&report.warn),
             range(&report.crit)
+        ));
+    }
+    // Where a port's own ranges decide, its value with them: the line shows what was judged.
+    for p in &report.ports {
+        let Some(spec) = p.ranges.warn.as_ref().or(p.ranges.crit.as_ref()) else {
+            continue;
+        };
+        let range = |r: &Option<StateRange>| r.as_ref().map(|r| r.range.to_string());
+        perf.push(format!(
+            "{}_port_{}={};{};{};0;",
+            perf_label(&spec.label()),
+            p.ranges.port,
+            p.count.map_or("U".to_string(), |n| n.to_string()),
+            range(&p.ranges.warn).unwrap_or_default(),
+            range(&p.ranges.crit).unwrap_or_default()
         ));
     }
     for (counter, name) in super::prometheus::PERF_COUNTERS {

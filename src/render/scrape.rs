@@ -235,6 +235,8 @@ fn example() -> ScrapeReport {
             notes: Vec::new(),
             warn: Vec::new(),
             crit: Vec::new(),
+            measured: crate::model::StateSet::ALL,
+            ports: Vec::new(),
             finding_ids: Vec::new(),
             notice: Notice::Report,
         },

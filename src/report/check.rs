@@ -65,6 +65,15 @@ pub struct PortRanges {
     pub crit: Option<StateRange>,
 }
 
+/// A port with its own ranges (config `[ports.N]`) and its count in them: its perfdata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortCount {
+    pub ranges: PortRanges,
+    /// Sockets of the ranges' states on the port; `None` when `--state` left them all out
+    /// (not measured).
+    pub count: Option<u64>,
+}
+
 /// Everything the check renderers need.
 #[derive(Debug, Clone)]
 pub struct CheckReport {
@@ -76,6 +85,11 @@ pub struct CheckReport {
     pub notes: Vec<String>,
     pub warn: Vec<StateRange>,
     pub crit: Vec<StateRange>,
+    /// The states counted: all of them, or those `--state` keeps (perfdata says `U` for the
+    /// others).
+    pub measured: StateSet,
+    /// The ports with their own ranges, counted (perfdata).
+    pub ports: Vec<PortCount>,
     /// Every finding id there is, so each series is present even at 0.
     pub finding_ids: Vec<&'static str>,
     /// Whether the text output speaks this time (`--renotify`).

@@ -215,6 +215,71 @@ fn unknown_replaces_the_textfile_with_status_3_and_why() {
     }
 }
 
+/// Perfdata says `U` for a state the `--state` filter left out (it was not measured: 0 would
+/// be a lie), and gives each `[ports.N]` range its own value, so the line shows what decided.
+#[test]
+fn perfdata_says_u_for_what_was_not_measured_and_gives_per_port_values() {
+    use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
+    let perfdata = |out: &str| {
+        let first = out.lines().next().unwrap_or_default();
+        format!(" {} ", first.split_once(" | ").map_or("", |(_, p)| p))
+    };
+    // loopback-mix: 13 ESTABLISHED, 3 CLOSE_WAIT.
+    let (code, out) = check(&[
+        "--state",
+        "established",
+        "--warn",
+        "close-wait=10",
+        "--format",
+        "nagios",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let perf = perfdata(&out);
+    assert!(perf.contains(" established=13;;;0; "), "{perf}");
+    assert!(perf.contains(" close_wait=U;10;;0; "), "{perf}");
+    assert!(perf.contains(" listen=U;;;0; "), "{perf}");
+
+    // 130 CLOSE_WAIT on :8080, 10 on :9090: the port's own range decides (CRITICAL), the rest
+    // is within the global one.
+    let scenario = Scenario::new()
+        .many(130, |i| {
+            let s = sock(CLOSE_WAIT);
+            ("10.0.0.1:8080".into(), format!("10.0.0.5:{}", 40000 + i), s)
+        })
+        .many(10, |i| {
+            let s = sock(CLOSE_WAIT);
+            ("10.0.0.1:9090".into(), format!("10.0.0.6:{}", 40000 + i), s)
+        });
+    let dir = scenario.write();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[states]\nclose-wait = { warn = 100, crit = 500 }\n[ports.8080]\nclose-wait = { warn = 50, crit = 120 }\n",
+    )
+    .unwrap();
+    let nagios = |extra: &[&str]| {
+        let mut args = vec!["--format", "nagios", "--config", config.to_str().unwrap()];
+        args.extend(extra);
+        let run = run_check(dir.path(), &args);
+        (run.code, run.stdout)
+    };
+    let (code, out) = nagios(&[]);
+    assert_eq!(code, 2, "{out}");
+    let perf = perfdata(&out);
+    assert!(perf.contains(" close_wait=140;100;500;0; "), "{perf}");
+    assert!(
+        perf.contains(" close_wait_port_8080=130;50;120;0; "),
+        "{perf}"
+    );
+    let (code, out) = nagios(&["--state", "established"]);
+    assert_eq!(code, 0, "{out}");
+    let perf = perfdata(&out);
+    assert!(
+        perf.contains(" close_wait_port_8080=U;50;120;0; "),
+        "{perf}"
+    );
+}
+
 /// This process holds CLOSE_WAIT sockets on one port: `check --warn close-wait=...` exits 1 for
 /// that port and 0 for a clean one.
 #[test]
