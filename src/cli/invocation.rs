@@ -90,6 +90,8 @@ pub struct CheckJob {
     pub renotify: Option<Duration>,
     pub textfile: Option<PathBuf>,
     pub stuck_after: Duration,
+    /// `--max-unread`: `None` when not given (the command decides by who runs it).
+    pub max_unread: Option<usize>,
 }
 
 #[derive(Debug)]

@@ -148,6 +148,12 @@ fn top(args: &TopArgs, shared: &SharedArgs) -> TopJob {
 }
 
 fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
+    // Not clap's `requires`: a global --all-netns given before the subcommand escapes it.
+    if args.max_unread.is_some() && !shared.source.all_netns {
+        return Err(Error::Usage(
+            "--max-unread counts the namespaces --all-netns could not read; it needs --all-netns (one asked for with --netns is read, or UNKNOWN)".into(),
+        ));
+    }
     let mut config = config::load(shared.config.as_deref())?;
     config.override_with(&args.warn, &args.crit);
     let plan = Plan {
@@ -163,6 +169,7 @@ fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
         renotify: args.renotify,
         textfile: args.textfile.clone(),
         stuck_after: args.stuck_after,
+        max_unread: args.max_unread,
     })
 }
 

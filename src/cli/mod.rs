@@ -143,6 +143,15 @@ pub struct CheckArgs {
     /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub stuck_after: std::time::Duration,
+    /// With --all-netns: how many network namespaces may go unread before the status is
+    /// UNKNOWN [default: 0 as root, no limit for other users].
+    ///
+    /// Root can read every namespace, so one it could not read is a fault to hear about. An
+    /// ordinary user cannot enter other users' namespaces at all, by design. Whatever the
+    /// limit, the namespaces not read are named in every format (a NOTE and long output with
+    /// --format nagios), and a problem found in the others is still WARNING or CRITICAL.
+    #[arg(long, value_name = "N")]
+    pub max_unread: Option<usize>,
 }
 
 #[cfg(feature = "serve")]

@@ -100,6 +100,7 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
             "EXIT STATUS",
             &[
                 "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugins rules). UNKNOWN is anything that stops sockscope from measuring or reporting: bad arguments, unreadable kernel data, a state file it cannot lock, read or write, an output it cannot write.",
+                "With --all-netns, the namespaces that could not be read are named in every format. More of them than --max-unread allows is UNKNOWN; the default limit is 0 when running as root (root can read every namespace), and there is none for other users (who cannot enter other users' namespaces, by design). A problem found in the namespaces that were read is still WARNING or CRITICAL.",
             ],
         )?;
     } else {
@@ -198,6 +199,10 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
             (
                 "sockscope check --textfile /var/lib/node_exporter/textfile/sockscope.prom",
                 "Also write the Prometheus text format for node_exporter's textfile collector.",
+            ),
+            (
+                "sockscope check --all-netns --format nagios --max-unread 2",
+                "Every network namespace; UNKNOWN when more than two could not be read, each named in a NOTE.",
             ),
         ],
     };

@@ -126,6 +126,7 @@ impl Exporter {
             // Perfdata's: a scrape has none.
             measured: crate::model::StateSet::ALL,
             ports: Vec::new(),
+            max_unread: None,
             finding_ids: all_ids().collect(),
             notice: Notice::Report,
         };

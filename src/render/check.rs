@@ -37,7 +37,9 @@ pub fn write(
 /// rules that ran on a weaker input, malformed lines skipped.
 fn notes(report: &CheckReport) -> Vec<String> {
     let summary = &report.summary;
-    let mut notes = report.notes.clone();
+    let mut notes: Vec<String> = unread(report).into_iter().collect();
+    notes.extend(summary.sweep.as_deref().and_then(super::sweep::hidden));
+    notes.extend(report.notes.iter().cloned());
     for (id, what) in &summary.checks.limited {
         notes.push(format!("{id}: {what}"));
     }
@@ -48,6 +50,39 @@ fn notes(report: &CheckReport) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// What a sweep could not read, by name, and whether that is more than `--max-unread` allows;
+/// `None` when it read every namespace it found (or was no sweep).
+fn unread(report: &CheckReport) -> Option<String> {
+    let sweep = report.summary.sweep.as_deref()?;
+    if sweep.unopened.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} could not be read{}: {}",
+        super::sweep::unread_count(sweep),
+        limit(report),
+        super::sweep::unread_names(sweep)
+    ))
+}
+
+/// ` (more than --max-unread N)` when that is why the status is UNKNOWN.
+fn limit(report: &CheckReport) -> String {
+    match report.max_unread {
+        Some(max) if report.too_many_unread() => format!(" (more than --max-unread {max})"),
+        _ => String::new(),
+    }
+}
+
+/// Each namespace not read and why, indented: the long output under its note.
+fn unread_reasons(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(sweep) = report.summary.sweep.as_deref() {
+        for line in super::sweep::unread_reasons(sweep) {
+            writeln!(out, "  {}", for_terminal(&line))?;
+        }
+    }
+    Ok(())
 }
 
 /// Nothing when OK, so cron sends no mail; otherwise the status line and every finding. With
@@ -78,6 +113,11 @@ fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     {
         super::findings::block(&report.summary, f, style, out)?;
     }
+    if let Some(note) = unread(report) {
+        writeln!(out)?;
+        writeln!(out, "{}", for_terminal(&note))?;
+        unread_reasons(report, out)?;
+    }
     Ok(())
 }
 
@@ -90,10 +130,23 @@ fn short(report: &CheckReport) -> String {
         .iter()
         .filter(|f| f.severity > Severity::Info)
         .collect();
+    // A sweep that could not read every namespace says so here too: the part a pager shows.
+    let sweep = report.summary.sweep.as_deref();
+    let unread = sweep
+        .filter(|s| !s.unopened.is_empty())
+        .map(|s| format!("; {} not read", super::sweep::unread_count(s)))
+        .unwrap_or_default();
     let Some(first) = alerts.first() else {
+        if let Some(sweep) = sweep.filter(|_| report.too_many_unread()) {
+            return format!(
+                "{} could not be read{}",
+                super::sweep::unread_count(sweep),
+                limit(report)
+            );
+        }
         let n = report.summary.tally.total();
         return format!(
-            "{n} TCP socket{}, no problems found",
+            "{n} TCP socket{}, no problems found{unread}",
             if n == 1 { "" } else { "s" }
         );
     };
@@ -107,6 +160,7 @@ fn short(report: &CheckReport) -> String {
     if alerts.len() > 1 {
         text.push_str(&format!(", and {} more", alerts.len() - 1));
     }
+    text.push_str(&unread);
     text
 }
 
@@ -192,8 +246,12 @@ fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  - {}", for_terminal(&super::proof::text(e)))?;
         }
     }
-    for note in notes(report) {
-        writeln!(out, "NOTE: {}", for_terminal(&note))?;
+    // The first note is what a sweep could not read, with each namespace and why under it.
+    for (i, note) in notes(report).iter().enumerate() {
+        writeln!(out, "NOTE: {}", for_terminal(note))?;
+        if i == 0 && report.unread() > 0 {
+            unread_reasons(report, out)?;
+        }
     }
     Ok(())
 }

@@ -237,6 +237,7 @@ fn example() -> ScrapeReport {
             crit: Vec::new(),
             measured: crate::model::StateSet::ALL,
             ports: Vec::new(),
+            max_unread: None,
             finding_ids: Vec::new(),
             notice: Notice::Report,
         },

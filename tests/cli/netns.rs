@@ -273,3 +273,43 @@ fn one_namespace_by_name_or_path() {
     assert_eq!(out.status.code(), Some(2), "the summary fails too");
     assert!(String::from_utf8_lossy(&out.stdout).is_empty());
 }
+
+/// An ordinary user's sweep cannot enter the namespaces root made: check names each one it
+/// could not read, in a NOTE with why; without a limit of its own (none by default for an
+/// ordinary user) that alone is not UNKNOWN, and with `--max-unread 0` it is at least that.
+#[test]
+fn an_ordinary_users_sweep_names_the_namespaces_it_could_not_read() {
+    let made = match setup("unread", &[(1, 0)]) {
+        Ok(made) => made,
+        Err(why) => return skip(why),
+    };
+    let name = &made.names[0];
+    let args = ["check", "--all-netns", "--format", "nagios"];
+    let Some(out) = unprivileged(&args) else {
+        return skip("cannot run sockscope as nobody here: setpriv is not installed");
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("NOTE: ")
+            && l.contains("could not be read: ")
+            && l.contains(name.as_str())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "\n  netns {name}: cannot enter the network namespace"
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.starts_with("SOCKSCOPE UNKNOWN"),
+        "no limit by default: {text}"
+    );
+    let Some(out) = unprivileged(&[&args[..], &["--max-unread", "0"]].concat()) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    // UNKNOWN, or the WARNING/CRITICAL of a problem on the host, which ranks above it.
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(more than --max-unread 0): "), "{text}");
+}
