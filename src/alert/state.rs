@@ -52,6 +52,29 @@ pub struct Saved {
     /// The last status printed in text mode, and when (for --renotify and recovery notices).
     pub notified_status: Option<String>,
     pub notified_at: Option<u64>,
+    /// The findings that notification told of, to tell a changed problem from the same one;
+    /// `None` in files of earlier versions.
+    #[serde(default)]
+    pub notified_findings: Option<Vec<Said>>,
+}
+
+/// A finding as a notification told of it (`--renotify`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Said {
+    /// The rule.
+    pub id: String,
+    /// What of it, where one rule fires for several things at once (`state_count`'s range:
+    /// `close_wait_port_5000`).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Its namespace, in a sweep: the same rule in another namespace is another problem.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// `WARNING` or `CRITICAL`.
+    pub severity: String,
+    /// Its top culprit process, by name (a restart under a new pid is the same program).
+    #[serde(default)]
+    pub process: Option<String>,
 }
 
 impl Saved {
@@ -244,6 +267,13 @@ fn validate(mut saved: Saved, now: u64) -> Result<Saved, String> {
     if saved.notified_status.as_deref().is_some_and(|s| !known(s)) {
         return Err("has an unknown notified_status".into());
     }
+    let said = saved.notified_findings.as_deref().unwrap_or_default();
+    if said
+        .iter()
+        .any(|f| !matches!(f.severity.as_str(), "WARNING" | "CRITICAL"))
+    {
+        return Err("has a notified finding of an unknown severity".into());
+    }
     if saved
         .boot_id
         .as_deref()
@@ -259,6 +289,7 @@ fn validate(mut saved: Saved, now: u64) -> Result<Saved, String> {
         || saved.counters.len() > MAX_COUNTERS
         || saved.accept_queues.len() > MAX_COUNTERS
         || saved.reset_rates.len() > HISTORY
+        || said.len() > MAX_TRACKED
     {
         return Err("holds more entries than sockscope writes".into());
     }
@@ -384,6 +415,25 @@ mod tests {
         assert!(!why.chars().any(|c| c.is_control()), "{why:?}");
         let why = unusable(with(|v| v["history"] = "a\u{202e}b".into()));
         assert!(!why.contains('\u{202e}'), "{why:?}");
+    }
+
+    #[test]
+    fn what_was_notified_is_optional_and_checked() {
+        // Files of earlier versions have no notified_findings.
+        let Previous::Found(saved) = with(|v| {
+            v.as_object_mut().unwrap().remove("notified_findings");
+        }) else {
+            panic!("an older file is used");
+        };
+        assert_eq!(saved.notified_findings, None);
+        let why =
+            unusable(with(
+                |v| {
+                    v["notified_findings"] =
+                        serde_json::json!([{"id": "close_wait_excess", "severity": "OK"}])
+                },
+            ));
+        assert!(why.contains("unknown severity"), "{why}");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use crate::alert::file::{self, Mode};
-use crate::alert::renotify::notify;
-use crate::alert::state::{Previous, StateFile};
+use crate::alert::renotify::{notify, said};
+use crate::alert::state::{Previous, Saved, StateFile};
 use crate::cli::{CheckJob, Output};
 use crate::diagnose::all_ids;
 use crate::error::Error;
@@ -150,17 +150,28 @@ fn judge(
     let mut unsaid = None;
     if let Some(next) = &mut memory {
         next.last_status = status.word().to_string();
-        let before = next.notified_status.clone();
-        let before_at = next.notified_at;
-        let speak = notify(next, status, now, job.renotify);
-        report.notice = match before.clone() {
+        let told = |s: &Saved| {
+            (
+                s.notified_status.clone(),
+                s.notified_at,
+                s.notified_findings.clone(),
+            )
+        };
+        let before = told(next);
+        let findings = said(&report.summary.findings);
+        let speak = notify(next, status, &findings, now, job.renotify);
+        report.notice = match before.0.clone() {
             _ if !speak => Notice::Quiet,
             Some(previous) if status == Status::Ok => Notice::Recovered(previous),
             _ => Notice::Report,
         };
-        if (next.notified_status.clone(), next.notified_at) != (before.clone(), before_at) {
+        if told(next) != before {
             let mut without = next.clone();
-            (without.notified_status, without.notified_at) = (before, before_at);
+            (
+                without.notified_status,
+                without.notified_at,
+                without.notified_findings,
+            ) = before;
             unsaid = Some(without);
         }
     }
