@@ -148,6 +148,8 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand --renotify 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once'
             cand --stuck-after 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck'
             cand --max-unread 'With --all-netns: how many network namespaces may go unread before the status is UNKNOWN [default: 0 as root, no limit for other users]'
+            cand -t 'UNKNOWN, in the format asked for, when the check has no result within this long: before a monitoring system kills it as "plugin timed out". Seconds (10, as the monitoring plugins take -t) or a duration (9s, 500ms); 0: no limit'
+            cand --timeout 'UNKNOWN, in the format asked for, when the check has no result within this long: before a monitoring system kills it as "plugin timed out". Seconds (10, as the monitoring plugins take -t) or a duration (9s, 500ms); 0: no limit'
             cand --format 'Output format [default: table; check: text]'
             cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary'
             cand --state 'Only sockets in this state or state group (repeatable)'

@@ -229,6 +229,7 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state-file
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l renotify -d 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l max-unread -d 'With --all-netns: how many network namespaces may go unread before the status is UNKNOWN [default: 0 as root, no limit for other users]' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s t -l timeout -d 'UNKNOWN, in the format asked for, when the check has no result within this long: before a monitoring system kills it as "plugin timed out". Seconds (10, as the monitoring plugins take -t) or a duration (9s, 500ms); 0: no limit' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'

@@ -54,6 +54,12 @@ pub enum Error {
     #[error("cannot read network namespace {name}: {why}")]
     Unread { name: String, why: String },
 
+    /// `check --timeout` passed with no result: UNKNOWN before a monitoring system kills it.
+    #[error(
+        "timed out after {0} (-t/--timeout): the socket tables, the processes or the state file's lock did not answer in time"
+    )]
+    Timeout(String),
+
     /// Writing our own output failed (a closed pipe is handled by the caller).
     #[error("cannot write output: {}", Cause(.0))]
     Output(#[from] io::Error),

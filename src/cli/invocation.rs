@@ -92,6 +92,8 @@ pub struct CheckJob {
     pub stuck_after: Duration,
     /// `--max-unread`: `None` when not given (the command decides by who runs it).
     pub max_unread: Option<usize>,
+    /// `-t/--timeout`; `None`: no limit.
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug)]

@@ -170,6 +170,7 @@ fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
         textfile: args.textfile.clone(),
         stuck_after: args.stuck_after,
         max_unread: args.max_unread,
+        timeout: Some(args.timeout).filter(|t| !t.is_zero()),
     })
 }
 

@@ -135,3 +135,23 @@ fn max_unread_needs_all_netns_before_or_after_the_command() {
         .to_string();
     assert!(e.contains("it needs --all-netns"), "{e}");
 }
+
+#[test]
+fn timeouts_take_seconds_as_the_plugins_do_or_durations() {
+    use std::time::Duration;
+    assert_eq!(parse_timeout("10"), Ok(Duration::from_secs(10)));
+    assert_eq!(parse_timeout("0"), Ok(Duration::ZERO));
+    assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+    assert!(
+        parse_timeout("99999999999")
+            .unwrap_err()
+            .contains("too long")
+    );
+    assert!(parse_timeout("-1").is_err());
+    assert!(parse_timeout("").is_err());
+    let cli = Cli::try_parse_from(["sockscope", "check", "-t", "0"]).unwrap();
+    let Some(Command::Check(args)) = cli.command else {
+        panic!("not check");
+    };
+    assert_eq!(args.timeout, Duration::ZERO);
+}

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::time::UNIX_EPOCH;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use crate::alert::file::{self, Mode};
 use crate::alert::renotify::{notify, said};
@@ -15,7 +17,7 @@ use crate::cli::{CheckJob, Output};
 use crate::diagnose::all_ids;
 use crate::error::Error;
 use crate::model::{StateSet, TcpState};
-use crate::pipeline::{self, History, Request};
+use crate::pipeline::{self, Finished, History, Request};
 use crate::render::{self, Format, Style};
 use crate::report::{CheckReport, Notice, PortCount, PortRanges, Status, SummaryReport, Unknown};
 
@@ -76,37 +78,30 @@ fn judge(
     if crate::collect::injected("panic") {
         panic!("injected by SOCKSCOPE_TEST_FAULT=panic");
     }
-    // Taken before collecting, so a concurrent run waits and then sees this run's state.
-    let state = match &job.state_file {
-        Some(path) => Some(StateFile::open(path)?),
-        None => None,
+    let started = Instant::now();
+    let mut request: Request = job.request.clone();
+    // The owner walk stops at three quarters of the time: the rest finishes the report with
+    // what it found.
+    request.plan.walk_deadline = job.timeout.map(|limit| started + limit * 3 / 4);
+    let state_file = job.state_file.clone();
+    let stuck_after = job.stuck_after;
+    let work = move || measure(request, state_file.as_deref(), stuck_after);
+    let Measured {
+        state,
+        unusable,
+        request,
+        finished,
+        on_ports,
+    } = match job.timeout {
+        Some(limit) => within(limit, started, work)?,
+        None => work()?,
     };
     let mut notes = Vec::new();
-    let mut request: Request = job.request.clone();
-    request.plan.history = state.as_ref().map(|(_, previous)| History {
-        previous: match previous {
-            Previous::Found(saved) => Some((**saved).clone()),
-            Previous::Missing => None,
-            Previous::Unusable(why) => {
-                // Said on stderr too: cron mails it even when the check itself is OK.
-                let _ = writeln!(err, "sockscope: warning: {why}");
-                notes.push(why.clone());
-                None
-            }
-        },
-        stuck_after: job.stuck_after.as_secs(),
-    });
-    // The sockets on the ports with their own ranges, by namespace: their perfdata.
-    let watched = request.config.watched_ports();
-    let mut on_ports: HashMap<(Option<u64>, u16, TcpState), u64> = HashMap::new();
-    let finished = pipeline::run(&request, &mut |label, socket| {
-        let port = socket.local.port();
-        if watched.contains(&port) {
-            *on_ports
-                .entry((label.map(|l| l.inode), port, socket.state))
-                .or_default() += 1;
-        }
-    })?;
+    if let Some(why) = unusable {
+        // Said on stderr too: cron mails it even when the check itself is OK.
+        let _ = writeln!(err, "sockscope: warning: {why}");
+        notes.push(why);
+    }
     super::warn(&render::warnings(&finished.report), err);
     super::warn(&finished.warnings, err);
     notes.extend(finished.notes);
@@ -177,14 +172,14 @@ fn judge(
     }
     // Saved before anything is printed: a failure to save is UNKNOWN, and must be the only
     // status line a monitoring system reads. What this run tells is not in it yet…
-    if let (Some((file, _)), Some(next)) = (&state, &memory) {
+    if let (Some(file), Some(next)) = (&state, &memory) {
         file.save(unsaid.as_ref().unwrap_or(next))?;
     }
     render::check::write(&report, output.format, &output.style, out)?;
     out.flush()?;
     // …only once it reached its reader (a full disk, a closed pipe: the next run says it
     // again, instead of keeping quiet for a renotify period about an alert nobody got).
-    if let (Some((file, _)), Some(next), Some(_)) = (&state, &memory, &unsaid)
+    if let (Some(file), Some(next), Some(_)) = (&state, &memory, &unsaid)
         && let Err(e) = file.save(next)
     {
         let _ = writeln!(
@@ -193,6 +188,113 @@ fn judge(
         );
     }
     Ok(status)
+}
+
+/// What measuring hands back: the state file (locked until dropped), the finished run and the
+/// sockets on the ports with their own ranges.
+struct Measured {
+    state: Option<StateFile>,
+    /// Why the state file could not be used (it is replaced).
+    unusable: Option<String>,
+    request: Request,
+    finished: Finished,
+    on_ports: HashMap<(Option<u64>, u16, TcpState), u64>,
+}
+
+/// Everything that reads the system: the state file, locked first (so a concurrent run waits
+/// and then sees this run's state), then the pipeline.
+fn measure(
+    mut request: Request,
+    state_file: Option<&Path>,
+    stuck_after: Duration,
+) -> Result<Measured, Error> {
+    let (state, previous) = match state_file {
+        Some(path) => {
+            let (file, previous) = StateFile::open(path)?;
+            (Some(file), Some(previous))
+        }
+        None => (None, None),
+    };
+    let mut unusable = None;
+    request.plan.history = previous.map(|previous| History {
+        previous: match previous {
+            Previous::Found(saved) => Some(*saved),
+            Previous::Missing => None,
+            Previous::Unusable(why) => {
+                unusable = Some(why);
+                None
+            }
+        },
+        stuck_after: stuck_after.as_secs(),
+    });
+    if crate::collect::injected("hang") {
+        // Test-only: a measurement that does not end, for --timeout to cut short.
+        std::thread::sleep(Duration::from_secs(60));
+    }
+    // The sockets on the ports with their own ranges, by namespace: their perfdata.
+    let watched = request.config.watched_ports();
+    let mut on_ports: HashMap<(Option<u64>, u16, TcpState), u64> = HashMap::new();
+    let finished = pipeline::run(&request, &mut |label, socket| {
+        let port = socket.local.port();
+        if watched.contains(&port) {
+            *on_ports
+                .entry((label.map(|l| l.inode), port, socket.state))
+                .or_default() += 1;
+        }
+    })?;
+    Ok(Measured {
+        state,
+        unusable,
+        request,
+        finished,
+        on_ports,
+    })
+}
+
+/// `work` on a thread of its own, awaited until `limit` after `started`; past that the check
+/// is UNKNOWN at once, and the thread (in a read that did not return) ends with the process.
+/// With no thread to spare (a low `ulimit -u`), `work` runs here, bounded by the owner walk's
+/// deadline only.
+fn within<T: Send + 'static>(
+    limit: Duration,
+    started: Instant,
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let work = Arc::new(Mutex::new(Some(work)));
+    let theirs = Arc::clone(&work);
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("check".into())
+        .spawn(move || {
+            let work = theirs.lock().ok().and_then(|mut w| w.take());
+            if let Some(work) = work {
+                let _ = tx.send(work());
+            }
+        });
+    let thread = match spawned {
+        Ok(thread) => thread,
+        Err(_) => {
+            let work = work.lock().ok().and_then(|mut w| w.take());
+            return match work {
+                Some(work) => work(),
+                None => Err(Error::Timeout(format_duration(limit))),
+            };
+        }
+    };
+    match rx.recv_timeout(limit.saturating_sub(started.elapsed())) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(Error::Timeout(format_duration(limit))),
+        // It panicked: the panic goes on here, as if it had happened on this thread.
+        Err(RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => Err(Error::Timeout(format_duration(limit))),
+        },
+    }
+}
+
+/// `200ms`, `10s`: as the option was given.
+fn format_duration(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
 }
 
 /// Each `[ports.N]` range's count: the sockets of its states on its port, over the namespaces

@@ -99,7 +99,7 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
             out,
             "EXIT STATUS",
             &[
-                "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugins rules). UNKNOWN is anything that stops sockscope from measuring or reporting: bad arguments, unreadable kernel data, a state file it cannot lock, read or write, an output it cannot write.",
+                "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugins rules). UNKNOWN is anything that stops sockscope from measuring or reporting: bad arguments, unreadable kernel data, a state file it cannot lock, read or write, an output it cannot write, no result within -t/--timeout (10 s by default). The lookup of the processes behind the findings stops at three quarters of the timeout and says how many processes it did not look at; the check then reports what it found.",
                 "With --all-netns, the namespaces that could not be read are named in every format. More of them than --max-unread allows is UNKNOWN; the default limit is 0 when running as root (root can read every namespace), and there is none for other users (who cannot enter other users' namespaces, by design). A problem found in the namespaces that were read is still WARNING or CRITICAL.",
             ],
         )?;

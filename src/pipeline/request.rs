@@ -3,6 +3,7 @@
 //! configuration). Data only.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use super::targets::Namespaces;
 use crate::alert::config::Config;
@@ -53,6 +54,9 @@ pub struct Plan {
     /// Date these states' sockets (tcp_info) whenever there are any, finding or not: `serve`'s
     /// and `watch`'s oldest CLOSE_WAIT. Findings add the states they are about.
     pub ages: StateSet,
+    /// The findings' owner walk takes no process after this (`check --timeout`), and says how
+    /// many it did not look at: fewer culprits named rather than no report.
+    pub walk_deadline: Option<Instant>,
 }
 
 /// Which sockets' owners a run looks up. Each run walks `/proc/*/fd` at most once.

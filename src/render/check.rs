@@ -40,6 +40,14 @@ fn notes(report: &CheckReport) -> Vec<String> {
     let mut notes: Vec<String> = unread(report).into_iter().collect();
     notes.extend(summary.sweep.as_deref().and_then(super::sweep::hidden));
     notes.extend(report.notes.iter().cloned());
+    if let Some(note) = summary
+        .checks
+        .attribution
+        .as_ref()
+        .and_then(super::attribution::cut_short)
+    {
+        notes.push(note);
+    }
     for (id, what) in &summary.checks.limited {
         notes.push(format!("{id}: {what}"));
     }

@@ -280,6 +280,65 @@ fn perfdata_says_u_for_what_was_not_measured_and_gives_per_port_values() {
     );
 }
 
+/// `-t/--timeout`: the owner walk stops at its share of the time and says what it skipped, and
+/// the check still reports what it found; what cannot stop in time is UNKNOWN, in the format
+/// asked for, before a monitoring system would kill it. The slowness is injected, never
+/// waited for: `slow-walk` makes the walk take 100 ms per process, `hang` never measures.
+#[test]
+fn timeout_cuts_the_owner_walk_short_and_never_hangs() {
+    use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
+    // 30 CLOSE_WAIT held by java[4242]; 40 idle processes come before it in the walk.
+    let tree = Scenario::new()
+        .owned_by(4242, "java", 30, |i| {
+            let s = sock(CLOSE_WAIT);
+            ("10.0.0.1:8080".into(), format!("10.0.0.5:{}", 50000 + i), s)
+        })
+        .write();
+    for pid in 100..140 {
+        crate::util::fake_process(tree.path(), pid, "idle", &[] as &[(u32, &str)]);
+    }
+    let run = |fault: &str, args: &[&str]| {
+        let started = std::time::Instant::now();
+        let out = sockscope()
+            .env("SOCKSCOPE_TEST_FAULT", fault)
+            .arg("check")
+            .args(args)
+            .arg("--proc-root")
+            .arg(tree.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            started.elapsed(),
+        )
+    };
+    // The whole walk would take 4 s: it stops at three quarters of 2 s.
+    let (code, out, took) = run("slow-walk", &["--format", "json", "--timeout", "2s"]);
+    assert_eq!(code, 1, "the leak is still reported: {out}");
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("the owner lookup stopped at the --timeout deadline"),
+        "{v:#}"
+    );
+    assert!(!v["findings"].to_string().contains("java"), "{v:#}");
+    // A measurement that never ends: UNKNOWN at the deadline, in every format.
+    for format in ["text", "nagios", "json", "prometheus"] {
+        let (code, out, took) = run("hang", &["--format", format, "-t", "200ms"]);
+        assert_eq!(code, 3, "{format}: {out}");
+        assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+        assert!(
+            out.contains("timed out after 200ms (-t/--timeout)"),
+            "{format}: {out}"
+        );
+    }
+    // As the monitoring plugins take it: whole seconds.
+    let (code, out, _) = run("", &["--format", "nagios", "--timeout", "10"]);
+    assert_eq!(code, 1, "{out}");
+}
+
 /// This process holds CLOSE_WAIT sockets on one port: `check --warn close-wait=...` exits 1 for
 /// that port and 0 for a clean one.
 #[test]
