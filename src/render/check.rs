@@ -102,7 +102,7 @@ fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         Notice::Recovered(previous) => {
             return writeln!(
                 out,
-                "SOCKSCOPE OK: recovered (was {}); no problems found",
+                "SOCKSCOPE OK - recovered (was {}); no problems found",
                 for_terminal(previous)
             );
         }
@@ -111,7 +111,12 @@ fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     if report.status == Status::Ok {
         return Ok(());
     }
-    writeln!(out, "SOCKSCOPE {}: {}", report.status.word(), short(report))?;
+    writeln!(
+        out,
+        "SOCKSCOPE {} - {}",
+        report.status.word(),
+        short(report)
+    )?;
     let style = super::Style::default();
     for f in report
         .summary

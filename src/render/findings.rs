@@ -109,7 +109,7 @@ pub fn section(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io:
             Some(sweep) => {
                 let read = sweep.namespaces.len();
                 let line = format!(
-                    "No problems found in the {read} namespace{} read ({checked} checks); {} could not be read.",
+                    "No problems found in the {read} namespace{} read ({checked} checks); nothing was checked in the {} that could not be read.",
                     if read == 1 { "" } else { "s" },
                     sweep.unopened.len()
                 );

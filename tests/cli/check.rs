@@ -42,6 +42,10 @@ fn exit_codes_and_every_format() {
             if *name == "ok" && format == "text" {
                 assert_eq!(out, "", "cron must get nothing when all is well");
             }
+            // One form for every status, text and Nagios alike: `SOCKSCOPE STATUS - text`.
+            if matches!(format, "text" | "nagios") && !out.is_empty() {
+                assert!(status_line(&out), "{name} {format}:\n{out}");
+            }
             settings.bind(|| insta::assert_snapshot!(format!("check_{name}__{format}"), out));
         }
     }
@@ -61,6 +65,9 @@ fn every_failure_to_measure_is_unknown() {
             text.contains("unknown") || text.contains("UNKNOWN") || text.contains(" 3"),
             "{text}"
         );
+        if matches!(format, "text" | "nagios") {
+            assert!(status_line(&text), "{format}: {text}");
+        }
         snapshot_settings(None)
             .bind(|| insta::assert_snapshot!(format!("check_unknown__{format}"), text));
     }
@@ -81,6 +88,14 @@ fn every_failure_to_measure_is_unknown() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("SOCKSCOPE UNKNOWN - "), "{text}");
     assert!(text.contains("start is greater than end"), "{text}");
+}
+
+/// `SOCKSCOPE STATUS - text`: the monitoring plugins' form, whatever the status.
+fn status_line(out: &str) -> bool {
+    let first = out.lines().next().unwrap_or_default();
+    ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+        .iter()
+        .any(|word| first.starts_with(&format!("SOCKSCOPE {word} - ")))
 }
 
 #[test]

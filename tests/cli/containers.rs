@@ -357,7 +357,7 @@ fn namespaces_that_were_not_read_are_named_and_limited() {
     let (code, out) = check(&["--state", "listen", "--max-unread", "0"]);
     assert_eq!(code, 3, "{out}");
     assert!(
-        out.starts_with("SOCKSCOPE UNKNOWN: 1 of 8 network namespaces could not be read (more than --max-unread 0)\n"),
+        out.starts_with("SOCKSCOPE UNKNOWN - 1 of 8 network namespaces could not be read (more than --max-unread 0)\n"),
         "{out}"
     );
     assert!(out.contains("podman container db: cannot read '"), "{out}");
@@ -389,7 +389,7 @@ fn namespaces_that_were_not_read_are_named_and_limited() {
     let (table, _) = summary(&[]);
     assert!(
         table.contains(
-            "\nNo problems found in the 7 namespaces read (12 checks); 1 could not be read.\n"
+            "\nNo problems found in the 7 namespaces read (12 checks); nothing was checked in the 1 that could not be read.\n"
         ),
         "{table}"
     );

@@ -175,7 +175,7 @@ fn renotify_speaks_once_and_says_when_it_recovers() {
     };
     let (code, out) = text(bad.path());
     assert_eq!(code, 1);
-    assert!(out.starts_with("SOCKSCOPE WARNING: "), "{out}");
+    assert!(out.starts_with("SOCKSCOPE WARNING - "), "{out}");
     let (code, out) = text(bad.path());
     assert_eq!(
         (code, out.as_str()),
@@ -185,7 +185,7 @@ fn renotify_speaks_once_and_says_when_it_recovers() {
     let (code, out) = text(good.path());
     assert_eq!(code, 0);
     assert!(
-        out.starts_with("SOCKSCOPE OK: recovered (was WARNING)"),
+        out.starts_with("SOCKSCOPE OK - recovered (was WARNING)"),
         "{out}"
     );
     let (code, out) = text(good.path());
@@ -200,7 +200,7 @@ fn renotify_speaks_again_for_a_new_finding_or_another_culprit() {
     let state = dir.path().join("state.json");
     let (code, out) = cron(&state, &leak(30), &[]);
     assert_eq!(code, 1);
-    assert!(out.starts_with("SOCKSCOPE WARNING: "), "{out}");
+    assert!(out.starts_with("SOCKSCOPE WARNING - "), "{out}");
     assert_eq!(
         cron(&state, &leak(30), &[]),
         (1, String::new()),
@@ -214,7 +214,7 @@ fn renotify_speaks_again_for_a_new_finding_or_another_culprit() {
     let (code, out) = cron(&state, &leak_by(5151, "python3", 30), &[]);
     assert_eq!(code, 1);
     assert!(
-        out.starts_with("SOCKSCOPE WARNING: ") && out.contains("python3"),
+        out.starts_with("SOCKSCOPE WARNING - ") && out.contains("python3"),
         "another program holds them now: {out}"
     );
     assert_eq!(
@@ -251,12 +251,12 @@ fn renotify_speaks_again_when_a_finding_gets_worse() {
     let critical = established(leak(30), 12);
     let (code, out) = cron(&state, &warning, &ranges);
     assert_eq!(code, 2);
-    assert!(out.starts_with("SOCKSCOPE CRITICAL: "), "{out}");
+    assert!(out.starts_with("SOCKSCOPE CRITICAL - "), "{out}");
     assert_eq!(cron(&state, &warning, &ranges), (2, String::new()));
     let (code, out) = cron(&state, &critical, &ranges);
     assert_eq!(code, 2);
     assert!(
-        out.starts_with("SOCKSCOPE CRITICAL: ") && out.contains("state_count"),
+        out.starts_with("SOCKSCOPE CRITICAL - ") && out.contains("state_count"),
         "ESTABLISHED rose to CRITICAL: {out}"
     );
     assert_eq!(cron(&state, &critical, &ranges), (2, String::new()));
@@ -321,7 +321,7 @@ fn an_alert_that_was_not_delivered_is_said_again() {
     let out = String::from_utf8(again.stdout).unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(
-        out.starts_with("SOCKSCOPE WARNING: "),
+        out.starts_with("SOCKSCOPE WARNING - "),
         "said again: {out:?}"
     );
     // Delivered once, it is quiet for the period.
