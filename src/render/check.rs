@@ -40,14 +40,7 @@ fn notes(report: &CheckReport) -> Vec<String> {
     let mut notes: Vec<String> = unread(report).into_iter().collect();
     notes.extend(summary.sweep.as_deref().and_then(super::sweep::hidden));
     notes.extend(report.notes.iter().cloned());
-    if let Some(note) = summary
-        .checks
-        .attribution
-        .as_ref()
-        .and_then(super::attribution::cut_short)
-    {
-        notes.push(note);
-    }
+    notes.extend(cut_short(report));
     for (id, what) in &summary.checks.limited {
         notes.push(format!("{id}: {what}"));
     }
@@ -131,7 +124,20 @@ fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", for_terminal(&note))?;
         unread_reasons(report, out)?;
     }
+    // The holders named above may not be all of them: the walk stopped at --timeout.
+    if let Some(note) = cut_short(report) {
+        writeln!(out)?;
+        let mut chars = note.chars();
+        let first = chars.next().map(|c| c.to_ascii_uppercase());
+        writeln!(out, "{}{}.", first.unwrap_or_default(), chars.as_str())?;
+    }
     Ok(())
+}
+
+/// What the owner walk did not look at, when it stopped at `--timeout`'s deadline.
+fn cut_short(report: &CheckReport) -> Option<String> {
+    let attribution = report.summary.checks.attribution.as_ref()?;
+    super::attribution::cut_short(attribution)
 }
 
 /// The most severe finding's title and first culprit, then how many more: the part of the

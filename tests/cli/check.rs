@@ -339,6 +339,16 @@ fn timeout_cuts_the_owner_walk_short_and_never_hangs() {
         "{v:#}"
     );
     assert!(!v["findings"].to_string().contains("java"), "{v:#}");
+    // cron's text and the Nagios long output say it too.
+    for format in ["text", "nagios"] {
+        let (code, out, _) = run("slow-walk", &["--format", format, "--timeout", "2s"]);
+        assert_eq!(code, 1, "{format}: {out}");
+        assert!(
+            out.to_lowercase()
+                .contains("the owner lookup stopped at the --timeout deadline before looking at "),
+            "{format}: {out}"
+        );
+    }
     // A measurement that never ends: UNKNOWN at the deadline, in every format.
     for format in ["text", "nagios", "json", "prometheus"] {
         let (code, out, took) = run("hang", &["--format", format, "-t", "200ms"]);
@@ -349,6 +359,35 @@ fn timeout_cuts_the_owner_walk_short_and_never_hangs() {
             "{format}: {out}"
         );
     }
+    // A real wait, not an injected one: another run holds the state lock, which this run
+    // would wait 5 s for. The textfile says UNKNOWN too.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let prom = dir.path().join("sockscope.prom");
+    let held = std::fs::File::create(dir.path().join("state.json.lock")).unwrap();
+    held.lock().unwrap();
+    let (code, out, took) = run(
+        "",
+        &[
+            "--format",
+            "nagios",
+            "-t",
+            "300ms",
+            "--state-file",
+            state.to_str().unwrap(),
+            "--textfile",
+            prom.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    assert!(
+        out.starts_with("SOCKSCOPE UNKNOWN - timed out after 300ms (-t/--timeout): "),
+        "{out}"
+    );
+    let textfile = std::fs::read_to_string(&prom).unwrap();
+    assert!(textfile.contains("\nsockscope_status 3\n"), "{textfile}");
+    drop(held);
     // As the monitoring plugins take it: whole seconds.
     let (code, out, _) = run("", &["--format", "nagios", "--timeout", "10"]);
     assert_eq!(code, 1, "{out}");
