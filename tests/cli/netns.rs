@@ -267,6 +267,19 @@ fn one_namespace_by_name_or_path() {
         )),
         "{text}"
     );
+    // A namespace file it may not even look at (root's pid 1) is no unknown name: why it
+    // could not be read is said.
+    if is_root() {
+        let args = ["check", "--netns", "/proc/1/ns/net", "--format", "nagios"];
+        if let Some(out) = unprivileged(&args) {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(3), "{text}");
+            assert!(
+                text.starts_with("SOCKSCOPE UNKNOWN - cannot read '/proc/1/ns/net': "),
+                "{text}"
+            );
+        }
+    }
     let Some(out) = unprivileged(&["--netns", &path, "--format", "plain"]) else {
         return;
     };
