@@ -193,8 +193,8 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
                 "Exit 1 above 100 CLOSE_WAIT sockets, 2 above 500; print nothing when all is well.",
             ),
             (
-                "sockscope check --format nagios --state-file /var/lib/sockscope/state.json",
-                "A Nagios/Icinga plugin line with perfdata; rates and stuck sockets across runs.",
+                "sockscope check --format nagios -t 9 --state-file /var/lib/sockscope/state.json",
+                "A Nagios/Icinga plugin line with perfdata; rates and stuck sockets across runs; UNKNOWN after 9 s, before check_nrpe's default 10 s timeout.",
             ),
             (
                 "sockscope check --textfile /var/lib/node_exporter/textfile/sockscope.prom",
