@@ -143,7 +143,7 @@ _sockscope() {
             return 0
             ;;
         sockscope__subcmd__check)
-            opts="-v -4 -6 -h --format --warn --crit --textfile --otlp-endpoint --state-file --renotify --stuck-after --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
+            opts="-t -v -4 -6 -h --format --warn --crit --textfile --otlp-endpoint --state-file --renotify --stuck-after --max-unread --timeout --json --verbose --no-processes --config --state --port --sport --dport --src --dst --ipv4 --ipv6 --proc-root --pid --source --all-netns --netns --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,6 +178,18 @@ _sockscope() {
                     return 0
                     ;;
                 --stuck-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-unread)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -233,6 +233,8 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l otlp-endpo
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state-file -d 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l renotify -d 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l max-unread -d 'With --all-netns: how many network namespaces may go unread before the status is UNKNOWN [default: 0 as root, no limit for other users]' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s t -l timeout -d 'UNKNOWN, in the format asked for, when the check has no result within this long: before a monitoring system kills it as "plugin timed out". Seconds (10, as the monitoring plugins take -t) or a duration (9s, 500ms); 0: no limit' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''

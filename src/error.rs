@@ -57,6 +57,11 @@ pub enum Error {
     /// An OTLP push that the receiver did not take (the words name the URL and the answer).
     #[error("{0}")]
     Push(String),
+    /// `check --timeout` passed with no result: UNKNOWN before a monitoring system kills it.
+    #[error(
+        "timed out after {0} (-t/--timeout): the socket tables, the processes or the state file's lock did not answer in time"
+    )]
+    Timeout(String),
 
     /// Writing our own output failed (a closed pipe is handled by the caller).
     #[error("cannot write output: {}", Cause(.0))]

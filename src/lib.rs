@@ -68,7 +68,7 @@ pub fn run(
         Ok(invocation) => invocation,
         Err(e) => {
             return match cli.check_format() {
-                Some(format) => commands::check::unknown(format, &e, out),
+                Some(format) => commands::check::unknown(format, cli.check_textfile(), &e, out),
                 None => Err(e),
             };
         }

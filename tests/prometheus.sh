@@ -2,7 +2,8 @@
 # A real Prometheus server scrapes `sockscope serve` on loopback: waits for two scrapes, then
 # asks its HTTP API for sockscope_sockets and for a rate over the kernel counters. Also checks
 # deploy/prometheus.yml's job shape and deploy/sockscope-rules.yml with promtool (check rules, and
-# test rules: every alert fires and stays quiet).
+# test rules: every alert fires and stays quiet), and lints what `check --format prometheus` (with
+# and without --all-netns) and serve's /metrics write with `promtool check metrics`.
 #
 # Needs root to install Debian's `prometheus` package when it is missing; skips, saying why,
 # where it cannot (a failure under SOCKSCOPE_REQUIRE_LIVE=1: tests/lib.sh). Everything it
@@ -30,11 +31,32 @@ trap cleanup EXIT
 "$bin" serve --listen 127.0.0.1:0 --min-interval 0s 2>"$work/serve.log" &
 serve_pid=$!
 for _ in $(seq 50); do
-    grep -q serving "$work/serve.log" && break
+    grep -qs serving "$work/serve.log" && break
     sleep 0.1
 done
 target=$(sed -n 's|.*http://\([0-9.:]*\)/metrics|\1|p' "$work/serve.log")
 [ -n "$target" ] || { cat "$work/serve.log"; echo "prometheus.sh: FAIL: serve did not start"; exit 1; }
+
+# promtool's lint (names, types, suffixes, HELP) over every exposition sockscope writes. check
+# exits 0 to 2 with its status: only 3 (UNKNOWN) is a failure here.
+lint() {
+    local what=$1 file=$2
+    if ! promtool check metrics <"$file" >"$work/lint.txt" 2>&1; then
+        cat "$work/lint.txt"
+        echo "prometheus.sh: FAIL: promtool check metrics rejects $what"
+        exit 1
+    fi
+}
+for args in "" "--all-netns"; do
+    code=0
+    # shellcheck disable=SC2086 # $args is one option or none
+    "$bin" check --format prometheus $args >"$work/check.prom" || code=$?
+    [ "$code" -le 2 ] || { cat "$work/check.prom"; echo "prometheus.sh: FAIL: check $args exited $code"; exit 1; }
+    lint "check --format prometheus $args" "$work/check.prom"
+done
+curl -fsS "http://$target/metrics" >"$work/serve.prom"
+lint "serve's /metrics" "$work/serve.prom"
+echo "prometheus.sh: promtool check metrics accepts check's and serve's expositions"
 
 prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cp deploy/sockscope-rules.yml deploy/sockscope-rules.test.yml "$work/"
@@ -73,7 +95,7 @@ if [ "$scrapes" -lt 3 ]; then
     exit 1
 fi
 states=$(query 'sockscope_sockets' | results)
-rates=$(query 'rate(sockscope_kernel_counter_total[1m])' | results)
+rates=$(query 'rate(sockscope_tcp_events_total[1m])' | results)
 findings=$(query 'sockscope_finding' | results)
 echo "prometheus.sh: $scrapes scrapes; sockscope_sockets: $states series; rate(kernel counters): $rates series; sockscope_finding: $findings series"
 [ "$states" -eq 24 ] || { echo "prometheus.sh: FAIL: expected 24 sockscope_sockets series (11 states and unknown x 2 families)"; exit 1; }

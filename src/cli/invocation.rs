@@ -92,6 +92,10 @@ pub struct CheckJob {
     #[cfg(feature = "serve")]
     pub otlp: Option<Otlp>,
     pub stuck_after: Duration,
+    /// `--max-unread`: `None` when not given (the command decides by who runs it).
+    pub max_unread: Option<usize>,
+    /// `-t/--timeout`; `None`: no limit.
+    pub timeout: Option<Duration>,
 }
 
 /// Where and how often to push OTLP.

@@ -154,6 +154,12 @@ fn top(args: &TopArgs, shared: &SharedArgs) -> TopJob {
 }
 
 fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
+    // Not clap's `requires`: a global --all-netns given before the subcommand escapes it.
+    if args.max_unread.is_some() && !shared.source.all_netns {
+        return Err(Error::Usage(
+            "--max-unread counts the namespaces --all-netns could not read; it needs --all-netns (one asked for with --netns is read, or UNKNOWN)".into(),
+        ));
+    }
     let mut config = config::load(shared.config.as_deref())?;
     config.override_with(&args.warn, &args.crit);
     let plan = Plan {
@@ -175,6 +181,8 @@ fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
             .map(|url| otlp(url, Duration::from_secs(60)))
             .transpose()?,
         stuck_after: args.stuck_after,
+        max_unread: args.max_unread,
+        timeout: Some(args.timeout).filter(|t| !t.is_zero()),
     })
 }
 
@@ -394,6 +402,15 @@ impl Cli {
     pub fn check_format(&self) -> Option<Format> {
         matches!(self.command, Some(Command::Check(_)))
             .then(|| self.shared.check_format().unwrap_or(Format::Text))
+    }
+
+    /// For `check`, the `--textfile` its UNKNOWN must replace, when lowering fails (a broken
+    /// configuration) before there is a job to carry it.
+    pub fn check_textfile(&self) -> Option<&std::path::Path> {
+        match &self.command {
+            Some(Command::Check(args)) => args.textfile.as_deref(),
+            _ => None,
+        }
     }
 }
 

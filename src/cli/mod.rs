@@ -23,7 +23,9 @@ pub use invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJo
 #[cfg(feature = "serve")]
 pub use invocation::{Otlp, ServeJob};
 pub use lower::lower;
-use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
+use parse::{
+    parse_duration, parse_net, parse_port_range, parse_state_range, parse_timeout, state_parser,
+};
 pub use watch::{WatchArgs, parse_filter_line};
 
 /// Count every TCP socket by state, explain what is wrong, and alert on it.
@@ -166,6 +168,25 @@ pub struct CheckArgs {
     /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub stuck_after: std::time::Duration,
+    /// With --all-netns: how many network namespaces may go unread before the status is
+    /// UNKNOWN [default: 0 as root, no limit for other users].
+    ///
+    /// Root can read every namespace, so one it could not read is a fault to hear about. An
+    /// ordinary user cannot enter other users' namespaces at all, by design. Whatever the
+    /// limit, the namespaces not read are named in every format (a NOTE and long output with
+    /// --format nagios), and a problem found in the others is still WARNING or CRITICAL.
+    #[arg(long, value_name = "N")]
+    pub max_unread: Option<usize>,
+    /// UNKNOWN, in the format asked for, when the check has no result within this long: before
+    /// a monitoring system kills it as "plugin timed out". Seconds (10, as the monitoring
+    /// plugins take -t) or a duration (9s, 500ms); 0: no limit.
+    ///
+    /// The lookup of who holds the sockets behind the findings stops at three quarters of it
+    /// and says how many processes it did not look at: the findings are still reported, with
+    /// fewer culprits named. Set it a little below the monitoring system's own timeout (NRPE's
+    /// command_timeout, Nagios' service_check_timeout).
+    #[arg(short = 't', long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
 }
 
 #[cfg(feature = "serve")]

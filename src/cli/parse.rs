@@ -26,6 +26,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// `check -t`: whole seconds, as the monitoring plugins take their `-t` (`10`), or a duration
+/// (`9s`, `500ms`).
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return parse_duration(&format!("{text}s")).map_err(|_| too_long(text));
+    }
+    parse_duration(text)
+}
+
 /// The message for a duration past [`MAX_DURATION`], saying the range.
 pub fn too_long(text: &str) -> String {
     format!("'{text}' is too long: a duration is from 0s to at most 1y (365d 6h)")

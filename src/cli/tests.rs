@@ -106,3 +106,52 @@ fn json_flag_and_format_conflict() {
         "{e}"
     );
 }
+
+#[test]
+fn max_unread_needs_all_netns_before_or_after_the_command() {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let config = empty.path().to_str().unwrap();
+    let lowered = |args: &[&str]| {
+        let mut all = vec!["sockscope"];
+        all.extend(args);
+        all.extend(["--config", config]);
+        let cli = Cli::try_parse_from(all).unwrap();
+        lower(&cli, Terminal::default()).map(|i| match i.job {
+            Job::Check(job) => job.max_unread,
+            _ => panic!("not check"),
+        })
+    };
+    assert_eq!(
+        lowered(&["--all-netns", "check", "--max-unread", "2"]).unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        lowered(&["check", "--max-unread", "2", "--all-netns"]).unwrap(),
+        Some(2)
+    );
+    assert_eq!(lowered(&["check", "--all-netns"]).unwrap(), None);
+    let e = lowered(&["check", "--max-unread", "2"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("it needs --all-netns"), "{e}");
+}
+
+#[test]
+fn timeouts_take_seconds_as_the_plugins_do_or_durations() {
+    use std::time::Duration;
+    assert_eq!(parse_timeout("10"), Ok(Duration::from_secs(10)));
+    assert_eq!(parse_timeout("0"), Ok(Duration::ZERO));
+    assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+    assert!(
+        parse_timeout("99999999999")
+            .unwrap_err()
+            .contains("too long")
+    );
+    assert!(parse_timeout("-1").is_err());
+    assert!(parse_timeout("").is_err());
+    let cli = Cli::try_parse_from(["sockscope", "check", "-t", "0"]).unwrap();
+    let Some(Command::Check(args)) = cli.command else {
+        panic!("not check");
+    };
+    assert_eq!(args.timeout, Duration::ZERO);
+}

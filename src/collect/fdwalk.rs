@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rustix::fs::{Dir, Mode, OFlags, openat, readlinkat_raw};
 use rustix::io::Errno;
@@ -50,21 +51,33 @@ pub struct FdTable {
     pub stats: WalkStats,
 }
 
-/// Walks `root/*/fd` in pid order, recording every socket fd whose inode `keep` accepts.
-pub fn walk(root: &Path, keep: &dyn Fn(u64) -> bool) -> io::Result<FdTable> {
-    let queue = Queue::open(root)?;
-    Ok(FdTable::merge(root, vec![queue.drain(keep)]))
+/// Walks `root/*/fd` in pid order, recording every socket fd whose inode `keep` accepts; stops
+/// at `deadline`, counting the processes it did not look at.
+pub fn walk(
+    root: &Path,
+    keep: &dyn Fn(u64) -> bool,
+    deadline: Option<Instant>,
+) -> io::Result<FdTable> {
+    let queue = Queue::open(root, deadline)?;
+    let mut table = queue.drain(keep);
+    table.stats.processes_not_walked += queue.left();
+    Ok(FdTable::merge(root, vec![table]))
 }
 
-/// Who holds the `wanted` inodes: a walk on this thread that keeps only those. Nothing is read
-/// when `wanted` is empty.
-pub fn owners_of(root: &Path, wanted: &HashSet<u64>) -> io::Result<Owners> {
+/// Who holds the `wanted` inodes: a walk on this thread that keeps only those, until
+/// `deadline` (what it did not look at is counted in the owners' stats). Nothing is read when
+/// `wanted` is empty.
+pub fn owners_of(
+    root: &Path,
+    wanted: &HashSet<u64>,
+    deadline: Option<Instant>,
+) -> io::Result<Owners> {
     if wanted.is_empty() {
         return Ok(Owners::default());
     }
     let mut sorted: Vec<u64> = wanted.iter().copied().collect();
     sorted.sort_unstable();
-    Ok(walk(root, &|inode| wanted.contains(&inode))?.owners(sorted.into_iter()))
+    Ok(walk(root, &|inode| wanted.contains(&inode), deadline)?.owners(sorted.into_iter()))
 }
 
 /// The processes to walk, shared by the walkers: each takes the next pid until none is left.
@@ -73,11 +86,13 @@ struct Queue {
     pids: Vec<u32>,
     next: AtomicUsize,
     stop: AtomicBool,
+    /// `check --timeout`: no process is taken after this.
+    deadline: Option<Instant>,
 }
 
 impl Queue {
     /// Lists the processes under `root`.
-    fn open(root: &Path) -> io::Result<Queue> {
+    fn open(root: &Path, deadline: Option<Instant>) -> io::Result<Queue> {
         let root_fd = openat(
             rustix::fs::CWD,
             root,
@@ -105,16 +120,27 @@ impl Queue {
             pids,
             next: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            deadline,
         })
     }
 
     fn take(&self) -> Option<u32> {
-        if self.stop.load(Ordering::Relaxed) {
+        if self.stop.load(Ordering::Relaxed) || self.past_deadline() {
             return None;
         }
         self.pids
             .get(self.next.fetch_add(1, Ordering::Relaxed))
             .copied()
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Processes no walker took.
+    fn left(&self) -> u64 {
+        let taken = self.next.load(Ordering::Relaxed).min(self.pids.len());
+        (self.pids.len() - taken) as u64
     }
 }
 
@@ -131,7 +157,7 @@ pub struct Walk {
 impl Walk {
     /// Starts walking `root/*/fd`, recording every socket fd.
     pub fn start(root: &Path) -> Walk {
-        let queue = Queue::open(root).map(Arc::new).map_err(Some);
+        let queue = Queue::open(root, None).map(Arc::new).map_err(Some);
         // No thread (a low `ulimit -u`): the whole walk runs in `finish`, after the dump.
         let thread = queue.as_ref().ok().and_then(|queue| {
             let queue = Arc::clone(queue);
@@ -182,7 +208,12 @@ impl Queue {
         let mut table = FdTable::default();
         let mut path = String::new();
         let mut link = [std::mem::MaybeUninit::<u8>::uninit(); 64];
+        // Test-only: a walk slow enough for `check --timeout` to cut it short.
+        let slow = super::injected("slow-walk");
         while let Some(pid) = queue.take() {
+            if slow {
+                std::thread::sleep(Duration::from_millis(100));
+            }
             table.stats.processes_scanned += 1;
             path.clear();
             path.push_str(&pid.to_string());
@@ -230,9 +261,16 @@ impl Queue {
                     continue;
                 }
                 fd_count += 1;
-                // A process with a million fds is not finished when nothing needs owners any more.
-                if fd_count % 1024 == 0 && queue.stop.load(Ordering::Relaxed) {
-                    break;
+                // A process with a million fds is not finished when nothing needs owners any
+                // more, or past the deadline (then it counts as not looked at).
+                if fd_count % 1024 == 0 {
+                    if queue.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if queue.past_deadline() {
+                        table.stats.processes_not_walked += 1;
+                        break;
+                    }
                 }
                 let target = dir.fd().and_then(|fd| readlinkat_raw(fd, name, &mut link));
                 match target {
@@ -287,6 +325,7 @@ impl FdTable {
             stats.processes_unreadable += part.stats.processes_unreadable;
             stats.processes_vanished += part.stats.processes_vanished;
             stats.processes_out_of_fds += part.stats.processes_out_of_fds;
+            stats.processes_not_walked += part.stats.processes_not_walked;
             stats.fds_unreadable += part.stats.fds_unreadable;
             table.processes.extend(part.processes);
             table.held.reserve_exact(part.held.len());

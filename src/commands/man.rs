@@ -122,7 +122,8 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
             out,
             "EXIT STATUS",
             &[
-                "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugins rules). UNKNOWN is anything that stops sockscope from measuring or reporting: bad arguments, unreadable kernel data, a state file it cannot lock, read or write, an output it cannot write.",
+                "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugins rules). UNKNOWN is anything that stops sockscope from measuring or reporting: bad arguments, unreadable kernel data, a state file it cannot lock, read or write, an output it cannot write, no result within -t/--timeout (10 s by default). The lookup of the processes behind the findings stops at three quarters of the timeout and says how many processes it did not look at; the check then reports what it found.",
+                "With --all-netns, the namespaces that could not be read are named in every format. More of them than --max-unread allows is UNKNOWN; the default limit is 0 when running as root (root can read every namespace), and there is none for other users (who cannot enter other users' namespaces, by design). A problem found in the namespaces that were read is still WARNING or CRITICAL.",
             ],
         )?;
     } else {
@@ -215,12 +216,16 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
                 "Exit 1 above 100 CLOSE_WAIT sockets, 2 above 500; print nothing when all is well.",
             ),
             (
-                "sockscope check --format nagios --state-file /var/lib/sockscope/state.json",
-                "A Nagios/Icinga plugin line with perfdata; rates and stuck sockets across runs.",
+                "sockscope check --format nagios -t 9 --state-file /var/lib/sockscope/state.json",
+                "A Nagios/Icinga plugin line with perfdata; rates and stuck sockets across runs; UNKNOWN after 9 s, before check_nrpe's default 10 s timeout.",
             ),
             (
                 "sockscope check --textfile /var/lib/prometheus/node-exporter/sockscope.prom",
                 "Also write the Prometheus text format for node_exporter's textfile collector.",
+            ),
+            (
+                "sockscope check --all-netns --format nagios --max-unread 2",
+                "Every network namespace; UNKNOWN when more than two could not be read, each named in a NOTE.",
             ),
         ],
     };

@@ -171,6 +171,10 @@ impl Exporter {
             notes: finished.notes,
             warn: self.request.config.warn.clone(),
             crit: self.request.config.crit.clone(),
+            // Perfdata's: a scrape has none.
+            measured: crate::model::StateSet::ALL,
+            ports: Vec::new(),
+            max_unread: None,
             finding_ids: all_ids().collect(),
             notice: Notice::Report,
         };

@@ -17,6 +17,9 @@ pub fn run(
 ) -> Result<(), Error> {
     let finished = pipeline::run(request, &mut |_, _| {})?;
     warn(&render::warnings(&finished.report), err);
+    if output.format == render::Format::Plain {
+        warn(&render::summary::plain_warnings(&finished.report), err);
+    }
     render::summary::write(&finished.report, output.format, &output.style, out)?;
     Ok(())
 }

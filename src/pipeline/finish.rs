@@ -74,6 +74,7 @@ pub(super) fn finish(request: &Request, assembled: Assembled, place: &Place) -> 
         {
             next.notified_status = previous.notified_status.clone();
             next.notified_at = previous.notified_at;
+            next.notified_findings = previous.notified_findings.clone();
         }
         memory = Some(next);
     }

@@ -115,7 +115,12 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
     let owners = if (plan.diagnose && !scope.no_processes) || !extra.is_empty() {
         let mut all = wanted.clone();
         all.extend(extra.iter().copied());
-        Some(walk::owners_of(&scope.source, beside.take(), &all)?)
+        Some(walk::owners_of(
+            &scope.source,
+            beside.take(),
+            &all,
+            plan.walk_deadline,
+        )?)
     } else {
         None
     };

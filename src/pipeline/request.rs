@@ -3,6 +3,7 @@
 //! configuration). Data only.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use super::targets::Namespaces;
 use crate::alert::config::Config;
@@ -56,6 +57,9 @@ pub struct Plan {
     /// Tell ephemeral local ports apart (`top --by local-port`): the port range is read and
     /// the listeners are seen whatever `--state` asks for ([`super::Finished::local_ports`]).
     pub ephemeral: bool,
+    /// The findings' owner walk takes no process after this (`check --timeout`), and says how
+    /// many it did not look at: fewer culprits named rather than no report.
+    pub walk_deadline: Option<Instant>,
 }
 
 /// Which sockets' owners a run looks up. Each run walks `/proc/*/fd` at most once.

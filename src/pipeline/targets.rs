@@ -132,7 +132,9 @@ fn select(
                 ))
             });
     }
-    if selector.contains('/') && Path::new(selector).exists() {
+    // A path that cannot even be looked at (another user's /proc/PID/ns/net) is tried, so the
+    // error says why, rather than taken for a name nothing matches.
+    if selector.contains('/') && Path::new(selector).try_exists().unwrap_or(true) {
         let ns = Namespace::from_file(Path::new(selector)).map_err(|e| Error::Read {
             path: selector.into(),
             source: e,

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::time::Instant;
 
 use crate::collect::Source;
 use crate::collect::fdwalk::{self, FdTable};
@@ -82,12 +83,13 @@ impl Walk {
 }
 
 /// Who holds `wanted`: from the walk beside the dump when there is one, else from a walk of
-/// its own that keeps only those inodes. Nothing is walked for an empty set (a walk beside
-/// is then dropped, which stops it).
+/// its own that keeps only those inodes, until `deadline`. Nothing is walked for an empty set
+/// (a walk beside is then dropped, which stops it).
 pub(super) fn owners_of(
     source: &Source,
     beside: Option<Walk>,
     wanted: &HashSet<u64>,
+    deadline: Option<Instant>,
 ) -> Result<Owners, Error> {
     if wanted.is_empty() {
         return Ok(Owners::default());
@@ -98,7 +100,7 @@ pub(super) fn owners_of(
             sorted.sort_unstable();
             Ok(walk.finish()?.owners(sorted.into_iter()))
         }
-        None => fdwalk::owners_of(source.root(), wanted).map_err(|e| Error::Read {
+        None => fdwalk::owners_of(source.root(), wanted, deadline).map_err(|e| Error::Read {
             path: source.root().to_path_buf(),
             source: e,
         }),

@@ -7,7 +7,12 @@ pub fn notes(a: &Attribution) -> Vec<String> {
     let mut notes = Vec::new();
     let w = &a.walk;
     if a.unknown > 0 {
-        if w.processes_out_of_fds > 0 {
+        if let Some(note) = cut_short(a) {
+            notes.push(format!(
+                "Owners unknown for {}: {note}.",
+                sockets(a.unknown)
+            ));
+        } else if w.processes_out_of_fds > 0 {
             notes.push(format!(
                 "Owners unknown for {}: the lookup ran out of file descriptors (EMFILE) before it could read {}; raise `ulimit -n` and run again.",
                 sockets(a.unknown),
@@ -74,6 +79,17 @@ pub fn notes(a: &Attribution) -> Vec<String> {
     // A process that exited during the lookup only matters where an owner is missing (said
     // above); when every socket was attributed it explains nothing.
     notes
+}
+
+/// When the owner lookup stopped at `check --timeout`'s deadline: what it did not look at.
+pub fn cut_short(a: &Attribution) -> Option<String> {
+    let n = a.walk.processes_not_walked;
+    (n > 0).then(|| {
+        format!(
+            "the owner lookup stopped at the --timeout deadline before looking at {}, so culprits may be missing",
+            processes(n)
+        )
+    })
 }
 
 fn processes(n: u64) -> String {

@@ -24,7 +24,10 @@ pub fn write(
             super::document::document(&report.summary, Some(report.status), &notes).write(out)
         }
         Format::Prometheus => {
-            super::prometheus::families(report, &mut Exposition::new(Format::Prometheus, out))
+            let mut e = Exposition::new(Format::Prometheus, out);
+            super::prometheus::families(report, &mut e)?;
+            // It measured; an UNKNOWN run writes 0 (`render::unknown`).
+            super::prometheus::up(true, &mut e)
         }
         other => Err(super::unsupported(other, "check")),
     }
@@ -34,7 +37,10 @@ pub fn write(
 /// rules that ran on a weaker input, malformed lines skipped.
 fn notes(report: &CheckReport) -> Vec<String> {
     let summary = &report.summary;
-    let mut notes = report.notes.clone();
+    let mut notes: Vec<String> = unread(report).into_iter().collect();
+    notes.extend(summary.sweep.as_deref().and_then(super::sweep::hidden));
+    notes.extend(report.notes.iter().cloned());
+    notes.extend(cut_short(report));
     for (id, what) in &summary.checks.limited {
         notes.push(format!("{id}: {what}"));
     }
@@ -47,6 +53,39 @@ fn notes(report: &CheckReport) -> Vec<String> {
     notes
 }
 
+/// What a sweep could not read, by name, and whether that is more than `--max-unread` allows;
+/// `None` when it read every namespace it found (or was no sweep).
+fn unread(report: &CheckReport) -> Option<String> {
+    let sweep = report.summary.sweep.as_deref()?;
+    if sweep.unopened.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} could not be read{}: {}",
+        super::sweep::unread_count(sweep),
+        limit(report),
+        super::sweep::unread_names(sweep)
+    ))
+}
+
+/// ` (more than --max-unread N)` when that is why the status is UNKNOWN.
+fn limit(report: &CheckReport) -> String {
+    match report.max_unread {
+        Some(max) if report.too_many_unread() => format!(" (more than --max-unread {max})"),
+        _ => String::new(),
+    }
+}
+
+/// Each namespace not read and why, indented: the long output under its note.
+fn unread_reasons(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(sweep) = report.summary.sweep.as_deref() {
+        for line in super::sweep::unread_reasons(sweep) {
+            writeln!(out, "  {}", for_terminal(&line))?;
+        }
+    }
+    Ok(())
+}
+
 /// Nothing when OK, so cron sends no mail; otherwise the status line and every finding. With
 /// `--renotify`, an unchanged problem is not said again until its time, and the return to OK
 /// once.
@@ -56,7 +95,7 @@ fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         Notice::Recovered(previous) => {
             return writeln!(
                 out,
-                "SOCKSCOPE OK: recovered (was {}); no problems found",
+                "SOCKSCOPE OK - recovered (was {}); no problems found",
                 for_terminal(previous)
             );
         }
@@ -65,7 +104,12 @@ fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     if report.status == Status::Ok {
         return Ok(());
     }
-    writeln!(out, "SOCKSCOPE {}: {}", report.status.word(), short(report))?;
+    writeln!(
+        out,
+        "SOCKSCOPE {} - {}",
+        report.status.word(),
+        short(report)
+    )?;
     let style = super::Style::default();
     for f in report
         .summary
@@ -75,7 +119,25 @@ fn text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     {
         super::findings::block(&report.summary, f, style, out)?;
     }
+    if let Some(note) = unread(report) {
+        writeln!(out)?;
+        writeln!(out, "{}", for_terminal(&note))?;
+        unread_reasons(report, out)?;
+    }
+    // The holders named above may not be all of them: the walk stopped at --timeout.
+    if let Some(note) = cut_short(report) {
+        writeln!(out)?;
+        let mut chars = note.chars();
+        let first = chars.next().map(|c| c.to_ascii_uppercase());
+        writeln!(out, "{}{}.", first.unwrap_or_default(), chars.as_str())?;
+    }
     Ok(())
+}
+
+/// What the owner walk did not look at, when it stopped at `--timeout`'s deadline.
+fn cut_short(report: &CheckReport) -> Option<String> {
+    let attribution = report.summary.checks.attribution.as_ref()?;
+    super::attribution::cut_short(attribution)
 }
 
 /// The most severe finding's title and first culprit, then how many more: the part of the
@@ -87,10 +149,23 @@ fn short(report: &CheckReport) -> String {
         .iter()
         .filter(|f| f.severity > Severity::Info)
         .collect();
+    // A sweep that could not read every namespace says so here too: the part a pager shows.
+    let sweep = report.summary.sweep.as_deref();
+    let unread = sweep
+        .filter(|s| !s.unopened.is_empty())
+        .map(|s| format!("; {} not read", super::sweep::unread_count(s)))
+        .unwrap_or_default();
     let Some(first) = alerts.first() else {
+        if let Some(sweep) = sweep.filter(|_| report.too_many_unread()) {
+            return format!(
+                "{} could not be read{}",
+                super::sweep::unread_count(sweep),
+                limit(report)
+            );
+        }
         let n = report.summary.tally.total();
         return format!(
-            "{n} TCP socket{}, no problems found",
+            "{n} TCP socket{}, no problems found{unread}",
             if n == 1 { "" } else { "s" }
         );
     };
@@ -104,6 +179,7 @@ fn short(report: &CheckReport) -> String {
     if alerts.len() > 1 {
         text.push_str(&format!(", and {} more", alerts.len() - 1));
     }
+    text.push_str(&unread);
     text
 }
 
@@ -132,12 +208,32 @@ fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
                 .map(|r| r.range.to_string())
                 .unwrap_or_default()
         };
+        // A state `--state` left out was not measured: `U`, not a count of 0.
+        let value = if report.measured.contains(state) {
+            report.summary.tally.state_total(state).to_string()
+        } else {
+            "U".to_string()
+        };
         perf.push(format!(
-            "{}={};{};{};0;",
+            "{}={value};{};{};0;",
             perf_label(&name),
-            report.summary.tally.state_total(state),
             range(&report.warn),
             range(&report.crit)
+        ));
+    }
+    // Where a port's own ranges decide, its value with them: the line shows what was judged.
+    for p in &report.ports {
+        let Some(spec) = p.ranges.warn.as_ref().or(p.ranges.crit.as_ref()) else {
+            continue;
+        };
+        let range = |r: &Option<StateRange>| r.as_ref().map(|r| r.range.to_string());
+        perf.push(format!(
+            "{}_port_{}={};{};{};0;",
+            perf_label(&spec.label()),
+            p.ranges.port,
+            p.count.map_or("U".to_string(), |n| n.to_string()),
+            range(&p.ranges.warn).unwrap_or_default(),
+            range(&p.ranges.crit).unwrap_or_default()
         ));
     }
     for (counter, name) in super::prometheus::PERF_COUNTERS {
@@ -169,8 +265,12 @@ fn nagios(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  - {}", for_terminal(&super::proof::text(e)))?;
         }
     }
-    for note in notes(report) {
-        writeln!(out, "NOTE: {}", for_terminal(&note))?;
+    // The first note is what a sweep could not read, with each namespace and why under it.
+    for (i, note) in notes(report).iter().enumerate() {
+        writeln!(out, "NOTE: {}", for_terminal(note))?;
+        if i == 0 && report.unread() > 0 {
+            unread_reasons(report, out)?;
+        }
     }
     Ok(())
 }

@@ -104,7 +104,19 @@ pub fn section(report: &SummaryReport, style: Style, out: &mut dyn Write) -> io:
     let checked = d.rules - d.skipped.len();
     if report.findings.is_empty() {
         writeln!(out)?;
-        writeln!(out, "No problems found ({checked} checks).")?;
+        // Said of what was read only: the namespaces that could not be are listed above.
+        match report.sweep.as_deref().filter(|s| !s.unopened.is_empty()) {
+            Some(sweep) => {
+                let read = sweep.namespaces.len();
+                let line = format!(
+                    "No problems found in the {read} namespace{} read ({checked} checks); nothing was checked in the {} that could not be read.",
+                    if read == 1 { "" } else { "s" },
+                    sweep.unopened.len()
+                );
+                writeln!(out, "{}", wrap(&line, style, "", "  "))?;
+            }
+            None => writeln!(out, "No problems found ({checked} checks).")?,
+        }
     }
     for f in &report.findings {
         block(report, f, style, out)?;

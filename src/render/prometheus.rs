@@ -128,14 +128,14 @@ pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
     }
 
     e.family(
-        "sockscope_kernel_counter_total",
+        "sockscope_tcp_events_total",
         Kind::Counter,
         "Cumulative TCP counters from /proc/net/netstat and /proc/net/snmp.",
     )?;
     for (counter, _) in PERF_COUNTERS {
         if let Some(v) = check.context.counter(counter) {
             e.sample(
-                "sockscope_kernel_counter_total",
+                "sockscope_tcp_events_total",
                 &[("name", &counter.replace('.', "_"))],
                 v,
             )?;
@@ -167,6 +167,17 @@ pub fn families(check: &CheckReport, e: &mut Exposition) -> io::Result<()> {
         &[],
         format_args!("{:.6}", report.collection.duration.as_secs_f64()),
     )
+}
+
+/// `sockscope_up`: 1 when the run measured; 0 when it could not (`check`'s UNKNOWN, a failed
+/// collection of `serve`), next to a comment saying why.
+pub fn up(up: bool, e: &mut Exposition) -> io::Result<()> {
+    e.family(
+        "sockscope_up",
+        Kind::Gauge,
+        "1 when the last collection succeeded.",
+    )?;
+    e.sample("sockscope_up", &[], u8::from(up))
 }
 
 /// `sockscope_status`.

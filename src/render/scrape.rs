@@ -45,11 +45,6 @@ pub const EXPORTER_FAMILIES: &[(&str, &str, &str)] = &[
         "How many local ports net.ipv4.ip_local_port_range gives connect(), in the host's network namespace: the ceiling for connections from one address to one destination address and port.",
     ),
     (
-        "sockscope_up",
-        "gauge",
-        "1 when the last collection succeeded.",
-    ),
-    (
         "sockscope_scrape_duration_seconds",
         "gauge",
         "How long the last collection took: sockets, rules and owners.",
@@ -191,8 +186,7 @@ fn render_breakdown(b: &Breakdown, e: &mut Exposition) -> io::Result<()> {
 }
 
 fn health(e: &mut Exposition, up: bool) -> io::Result<()> {
-    family(e, "sockscope_up", Kind::Gauge)?;
-    e.sample("sockscope_up", &[], u8::from(up))
+    super::prometheus::up(up, e)
 }
 
 /// The body of a 500: why the collection failed, and `sockscope_up 0`.
@@ -254,6 +248,9 @@ pub(crate) fn example() -> ScrapeReport {
             notes: Vec::new(),
             warn: Vec::new(),
             crit: Vec::new(),
+            measured: crate::model::StateSet::ALL,
+            ports: Vec::new(),
+            max_unread: None,
             finding_ids: Vec::new(),
             notice: Notice::Report,
         },

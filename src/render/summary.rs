@@ -127,6 +127,28 @@ fn from_files(read: &[&crate::report::FileStats], dir: Option<&std::path::Path>)
     }
 }
 
+/// What plain output, which has no room for notes on stdout, says on stderr: the namespaces of
+/// a sweep that could not be read, so a script's counts are not taken for the whole host.
+pub fn plain_warnings(report: &SummaryReport) -> Vec<String> {
+    let Some(sweep) = report.sweep.as_deref().filter(|s| !s.unopened.is_empty()) else {
+        return Vec::new();
+    };
+    let n = sweep.unopened.len();
+    let reasons = super::sweep::unread_reasons(sweep);
+    let more = n - reasons.len();
+    let mut text = format!(
+        "{n} network namespace{} could not be read: {}",
+        if n == 1 { "" } else { "s" },
+        reasons.join("; ")
+    );
+    if more > 0 {
+        text.push_str(&format!(
+            "; and {more} more (the table and --json list them)"
+        ));
+    }
+    vec![super::escape::for_terminal(&text).into_owned()]
+}
+
 /// Non-zero states only (awk never sees the others), in lifecycle order. Codes this build
 /// does not know are summed as `UNKNOWN`, which is what netstat prints for them.
 fn plain(report: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {

@@ -59,6 +59,50 @@ pub fn where_found(report: &SummaryReport, finding: &Finding) -> Option<String> 
     )
 }
 
+/// Namespaces not read that are named one by one; the rest are counted, so a Nagios line or a
+/// cron mail stays readable on a host with a thousand.
+const UNREAD_NAMED: usize = 10;
+
+/// `1 of 8 network namespaces`: how many of those found could not be read.
+pub fn unread_count(sweep: &Sweep) -> String {
+    let found = sweep.namespaces.len() + sweep.unopened.len();
+    format!(
+        "{} of {found} network namespace{}",
+        sweep.unopened.len(),
+        if found == 1 { "" } else { "s" }
+    )
+}
+
+/// The namespaces not read, by name: `podman container db, netns blue and 3 more`. Raw:
+/// escape before printing.
+pub fn unread_names(sweep: &Sweep) -> String {
+    let mut names: Vec<String> = sweep
+        .unopened
+        .iter()
+        .take(UNREAD_NAMED)
+        .map(|u| describe(&u.label))
+        .collect();
+    let more = sweep.unopened.len().saturating_sub(UNREAD_NAMED);
+    if more > 0 {
+        names.push(format!("{more} more"));
+    }
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// Each namespace not read (the first [`UNREAD_NAMED`]) and why: `podman container db: cannot
+/// read …`. Raw: escape before printing.
+pub fn unread_reasons(sweep: &Sweep) -> Vec<String> {
+    sweep
+        .unopened
+        .iter()
+        .take(UNREAD_NAMED)
+        .map(|u| format!("{}: {}", describe(&u.label), u.why))
+        .collect()
+}
+
 /// `TCP sockets in 5 network namespaces: …` headline.
 pub fn headline(report: &SummaryReport, sweep: &Sweep) -> String {
     let c = &report.collection;
@@ -134,19 +178,52 @@ pub fn notes(sweep: &Sweep) -> Vec<String> {
             notes.push(format!("  {}: {}", describe(&u.label), u.why));
         }
     }
-    if sweep.processes_unreadable > 0 {
-        notes.push(format!(
-            "The namespace of {} of {} processes could not be read (another user's, or shielded even from root); their namespaces are missing unless another process shares them.",
-            sweep.processes_unreadable, sweep.processes
-        ));
-    }
+    notes.extend(hidden(sweep));
     notes
+}
+
+/// Processes whose namespace could not even be looked up: namespaces may be missing that no
+/// count of unread ones can say. Raw: escape before printing.
+pub fn hidden(sweep: &Sweep) -> Option<String> {
+    (sweep.processes_unreadable > 0).then(|| format!(
+        "The namespace of {} of {} processes could not be read (another user's, or shielded even from root); their namespaces are missing unless another process shares them.",
+        sweep.processes_unreadable, sweep.processes
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::Unopened;
+
+    #[test]
+    fn unread_namespaces_are_counted_and_the_first_named() {
+        let unopened = |i: u64| Unopened {
+            label: NetnsLabel {
+                inode: 4026532000 + i,
+                kind: NetnsKind::Named,
+                container: None,
+                pod: None,
+                names: vec![format!("ns{i}")],
+                sample: None,
+            },
+            why: "permission denied".into(),
+        };
+        let mut sweep = Sweep {
+            unopened: (0..2).map(unopened).collect(),
+            ..Sweep::default()
+        };
+        assert_eq!(unread_count(&sweep), "2 of 2 network namespaces");
+        assert_eq!(unread_names(&sweep), "netns ns0 and netns ns1");
+        sweep.unopened = (0..13).map(unopened).collect();
+        assert!(
+            unread_names(&sweep).ends_with(", netns ns9 and 3 more"),
+            "{}",
+            unread_names(&sweep)
+        );
+        assert_eq!(unread_reasons(&sweep).len(), UNREAD_NAMED);
+        assert_eq!(unread_reasons(&sweep)[0], "netns ns0: permission denied");
+    }
 
     #[test]
     fn names_and_reasons_from_the_system_reach_the_terminal_escaped_once() {

@@ -1,6 +1,7 @@
 //! A `check` that could not measure or report, said the way each format's reader expects: the
-//! one UNKNOWN line a monitoring system reads, a JSON document with the error, or only
-//! `sockscope_status 3`.
+//! one UNKNOWN line a monitoring system reads, a JSON document with the error, or
+//! `sockscope_status 3` and `sockscope_up 0` under a comment saying why (also what `--textfile`
+//! gets, so node_exporter does not keep serving the last run's status).
 
 use std::io::{self, Write};
 
@@ -19,9 +20,7 @@ pub fn write(
 ) -> io::Result<()> {
     match format {
         Format::Json => json(report, out),
-        Format::Prometheus => {
-            super::prometheus::status(Status::Unknown, &mut Exposition::new(format, out))
-        }
+        Format::Prometheus => prometheus(report, out),
         Format::Text | Format::Nagios => text(report, out),
         other => Err(super::unsupported(other, "an UNKNOWN check")),
     }
@@ -37,6 +36,20 @@ fn text(report: &Unknown, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", for_terminal(line))?;
     }
     Ok(())
+}
+
+/// Why, as comments (each line escaped), then the status and `sockscope_up 0`.
+fn prometheus(report: &Unknown, out: &mut dyn Write) -> io::Result<()> {
+    for line in report.message.lines() {
+        writeln!(
+            out,
+            "# sockscope check could not measure: {}",
+            for_terminal(line)
+        )?;
+    }
+    let mut e = Exposition::new(Format::Prometheus, out);
+    super::prometheus::status(Status::Unknown, &mut e)?;
+    super::prometheus::up(false, &mut e)
 }
 
 fn json(report: &Unknown, out: &mut dyn Write) -> io::Result<()> {

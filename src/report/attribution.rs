@@ -46,6 +46,8 @@ pub struct WalkStats {
     /// Not read because the walk itself ran out of file descriptors (EMFILE/ENFILE: a low
     /// `ulimit -n`), which must not be blamed on the processes.
     pub processes_out_of_fds: u64,
+    /// Not looked at: the walk stopped at its deadline (`check --timeout`).
+    pub processes_not_walked: u64,
     /// fd links that disappeared or could not be read while being listed.
     pub fds_unreadable: u64,
     /// The `hidepid=` option of the /proc mount, if any: other users' processes are hidden.

@@ -26,6 +26,16 @@ impl Status {
         }
     }
 
+    /// This status with something that could not be measured: UNKNOWN, unless a problem was
+    /// found in what was (the monitoring plugins' `max_state_alt`: CRITICAL, WARNING,
+    /// UNKNOWN, OK).
+    pub fn or_unknown(self) -> Status {
+        match self {
+            Status::Ok => Status::Unknown,
+            other => other,
+        }
+    }
+
     /// The status of a set of findings; info findings do not change it.
     pub fn of(findings: &[Finding]) -> Status {
         match findings.iter().map(|f| f.severity).max() {
@@ -65,6 +75,15 @@ pub struct PortRanges {
     pub crit: Option<StateRange>,
 }
 
+/// A port with its own ranges (config `[ports.N]`) and its count in them: its perfdata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortCount {
+    pub ranges: PortRanges,
+    /// Sockets of the ranges' states on the port; `None` when `--state` left them all out
+    /// (not measured).
+    pub count: Option<u64>,
+}
+
 /// Everything the check renderers need.
 #[derive(Debug, Clone)]
 pub struct CheckReport {
@@ -76,10 +95,30 @@ pub struct CheckReport {
     pub notes: Vec<String>,
     pub warn: Vec<StateRange>,
     pub crit: Vec<StateRange>,
+    /// The states counted: all of them, or those `--state` keeps (perfdata says `U` for the
+    /// others).
+    pub measured: StateSet,
+    /// The ports with their own ranges, counted (perfdata).
+    pub ports: Vec<PortCount>,
+    /// `--max-unread`: how many namespaces of a sweep may go unread before the status is
+    /// UNKNOWN; `None`: no limit.
+    pub max_unread: Option<usize>,
     /// Every finding id there is, so each series is present even at 0.
     pub finding_ids: Vec<&'static str>,
     /// Whether the text output speaks this time (`--renotify`).
     pub notice: Notice,
+}
+
+impl CheckReport {
+    /// Namespaces of the sweep that could not be read.
+    pub fn unread(&self) -> usize {
+        self.summary.sweep.as_ref().map_or(0, |s| s.unopened.len())
+    }
+
+    /// More namespaces went unread than `--max-unread` allows.
+    pub fn too_many_unread(&self) -> bool {
+        self.max_unread.is_some_and(|max| self.unread() > max)
+    }
 }
 
 /// What `check`'s text output says this run: the policy of `--renotify` decided it.

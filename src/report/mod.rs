@@ -19,7 +19,7 @@ pub mod watch;
 use std::time::SystemTime;
 
 pub use attribution::{Attribution, Owners, Process, WalkStats};
-pub use check::{CheckReport, Notice, PortRanges, StateRange, Status, Unknown};
+pub use check::{CheckReport, Notice, PortCount, PortRanges, StateRange, Status, Unknown};
 pub use collection::{Collection, FileStats, Malformation, SkippedLine};
 pub use evidence::{ProcessThreads, ThreadGap, ThreadSample, Wait};
 pub use finding::{Culprit, Facts, Finding, OperatorRanges, RangeVerdict, Severity};

@@ -42,6 +42,10 @@ fn exit_codes_and_every_format() {
             if *name == "ok" && format == "text" {
                 assert_eq!(out, "", "cron must get nothing when all is well");
             }
+            // One form for every status, text and Nagios alike: `SOCKSCOPE STATUS - text`.
+            if matches!(format, "text" | "nagios") && !out.is_empty() {
+                assert!(status_line(&out), "{name} {format}:\n{out}");
+            }
             settings.bind(|| insta::assert_snapshot!(format!("check_{name}__{format}"), out));
         }
     }
@@ -61,6 +65,9 @@ fn every_failure_to_measure_is_unknown() {
             text.contains("unknown") || text.contains("UNKNOWN") || text.contains(" 3"),
             "{text}"
         );
+        if matches!(format, "text" | "nagios") {
+            assert!(status_line(&text), "{format}: {text}");
+        }
         snapshot_settings(None)
             .bind(|| insta::assert_snapshot!(format!("check_unknown__{format}"), text));
     }
@@ -81,6 +88,14 @@ fn every_failure_to_measure_is_unknown() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("SOCKSCOPE UNKNOWN - "), "{text}");
     assert!(text.contains("start is greater than end"), "{text}");
+}
+
+/// `SOCKSCOPE STATUS - text`: the monitoring plugins' form, whatever the status.
+fn status_line(out: &str) -> bool {
+    let first = out.lines().next().unwrap_or_default();
+    ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+        .iter()
+        .any(|word| first.starts_with(&format!("SOCKSCOPE {word} - ")))
 }
 
 #[test]
@@ -130,6 +145,11 @@ fn prometheus_output_parses_and_has_every_series() {
         scrape.docs.contains_key("sockscope_sockets"),
         "HELP lines present"
     );
+    // promtool's lint: a name never says its own type.
+    assert_eq!(
+        crate::util::names_with_their_type(&text),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -162,6 +182,215 @@ fn textfile_is_written_atomically_beside_the_target() {
         out.contains("cannot write '/nonexistent/dir/sockscope.prom'"),
         "{out}"
     );
+}
+
+/// An UNKNOWN run replaces the textfile, so node_exporter stops serving the last run's status:
+/// `sockscope_status 3`, `sockscope_up 0` and why, as a comment. A bad configuration fails
+/// before the check runs, an unreadable table while it measures: both reach the file.
+#[test]
+fn unknown_replaces_the_textfile_with_status_3_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let textfile = dir.path().join("sockscope.prom");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[rules.no_such_rule]\nwarn = 1\n").unwrap();
+    let path = textfile.to_str().unwrap();
+    let (code, _) = check(&["--crit", "close-wait=1", "--textfile", path]);
+    assert_eq!(code, 2);
+    let text = std::fs::read_to_string(&textfile).unwrap();
+    assert!(text.contains("sockscope_status 2\n"), "{text}");
+    assert!(text.contains("sockscope_up 1\n"), "{text}");
+    for (root, args, why) in [
+        (
+            fixture("loopback-mix"),
+            vec!["--config", bad.to_str().unwrap()],
+            "# sockscope check could not measure: bad configuration in",
+        ),
+        (
+            fixture("no-tcp"),
+            vec![],
+            "# sockscope check could not measure: cannot read",
+        ),
+    ] {
+        let mut all = vec!["--crit", "close-wait=1", "--textfile", path];
+        all.extend(args);
+        let run = run_check(&root, &all);
+        assert_eq!(run.code, 3, "{}", run.stdout);
+        assert!(
+            run.stdout.starts_with("SOCKSCOPE UNKNOWN"),
+            "{}",
+            run.stdout
+        );
+        let text = std::fs::read_to_string(&textfile).unwrap();
+        assert!(text.contains(why), "{text}");
+        assert!(text.contains("sockscope_status 3\n"), "{text}");
+        assert!(text.contains("sockscope_up 0\n"), "{text}");
+        assert!(!text.contains("sockscope_status 2"), "{text}");
+        let lines = text.lines().map(|l| Ok(l.to_string()));
+        prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    }
+}
+
+/// Perfdata says `U` for a state the `--state` filter left out (it was not measured: 0 would
+/// be a lie), and gives each `[ports.N]` range its own value, so the line shows what decided.
+#[test]
+fn perfdata_says_u_for_what_was_not_measured_and_gives_per_port_values() {
+    use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
+    let perfdata = |out: &str| {
+        let first = out.lines().next().unwrap_or_default();
+        format!(" {} ", first.split_once(" | ").map_or("", |(_, p)| p))
+    };
+    // loopback-mix: 13 ESTABLISHED, 3 CLOSE_WAIT.
+    let (code, out) = check(&[
+        "--state",
+        "established",
+        "--warn",
+        "close-wait=10",
+        "--format",
+        "nagios",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let perf = perfdata(&out);
+    assert!(perf.contains(" established=13;;;0; "), "{perf}");
+    assert!(perf.contains(" close_wait=U;10;;0; "), "{perf}");
+    assert!(perf.contains(" listen=U;;;0; "), "{perf}");
+
+    // 130 CLOSE_WAIT on :8080, 10 on :9090: the port's own range decides (CRITICAL), the rest
+    // is within the global one.
+    let scenario = Scenario::new()
+        .many(130, |i| {
+            let s = sock(CLOSE_WAIT);
+            ("10.0.0.1:8080".into(), format!("10.0.0.5:{}", 40000 + i), s)
+        })
+        .many(10, |i| {
+            let s = sock(CLOSE_WAIT);
+            ("10.0.0.1:9090".into(), format!("10.0.0.6:{}", 40000 + i), s)
+        });
+    let dir = scenario.write();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[states]\nclose-wait = { warn = 100, crit = 500 }\n[ports.8080]\nclose-wait = { warn = 50, crit = 120 }\n",
+    )
+    .unwrap();
+    let nagios = |extra: &[&str]| {
+        let mut args = vec!["--format", "nagios", "--config", config.to_str().unwrap()];
+        args.extend(extra);
+        let run = run_check(dir.path(), &args);
+        (run.code, run.stdout)
+    };
+    let (code, out) = nagios(&[]);
+    assert_eq!(code, 2, "{out}");
+    let perf = perfdata(&out);
+    assert!(perf.contains(" close_wait=140;100;500;0; "), "{perf}");
+    assert!(
+        perf.contains(" close_wait_port_8080=130;50;120;0; "),
+        "{perf}"
+    );
+    let (code, out) = nagios(&["--state", "established"]);
+    assert_eq!(code, 0, "{out}");
+    let perf = perfdata(&out);
+    assert!(
+        perf.contains(" close_wait_port_8080=U;50;120;0; "),
+        "{perf}"
+    );
+}
+
+/// `-t/--timeout`: the owner walk stops at its share of the time and says what it skipped, and
+/// the check still reports what it found; what cannot stop in time is UNKNOWN, in the format
+/// asked for, before a monitoring system would kill it. The slowness is injected, never
+/// waited for: `slow-walk` makes the walk take 100 ms per process, `hang` never measures.
+#[test]
+fn timeout_cuts_the_owner_walk_short_and_never_hangs() {
+    use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
+    // 30 CLOSE_WAIT held by java[4242]; 40 idle processes come before it in the walk.
+    let tree = Scenario::new()
+        .owned_by(4242, "java", 30, |i| {
+            let s = sock(CLOSE_WAIT);
+            ("10.0.0.1:8080".into(), format!("10.0.0.5:{}", 50000 + i), s)
+        })
+        .write();
+    for pid in 100..140 {
+        crate::util::fake_process(tree.path(), pid, "idle", &[] as &[(u32, &str)]);
+    }
+    let run = |fault: &str, args: &[&str]| {
+        let started = std::time::Instant::now();
+        let out = sockscope()
+            .env("SOCKSCOPE_TEST_FAULT", fault)
+            .arg("check")
+            .args(args)
+            .arg("--proc-root")
+            .arg(tree.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            started.elapsed(),
+        )
+    };
+    // The whole walk would take 4 s: it stops at three quarters of 2 s.
+    let (code, out, took) = run("slow-walk", &["--format", "json", "--timeout", "2s"]);
+    assert_eq!(code, 1, "the leak is still reported: {out}");
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("the owner lookup stopped at the --timeout deadline"),
+        "{v:#}"
+    );
+    assert!(!v["findings"].to_string().contains("java"), "{v:#}");
+    // cron's text and the Nagios long output say it too.
+    for format in ["text", "nagios"] {
+        let (code, out, _) = run("slow-walk", &["--format", format, "--timeout", "2s"]);
+        assert_eq!(code, 1, "{format}: {out}");
+        assert!(
+            out.to_lowercase()
+                .contains("the owner lookup stopped at the --timeout deadline before looking at "),
+            "{format}: {out}"
+        );
+    }
+    // A measurement that never ends: UNKNOWN at the deadline, in every format.
+    for format in ["text", "nagios", "json", "prometheus"] {
+        let (code, out, took) = run("hang", &["--format", format, "-t", "200ms"]);
+        assert_eq!(code, 3, "{format}: {out}");
+        assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+        assert!(
+            out.contains("timed out after 200ms (-t/--timeout)"),
+            "{format}: {out}"
+        );
+    }
+    // A real wait, not an injected one: another run holds the state lock, which this run
+    // would wait 5 s for. The textfile says UNKNOWN too.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let prom = dir.path().join("sockscope.prom");
+    let held = std::fs::File::create(dir.path().join("state.json.lock")).unwrap();
+    held.lock().unwrap();
+    let (code, out, took) = run(
+        "",
+        &[
+            "--format",
+            "nagios",
+            "-t",
+            "300ms",
+            "--state-file",
+            state.to_str().unwrap(),
+            "--textfile",
+            prom.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    assert!(
+        out.starts_with("SOCKSCOPE UNKNOWN - timed out after 300ms (-t/--timeout): "),
+        "{out}"
+    );
+    let textfile = std::fs::read_to_string(&prom).unwrap();
+    assert!(textfile.contains("\nsockscope_status 3\n"), "{textfile}");
+    drop(held);
+    // As the monitoring plugins take it: whole seconds.
+    let (code, out, _) = run("", &["--format", "nagios", "--timeout", "10"]);
+    assert_eq!(code, 1, "{out}");
 }
 
 /// This process holds CLOSE_WAIT sockets on one port: `check --warn close-wait=...` exits 1 for

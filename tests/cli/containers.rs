@@ -205,12 +205,9 @@ fn prometheus_labels_each_namespace_with_sockets() {
     ));
 }
 
-#[test]
-fn containers_on_the_host_network_are_found_through_their_sockets_holders() {
-    // A copy of the fixture plus a `--network host` container (pid 800) holding the host's
-    // listener on port 22 (inode 50000): fd links are made at test time, never committed.
-    let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("host");
+/// A copy of the fixture host under `dir`, to change for one test.
+fn fixture_copy(dir: &std::path::Path) -> std::path::PathBuf {
+    let copy = dir.join("host");
     let status = std::process::Command::new("cp")
         .arg("-a")
         .arg(crate::util::root().join(fixture("host-containers")))
@@ -218,6 +215,15 @@ fn containers_on_the_host_network_are_found_through_their_sockets_holders() {
         .status()
         .unwrap();
     assert!(status.success());
+    copy
+}
+
+#[test]
+fn containers_on_the_host_network_are_found_through_their_sockets_holders() {
+    // A copy of the fixture plus a `--network host` container (pid 800) holding the host's
+    // listener on port 22 (inode 50000): fd links are made at test time, never committed.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = fixture_copy(dir.path());
     let id = "9a".repeat(32);
     let proc = copy.join("proc/800");
     std::fs::create_dir_all(proc.join("fd")).unwrap();
@@ -267,4 +273,132 @@ fn containers_on_the_host_network_are_found_through_their_sockets_holders() {
     );
     // The host's other sockets still belong to no container.
     assert!(out.lines().any(|l| l.starts_with("- 40000 ")), "{out}");
+}
+
+/// A sweep that could not read a namespace never says OK as if it had seen everything: the
+/// namespace is named in every format (Nagios: in the status line's text, a NOTE and the long
+/// output), the summary does not claim "no problems" for it, plain output says it on stderr,
+/// and `--max-unread` says how many may be skipped before check is UNKNOWN: 0 for root, who
+/// can read every namespace; no limit for an ordinary user, who cannot by design.
+#[test]
+fn namespaces_that_were_not_read_are_named_and_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = fixture_copy(dir.path());
+    // The podman container `db` (pid 300): its tables are gone, so it cannot be read.
+    for table in ["tcp", "tcp6"] {
+        std::fs::remove_file(copy.join("proc/300/net").join(table)).unwrap();
+    }
+    let check = |args: &[&str]| {
+        let out = sockscope()
+            .args(["check", "--all-netns", "--host-root"])
+            .arg(&copy)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    // The web-frontend leak is a WARNING whatever was skipped: a problem seen is said (as the
+    // monitoring plugins' max_state_alt ranks WARNING above UNKNOWN).
+    let (code, out) = check(&["--format", "nagios", "--max-unread", "0"]);
+    assert_eq!(code, 1, "{out}");
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains("; 1 of 8 network namespaces not read |"),
+        "{first}"
+    );
+    assert!(
+        out.contains("\nNOTE: 1 of 8 network namespaces could not be read (more than --max-unread 0): podman container db\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n  podman container db: cannot read '"),
+        "{out}"
+    );
+    // Only listeners: nothing found, so what was skipped decides.
+    let (code, out) = check(&[
+        "--format",
+        "nagios",
+        "--state",
+        "listen",
+        "--max-unread",
+        "0",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with("SOCKSCOPE UNKNOWN - 1 of 8 network namespaces could not be read (more than --max-unread 0) | "),
+        "{out}"
+    );
+    let (code, out) = check(&[
+        "--format",
+        "nagios",
+        "--state",
+        "listen",
+        "--max-unread",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with(
+            "SOCKSCOPE OK - 6 TCP sockets, no problems found; 1 of 8 network namespaces not read | "
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nNOTE: 1 of 8 network namespaces could not be read: podman container db\n"),
+        "{out}"
+    );
+    let (code, out) = check(&["--format", "nagios", "--state", "listen"]);
+    let default = if crate::util::is_root() { 3 } else { 0 };
+    assert_eq!(code, default, "the default --max-unread: {out}");
+    // cron's text and the JSON document name it too.
+    let (code, out) = check(&["--state", "listen", "--max-unread", "0"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with("SOCKSCOPE UNKNOWN - 1 of 8 network namespaces could not be read (more than --max-unread 0)\n"),
+        "{out}"
+    );
+    assert!(out.contains("podman container db: cannot read '"), "{out}");
+    let (code, out) = check(&["--format", "json", "--state", "listen", "--max-unread", "0"]);
+    assert_eq!(code, 3, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "unknown", "{v:#}");
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("could not be read (more than --max-unread 0): podman container db"),
+        "{v:#}"
+    );
+
+    // The summary says what it read, not "no problems" over all of it.
+    let summary = |args: &[&str]| {
+        let out = sockscope()
+            .args(["--all-netns", "--state", "listen", "--host-root"])
+            .arg(&copy)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (table, _) = summary(&[]);
+    assert!(
+        table.contains(
+            "\nNo problems found in the 7 namespaces read (12 checks); nothing was checked in the 1 that could not be read.\n"
+        ),
+        "{table}"
+    );
+    assert!(!table.contains("No problems found (12 checks)"), "{table}");
+    // Plain output keeps stdout for awk and says on stderr what it could not read.
+    let (plain, err) = summary(&["--format", "plain"]);
+    assert_eq!(plain, "LISTEN 6\n");
+    assert!(
+        err.contains("sockscope: warning: 1 network namespace could not be read: podman container db: cannot read '"),
+        "{err}"
+    );
 }

@@ -267,9 +267,108 @@ fn one_namespace_by_name_or_path() {
         )),
         "{text}"
     );
+    // A namespace file it may not even look at (root's pid 1) is no unknown name: why it
+    // could not be read is said.
+    if is_root() {
+        let args = ["check", "--netns", "/proc/1/ns/net", "--format", "nagios"];
+        if let Some(out) = unprivileged(&args) {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(3), "{text}");
+            assert!(
+                text.starts_with("SOCKSCOPE UNKNOWN - cannot read '/proc/1/ns/net': "),
+                "{text}"
+            );
+        }
+    }
     let Some(out) = unprivileged(&["--netns", &path, "--format", "plain"]) else {
         return;
     };
     assert_eq!(out.status.code(), Some(2), "the summary fails too");
     assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot read network namespace {name}: ")),
+        "plain says on stderr what it could not read: {err}"
+    );
+}
+
+/// An ordinary user's sweep cannot enter the namespaces root made: check names each one it
+/// could not read, in a NOTE with why; without a limit of its own (none by default for an
+/// ordinary user) that alone is not UNKNOWN, and with `--max-unread 0` it is at least that.
+/// The summary never says "no problems" of what it did not read, and plain output says on
+/// stderr what it could not read.
+#[test]
+fn an_ordinary_users_sweep_names_the_namespaces_it_could_not_read() {
+    let made = match setup("unread", &[(1, 0)]) {
+        Ok(made) => made,
+        Err(why) => return skip(why),
+    };
+    let name = &made.names[0];
+    // Ten are named one by one, the rest counted: other tests may have made more meanwhile.
+    let named = |line: &str| line.contains(name.as_str()) || line.contains(" more");
+    let args = ["check", "--all-netns", "--format", "nagios"];
+    let Some(out) = unprivileged(&args) else {
+        return skip("cannot run sockscope as nobody here: setpriv is not installed");
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let note = text
+        .lines()
+        .find(|l| l.starts_with("NOTE: ") && l.contains("could not be read: "))
+        .unwrap_or_else(|| panic!("no NOTE: {text}"));
+    assert!(named(note), "{text}");
+    assert!(
+        !note.contains(name.as_str())
+            || text.contains(&format!(
+                "\n  netns {name}: cannot enter the network namespace"
+            )),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .contains(" network namespaces not read |"),
+        "the status line says it too: {text}"
+    );
+    assert!(
+        !text.starts_with("SOCKSCOPE UNKNOWN"),
+        "no limit by default: {text}"
+    );
+    let Some(out) = unprivileged(&[&args[..], &["--max-unread", "0"]].concat()) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    // UNKNOWN, or the WARNING/CRITICAL of a problem on the host, which ranks above it.
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(more than --max-unread 0): "), "{text}");
+
+    // The summary: "no problems" only of what was read.
+    let Some(out) = unprivileged(&["--all-netns"]) else {
+        return;
+    };
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{table}");
+    assert!(table.contains(" could not be read:\n"), "{table}");
+    assert!(!table.contains("No problems found ("), "{table}");
+    assert!(
+        !table.contains("No problems found") || table.contains("; nothing was checked in the "),
+        "{table}"
+    );
+    // Plain output keeps stdout for awk and says on stderr what it could not read.
+    let Some(out) = unprivileged(&["--all-netns", "--format", "plain"]) else {
+        return;
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let warning = err
+        .lines()
+        .find(|l| l.starts_with("sockscope: warning: ") && l.contains(" could not be read: "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(named(warning), "{err}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .all(|l| l.split(' ').count() == 2),
+        "only STATE COUNT lines on stdout"
+    );
 }

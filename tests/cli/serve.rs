@@ -159,6 +159,11 @@ fn serve_counts_the_sockets_this_test_holds() {
         head.contains("Content-Type: text/plain; version=0.0.4"),
         "{head}"
     );
+    assert_eq!(
+        crate::util::names_with_their_type(&body),
+        Vec::<String>::new(),
+        "promtool's lint"
+    );
     let scrape = parse(&body);
     let ours = |state| {
         value(
@@ -208,7 +213,11 @@ fn openmetrics_when_the_scraper_asks() {
         "{head}"
     );
     check_openmetrics(&body);
-    assert!(body.contains("# TYPE sockscope_kernel_counter counter\n"));
+    assert!(body.contains("# TYPE sockscope_tcp_events counter\n"));
+    assert_eq!(
+        crate::util::names_with_their_type(&body),
+        Vec::<String>::new()
+    );
     // Without # EOF and with counter families renamed, it is also the text format.
     let text = body.replace("# EOF\n", "").replace(
         "# TYPE sockscope_build info",

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::util::scenario::{CLOSE_WAIT, Scenario, sock};
+use crate::util::scenario::{CLOSE_WAIT, ESTABLISHED, Scenario, sock};
 use crate::util::{finding_ids, run_check, sockscope};
 
 fn run(root: &Path, state: &Path, extra: &[&str]) -> (i32, String, serde_json::Value) {
@@ -70,11 +70,45 @@ fn counter_rates_resets_and_reboots() {
 }
 
 fn leak(n: usize) -> Scenario {
-    Scenario::new().owned_by(4242, "java", n, |i| {
+    leak_by(4242, "java", n)
+}
+
+/// `n` CLOSE_WAIT sockets on :8080 held by process `pid` called `comm`.
+fn leak_by(pid: u32, comm: &'static str, n: usize) -> Scenario {
+    Scenario::new().owned_by(pid, comm, n, |i| {
         let mut s = sock(CLOSE_WAIT);
         s.rx = 1;
         ("10.0.0.1:8080".into(), format!("10.0.0.5:{}", 50000 + i), s)
     })
+}
+
+/// `n` more ESTABLISHED sockets, for a state range to judge.
+fn established(scenario: Scenario, n: usize) -> Scenario {
+    scenario.many(n, |i| {
+        (
+            "10.0.0.1:443".into(),
+            format!("10.0.0.7:{}", 40000 + i),
+            sock(ESTABLISHED),
+        )
+    })
+}
+
+/// `check --renotify 1d` over `scenario` with the state file `state`, as cron runs it: the
+/// exit code and what would be mailed.
+fn cron(state: &Path, scenario: &Scenario, extra: &[&str]) -> (i32, String) {
+    let tree = scenario.write();
+    let out = sockscope()
+        .args(["check", "--renotify", "1d", "--state-file"])
+        .arg(state)
+        .arg("--proc-root")
+        .arg(tree.path())
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
 }
 
 /// Moves the first sightings the state file records `secs` into the past: the test's stand-in
@@ -141,7 +175,7 @@ fn renotify_speaks_once_and_says_when_it_recovers() {
     };
     let (code, out) = text(bad.path());
     assert_eq!(code, 1);
-    assert!(out.starts_with("SOCKSCOPE WARNING: "), "{out}");
+    assert!(out.starts_with("SOCKSCOPE WARNING - "), "{out}");
     let (code, out) = text(bad.path());
     assert_eq!(
         (code, out.as_str()),
@@ -151,11 +185,110 @@ fn renotify_speaks_once_and_says_when_it_recovers() {
     let (code, out) = text(good.path());
     assert_eq!(code, 0);
     assert!(
-        out.starts_with("SOCKSCOPE OK: recovered (was WARNING)"),
+        out.starts_with("SOCKSCOPE OK - recovered (was WARNING)"),
         "{out}"
     );
     let (code, out) = text(good.path());
     assert_eq!((code, out.as_str()), (0, ""), "recovery is said once");
+}
+
+/// With `--renotify`, a problem that changed is news although the status word did not: a new
+/// finding, another program behind it (by name: a restart under a new pid is not news).
+#[test]
+fn renotify_speaks_again_for_a_new_finding_or_another_culprit() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let (code, out) = cron(&state, &leak(30), &[]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("SOCKSCOPE WARNING - "), "{out}");
+    assert_eq!(
+        cron(&state, &leak(30), &[]),
+        (1, String::new()),
+        "unchanged"
+    );
+    assert_eq!(
+        cron(&state, &leak_by(4343, "java", 30), &[]),
+        (1, String::new()),
+        "java restarted: the same program under a new pid"
+    );
+    let (code, out) = cron(&state, &leak_by(5151, "python3", 30), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("SOCKSCOPE WARNING - ") && out.contains("python3"),
+        "another program holds them now: {out}"
+    );
+    assert_eq!(
+        cron(&state, &leak_by(5151, "python3", 30), &[]),
+        (1, String::new())
+    );
+    // A second problem while the status stays WARNING.
+    let both = established(leak_by(5151, "python3", 30), 5);
+    let (code, out) = cron(&state, &both, &["--warn", "established=3"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("state_count"), "a new finding: {out}");
+    assert_eq!(
+        cron(&state, &both, &["--warn", "established=3"]),
+        (1, String::new())
+    );
+}
+
+/// A finding that got worse is news although the status was CRITICAL before and after; one
+/// that eased and came back to where it was said is not.
+#[test]
+fn renotify_speaks_again_when_a_finding_gets_worse() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    // CLOSE_WAIT is CRITICAL throughout; ESTABLISHED goes from WARNING to CRITICAL.
+    let ranges = [
+        "--crit",
+        "close-wait=20",
+        "--warn",
+        "established=3",
+        "--crit",
+        "established=10",
+    ];
+    let warning = established(leak(30), 5);
+    let critical = established(leak(30), 12);
+    let (code, out) = cron(&state, &warning, &ranges);
+    assert_eq!(code, 2);
+    assert!(out.starts_with("SOCKSCOPE CRITICAL - "), "{out}");
+    assert_eq!(cron(&state, &warning, &ranges), (2, String::new()));
+    let (code, out) = cron(&state, &critical, &ranges);
+    assert_eq!(code, 2);
+    assert!(
+        out.starts_with("SOCKSCOPE CRITICAL - ") && out.contains("state_count"),
+        "ESTABLISHED rose to CRITICAL: {out}"
+    );
+    assert_eq!(cron(&state, &critical, &ranges), (2, String::new()));
+    assert_eq!(
+        cron(&state, &warning, &ranges),
+        (2, String::new()),
+        "easing is not news"
+    );
+    assert_eq!(
+        cron(&state, &critical, &ranges),
+        (2, String::new()),
+        "back to what was said"
+    );
+}
+
+/// A state file written before --renotify remembered findings still loads and keeps its
+/// promise: an upgrade mails nothing new.
+#[test]
+fn renotify_reads_state_files_of_earlier_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    assert_eq!(cron(&state, &leak(30), &[]).0, 1);
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(saved.get("notified_findings").is_some(), "{saved}");
+    saved.as_object_mut().unwrap().remove("notified_findings");
+    fs::write(&state, saved.to_string()).unwrap();
+    assert_eq!(cron(&state, &leak(30), &[]), (1, String::new()));
+    // What this run said is remembered from now on.
+    let (code, out) = cron(&state, &leak_by(5151, "python3", 30), &[]);
+    assert_eq!(code, 1);
+    assert!(out.contains("python3"), "{out}");
 }
 
 /// An alert that could not be written (a full disk, a closed pipe) was not said: the next run
@@ -188,7 +321,7 @@ fn an_alert_that_was_not_delivered_is_said_again() {
     let out = String::from_utf8(again.stdout).unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(
-        out.starts_with("SOCKSCOPE WARNING: "),
+        out.starts_with("SOCKSCOPE WARNING - "),
         "said again: {out:?}"
     );
     // Delivered once, it is quiet for the period.

@@ -13,7 +13,7 @@ fn records_socket_links_it_keeps_and_counts_every_fd() {
     symlink("socket:[10]", fd.join("3")).unwrap();
     symlink("pipe:[11]", fd.join("4")).unwrap();
     symlink("socket:[12]", fd.join("5")).unwrap();
-    let table = walk(dir.path(), &|inode| inode != 12).unwrap();
+    let table = walk(dir.path(), &|inode| inode != 12, None).unwrap();
     assert_eq!(table.stats.processes_scanned, 1);
     assert_eq!(table.processes.len(), 1);
     assert_eq!(table.processes[0].pid, 77);
@@ -37,7 +37,7 @@ fn two_walkers_find_what_one_finds_in_pid_order() {
             .unwrap();
         }
     }
-    let one = walk(dir.path(), &|_| true).unwrap();
+    let one = walk(dir.path(), &|_| true, None).unwrap();
     let both = Walk::start(dir.path()).finish().unwrap();
     let pids = |t: &FdTable| t.processes.iter().map(|p| p.pid).collect::<Vec<_>>();
     let held = |t: &FdTable| {
@@ -88,7 +88,7 @@ fn a_process_whose_first_socket_closed_since_the_walk_is_still_named() {
     fs::create_dir_all(dir.path().join("self")).unwrap();
     process(dir.path(), 10, &[(3, "socket:[5]"), (4, "socket:[6]")]);
     process(dir.path(), 11, &[(3, "socket:[7]")]);
-    let table = walk(dir.path(), &|_| true).unwrap();
+    let table = walk(dir.path(), &|_| true, None).unwrap();
     // After the walk: 10 closed socket 5, and 11 exited and its pid went to another
     // process whose fd 3 is something else.
     fs::remove_file(dir.path().join("10/fd/3")).unwrap();
@@ -109,7 +109,7 @@ fn a_pid_is_walked_once_whatever_its_directory_is_called() {
     fs::create_dir_all(dir.path().join("05/fd")).unwrap();
     symlink("socket:[8]", dir.path().join("05/fd/3")).unwrap();
     fs::create_dir_all(dir.path().join("+5/fd")).unwrap();
-    let table = walk(dir.path(), &|_| true).unwrap();
+    let table = walk(dir.path(), &|_| true, None).unwrap();
     assert_eq!(table.stats.processes_scanned, 1);
     assert_eq!(table.owners([8].into_iter()).of(8).count(), 1);
 }
@@ -118,20 +118,20 @@ fn a_pid_is_walked_once_whatever_its_directory_is_called() {
 fn a_missing_fd_directory_is_a_vanished_process() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("78")).unwrap();
-    let table = walk(dir.path(), &|_| true).unwrap();
+    let table = walk(dir.path(), &|_| true, None).unwrap();
     assert_eq!(table.stats.processes_vanished, 1);
     assert!(table.owners(0..u64::MAX).processes().is_empty());
 }
 
 #[test]
 fn nothing_is_read_when_nothing_is_wanted() {
-    let owners = owners_of(Path::new("/nonexistent"), &HashSet::new()).unwrap();
+    let owners = owners_of(Path::new("/nonexistent"), &HashSet::new(), None).unwrap();
     assert_eq!(owners.stats.processes_scanned, 0);
 }
 
 #[test]
 fn a_missing_root_is_an_error_when_owners_are_wanted() {
-    assert!(owners_of(Path::new("/nonexistent"), &HashSet::from([1])).is_err());
+    assert!(owners_of(Path::new("/nonexistent"), &HashSet::from([1]), None).is_err());
 }
 
 #[test]
@@ -141,7 +141,25 @@ fn a_crafted_stat_makes_the_process_unreadable_not_a_panic() {
     fs::create_dir_all(proc_dir.join("fd")).unwrap();
     symlink("socket:[10]", proc_dir.join("fd/3")).unwrap();
     fs::write(proc_dir.join("stat"), "4242 )x(").unwrap();
-    let owners = owners_of(dir.path(), &HashSet::from([10])).unwrap();
+    let owners = owners_of(dir.path(), &HashSet::from([10]), None).unwrap();
     assert_eq!(owners.stats.processes_unreadable, 1);
     assert_eq!(owners.stats.processes_vanished, 0);
+}
+
+/// `check --timeout`: past its deadline the walk takes no more processes, and counts them.
+#[test]
+fn a_walk_past_its_deadline_counts_what_it_did_not_look_at() {
+    let dir = tempfile::tempdir().unwrap();
+    for pid in 1..=5 {
+        process(dir.path(), pid, &[(3, &format!("socket:[{}]", 100 + pid))]);
+    }
+    let passed = std::time::Instant::now();
+    let owners = owners_of(dir.path(), &HashSet::from([101, 105]), Some(passed)).unwrap();
+    assert_eq!(owners.stats.processes_scanned, 0);
+    assert_eq!(owners.stats.processes_not_walked, 5);
+    assert_eq!(owners.of(101).count(), 0);
+    let later = passed + std::time::Duration::from_secs(3600);
+    let owners = owners_of(dir.path(), &HashSet::from([101, 105]), Some(later)).unwrap();
+    assert_eq!(owners.stats.processes_not_walked, 0);
+    assert_eq!(owners.of(105).count(), 1);
 }

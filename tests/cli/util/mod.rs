@@ -331,3 +331,20 @@ pub fn unprivileged(args: &[&str]) -> Option<std::process::Output> {
         .unwrap();
     Some(output)
 }
+
+/// The metric names `promtool check metrics` rejects for naming their own type (its
+/// `metric name should not include type 'counter'`): a family whose name holds `_counter_` or
+/// ends in `_counter` (and the same for gauge, histogram, summary). The full lint runs in
+/// tests/prometheus.sh, with the real promtool.
+pub fn names_with_their_type(exposition: &str) -> Vec<String> {
+    exposition
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, kind)| {
+            let name = name.to_lowercase();
+            name.contains(&format!("_{kind}_")) || name.ends_with(&format!("_{kind}"))
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
