@@ -630,3 +630,110 @@ fn clap_output_that_cannot_be_written_keeps_the_exit_codes() {
     }
     assert_eq!(code_with_stdout(&["--bogus"], full()), Some(2));
 }
+
+/// Every name under `dir`, at any depth, that is a temp file of ours.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(temp_files(&path));
+        } else if entry
+            .file_name()
+            .to_string_lossy()
+            .contains(".sockscope-tmp.")
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Another user swaps the textfile's and state file's directory for a link to elsewhere, and
+/// back, as fast as it can (`RENAME_EXCHANGE`, so there is always one or the other), while
+/// `check` runs again and again. Nothing lands outside the real directory, nothing of a run
+/// is left behind, and each run either wrote into the real directory or refused the link.
+#[test]
+fn a_directory_swapped_for_a_link_while_check_writes_gets_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let base = tempfile::tempdir().unwrap();
+    // Every user may write here, as in a shared metrics or spool directory.
+    fs::set_permissions(
+        base.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let outside = base.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::create_dir(base.path().join("d")).unwrap();
+    std::os::unix::fs::symlink(&outside, base.path().join("swap")).unwrap();
+    let stop = AtomicBool::new(false);
+    /// Stops the swapper however the runs end: a scope waits for its threads before it
+    /// passes on a failed assertion's panic.
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let (mut wrote, mut refused) = (0, 0);
+    std::thread::scope(|s| {
+        let stopping = Stop(&stop);
+        let swapper = s.spawn(|| {
+            let dir = fs::File::open(base.path()).unwrap();
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    &dir,
+                    "d",
+                    &dir,
+                    "swap",
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+                swaps += 1;
+                std::thread::yield_now();
+            }
+            swaps
+        });
+        let textfile = base.path().join("d/f.prom");
+        let state = base.path().join("d/state.json");
+        for _ in 0..150 {
+            let (code, out, err) = output(
+                &[
+                    "check",
+                    "--no-processes",
+                    "--textfile",
+                    textfile.to_str().unwrap(),
+                    "--state-file",
+                    state.to_str().unwrap(),
+                ],
+                &fixture("loopback-mix"),
+            );
+            if code == 3 {
+                assert!(
+                    out.contains("is a symbolic link in a directory other users can write"),
+                    "{out}{err}"
+                );
+                refused += 1;
+            } else {
+                assert!(code < 3, "{code}: {out}{err}");
+                wrote += 1;
+            }
+        }
+        drop(stopping);
+        assert!(swapper.join().unwrap() > 0);
+    });
+    let real = if base.path().join("d").is_symlink() {
+        base.path().join("swap")
+    } else {
+        base.path().join("d")
+    };
+    let outside_now: Vec<_> = fs::read_dir(&outside).unwrap().collect();
+    assert!(outside_now.is_empty(), "written outside: {outside_now:?}");
+    assert_eq!(temp_files(base.path()), Vec::<PathBuf>::new());
+    assert!(real.join("f.prom").is_file() && real.join("state.json").is_file());
+    // Both sides of the race were run into, or the test proved nothing.
+    assert!(wrote > 0 && refused > 0, "wrote {wrote}, refused {refused}");
+}
