@@ -62,7 +62,8 @@ fn read_table(
     each: &mut impl FnMut(&Socket),
 ) -> Result<(), Error> {
     let reader = BufReader::with_capacity(READ_BUFFER, file);
-    for line in TcpTable::new(reader, family) {
+    let mut table = TcpTable::new(reader, family);
+    for line in table.by_ref() {
         match line {
             Line::Socket(socket) => {
                 stats.sockets += 1;
@@ -89,5 +90,6 @@ fn read_table(
             }
         }
     }
+    collection.repeated_lines += table.repeated();
     Ok(())
 }

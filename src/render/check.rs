@@ -44,6 +44,7 @@ fn notes(report: &CheckReport) -> Vec<String> {
             summary.collection.skipped_lines
         ));
     }
+    notes.extend(super::repeated_lines(&summary.collection));
     notes
 }
 

@@ -631,6 +631,62 @@ fn clap_output_that_cannot_be_written_keeps_the_exit_codes() {
     assert_eq!(code_with_stdout(&["--bogus"], full()), Some(2));
 }
 
+/// 20,000 copies of one socket (slot numbers aside): counted, as the table says, but never
+/// silently. One comparison with the line before, so memory stays flat however many there are.
+#[test]
+fn a_table_repeating_one_socket_says_so() {
+    const COPIES: u64 = 20_000;
+    let tree = tree_with_tcp(|p| {
+        let mut text = String::from(
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
+        );
+        for i in 0..COPIES {
+            text.push_str(&format!(
+                "{i:4}: 0100007F:1388 0100007F:DD06 08 00000000:00000001 00:00000000 00000000     0        0 4574 1 0000000001623f0e 20 4 0 10 -1\n"
+            ));
+        }
+        fs::write(p, text).unwrap();
+    });
+    let said = format!(
+        "{} lines repeat the socket of the line before them: a real kernel table never does; the counts above include them",
+        COPIES - 1
+    );
+    let (code, out, err) = output(&["--json", "--no-processes"], tree.path());
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["collection"]["repeated_lines"],
+        COPIES - 1,
+        "{}",
+        v["collection"]
+    );
+    assert_eq!(v["families"]["ipv4"]["CLOSE_WAIT"].as_u64(), Some(COPIES));
+    let (code, out, err) = output(&["--no-processes"], tree.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&said), "{out}");
+    let (code, out, _) = output(
+        &["check", "--format", "nagios", "--no-processes"],
+        tree.path(),
+    );
+    assert!((1..=2).contains(&code), "{out}");
+    assert!(out.contains(&format!("\nNOTE: {said}")), "{out}");
+    let (_, out, _) = output(
+        &["check", "--format", "json", "--no-processes"],
+        tree.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["notes"].to_string().contains(&said), "{}", v["notes"]);
+
+    // A real table (the fixture's) has none: the field is left out.
+    let (_, out, _) = output(&["--json", "--no-processes"], &fixture("loopback-mix"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["collection"].get("repeated_lines").is_none(),
+        "{}",
+        v["collection"]
+    );
+}
+
 /// Every name under `dir`, at any depth, that is a temp file of ours.
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
