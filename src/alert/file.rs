@@ -13,7 +13,7 @@ use std::fs::{File, Metadata};
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -44,7 +44,7 @@ const TEMP_TRIES: u32 = 16;
 pub enum Mode {
     /// 0600: the state file.
     Private,
-    /// 0644 less the umask: a metrics file node_exporter (another user) reads.
+    /// 0644 whatever the umask: a metrics file node_exporter (another user) reads.
     Shared,
 }
 
@@ -140,6 +140,11 @@ pub fn lock(place: &Place, timeout: Duration) -> Result<Lock, Error> {
         return Err(fail(bounded::not_regular(&meta)));
     }
     check_owner(&file, &lock_path)?;
+    // 0600 whatever the umask: one made 0000 under `umask 777` would lock the next run out.
+    if meta.permissions().mode() & 0o777 != 0o600 {
+        rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o600))
+            .map_err(|e| fail(e.into()))?;
+    }
     let started = Instant::now();
     loop {
         match file.try_lock() {
@@ -281,6 +286,9 @@ impl<'a> Temp<'a> {
                         name,
                         kept: false,
                     };
+                    // Exactly `mode`, whatever the umask: node_exporter runs as another user
+                    // and cannot read a textfile made 0600 under `umask 077`.
+                    rustix::fs::fchmod(&fd, mode)?;
                     return Ok((File::from(fd), temp));
                 }
                 Err(Errno::EXIST) if tries < TEMP_TRIES => tries += 1,
