@@ -103,15 +103,27 @@ fn walk(path: &Path) -> io::Result<OwnedFd> {
     let mut todo: VecDeque<OsString> = parts(path).collect();
     let mut links = 0;
     while let Some(name) = todo.pop_front() {
+        shown.push(&name);
         let fd = rustix::fs::openat(
             &dir,
             name.as_os_str(),
             OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
-        )?;
+        )
+        .map_err(|e| match e {
+            // The usual first run from cron: say which directory, and how to make it.
+            Errno::NOENT if shown.as_path() == path => {
+                io::Error::other(format!("directory '{}' does not exist", shown.display()))
+            }
+            Errno::NOENT => io::Error::other(format!(
+                "directory '{}' does not exist (mkdir -p '{}' creates it)",
+                shown.display(),
+                path.display()
+            )),
+            e => e.into(),
+        })?;
         let file = File::from(fd);
         let meta = file.metadata()?;
-        shown.push(&name);
         if meta.is_symlink() {
             check_link(&dir, &meta, &shown)?;
             links += 1;
@@ -131,7 +143,10 @@ fn walk(path: &Path) -> io::Result<OwnedFd> {
             continue;
         }
         if !meta.is_dir() {
-            return Err(Errno::NOTDIR.into());
+            return Err(io::Error::other(format!(
+                "'{}' is not a directory",
+                shown.display()
+            )));
         }
         dir = OwnedFd::from(file);
     }

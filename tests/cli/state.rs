@@ -320,3 +320,35 @@ fn concurrent_runs_lose_nothing() {
         "every run recorded: {saved}"
     );
 }
+
+/// cron's first run on a new host: the state file's directory was never made. The message
+/// names the file asked for and the directory that is missing (not the lock file), and says how
+/// to make it; the textfile's the same. A file where a directory should be is named too.
+#[test]
+fn a_missing_state_directory_is_named_with_the_file() {
+    let dir = leak(0).write();
+    let base = dir.path().join("spool");
+    for flag in ["--state-file", "--textfile"] {
+        let file = base.join("sockscope/s.json");
+        let run = run_check(dir.path(), &[flag, file.to_str().unwrap()]);
+        assert_eq!(run.code, 3, "{flag}: {}", run.stdout);
+        let said = format!(
+            "cannot write '{}': directory '{}' does not exist (mkdir -p '{}' creates it)",
+            file.display(),
+            base.display(),
+            base.join("sockscope").display()
+        );
+        assert!(run.stdout.contains(&said), "{flag}: {}", run.stdout);
+        assert!(!run.stdout.contains(".lock"), "{flag}: {}", run.stdout);
+    }
+    fs::write(&base, "").unwrap();
+    let file = base.join("s.json");
+    let run = run_check(dir.path(), &["--state-file", file.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let said = format!(
+        "cannot write '{}': '{}' is not a directory",
+        file.display(),
+        base.display()
+    );
+    assert!(run.stdout.contains(&said), "{}", run.stdout);
+}
