@@ -63,6 +63,7 @@ fn read_table(
 ) -> Result<(), Error> {
     let reader = BufReader::with_capacity(READ_BUFFER, file);
     let mut table = TcpTable::new(reader, family);
+    let mut first_skipped = None;
     for line in table.by_ref() {
         match line {
             Line::Socket(socket) => {
@@ -71,6 +72,7 @@ fn read_table(
                 each(&socket);
             }
             Line::Skipped { line, why } => {
+                first_skipped.get_or_insert_with(|| (line, why.to_string()));
                 stats.skipped += 1;
                 collection.skipped_lines += 1;
                 if collection.skipped.len() < SKIPPED_DETAILS {
@@ -91,5 +93,16 @@ fn read_table(
         }
     }
     collection.repeated_lines += table.repeated();
-    Ok(())
+    // Lines and not one socket among them (random bytes, another file, an empty file without
+    // the kernel's header): this family was not read, whatever the other table holds. Never
+    // "0 sockets".
+    match first_skipped {
+        Some((line, why)) if stats.sockets == 0 => Err(Error::Unparsed {
+            path: path.to_path_buf(),
+            skipped: stats.skipped,
+            line,
+            why,
+        }),
+        _ => Ok(()),
+    }
 }
