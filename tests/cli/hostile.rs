@@ -793,3 +793,29 @@ fn a_directory_swapped_for_a_link_while_check_writes_gets_nothing() {
     // Both sides of the race were run into, or the test proved nothing.
     assert!(wrote > 0 && refused > 0, "wrote {wrote}, refused {refused}");
 }
+
+/// An error quoting a path with escape sequences (here a namespace file named to set the
+/// terminal's title and clear it) reaches stderr escaped, as every other text from the system;
+/// check's UNKNOWN line likewise.
+#[test]
+fn errors_quoting_hostile_paths_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ns\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}x");
+    fs::write(&path, "").unwrap();
+    let raw = |s: &str| s.contains(['\u{1b}', '\u{7}', '\u{202e}']);
+    let (code, out, err) = output(
+        &["--netns", path.to_str().unwrap()],
+        &fixture("loopback-mix"),
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        !raw(&err) && err.contains("ns\\x1b]0;pwned\\x07\\x1b[2J\\u{202e}x"),
+        "{err:?}"
+    );
+    let (code, out, err) = output(
+        &["check", "--netns", path.to_str().unwrap()],
+        &fixture("loopback-mix"),
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(!raw(&out) && out.contains("ns\\x1b]0;pwned"), "{out:?}");
+}
