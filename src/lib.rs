@@ -79,6 +79,15 @@ pub fn run(
     commands::run(&invocation, out, err)
 }
 
+/// `text` (an error message) safe for a terminal: each line escaped as every text from the
+/// system is (a message may quote a path or an argument holding escape sequences), lines kept.
+pub fn printable(text: &str) -> String {
+    text.split('\n')
+        .map(render::escape::for_terminal)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `check`'s UNKNOWN in the chosen format, for the binary's panic hook.
 pub fn report_unknown(format: Format, message: &str, out: &mut dyn Write) -> std::io::Result<()> {
     let report = report::Unknown {

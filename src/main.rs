@@ -59,7 +59,11 @@ fn unknown_on_panic(format: Format) {
 /// always exit 3. Monitoring-plugins reserve 3 for anything not a check, and a failed write
 /// (`> /dev/full`, a closed pipe) must not turn into a panic's 101.
 fn unknown_usage(e: &clap::Error) -> ExitCode {
-    let text = e.render().to_string();
+    // An error may quote an argument; help and version are ours, printed as they are.
+    let text = match e.render().to_string() {
+        text if e.use_stderr() => sockscope::printable(&text),
+        text => text,
+    };
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("invalid arguments");
     let mut report = if e.use_stderr() {
@@ -122,13 +126,21 @@ fn main() -> ExitCode {
         // check's reader is a monitoring system: an output it could not write (a closed pipe, a
         // full disk) is a failure to report, UNKNOWN, never OK or the CRITICAL of exit 2.
         Err(e) if check_format.is_some() => {
-            let _ = writeln!(io::stderr(), "sockscope: error: {e}");
+            let _ = writeln!(
+                io::stderr(),
+                "sockscope: error: {}",
+                sockscope::printable(&e.to_string())
+            );
             ExitCode::from(3)
         }
         // `sockscope list | head`: the reader has what it wanted.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "sockscope: error: {e}");
+            let _ = writeln!(
+                io::stderr(),
+                "sockscope: error: {}",
+                sockscope::printable(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }

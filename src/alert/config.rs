@@ -134,6 +134,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
         let port: u16 = key
             .parse()
             .map_err(|_| bad(format!("[ports.{key}]: not a port number")))?;
+        if port == 0 {
+            // bind()'s "any port", never a socket's own: its ranges would judge nothing.
+            return Err(bad(format!(
+                "[ports.{key}]: port 0 is no port; a local port is 1 to 65535"
+            )));
+        }
         if let Some(before) = spelled.insert(port, key) {
             return Err(bad(format!(
                 "[ports.{key}]: port {port} is already configured as [ports.{before}]"
@@ -248,6 +254,11 @@ mod tests {
                 "start is greater than end",
             ),
             ("[ports.http]\n", "not a port number"),
+            (
+                "[ports.0]\nclose-wait = { warn = 1 }\n",
+                "[ports.0]: port 0 is no port; a local port is 1 to 65535",
+            ),
+            ("[ports.000]\n", "[ports.000]: port 0 is no port"),
             (
                 "[ports.5000]\nclose-wait = { warn = 1 }\n[ports.05000]\nclose-wait = { warn = 2 }\n",
                 "[ports.5000]: port 5000 is already configured as [ports.05000]",

@@ -2,15 +2,25 @@
 //! file's lock, and atomic replacement of the files it writes. `check` often runs as root from
 //! cron in directories other users can write, so nothing here follows a symlink, blocks on a
 //! FIFO, replaces a device node or trusts a file another user planted.
+//!
+//! The files `check` keeps and writes (state, lock, textfile) are reached through their
+//! directory, held open ([`Place`]): they are created, read, renamed and removed relative to
+//! it (`openat`, `renameat`, `unlinkat`), so a link swapped in for the directory meanwhile
+//! changes nothing, and a failed write leaves no temp file behind.
 
-use std::fs::{File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, Metadata};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use rustix::fs::OFlags;
+use rustix::fs::{AtFlags, OFlags};
+use rustix::io::Errno;
 
+pub use super::place::Place;
 use crate::collect::bounded::{self, kind};
 use crate::error::Error;
 
@@ -26,13 +36,15 @@ const LOCK_TIMEOUT_VAR: &str = "SOCKSCOPE_TEST_LOCK_TIMEOUT";
 /// Temp files of ours older than this are a killed run's leftovers.
 const STALE_AFTER: Duration = Duration::from_secs(60);
 const TEMP_MARK: &str = ".sockscope-tmp.";
+/// Names tried for a temp file before giving up (another process took each one first).
+const TEMP_TRIES: u32 = 16;
 
 /// Who may read a file written with [`write_atomic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// 0600: the state file.
     Private,
-    /// 0644 less the umask: a metrics file node_exporter (another user) reads.
+    /// 0644 whatever the umask: a metrics file node_exporter (another user) reads.
     Shared,
 }
 
@@ -68,16 +80,6 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, Error> {
         .ok_or_else(|| read_error(path)(io::Error::from(io::ErrorKind::NotFound)))?;
     let bytes = read_capped(file, path, limit)?;
     String::from_utf8(bytes).map_err(|_| invalid(path, "is not UTF-8 text".into()))
-}
-
-/// A file of our own (the state file): not a symlink, a regular file owned by the running
-/// user, at most `limit` bytes. `Ok(None)` when it does not exist yet.
-pub fn read_own(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
-    let Some(file) = open_regular(path, false)? else {
-        return Ok(None);
-    };
-    check_owner(&file, path)?;
-    read_capped(file, path, limit).map(Some)
 }
 
 fn check_owner(file: &File, path: &Path) -> Result<(), Error> {
@@ -116,39 +118,33 @@ pub struct Lock {
     _file: File,
 }
 
-/// Takes the lock file beside `path`, waiting at most `timeout` for another run to finish.
-pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    let lock_path = PathBuf::from(name);
+/// Takes the lock file `NAME.lock` beside the file of `place`, waiting at most `timeout` for another
+/// run to finish.
+pub fn lock(place: &Place, timeout: Duration) -> Result<Lock, Error> {
+    let (name, lock_path) = place.sibling(".lock");
     let fail = |source: io::Error| Error::Write {
         path: lock_path.clone(),
         source,
     };
-    // Read and write: opening a FIFO write-only without a reader fails with a confusing ENXIO;
-    // this way it opens, and the type check below names it.
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32)
-        .open(&lock_path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-                fail(io::Error::other(
-                    "is a symbolic link; refusing to follow it",
-                ))
-            } else {
-                fail(e)
-            }
-        })?;
+    // Read and write: opening a FIFO write-only without a reader fails with a confusing
+    // ENXIO; this way it opens, and the type check below names it.
+    let file = open_in(
+        place.dir(),
+        &name,
+        OFlags::CREATE | OFlags::RDWR,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .map_err(&fail)?;
     let meta = file.metadata().map_err(&fail)?;
     if !meta.file_type().is_file() {
         return Err(fail(bounded::not_regular(&meta)));
     }
     check_owner(&file, &lock_path)?;
+    // 0600 whatever the umask: one made 0000 under `umask 777` would lock the next run out.
+    if meta.permissions().mode() & 0o777 != 0o600 {
+        rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o600))
+            .map_err(|e| fail(e.into()))?;
+    }
     let started = Instant::now();
     loop {
         match file.try_lock() {
@@ -168,15 +164,38 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
     }
 }
 
-/// Replaces `path` with `bytes` atomically: a new temp file beside it (never an existing one),
-/// synced, then renamed over it, so a reader never sees half a file. Refuses to replace
-/// anything but a regular file. Removes temp files a killed run of ours left behind.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), Error> {
+/// A file of our own (the state file): not a symlink, a regular file owned by the running
+/// user, at most `limit` bytes. `Ok(None)` when it does not exist yet.
+pub fn read_own(place: &Place, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+    let fail = read_error(place.path());
+    let file = match open_in(
+        place.dir(),
+        place.name(),
+        OFlags::RDONLY,
+        rustix::fs::Mode::empty(),
+    ) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e)),
+    };
+    let meta = file.metadata().map_err(&fail)?;
+    if !meta.file_type().is_file() {
+        return Err(fail(bounded::not_regular(&meta)));
+    }
+    check_owner(&file, place.path())?;
+    read_capped(file, place.path(), limit).map(Some)
+}
+
+/// Replaces the file with `bytes` atomically: a new temp file beside it (never an existing
+/// one), synced, then renamed over it, so a reader never sees half a file. Refuses to
+/// replace anything but a regular file. Whatever fails, the temp file is removed; temp
+/// files a killed run of ours left behind are removed too.
+pub fn write(place: &Place, bytes: &[u8], mode: Mode) -> Result<(), Error> {
     let fail = |source: io::Error| Error::Write {
-        path: path.to_path_buf(),
+        path: place.path().to_path_buf(),
         source,
     };
-    match std::fs::symlink_metadata(path) {
+    match stat_in(place.dir(), place.name()) {
         Ok(meta) if !meta.file_type().is_file() => {
             return Err(fail(io::Error::other(format!(
                 "is {}, not a regular file; refusing to replace it",
@@ -187,253 +206,179 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), Error> 
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(fail(e)),
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| fail(io::Error::other("names no file")))?
-        .to_string_lossy();
-    let prefix = format!(".{name}{TEMP_MARK}");
-    remove_stale(dir, &prefix);
-    let permissions = std::fs::Permissions::from_mode(match mode {
+    let mut prefix = OsString::from(".");
+    prefix.push(place.name());
+    prefix.push(TEMP_MARK);
+    remove_stale(place.dir(), &prefix);
+    let mode = rustix::fs::Mode::from_raw_mode(match mode {
         Mode::Private => 0o600,
         Mode::Shared => 0o644,
     });
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .permissions(permissions)
-        .tempfile_in(dir)
-        .map_err(&fail)?;
-    tmp.as_file_mut().write_all(bytes).map_err(&fail)?;
-    tmp.as_file().sync_all().map_err(&fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
+    let (mut file, temp) = Temp::create(place.dir(), &prefix, mode).map_err(&fail)?;
+    file.write_all(bytes).map_err(&fail)?;
+    file.sync_all().map_err(&fail)?;
+    drop(file);
+    rustix::fs::renameat(place.dir(), &temp.name, place.dir(), place.name())
+        .map_err(|e| fail(e.into()))?;
+    temp.kept();
     Ok(())
 }
 
-/// Our own temp files (same prefix, our uid) older than a minute: a run killed mid-write.
-fn remove_stale(dir: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// Opens `name` in `dir` with `flags`, never following a link (refused, saying so) and never
+/// blocking on a FIFO.
+fn open_in(dir: &OwnedFd, name: &OsStr, flags: OFlags, mode: rustix::fs::Mode) -> io::Result<File> {
+    rustix::fs::openat(
+        dir,
+        name,
+        flags | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        mode,
+    )
+    .map(File::from)
+    .map_err(|e| {
+        if e == Errno::LOOP {
+            io::Error::other("is a symbolic link; refusing to follow it")
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// What `name` in `dir` is, the link itself for a link.
+fn stat_in(dir: &OwnedFd, name: &OsStr) -> io::Result<Metadata> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    File::from(fd).metadata()
+}
+
+/// A temp file of this run in a directory, removed when dropped unless [`Temp::kept`] (renamed
+/// into place): every way out of a write, error or panic, leaves nothing behind.
+struct Temp<'a> {
+    dir: &'a OwnedFd,
+    name: OsString,
+    kept: bool,
+}
+
+impl<'a> Temp<'a> {
+    /// A new file `PREFIX` + random letters in `dir`, created here and now (`O_EXCL`), never
+    /// one that was there.
+    fn create(
+        dir: &'a OwnedFd,
+        prefix: &OsStr,
+        mode: rustix::fs::Mode,
+    ) -> io::Result<(File, Temp<'a>)> {
+        let mut tries = 0;
+        loop {
+            let mut name = prefix.to_os_string();
+            name.push(random_suffix());
+            match rustix::fs::openat(
+                dir,
+                name.as_os_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                mode,
+            ) {
+                Ok(fd) => {
+                    let temp = Temp {
+                        dir,
+                        name,
+                        kept: false,
+                    };
+                    // Exactly `mode`, whatever the umask: node_exporter runs as another user
+                    // and cannot read a textfile made 0600 under `umask 077`.
+                    rustix::fs::fchmod(&fd, mode)?;
+                    return Ok((File::from(fd), temp));
+                }
+                Err(Errno::EXIST) if tries < TEMP_TRIES => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The file was renamed into place: nothing to remove.
+    fn kept(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Temp<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = rustix::fs::unlinkat(self.dir, self.name.as_os_str(), AtFlags::empty());
+        }
+    }
+}
+
+/// Six letters and digits no other process can guess: std's hasher keys are random per
+/// process, and the clock and a counter differ per call.
+fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    let mut bits = h.finish();
+    let mut suffix = String::with_capacity(6);
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    for _ in 0..6 {
+        suffix.push(char::from(LETTERS[(bits % LETTERS.len() as u64) as usize]));
+        bits /= LETTERS.len() as u64;
+    }
+    suffix
+}
+
+/// Replaces `path` with `bytes` atomically, as [`write`] does.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), Error> {
+    let place = Place::of(path).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    write(&place, bytes, mode)
+}
+
+/// Our own temp files (same prefix, our uid, regular files) older than a minute: a run killed
+/// mid-write. Read and removed relative to the directory held open.
+fn remove_stale(dir: &OwnedFd, prefix: &OsStr) {
+    let Ok(listing) = rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) else {
+        return;
+    };
+    let Ok(entries) = rustix::fs::Dir::new(listing) else {
         return;
     };
     let me = rustix::process::geteuid().as_raw();
     let now = SystemTime::now();
     for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(prefix) {
+        let name = OsStr::from_bytes(entry.file_name().to_bytes());
+        if !name.as_bytes().starts_with(prefix.as_bytes()) {
             continue;
         }
-        let Ok(meta) = entry.metadata() else { continue };
+        let Ok(meta) = stat_in(dir, name) else {
+            continue;
+        };
         let old = meta
             .modified()
             .ok()
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|age| age >= STALE_AFTER);
         if meta.file_type().is_file() && meta.uid() == me && old {
-            let _ = std::fs::remove_file(entry.path());
+            let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::symlink;
-
-    fn fifo(path: &Path) {
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            path,
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
-    }
-
-    fn is_root() -> bool {
-        rustix::process::geteuid().is_root()
-    }
-
-    #[test]
-    fn symlinked_state_and_lock_files_are_refused_naming_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("root-only-file");
-        let state = dir.path().join("state.json");
-        symlink(&target, dir.path().join("state.json.lock")).unwrap();
-        let e = lock(&state, LOCK_TIMEOUT).unwrap_err().to_string();
-        assert!(e.contains("state.json.lock': is a symbolic link"), "{e}");
-        assert!(!target.exists(), "the lock created the symlink's target");
-
-        std::fs::write(&target, "{}").unwrap();
-        symlink(&target, &state).unwrap();
-        let e = read_own(&state, STATE_LIMIT).unwrap_err().to_string();
-        assert!(e.contains("state.json': is a symbolic link"), "{e}");
-        let e = write_atomic(&state, b"x", Mode::Private)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("state.json': is a symbolic link"), "{e}");
-        assert_eq!(std::fs::read(&target).unwrap(), b"{}");
-    }
-
-    #[test]
-    fn fifos_as_state_lock_or_config_are_refused_without_blocking() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state.json");
-        fifo(&state);
-        let e = read_own(&state, STATE_LIMIT).unwrap_err().to_string();
-        assert!(
-            e.contains("state.json': is a FIFO, not a regular file"),
-            "{e}"
-        );
-        let e = read_text(&state, CONFIG_LIMIT).unwrap_err().to_string();
-        assert!(e.contains("state.json': is a FIFO"), "{e}");
-        let e = write_atomic(&state, b"x", Mode::Private)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("is a FIFO, not a regular file"), "{e}");
-
-        let other = dir.path().join("other.json");
-        fifo(&dir.path().join("other.json.lock"));
-        let e = lock(&other, LOCK_TIMEOUT).unwrap_err().to_string();
-        assert!(e.contains("other.json.lock': is a FIFO"), "{e}");
-    }
-
-    #[test]
-    fn a_lock_held_elsewhere_gives_up_after_the_timeout() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state.json");
-        // flock belongs to the open file description: a second open conflicts, as another
-        // process's would.
-        let held = File::create(dir.path().join("state.json.lock")).unwrap();
-        held.lock().unwrap();
-        let e = lock(&state, Duration::from_millis(300))
-            .unwrap_err()
-            .to_string();
-        let waited = waited(
-            &e,
-            "state.json.lock': another process has held the lock for ",
-        );
-        assert!((0.3..5.0).contains(&waited), "{e}");
-        held.unlock().unwrap();
-        assert!(lock(&state, Duration::from_millis(100)).is_ok());
-    }
-
-    /// The seconds an error message says were waited, after `prefix`.
-    fn waited(message: &str, prefix: &str) -> f64 {
-        message
-            .split_once(prefix)
-            .and_then(|(_, rest)| rest.split_once(" s; giving up"))
-            .and_then(|(seconds, _)| seconds.parse().ok())
-            .unwrap_or_else(|| panic!("no wait in {message}"))
-    }
-
-    #[test]
-    fn the_lock_timeout_is_five_seconds_unless_a_test_says_otherwise() {
-        use std::ffi::OsStr;
-        assert_eq!(lock_timeout_from(None), Duration::from_secs(5));
-        assert_eq!(
-            lock_timeout_from(Some(OsStr::new("250ms"))),
-            Duration::from_millis(250)
-        );
-        assert_eq!(
-            lock_timeout_from(Some(OsStr::new("soon"))),
-            Duration::from_secs(5)
-        );
-    }
-
-    #[test]
-    fn oversized_state_and_config_are_refused_naming_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.toml");
-        std::fs::write(&path, vec![b'#'; CONFIG_LIMIT as usize + 1]).unwrap();
-        let e = read_text(&path, CONFIG_LIMIT).unwrap_err().to_string();
-        assert!(
-            e.contains("big.toml': is larger than 1 MiB; refusing to read it"),
-            "{e}"
-        );
-        let e = read_own(&path, 1024).unwrap_err().to_string();
-        assert!(e.contains("big.toml': is larger than 1 KiB"), "{e}");
-    }
-
-    #[test]
-    fn devices_are_never_replaced() {
-        if !is_root() {
-            println!("skipped: making a device node needs root");
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let null = dir.path().join("null");
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &null,
-            rustix::fs::FileType::CharacterDevice,
-            rustix::fs::Mode::from_raw_mode(0o666),
-            rustix::fs::makedev(1, 3),
-        )
-        .unwrap();
-        let e = write_atomic(&null, b"metrics", Mode::Shared)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("null': is a character device, not a regular file; refusing to replace it"),
-            "{e}"
-        );
-        let e = read_own(&null, STATE_LIMIT).unwrap_err().to_string();
-        assert!(e.contains("is a character device"), "{e}");
-        use std::os::unix::fs::FileTypeExt;
-        let meta = std::fs::symlink_metadata(&null).unwrap();
-        assert!(meta.file_type().is_char_device());
-        assert_eq!(meta.rdev(), rustix::fs::makedev(1, 3));
-    }
-
-    #[test]
-    fn a_state_file_of_another_user_is_not_trusted() {
-        if !is_root() {
-            println!("skipped: giving a file to another user needs root");
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state.json");
-        std::fs::write(&state, "{}").unwrap();
-        std::os::unix::fs::chown(&state, Some(65534), None).unwrap();
-        let e = read_own(&state, STATE_LIMIT).unwrap_err().to_string();
-        assert!(
-            e.contains("state.json': is owned by uid 65534, not by the running user (uid 0)"),
-            "{e}"
-        );
-        let lock_file = dir.path().join("state.json.lock");
-        std::fs::write(&lock_file, "").unwrap();
-        std::os::unix::fs::chown(&lock_file, Some(65534), None).unwrap();
-        let e = lock(&state, LOCK_TIMEOUT).unwrap_err().to_string();
-        assert!(e.contains("state.json.lock': is owned by uid 65534"), "{e}");
-    }
-
-    #[test]
-    fn stale_temp_files_of_ours_are_removed_fresh_and_foreign_ones_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state.json");
-        let old = SystemTime::now() - Duration::from_secs(120);
-        let make = |name: &str, modified: SystemTime| {
-            let path = dir.path().join(name);
-            File::create(&path).unwrap().set_modified(modified).unwrap();
-            path
-        };
-        let stale = make(".state.json.sockscope-tmp.AbC123", old);
-        let fresh = make(".state.json.sockscope-tmp.XyZ789", SystemTime::now());
-        let other_file = make(".other.json.sockscope-tmp.AbC123", old);
-        let unrelated = make(".state.json.tmp", old);
-        write_atomic(&state, b"{}", Mode::Private).unwrap();
-        assert!(!stale.exists());
-        assert!(fresh.exists() && other_file.exists() && unrelated.exists());
-        assert_eq!(std::fs::read(&state).unwrap(), b"{}");
-        let mode = std::fs::metadata(&state).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        // Nothing but the state file is added: the run's own temp file became it.
-        let names: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names.len(), 4, "{names:?}");
-    }
-}
+#[path = "file_tests.rs"]
+mod tests;

@@ -42,6 +42,15 @@ pub struct Comparison {
 /// Reset rates kept for the median `resets_spike` compares with.
 const RESET_RATES: usize = 7;
 
+/// The oldest a time in the state file may be, by this run's clock. Older is a clock that was
+/// wrong when the file was written (a machine without a clock battery starts in 1970, and NTP
+/// sets it later) or a file left unused as long: either way not an age to report.
+pub const BELIEVABLE_AGE: u64 = 366 * 86_400;
+
+/// How far after this run's time the state file may say it was written: a clock stepped back a
+/// little (NTP correcting a drift). Further is a clock that was wrong then, or is now.
+pub const CLOCK_SLACK: u64 = 60;
+
 /// Compares this run with the previous one. `stuck_after` is in seconds. Findings of rules
 /// the operator disabled are dropped; the state kept for the next run is not.
 pub fn compare(
@@ -64,7 +73,39 @@ pub fn compare(
         }
         (p, _) => p,
     };
-    let mut next = remember(prev, cur);
+    let prev = match prev {
+        Some(p) if cur.now.saturating_sub(p.written_at) > BELIEVABLE_AGE => {
+            notes.push(format!(
+                "the state file was written {} s before this run (more than a year: a clock that was wrong then, or a file left unused): starting afresh",
+                cur.now - p.written_at
+            ));
+            None
+        }
+        Some(p) if p.written_at.saturating_sub(cur.now) > CLOCK_SLACK => {
+            notes.push(format!(
+                "the state file was written {} s after this run's time (a clock that was ahead then, or has been set back): starting afresh",
+                p.written_at - cur.now
+            ));
+            None
+        }
+        p => p,
+    };
+    let rebooted = prev.is_some_and(|p| {
+        matches!(
+            (p.boot_id.as_deref(), cur.boot_id),
+            (Some(a), Some(b)) if a != b
+        )
+    });
+    let (mut next, unbelievable) = remember(prev, cur, rebooted);
+    if unbelievable > 0 {
+        let what = match unbelievable {
+            1 => "1 first sighting in the state file is".to_string(),
+            n => format!("{n} first sightings in the state file are"),
+        };
+        notes.push(format!(
+            "{what} after it was written or more than a year old (a clock that was wrong, or a planted file): those sockets count as first seen now"
+        ));
+    }
     let Some(prev) = prev else {
         notes.push(
             "first run with this state file: rates, growth and stuck sockets need a second run"
@@ -77,13 +118,10 @@ pub fn compare(
         };
     };
     let elapsed_ms = cur.now_ms.saturating_sub(prev.written_at_ms);
-    let rebooted = matches!(
-        (prev.boot_id.as_deref(), cur.boot_id),
-        (Some(a), Some(b)) if a != b
-    );
     let interval = if rebooted {
         notes.push(
-            "the machine rebooted since the last run: counter rates are skipped this time".into(),
+            "the machine rebooted since the last run: counter rates are skipped this time, and sockets are followed afresh"
+                .into(),
         );
         None
     } else if elapsed_ms == 0 {
@@ -131,7 +169,10 @@ pub fn compare(
 
 /// What this run leaves for the next: counts per state, counters, the first-seen time of each
 /// followed socket, the accept queues and since when each is unchanged, the reset rates so far.
-fn remember(prev: Option<&Saved>, cur: &Current) -> Saved {
+/// Also how many times carried over could not be true: after the file was written, or older
+/// than [`BELIEVABLE_AGE`]; those start now. After a reboot nothing is carried over: no
+/// socket outlives one, and inode numbers start again.
+fn remember(prev: Option<&Saved>, cur: &Current, rebooted: bool) -> (Saved, u64) {
     let mut next = Saved::new();
     next.written_at = cur.now;
     next.written_at_ms = cur.now_ms;
@@ -150,33 +191,55 @@ fn remember(prev: Option<&Saved>, cur: &Current) -> Saved {
         next.history.insert(state.name().to_string(), series);
     }
 
-    // Sockets seen before keep their first-seen time; new ones start now.
-    let carry = |before: Option<&BTreeMap<u64, u64>>, inodes: &[u64]| -> BTreeMap<u64, u64> {
-        inodes
-            .iter()
-            .map(|&i| {
-                (
-                    i,
-                    before.and_then(|b| b.get(&i).copied()).unwrap_or(cur.now),
-                )
-            })
-            .collect()
+    // Sockets seen before keep their first-seen time when it can be true; others start now.
+    let followed = prev.filter(|_| !rebooted);
+    let mut unbelievable = 0;
+    let mut since = |at: Option<u64>| match at {
+        // Up to CLOCK_SLACK after now (the file's own time allows no more): now.
+        Some(at) if followed.is_some_and(|p| believable(at, p.written_at, cur.now)) => {
+            at.min(cur.now)
+        }
+        Some(_) => {
+            unbelievable += u64::from(!rebooted);
+            cur.now
+        }
+        None => cur.now,
     };
-    next.close_wait = carry(prev.map(|p| &p.close_wait), &cur.obs.close_wait.inodes);
-    next.fin_wait2 = carry(prev.map(|p| &p.fin_wait2), &cur.obs.fin_wait2_held.inodes);
-    // Bounded as the reader bounds them, so the file stays under its size cap.
-    keep_oldest(&mut next.close_wait);
-    keep_oldest(&mut next.fin_wait2);
+    for (kept, before, inodes) in [
+        (
+            &mut next.close_wait,
+            prev.map(|p| &p.close_wait),
+            &cur.obs.close_wait.inodes,
+        ),
+        (
+            &mut next.fin_wait2,
+            prev.map(|p| &p.fin_wait2),
+            &cur.obs.fin_wait2_held.inodes,
+        ),
+    ] {
+        *kept = inodes
+            .iter()
+            .map(|&i| (i, since(before.and_then(|b| b.get(&i).copied()))))
+            .collect();
+        // Bounded as the reader bounds them, so the file stays under its size cap.
+        keep_oldest(kept);
+    }
     for l in cur.obs.listeners.iter().filter(|l| l.queued > 0) {
         let key = l.local.to_string();
-        let since = prev
+        let at = prev
             .and_then(|p| p.accept_queues.get(&key))
             .filter(|(queued, _)| *queued == l.queued)
-            .map_or(cur.now, |(_, since)| *since);
-        next.accept_queues.insert(key, (l.queued, since));
+            .map(|(_, since)| *since);
+        next.accept_queues.insert(key, (l.queued, since(at)));
     }
     next.reset_rates = prev.map(|p| p.reset_rates.clone()).unwrap_or_default();
-    next
+    (next, unbelievable)
+}
+
+/// Whether a time the file kept can be one: not after the file was written (its own run put
+/// it there), and at most [`BELIEVABLE_AGE`] before now.
+fn believable(at: u64, written_at: u64, now: u64) -> bool {
+    at <= written_at && now.saturating_sub(at) <= BELIEVABLE_AGE
 }
 
 #[cfg(test)]

@@ -217,8 +217,10 @@ fn remembered_sockets_come_before_rates_and_resets_are_noted_in_reading_order() 
     assert!(c.next.reset_rates.is_empty());
 }
 
+/// No socket outlives a reboot, and inode numbers start again with the new boot: inode 9 now
+/// is another socket than the inode 9 of the file, first seen before this boot.
 #[test]
-fn a_reboot_forgets_the_reset_rates_and_keeps_the_sockets() {
+fn a_reboot_forgets_the_reset_rates_and_the_sockets() {
     let mut saved = compare_run(None, &run_resets(0)).next;
     saved.reset_rates = vec![1.0, 2.0];
     let mut after = run_resets(0);
@@ -228,7 +230,105 @@ fn a_reboot_forgets_the_reset_rates_and_keeps_the_sockets() {
     saved.close_wait.insert(9, 1000);
     let c = compare_run(Some(&saved), &after);
     assert!(c.next.reset_rates.is_empty());
-    assert_eq!(ids(&c), vec!["close_wait_stuck"]);
+    assert!(c.findings.is_empty(), "{:?}", ids(&c));
+    assert_eq!(c.next.close_wait, BTreeMap::from([(9, 1400)]));
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("rebooted") && n.contains("sockets are followed afresh")),
+        "{:?}",
+        c.notes
+    );
+}
+
+/// The last run's clock said 1970 (a machine without a clock battery, before NTP): its times
+/// are not this clock's, and a socket "first seen" then is not 56 years old.
+#[test]
+fn a_state_file_written_by_a_clock_decades_behind_starts_afresh() {
+    let listen = |v| [("TcpExt.ListenOverflows", v)];
+    let first = compare_run(None, &run(100, &[1, 2], &listen(5))).next;
+    let now = 1_796_606_610;
+    let c = compare_run(Some(&first), &run(now, &[1, 2], &listen(900)));
+    assert!(c.findings.is_empty(), "{:?}", ids(&c));
+    assert_eq!(c.next.close_wait, BTreeMap::from([(1, now), (2, now)]));
+    assert!(
+        c.notes.iter().any(|n| n.contains(
+            "the state file was written 1796606510 s before this run (more than a year: a clock that was wrong then, or a file left unused)"
+        ) && n.ends_with(": starting afresh")),
+        "{:?}",
+        c.notes
+    );
+    // The next run compares with this one as usual.
+    let again = compare_run(Some(&c.next), &run(now + 400, &[1, 2], &listen(901)));
+    assert_eq!(ids(&again), vec!["close_wait_stuck", "listen_overflows"]);
+}
+
+/// The last run's clock was years ahead (a wrong RTC, then NTP set it back): its times are in
+/// this run's future. Kept, its sockets would never age until the clock caught up.
+#[test]
+fn a_state_file_written_by_a_clock_years_ahead_starts_afresh() {
+    let now = 1_796_606_610;
+    let later = now + 10 * 366 * 86_400;
+    let first = compare_run(None, &run(later, &[1, 2], &[])).next;
+    let c = compare_run(Some(&first), &run(now, &[1, 2], &[]));
+    assert_eq!(c.next.close_wait, BTreeMap::from([(1, now), (2, now)]));
+    assert!(
+        c.notes.iter().any(|n| n.contains(&format!(
+            "the state file was written {} s after this run's time (a clock that was ahead then, or has been set back)",
+            later - now
+        )) && n.ends_with(": starting afresh")),
+        "{:?}",
+        c.notes
+    );
+    let again = compare_run(Some(&c.next), &run(now + 400, &[1, 2], &[]));
+    assert_eq!(ids(&again), vec!["close_wait_stuck"]);
+
+    // A few seconds ahead is a clock stepped back a little: the file is kept, and a sighting
+    // after this run's time counts from now.
+    let mut prev = compare_run(None, &run(now - 600, &[1, 2], &[])).next;
+    prev.written_at = now + 5;
+    prev.written_at_ms = (now + 5) * 1000;
+    prev.close_wait.insert(2, now + 5);
+    let c = compare_run(Some(&prev), &run(now, &[1, 2], &[]));
+    assert_eq!(
+        c.next.close_wait,
+        BTreeMap::from([(1, now - 600), (2, now)])
+    );
+    assert!(
+        !c.notes.iter().any(|n| n.contains("starting afresh")),
+        "{:?}",
+        c.notes
+    );
+}
+
+/// Times a file of ours could not hold: a first sighting after the file was written, or more
+/// than a year ago. Counted from now, and said.
+#[test]
+fn first_sightings_the_file_could_not_have_written_count_from_now() {
+    let now = 2_000_000_000;
+    let mut prev = compare_run(None, &run(now - 600, &[1, 2, 3], &[])).next;
+    prev.close_wait.insert(1, 100);
+    prev.close_wait.insert(2, now - 60);
+    let c = compare_run(Some(&prev), &run(now, &[1, 2, 3], &[]));
+    assert_eq!(
+        c.next.close_wait,
+        BTreeMap::from([(1, now), (2, now), (3, now - 600)])
+    );
+    let stuck = c
+        .findings
+        .iter()
+        .find(|f| f.id == "close_wait_stuck")
+        .unwrap();
+    assert_eq!(stuck.inodes, vec![3]);
+    let facts = stuck.facts_as::<StuckFacts>().unwrap();
+    assert_eq!((facts.sockets, facts.oldest_s), (1, 600));
+    assert!(
+        c.notes.iter().any(|n| n.starts_with(
+            "2 first sightings in the state file are after it was written or more than a year old"
+        )),
+        "{:?}",
+        c.notes
+    );
 }
 
 #[test]

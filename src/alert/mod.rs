@@ -5,5 +5,6 @@
 pub mod config;
 pub mod file;
 pub mod history;
+mod place;
 pub mod renotify;
 pub mod state;

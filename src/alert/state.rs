@@ -2,17 +2,19 @@
 //! sockets stuck across runs can be judged, and alerts are not repeated.
 //!
 //! Written atomically (a temp file beside it, then rename) and under an exclusive lock on
-//! `PATH.lock`, so two cron runs at once serialize instead of losing an update. A file that
+//! `PATH.lock`, so two cron runs at once serialize instead of losing an update. The lock, the
+//! read and the write all go through one descriptor of its directory (`file::Place`), so they
+//! are about the same file however the path is changed meanwhile. A file that
 //! cannot be understood (corrupt, truncated, another tool's, a newer schema) is reported and
 //! replaced, never a crash.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::file::{self, Lock, Mode};
+use super::file::{self, Lock, Mode, Place};
 use crate::error::Error;
 use crate::model::TcpState;
 
@@ -99,36 +101,33 @@ pub enum Previous {
 
 /// An open state file, locked until dropped.
 pub struct StateFile {
-    path: PathBuf,
+    place: Place,
     _lock: Lock,
 }
 
 impl StateFile {
     /// Locks the state file (waiting a little for another run) and reads what it holds.
     pub fn open(path: &Path) -> Result<(StateFile, Previous), Error> {
-        let lock = file::lock(path, file::lock_timeout())?;
-        let previous = match file::read_own(path, file::STATE_LIMIT) {
-            Ok(Some(bytes)) => parse(path, &bytes),
-            Ok(None) => Previous::Missing,
-            Err(e) => return Err(e),
+        let place = Place::of(path).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let lock = file::lock(&place, file::lock_timeout())?;
+        let previous = match file::read_own(&place, file::STATE_LIMIT)? {
+            Some(bytes) => parse(path, &bytes),
+            None => Previous::Missing,
         };
-        Ok((
-            StateFile {
-                path: path.to_path_buf(),
-                _lock: lock,
-            },
-            previous,
-        ))
+        Ok((StateFile { place, _lock: lock }, previous))
     }
 
     /// Replaces the file with this run's state, atomically, readable by its owner only.
     pub fn save(&self, state: &Saved) -> Result<(), Error> {
         let mut bytes = serde_json::to_vec(state).map_err(|e| Error::Write {
-            path: self.path.clone(),
+            path: self.place.path().to_path_buf(),
             source: std::io::Error::from(e),
         })?;
         bytes.push(b'\n');
-        file::write_atomic(&self.path, &bytes, Mode::Private)
+        file::write(&self.place, &bytes, Mode::Private)
     }
 }
 

@@ -224,6 +224,7 @@ pub fn for_each_socket(
         sockets_seen: 0,
         states_filtered_in_kernel: false,
         skipped_lines: 0,
+        repeated_lines: 0,
         skipped: Vec::new(),
         clock_ticks: clock_ticks(),
         source_reason: None,

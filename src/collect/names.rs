@@ -156,11 +156,9 @@ impl Namer {
     }
 
     fn comm(&self, pid: u32) -> String {
-        bounded::read_text(
-            &self.proc_root.join(pid.to_string()).join("comm"),
-            COMM_TEXT,
-        )
-        .map(|c| c.trim_end().to_string())
-        .unwrap_or_default()
+        bounded::open_regular(&self.proc_root.join(pid.to_string()).join("comm"), true)
+            .and_then(|file| bounded::read_capped(file, COMM_TEXT))
+            .map(|c| super::process::comm_text(c.trim_ascii_end()))
+            .unwrap_or_default()
     }
 }

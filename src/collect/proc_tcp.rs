@@ -5,6 +5,10 @@
 //! orphaned FIN_WAIT2 mini-sockets and SYN_RECV request sockets have 12. Later kernels may append
 //! fields, so anything from 17 up is accepted. Fields are split on whitespace, never by column:
 //! IPv4 lines are space-padded to a fixed width.
+//!
+//! A kernel table lists each socket once, so a line that repeats the socket of the line before it
+//! (all but its slot number) is a planted or broken file. Such lines are counted, not dropped:
+//! one comparison with the line before, so memory stays one line however many there are.
 
 use std::io::{self, BufRead, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -31,6 +35,9 @@ pub struct TcpTable<R> {
     reader: R,
     family: Family,
     buf: Vec<u8>,
+    /// The last socket line after its slot number, for [`TcpTable::repeated`].
+    previous: Vec<u8>,
+    repeated: u64,
     line: u64,
     done: bool,
 }
@@ -42,10 +49,38 @@ impl<R: BufRead> TcpTable<R> {
             reader,
             family,
             buf: Vec::with_capacity(256),
+            previous: Vec::with_capacity(256),
+            repeated: 0,
             line: 0,
             done: false,
         }
     }
+
+    /// Socket lines so far that repeat the socket line right before them.
+    pub fn repeated(&self) -> u64 {
+        self.repeated
+    }
+}
+
+/// Whether the socket line `text` repeats `previous` (the socket line before it, without its
+/// slot number); `previous` becomes this line's. No allocation once it holds a line.
+fn repeats(previous: &mut Vec<u8>, text: &[u8]) -> bool {
+    let socket = after_slot(text);
+    if socket == previous.as_slice() {
+        return true;
+    }
+    previous.clear();
+    previous.extend_from_slice(socket);
+    false
+}
+
+/// A data line without its first field, the slot number the kernel counts up as it prints.
+fn after_slot(line: &[u8]) -> &[u8] {
+    let start = line
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(line.len());
+    trim(&line[start..])
 }
 
 impl<R: BufRead> Iterator for TcpTable<R> {
@@ -90,11 +125,19 @@ impl<R: BufRead> Iterator for TcpTable<R> {
                         });
                     }
                     return Some(match parse_line(text, self.family) {
-                        Ok(socket) => Line::Socket(socket),
-                        Err(why) => Line::Skipped {
-                            line: self.line,
-                            why,
-                        },
+                        Ok(socket) => {
+                            if repeats(&mut self.previous, text) {
+                                self.repeated += 1;
+                            }
+                            Line::Socket(socket)
+                        }
+                        Err(why) => {
+                            self.previous.clear();
+                            Line::Skipped {
+                                line: self.line,
+                                why,
+                            }
+                        }
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -29,6 +29,31 @@ pub(super) fn socket_inode(link: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
+/// The longest name the kernel keeps for a task (`TASK_COMM_LEN` less its NUL).
+const COMM_BYTES: usize = 15;
+
+/// A task's name (`comm`) as text. The kernel cuts a longer name at 15 bytes, often inside a
+/// character (`a服务器进程ab` is kept as `a服务器进` and two of the three bytes of `程`): that
+/// fragment is the kernel's cut, not part of the name, so it is dropped instead of printed as
+/// U+FFFD. Any other invalid byte is one the process set, and reads as U+FFFD.
+pub(crate) fn comm_text(bytes: &[u8]) -> String {
+    let mut whole = bytes;
+    if bytes.len() == COMM_BYTES {
+        // A character is at most 4 bytes: a cut one starts within the last 3.
+        let lead = (COMM_BYTES - 3..COMM_BYTES)
+            .rev()
+            .find(|&i| bytes[i] & 0xC0 != 0x80);
+        if let Some(at) = lead {
+            let cut = std::str::from_utf8(&bytes[at..])
+                .is_err_and(|e| e.valid_up_to() == 0 && e.error_len().is_none());
+            if cut {
+                whole = &bytes[..at];
+            }
+        }
+    }
+    String::from_utf8_lossy(whole).into_owned()
+}
+
 /// Why a matching process could not be described.
 pub(super) enum Gap {
     /// It exited, or its pid was reused, while we looked.
@@ -62,7 +87,9 @@ pub(super) fn describe(
         io::ErrorKind::NotFound => Gap::Vanished,
         _ => Gap::Unreadable,
     };
-    let stat = bounded::read_text(&dir.join("stat"), PROCESS_FILE_LIMIT).map_err(gap)?;
+    let stat = bounded::open_regular(&dir.join("stat"), true)
+        .and_then(|file| bounded::read_capped(file, PROCESS_FILE_LIMIT))
+        .map_err(gap)?;
     let (comm, starttime) = parse_stat(&stat).ok_or(Gap::Unreadable)?;
     let uid = fs::metadata(dir).map_err(gap)?.uid();
     let nofile_soft = bounded::read_text(&dir.join("limits"), PROCESS_FILE_LIMIT)
@@ -86,7 +113,7 @@ pub(super) fn describe(
     }
     Ok(Process {
         pid,
-        comm: comm.to_string(),
+        comm: comm_text(comm),
         uid,
         starttime,
         fd_count,
@@ -96,13 +123,17 @@ pub(super) fn describe(
 
 /// `comm` and `starttime` (field 22) from `/proc/PID/stat`: `PID (COMM) S PPID …`. The name may
 /// hold spaces and parentheses, so it ends at the last `)` (as procps reads it).
-fn parse_stat(text: &str) -> Option<(&str, u64)> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
+fn parse_stat(text: &[u8]) -> Option<(&[u8], u64)> {
+    let open = text.iter().position(|&b| b == b'(')?;
+    let close = text.iter().rposition(|&b| b == b')')?;
     let comm = text.get(open + 1..close)?;
     // Fields 3 onwards follow the name; starttime is the 20th of them.
-    let starttime = text.get(close + 1..)?.split_ascii_whitespace().nth(19)?;
-    Some((comm, starttime.parse().ok()?))
+    let starttime = text
+        .get(close + 1..)?
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty())
+        .nth(19)?;
+    Some((comm, std::str::from_utf8(starttime).ok()?.parse().ok()?))
 }
 
 /// The soft `Max open files` of `/proc/PID/limits`; `None` when unlimited or absent.
@@ -169,7 +200,10 @@ mod tests {
     fn stat_is_parsed_without_trusting_it() {
         // /proc/self/stat of a shell on Linux 6.18, cut after starttime (field 22).
         let real = "4242 (my (odd) name) S 1 4242 4242 34816 4242 4194560 1074 0 0 0 1 0 0 0 20 0 1 0 123456 8622080";
-        assert_eq!(parse_stat(real), Some(("my (odd) name", 123456)));
+        assert_eq!(
+            parse_stat(real.as_bytes()),
+            Some((&b"my (odd) name"[..], 123456))
+        );
         for crafted in [
             "4242 )x(",
             "",
@@ -178,8 +212,33 @@ mod tests {
             "4242 (x) S",
             "4242 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -5",
         ] {
-            assert_eq!(parse_stat(crafted), None, "{crafted:?}");
+            assert_eq!(parse_stat(crafted.as_bytes()), None, "{crafted:?}");
         }
+    }
+
+    #[test]
+    fn a_name_the_kernel_cut_inside_a_character_loses_the_fragment_only() {
+        // prctl(PR_SET_NAME, "a服务器进程ab"): the kernel keeps its first 15 bytes.
+        let cut = &"a服务器进程ab".as_bytes()[..15];
+        assert_eq!(comm_text(cut), "a服务器进");
+        assert_eq!(comm_text("服务器进程".as_bytes()), "服务器进程");
+        assert_eq!(comm_text(b"kworker/u16:3-e"), "kworker/u16:3-e");
+        // Fragments elsewhere, or in a name the kernel did not cut, are the process's own.
+        assert_eq!(comm_text(b"ab\xe7\xa8cd"), "ab\u{FFFD}cd");
+        assert_eq!(comm_text(b"short\xe7\xa8"), "short\u{FFFD}");
+        assert_eq!(
+            comm_text(b"0123456789abc\xff\xfe"),
+            "0123456789abc\u{FFFD}\u{FFFD}"
+        );
+        // From stat, as the walk reads it.
+        let stat = [
+            &b"20344 ("[..],
+            cut,
+            b") S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 777",
+        ]
+        .concat();
+        let (comm, starttime) = parse_stat(&stat).unwrap();
+        assert_eq!((comm_text(comm).as_str(), starttime), ("a服务器进", 777));
     }
 
     #[test]

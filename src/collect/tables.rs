@@ -62,7 +62,9 @@ fn read_table(
     each: &mut impl FnMut(&Socket),
 ) -> Result<(), Error> {
     let reader = BufReader::with_capacity(READ_BUFFER, file);
-    for line in TcpTable::new(reader, family) {
+    let mut table = TcpTable::new(reader, family);
+    let mut first_skipped = None;
+    for line in table.by_ref() {
         match line {
             Line::Socket(socket) => {
                 stats.sockets += 1;
@@ -70,6 +72,7 @@ fn read_table(
                 each(&socket);
             }
             Line::Skipped { line, why } => {
+                first_skipped.get_or_insert_with(|| (line, why.to_string()));
                 stats.skipped += 1;
                 collection.skipped_lines += 1;
                 if collection.skipped.len() < SKIPPED_DETAILS {
@@ -89,5 +92,17 @@ fn read_table(
             }
         }
     }
-    Ok(())
+    collection.repeated_lines += table.repeated();
+    // Lines and not one socket among them (random bytes, another file, an empty file without
+    // the kernel's header): this family was not read, whatever the other table holds. Never
+    // "0 sockets".
+    match first_skipped {
+        Some((line, why)) if stats.sockets == 0 => Err(Error::Unparsed {
+            path: path.to_path_buf(),
+            skipped: stats.skipped,
+            line,
+            why,
+        }),
+        _ => Ok(()),
+    }
 }

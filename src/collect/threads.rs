@@ -16,7 +16,7 @@ use rustix::fs::{Dir, Mode, OFlags, openat, readlinkat_raw};
 use rustix::io::Errno;
 
 use super::bounded;
-use super::process::socket_inode;
+use super::process::{comm_text, socket_inode};
 use crate::model::Call;
 use crate::report::{ProcessThreads, ThreadGap, ThreadSample, Wait};
 
@@ -183,7 +183,7 @@ fn read_thread(
         Ok(text) => {
             if let Some((comm, state)) = parse_stat(text) {
                 sample.state = state;
-                sample.comm = String::from_utf8_lossy(comm).into_owned();
+                sample.comm = comm_text(comm);
             }
         }
         Err(e) => gone(&e)?,
@@ -249,8 +249,7 @@ fn exe_name(process: &OwnedFd) -> Option<String> {
 
 /// A one-line file's text (`comm`) without its newline.
 fn line(text: &[u8]) -> String {
-    let text = text.strip_suffix(b"\n").unwrap_or(text);
-    String::from_utf8_lossy(text).into_owned()
+    comm_text(text.strip_suffix(b"\n").unwrap_or(text))
 }
 
 /// `wchan`: the kernel function, or `None` for `0` (running, or no access to the process).

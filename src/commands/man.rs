@@ -143,7 +143,7 @@ fn extra(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
             "/proc/net/sockstat, /proc/net/netstat, /proc/net/snmp, /proc/sys/net: the kernel context the diagnostics compare against.",
             "/proc/PID/fd: read to name the processes behind findings (list -p, top --by process).",
             "$XDG_CONFIG_HOME/sockscope/config.toml (default ~/.config/sockscope/config.toml), then /etc/sockscope/config.toml: thresholds, state ranges, per-port overrides and disabled rules, read by the summary and check unless --config names another.",
-            "The check --state-file PATH and its PATH.lock: written by check only, mode 0600, replaced atomically, never through a symbolic link. The --textfile PATH: mode 0644 (less the umask), replaced atomically.",
+            "The check --state-file PATH and its PATH.lock: written by check only, mode 0600, replaced atomically, never through a symbolic link. The --textfile PATH: mode 0644 whatever the umask (node_exporter runs as another user and must read it), replaced atomically.",
         ],
     )?;
     section(

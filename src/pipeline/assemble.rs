@@ -140,6 +140,7 @@ fn aggregate_collection(request: &Request, parts: &[Part]) -> Collection {
         sockets_seen: 0,
         states_filtered_in_kernel: parts.iter().any(|p| p.collection.states_filtered_in_kernel),
         skipped_lines: 0,
+        repeated_lines: 0,
         skipped: Vec::new(),
         clock_ticks: parts.first().map_or(100, |p| p.collection.clock_ticks),
         source_reason: Some(format!(
@@ -150,6 +151,7 @@ fn aggregate_collection(request: &Request, parts: &[Part]) -> Collection {
     for p in parts {
         c.sockets_seen += p.collection.sockets_seen;
         c.skipped_lines += p.collection.skipped_lines;
+        c.repeated_lines += p.collection.repeated_lines;
         let room = SKIPPED_DETAILS.saturating_sub(c.skipped.len());
         c.skipped
             .extend(p.collection.skipped.iter().take(room).cloned());

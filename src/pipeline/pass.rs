@@ -118,7 +118,7 @@ impl Run<'_> {
                 }
             },
         );
-        let collection = match streamed.and_then(garbage) {
+        let collection = match streamed {
             Ok(c) => c,
             Err(e) => return Err(Box::new((label, e))),
         };
@@ -193,20 +193,6 @@ impl Run<'_> {
                 owners,
             )
         });
-    }
-}
-
-/// Tables that had lines and not one socket among them are not a machine without sockets:
-/// random bytes, another file, a table cut to pieces.
-fn garbage(c: Collection) -> Result<Collection, Error> {
-    match c.skipped.first() {
-        Some(first) if c.sockets_seen == 0 => Err(Error::Unparsed {
-            path: first.path.clone(),
-            skipped: c.skipped_lines,
-            line: first.line,
-            why: first.why.to_string(),
-        }),
-        _ => Ok(c),
     }
 }
 

@@ -44,12 +44,15 @@ fn notes(report: &CheckReport) -> Vec<String> {
     for (id, what) in &summary.checks.limited {
         notes.push(format!("{id}: {what}"));
     }
-    if summary.collection.skipped_lines > 0 {
-        notes.push(format!(
-            "{} malformed lines in the socket tables were skipped (see --format json)",
-            summary.collection.skipped_lines
-        ));
+    match summary.collection.skipped_lines {
+        0 => {}
+        1 => notes
+            .push("1 malformed line in the socket tables was skipped (see --format json)".into()),
+        n => notes.push(format!(
+            "{n} malformed lines in the socket tables were skipped (see --format json)"
+        )),
     }
+    notes.extend(super::repeated_lines(&summary.collection));
     notes
 }
 

@@ -64,6 +64,10 @@ pub(crate) struct CollectionView<'a> {
     sockets_matched: u64,
     filter: Option<&'a str>,
     skipped_lines: u64,
+    /// Socket lines repeating the socket of the line before them (counted all the same); left
+    /// out when there are none, as in every table a kernel writes.
+    #[serde(skip_serializing_if = "is_zero")]
+    repeated_lines: u64,
     /// Sockets in state codes this version does not know, by family then hex code.
     #[serde(skip_serializing_if = "Option::is_none")]
     unknown_states: Option<BTreeMap<&'static str, BTreeMap<String, u64>>>,
@@ -140,6 +144,7 @@ impl<'a> CollectionView<'a> {
             sockets_matched: matched,
             filter: Some(filter).filter(|f| !f.is_empty()),
             skipped_lines: c.skipped_lines,
+            repeated_lines: c.repeated_lines,
             unknown_states: None,
             files: c
                 .files
@@ -180,6 +185,10 @@ impl<'a> CollectionView<'a> {
             }),
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Writes a document as pretty JSON and a final newline.

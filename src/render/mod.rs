@@ -208,5 +208,20 @@ pub(crate) fn notes(filter: &str, matched: u64, collection: &Collection) -> Vec<
             if collection.skipped_lines == 1 { "" } else { "s" }
         ));
     }
+    notes.extend(repeated_lines(collection));
     notes
+}
+
+/// The note for socket-table lines that repeat the socket before them, when there are any.
+pub(crate) fn repeated_lines(collection: &Collection) -> Option<String> {
+    match collection.repeated_lines {
+        0 => None,
+        1 => Some(
+            "1 line repeats the socket of the line before it: a real kernel table never does; the counts above include it."
+                .into(),
+        ),
+        n => Some(format!(
+            "{n} lines repeat the socket of the line before them: a real kernel table never does; the counts above include them."
+        )),
+    }
 }

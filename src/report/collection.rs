@@ -41,6 +41,9 @@ pub struct Collection {
     /// sock_diag was asked for some states only: `sockets_seen` counts those, not the namespace.
     pub states_filtered_in_kernel: bool,
     pub skipped_lines: u64,
+    /// Socket lines of the /proc tables that repeat the socket of the line before them (all
+    /// but the slot number): a kernel table never does. Counted in the sockets all the same.
+    pub repeated_lines: u64,
     /// The first [`SKIPPED_DETAILS`] skipped lines.
     pub skipped: Vec<SkippedLine>,
     /// USER_HZ, the unit of the timer column (`sysconf(_SC_CLK_TCK)`, almost always 100).

@@ -137,14 +137,17 @@ fn closed_pipe_exits_quietly() {
 
 /// Tables that had lines and not one socket among them (random bytes, only malformed lines,
 /// an empty file, which the kernel never writes) are no machine without sockets: `check` is
-/// UNKNOWN and the summary fails, naming the file; never "OK - 0 TCP sockets".
+/// UNKNOWN and the summary fails, naming the file; never "OK - 0 TCP sockets". So is one such
+/// table beside a good one: its family was not read, whatever the other says.
 #[test]
 fn garbage_tables_are_unknown_never_zero_sockets() {
     let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
     let random: Vec<u8> = (0u32..4096)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    for (what, tcp) in [
+    let good_tcp6 = std::fs::read(fixture("loopback-mix").join("net/tcp6")).unwrap();
+    let good_tcp = std::fs::read(fixture("loopback-mix").join("net/tcp")).unwrap();
+    for (what, garbage) in [
         ("random bytes", random),
         (
             "only malformed lines",
@@ -152,31 +155,58 @@ fn garbage_tables_are_unknown_never_zero_sockets() {
         ),
         ("an empty file", Vec::new()),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("net")).unwrap();
-        std::fs::write(dir.path().join("net/tcp"), &tcp).unwrap();
-        std::fs::write(dir.path().join("net/tcp6"), header).unwrap();
-        let out = sockscope()
-            .args(["check", "--format", "nagios", "--proc-root"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(3), "{what}: {text}");
-        assert!(
-            text.starts_with("SOCKSCOPE UNKNOWN - no socket could be read from '")
-                && text.contains("/net/tcp'"),
-            "{what}: {text}"
-        );
-        let out = sockscope()
-            .args(["--format", "plain", "--proc-root"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{what}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("no socket could be read"),
-            "{what}"
-        );
+        for (bad, tcp, tcp6) in [
+            ("tcp", &garbage, &header.as_bytes().to_vec()),
+            ("tcp", &garbage, &good_tcp6),
+            ("tcp6", &good_tcp, &garbage),
+        ] {
+            let what = format!("{what} in {bad}, beside {} bytes", tcp.len() + tcp6.len());
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("net")).unwrap();
+            std::fs::write(dir.path().join("net/tcp"), tcp).unwrap();
+            std::fs::write(dir.path().join("net/tcp6"), tcp6).unwrap();
+            let out = sockscope()
+                .args(["check", "--format", "nagios", "--proc-root"])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(3), "{what}: {text}");
+            assert!(
+                text.starts_with("SOCKSCOPE UNKNOWN - no socket could be read from '")
+                    && text.contains(&format!("/net/{bad}'")),
+                "{what}: {text}"
+            );
+            let out = sockscope()
+                .args(["--format", "plain", "--proc-root"])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{what}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("no socket could be read"),
+                "{what}"
+            );
+        }
     }
+    // One bad line among sockets is skipped, and said, in the singular.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("net")).unwrap();
+    std::fs::write(
+        dir.path().join("net/tcp"),
+        [&good_tcp[..], b"junk\n"].concat(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("net/tcp6"), &good_tcp6).unwrap();
+    let out = sockscope()
+        .args(["check", "--format", "nagios", "--proc-root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("\nNOTE: 1 malformed line in the socket tables was skipped"),
+        "{text}"
+    );
 }

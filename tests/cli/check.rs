@@ -543,35 +543,43 @@ fn prometheus_counts_every_socket() {
     assert_eq!(sum as u64, total);
 }
 
-/// node_exporter runs as its own user: the textfile is readable by others (0644 under the usual
-/// umask 022), and stays so when replaced; the state file stays private.
+/// node_exporter runs as its own user: the textfile is readable by others (0644, as its docs
+/// expect), whatever the umask (cron jobs often run under 077), and stays so when replaced; the
+/// state file stays private.
 #[test]
 fn textfile_is_world_readable_and_state_file_private() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let textfile = dir.path().join("sockscope.prom");
-    let state = dir.path().join("state.json");
-    std::fs::write(&textfile, "old").unwrap();
-    std::fs::set_permissions(&textfile, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("sockscope");
-    let script = format!(
-        "umask 022; exec '{}' check --textfile '{}' --state-file '{}' --proc-root '{}'",
-        bin.display(),
-        textfile.display(),
-        state.display(),
-        crate::util::root().join(fixture("loopback-mix")).display()
-    );
-    let status = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&textfile), 0o644);
-    assert_eq!(mode(&state), 0o600);
-    assert!(
-        std::fs::read_to_string(&textfile)
-            .unwrap()
-            .contains("sockscope_sockets")
-    );
+    for umask in ["022", "077", "777"] {
+        let dir = tempfile::tempdir().unwrap();
+        let textfile = dir.path().join("sockscope.prom");
+        let state = dir.path().join("state.json");
+        std::fs::write(&textfile, "old").unwrap();
+        std::fs::set_permissions(&textfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let bin = assert_cmd::cargo::cargo_bin("sockscope");
+        let script = format!(
+            "umask {umask}; exec '{}' check --textfile '{}' --state-file '{}' --proc-root '{}'",
+            bin.display(),
+            textfile.display(),
+            state.display(),
+            crate::util::root().join(fixture("loopback-mix")).display()
+        );
+        let run = || {
+            std::process::Command::new("sh")
+                .args(["-c", &script])
+                .status()
+                .unwrap()
+        };
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Twice: a new file, then one replaced.
+        for _ in 0..2 {
+            assert_eq!(run().code(), Some(0), "umask {umask}");
+            assert_eq!(mode(&textfile), 0o644, "umask {umask}");
+            assert_eq!(mode(&state), 0o600, "umask {umask}");
+        }
+        assert!(
+            std::fs::read_to_string(&textfile)
+                .unwrap()
+                .contains("sockscope_sockets")
+        );
+    }
 }

@@ -630,3 +630,192 @@ fn clap_output_that_cannot_be_written_keeps_the_exit_codes() {
     }
     assert_eq!(code_with_stdout(&["--bogus"], full()), Some(2));
 }
+
+/// 20,000 copies of one socket (slot numbers aside): counted, as the table says, but never
+/// silently. One comparison with the line before, so memory stays flat however many there are.
+#[test]
+fn a_table_repeating_one_socket_says_so() {
+    const COPIES: u64 = 20_000;
+    let tree = tree_with_tcp(|p| {
+        let mut text = String::from(
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
+        );
+        for i in 0..COPIES {
+            text.push_str(&format!(
+                "{i:4}: 0100007F:1388 0100007F:DD06 08 00000000:00000001 00:00000000 00000000     0        0 4574 1 0000000001623f0e 20 4 0 10 -1\n"
+            ));
+        }
+        fs::write(p, text).unwrap();
+    });
+    let said = format!(
+        "{} lines repeat the socket of the line before them: a real kernel table never does; the counts above include them",
+        COPIES - 1
+    );
+    let (code, out, err) = output(&["--json", "--no-processes"], tree.path());
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["collection"]["repeated_lines"],
+        COPIES - 1,
+        "{}",
+        v["collection"]
+    );
+    assert_eq!(v["families"]["ipv4"]["CLOSE_WAIT"].as_u64(), Some(COPIES));
+    let (code, out, err) = output(&["--no-processes"], tree.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&said), "{out}");
+    let (code, out, _) = output(
+        &["check", "--format", "nagios", "--no-processes"],
+        tree.path(),
+    );
+    assert!((1..=2).contains(&code), "{out}");
+    assert!(out.contains(&format!("\nNOTE: {said}")), "{out}");
+    let (_, out, _) = output(
+        &["check", "--format", "json", "--no-processes"],
+        tree.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["notes"].to_string().contains(&said), "{}", v["notes"]);
+
+    // A real table (the fixture's) has none: the field is left out.
+    let (_, out, _) = output(&["--json", "--no-processes"], &fixture("loopback-mix"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["collection"].get("repeated_lines").is_none(),
+        "{}",
+        v["collection"]
+    );
+}
+
+/// Every name under `dir`, at any depth, that is a temp file of ours.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(temp_files(&path));
+        } else if entry
+            .file_name()
+            .to_string_lossy()
+            .contains(".sockscope-tmp.")
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Another user swaps the textfile's and state file's directory for a link to elsewhere, and
+/// back, as fast as it can (`RENAME_EXCHANGE`, so there is always one or the other), while
+/// `check` runs again and again. Nothing lands outside the real directory, nothing of a run
+/// is left behind, and each run either wrote into the real directory or refused the link.
+#[test]
+fn a_directory_swapped_for_a_link_while_check_writes_gets_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let base = tempfile::tempdir().unwrap();
+    // Every user may write here, as in a shared metrics or spool directory.
+    fs::set_permissions(
+        base.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let outside = base.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::create_dir(base.path().join("d")).unwrap();
+    std::os::unix::fs::symlink(&outside, base.path().join("swap")).unwrap();
+    let stop = AtomicBool::new(false);
+    /// Stops the swapper however the runs end: a scope waits for its threads before it
+    /// passes on a failed assertion's panic.
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let (mut wrote, mut refused) = (0, 0);
+    std::thread::scope(|s| {
+        let stopping = Stop(&stop);
+        let swapper = s.spawn(|| {
+            let dir = fs::File::open(base.path()).unwrap();
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    &dir,
+                    "d",
+                    &dir,
+                    "swap",
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+                swaps += 1;
+                std::thread::yield_now();
+            }
+            swaps
+        });
+        let textfile = base.path().join("d/f.prom");
+        let state = base.path().join("d/state.json");
+        for _ in 0..150 {
+            let (code, out, err) = output(
+                &[
+                    "check",
+                    "--no-processes",
+                    "--textfile",
+                    textfile.to_str().unwrap(),
+                    "--state-file",
+                    state.to_str().unwrap(),
+                ],
+                &fixture("loopback-mix"),
+            );
+            if code == 3 {
+                assert!(
+                    out.contains("is a symbolic link in a directory other users can write"),
+                    "{out}{err}"
+                );
+                refused += 1;
+            } else {
+                assert!(code < 3, "{code}: {out}{err}");
+                wrote += 1;
+            }
+        }
+        drop(stopping);
+        assert!(swapper.join().unwrap() > 0);
+    });
+    let real = if base.path().join("d").is_symlink() {
+        base.path().join("swap")
+    } else {
+        base.path().join("d")
+    };
+    let outside_now: Vec<_> = fs::read_dir(&outside).unwrap().collect();
+    assert!(outside_now.is_empty(), "written outside: {outside_now:?}");
+    assert_eq!(temp_files(base.path()), Vec::<PathBuf>::new());
+    assert!(real.join("f.prom").is_file() && real.join("state.json").is_file());
+    // Both sides of the race were run into, or the test proved nothing.
+    assert!(wrote > 0 && refused > 0, "wrote {wrote}, refused {refused}");
+}
+
+/// An error quoting a path with escape sequences (here a namespace file named to set the
+/// terminal's title and clear it) reaches stderr escaped, as every other text from the system;
+/// check's UNKNOWN line likewise.
+#[test]
+fn errors_quoting_hostile_paths_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ns\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}x");
+    fs::write(&path, "").unwrap();
+    let raw = |s: &str| s.contains(['\u{1b}', '\u{7}', '\u{202e}']);
+    let (code, out, err) = output(
+        &["--netns", path.to_str().unwrap()],
+        &fixture("loopback-mix"),
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        !raw(&err) && err.contains("ns\\x1b]0;pwned\\x07\\x1b[2J\\u{202e}x"),
+        "{err:?}"
+    );
+    let (code, out, err) = output(
+        &["check", "--netns", path.to_str().unwrap()],
+        &fixture("loopback-mix"),
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(!raw(&out) && out.contains("ns\\x1b]0;pwned"), "{out:?}");
+}

@@ -154,6 +154,61 @@ fn close_wait_sockets_that_stay_are_stuck() {
     );
 }
 
+/// Rewrites the state file's `field` (a number, or every value of a map) with `value`.
+fn craft(state: &Path, field: &str, value: u64) {
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(state).unwrap()).unwrap();
+    match saved[field].as_object_mut() {
+        Some(map) => map.values_mut().for_each(|v| *v = value.into()),
+        None => saved[field] = value.into(),
+    }
+    fs::write(state, saved.to_string()).unwrap();
+}
+
+/// A run with the clock at 1970 (no clock battery, before NTP), then one with the real time:
+/// no socket is "stuck for 1796606510 s", and the notes say why nothing was compared.
+#[test]
+fn a_state_file_from_a_clock_decades_behind_gives_no_absurd_ages() {
+    let dir = leak(3).write();
+    let state = dir.path().join("state.json");
+    let (code, _, _) = run(dir.path(), &state, &[]);
+    assert_eq!(code, 0);
+    craft(&state, "written_at", 100);
+    craft(&state, "written_at_ms", 100_000);
+    craft(&state, "close_wait", 40);
+    let (code, _, v) = run(dir.path(), &state, &[]);
+    assert_eq!((code, ids(&v)), (0, vec![]), "{v}");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("more than a year: a clock that was wrong then")
+            && notes.contains("or a file left unused): starting afresh"),
+        "{notes}"
+    );
+
+    // A file whose own time is right but which kept a 1970 sighting (written by an earlier
+    // version after the clock was fixed): that socket counts from now.
+    craft(&state, "close_wait", 40);
+    let (code, _, v) = run(dir.path(), &state, &[]);
+    assert_eq!((code, ids(&v)), (0, vec![]), "{v}");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains(
+            "3 first sightings in the state file are after it was written or more than a year old"
+        ),
+        "{notes}"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    let written = saved["written_at"].as_u64().unwrap();
+    let seen: Vec<u64> = saved["close_wait"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(seen, vec![written; 3], "{saved}");
+}
+
 #[test]
 fn renotify_speaks_once_and_says_when_it_recovers() {
     let dir = tempfile::tempdir().unwrap();
@@ -397,4 +452,36 @@ fn concurrent_runs_lose_nothing() {
         4,
         "every run recorded: {saved}"
     );
+}
+
+/// cron's first run on a new host: the state file's directory was never made. The message
+/// names the file asked for and the directory that is missing (not the lock file), and says how
+/// to make it; the textfile's the same. A file where a directory should be is named too.
+#[test]
+fn a_missing_state_directory_is_named_with_the_file() {
+    let dir = leak(0).write();
+    let base = dir.path().join("spool");
+    for flag in ["--state-file", "--textfile"] {
+        let file = base.join("sockscope/s.json");
+        let run = run_check(dir.path(), &[flag, file.to_str().unwrap()]);
+        assert_eq!(run.code, 3, "{flag}: {}", run.stdout);
+        let said = format!(
+            "cannot write '{}': directory '{}' does not exist (mkdir -p '{}' creates it)",
+            file.display(),
+            base.display(),
+            base.join("sockscope").display()
+        );
+        assert!(run.stdout.contains(&said), "{flag}: {}", run.stdout);
+        assert!(!run.stdout.contains(".lock"), "{flag}: {}", run.stdout);
+    }
+    fs::write(&base, "").unwrap();
+    let file = base.join("s.json");
+    let run = run_check(dir.path(), &["--state-file", file.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let said = format!(
+        "cannot write '{}': '{}' is not a directory",
+        file.display(),
+        base.display()
+    );
+    assert!(run.stdout.contains(&said), "{}", run.stdout);
 }

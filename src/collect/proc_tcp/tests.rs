@@ -276,3 +276,34 @@ fn an_endless_line_is_an_error_after_max_line_bytes() {
     let lines: Vec<Line> = TcpTable::new(&text[..], Family::Ipv4).collect();
     assert!(matches!(&lines[..], [Line::Skipped { line: 1, .. }]));
 }
+
+#[test]
+fn lines_that_repeat_the_socket_before_them_are_counted_and_kept() {
+    let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+    // The same socket under another slot number is still the same socket.
+    let next_slot = CLOSE_WAIT_V4.replacen("   2: ", "   3: ", 1);
+    let text = format!(
+        "{header}\n{LISTEN_V4}\n{CLOSE_WAIT_V4}\n{CLOSE_WAIT_V4}\n{next_slot}\n{LISTEN_V4}\ngarbage\n{LISTEN_V4}\n"
+    );
+    let mut t = TcpTable::new(text.as_bytes(), Family::Ipv4);
+    let sockets = t.by_ref().filter(|l| matches!(l, Line::Socket(_))).count();
+    assert_eq!(sockets, 6, "counted, as the kernel's counts would be");
+    // Lines 4 and 5 repeat line 3; line 6 follows another socket, line 8 a skipped line.
+    assert_eq!(t.repeated(), 2);
+
+    // Every line of a real table is a socket of its own, mini-sockets included.
+    let real = [
+        LISTEN_V4,
+        CLOSE_WAIT_V4,
+        ACCEPT_QUEUE_CHILD,
+        ORPHAN_FIN_WAIT2,
+        TIME_WAIT_V4,
+        FIN_WAIT1_TX,
+        SYN_SENT,
+        REQUEST_SOCKET,
+    ];
+    let text = format!("{header}\n{}\n", real.join("\n"));
+    let mut t = TcpTable::new(text.as_bytes(), Family::Ipv4);
+    assert_eq!(t.by_ref().count(), real.len());
+    assert_eq!(t.repeated(), 0);
+}

@@ -24,8 +24,9 @@ use crate::report::watch::{Record, Refresh, WatchView};
 const PID: u32 = 4242;
 
 /// `/proc` with `established` connections on :8080 from 10.0.0.9 and `close_wait` on :8080 from
-/// 10.0.0.5, all held by java[4242]; CLOSE_WAIT inodes stay the same from tree to tree.
-fn tree(root: &Path, established: u32, close_wait: u32) {
+/// 10.0.0.5, all held by `comm`[4242] (bytes, as the kernel keeps them); CLOSE_WAIT inodes stay
+/// the same from tree to tree.
+fn tree(root: &Path, established: u32, close_wait: u32, comm: &[u8]) {
     let _ = fs::remove_dir_all(root);
     fs::create_dir_all(root.join("net")).unwrap();
     let mut lines = vec![
@@ -57,11 +58,13 @@ fn tree(root: &Path, established: u32, close_wait: u32) {
     for (i, inode) in inodes.iter().enumerate() {
         symlink(format!("socket:[{inode}]"), fd.join((i + 3).to_string())).unwrap();
     }
-    fs::write(
-        fd.with_file_name("stat"),
-        format!("{PID} (java) S 1 {PID} {PID} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 12345 3133440 352 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n"),
-    )
-    .unwrap();
+    let stat = [
+        format!("{PID} (").as_bytes(),
+        comm,
+        format!(") S 1 {PID} {PID} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 12345 3133440 352 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n").as_bytes(),
+    ]
+    .concat();
+    fs::write(fd.with_file_name("stat"), stat).unwrap();
     let limits = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/limits.txt");
     fs::copy(limits, fd.with_file_name("limits")).unwrap();
 }
@@ -72,6 +75,11 @@ const SEQUENCE: [(u32, u32); 4] = [(40, 5), (40, 25), (40, 45), (40, 0)];
 
 /// Runs the sequence; pins what depends on the clock so screens are stable, after checking it.
 fn refreshes(by: GroupKey) -> Vec<Refresh> {
+    refreshes_of(by, b"java")
+}
+
+/// The sequence, with the process named `comm`.
+fn refreshes_of(by: GroupKey, comm: &[u8]) -> Vec<Refresh> {
     // A fixed-length path under /tmp (whatever TMPDIR says): the next steps name it, and the
     // screens wrap around it; the snapshots mask its random part.
     let dir = tempfile::Builder::new()
@@ -104,7 +112,7 @@ fn refreshes(by: GroupKey) -> Vec<Refresh> {
     let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
     let mut out = Vec::new();
     for (i, &(established, close_wait)) in SEQUENCE.iter().enumerate() {
-        tree(&root, established, close_wait);
+        tree(&root, established, close_wait, comm);
         let panel = Panel {
             state: TcpState::CloseWait,
             by,
@@ -162,7 +170,7 @@ fn screens_over_a_rising_and_clearing_leak() {
             vec![],
         ]
     );
-    for (width, height) in [(60, 40), (100, 34), (160, 30)] {
+    for (width, height) in [(60, 40), (100, 34), (120, 34), (160, 30)] {
         let mut view = WatchView::new(Duration::from_secs(2), GroupKey::Process, false);
         for (step, r) in refreshes.iter().enumerate() {
             view.record(r.clone());
@@ -227,4 +235,43 @@ fn records_over_the_sequence() {
     assert_eq!(lines[2]["findings"][0]["id"], "close_wait_growing");
     assert_eq!(lines[2]["states"]["CLOSE_WAIT"], 45);
     assert_eq!(lines[2]["schema_version"], 2);
+}
+
+/// The display width of `line` up to the end of the first `text` in it.
+fn column_after(line: &str, text: &str) -> usize {
+    let end = line.find(text).map(|at| at + text.len()).unwrap_or(0);
+    textwrap::core::display_width(&line[..end])
+}
+
+/// A name is measured in columns, not in characters: a process named in CJK (two columns a
+/// character) keeps the culprit panel's counts under their heading, whether the name fits its
+/// column or is cut to it. The name is the kernel's: `a服务器进程ab` cut at 15 bytes, inside
+/// `程`; that fragment is dropped, so nothing on the screen shows U+FFFD. Golden at 120 columns.
+#[test]
+fn wide_names_keep_the_culprit_columns() {
+    let comm = &"a服务器进程ab".as_bytes()[..15];
+    let refreshes = refreshes_of(GroupKey::Process, comm);
+    let mut view = WatchView::new(Duration::from_secs(2), GroupKey::Process, false);
+    for r in &refreshes[..3] {
+        view.record(r.clone());
+    }
+    for width in [30, 60, 120] {
+        let screen = screen(&view, width, 40);
+        assert!(!screen.contains('\u{FFFD}'), "{screen}");
+        let lines: Vec<&str> = screen.lines().collect();
+        let heading = lines
+            .iter()
+            .position(|l| l.starts_with("\" PROCESS ") && l.contains("SOCKETS"))
+            .unwrap_or_else(|| panic!("{screen}"));
+        let row = lines[heading + 1];
+        assert!(row.starts_with("\" a服务器"), "{screen}");
+        assert_eq!(
+            column_after(lines[heading], "SOCKETS"),
+            column_after(row, " 45"),
+            "{width} columns:\n{screen}"
+        );
+        if width == 120 {
+            settings().bind(|| insta::assert_snapshot!("watch_screen_120_wide_name", screen));
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub fn judge_stuck(
     let facts = StuckFacts {
         sockets: inodes.len(),
         stuck_after_s: after,
-        oldest_s: seen.values().min().map_or(0, |f| now - f),
+        oldest_s: seen.values().min().map_or(0, |f| now.saturating_sub(*f)),
         words,
         seen: shown,
     };

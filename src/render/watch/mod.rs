@@ -10,6 +10,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use textwrap::core::display_width;
 
 use crate::report::watch::WatchView;
 
@@ -129,10 +130,10 @@ fn header(view: &WatchView, paint: Paint, width: u16) -> Vec<Line<'static>> {
     let mut used: usize = spans.iter().map(|s| s.width()).sum();
     for part in parts {
         // Parts are in order of importance: the ones that do not fit are left out.
-        if used + 3 + part.chars().count() > usize::from(width) {
+        if used + 3 + display_width(&part) > usize::from(width) {
             break;
         }
-        used += 3 + part.chars().count();
+        used += 3 + display_width(&part);
         spans.push(Span::styled(" · ", paint.dim()));
         spans.push(Span::raw(part));
     }
@@ -193,7 +194,7 @@ fn footer(view: &WatchView, paint: Paint, width: u16) -> Vec<Line<'static>> {
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut used = 0;
     for (key, what) in keys {
-        let w = key.chars().count() + 1 + what.chars().count();
+        let w = display_width(key) + 1 + display_width(what);
         if used > 0 && used + 2 + w > usize::from(width) {
             lines.push(Line::from(std::mem::take(&mut spans)));
             used = 0;
@@ -225,7 +226,48 @@ pub(crate) fn age(secs: u64) -> String {
     }
 }
 
+/// `text` in at most `width` terminal columns: whole as it is when it fits, else cut between
+/// two characters (never inside one) and ended with `…`. Columns, not characters or bytes: a
+/// CJK character takes two, a combining mark none.
+pub(crate) fn fit(text: &str, width: usize) -> String {
+    if display_width(text) <= width {
+        return text.to_string();
+    }
+    let room = width.saturating_sub(1);
+    let mut used = 0;
+    let mut cut = String::with_capacity(text.len().min(4 * width));
+    for c in text.chars() {
+        let w = display_width(c.encode_utf8(&mut [0; 4]));
+        if used + w > room {
+            break;
+        }
+        used += w;
+        cut.push(c);
+    }
+    if width > 0 {
+        cut.push('…');
+    }
+    cut
+}
+
 /// Whether a rectangle has room for anything.
 pub(crate) fn is_empty(area: Rect) -> bool {
     area.width == 0 || area.height == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_counts_columns_and_never_cuts_a_character() {
+        assert_eq!(fit("java[4242]", 10), "java[4242]");
+        assert_eq!(fit("java[4242]", 8), "java[42…");
+        // Two columns a character: 7 columns hold three of them and the ellipsis.
+        let cut = fit("服务器进程[4242]", 8);
+        assert_eq!(cut, "服务器…");
+        assert_eq!(display_width(&cut), 7);
+        assert_eq!(fit("a→b→c", 4), "a→b…");
+        assert_eq!(fit("x", 0), "");
+    }
 }

@@ -7,6 +7,8 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use textwrap::core::display_width;
+
 use super::{Paint, age};
 use crate::render::{attribution, culprit, finding_view, top::key_text};
 use crate::report::watch::WatchView;
@@ -244,14 +246,9 @@ pub(super) fn culprits(frame: &mut Frame, area: Rect, view: &WatchView, paint: P
     }
     let shown = usize::from(area.height).saturating_sub(3).max(1);
     for r in c.rows.iter().take(shown) {
-        let mut name = key_text(&r.key, false);
-        if name.chars().count() > name_width {
-            name = name
-                .chars()
-                .take(name_width.saturating_sub(1))
-                .collect::<String>()
-                + "…";
-        }
+        let name = super::fit(&key_text(&r.key, false), name_width);
+        // Padded in columns: `{:<N}` pads in characters, and a CJK character takes two.
+        let pad = name_width.saturating_sub(display_width(&name));
         let share = if c.total == 0 {
             0.0
         } else {
@@ -261,7 +258,7 @@ pub(super) fn culprits(frame: &mut Frame, area: Rect, view: &WatchView, paint: P
             format!("{}{}", if r.since_start { "≥" } else { "" }, age(s))
         });
         lines.push(Line::from(vec![
-            Span::raw(format!(" {name:<name_width$}")),
+            Span::raw(format!(" {name}{:pad$}", "")),
             Span::styled(format!("{:>9}", r.count), paint.bold()),
             Span::raw(format!("{share:>7.1}%")),
             Span::styled(format!("  {oldest}"), paint.fg(Color::Yellow)),
