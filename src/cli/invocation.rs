@@ -50,10 +50,24 @@ pub struct Output {
     pub verbose: bool,
 }
 
+/// Following the kernel's destroy events: the receive buffer per namespace, and for `check`
+/// and the summary (`--follow`) how long to follow before collecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowJob {
+    pub buffer: usize,
+    pub first: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub struct SummaryJob {
+    pub request: Request,
+    pub follow: Option<FollowJob>,
+}
+
 /// Each command with everything it needs.
 #[derive(Debug)]
 pub enum Job {
-    Summary(Request),
+    Summary(SummaryJob),
     List(ListJob),
     Top(TopJob),
     Check(CheckJob),
@@ -90,6 +104,7 @@ pub struct CheckJob {
     pub renotify: Option<Duration>,
     pub textfile: Option<PathBuf>,
     pub stuck_after: Duration,
+    pub follow: Option<FollowJob>,
 }
 
 #[derive(Debug)]
@@ -100,6 +115,7 @@ pub struct WatchJob {
     pub interval: Duration,
     pub count: Option<u64>,
     pub all_states: bool,
+    pub follow: Option<FollowJob>,
 }
 
 #[cfg(feature = "serve")]
@@ -114,4 +130,5 @@ pub struct ServeJob {
     pub read_timeout: Duration,
     pub write_timeout: Duration,
     pub max_connections: usize,
+    pub follow: Option<FollowJob>,
 }

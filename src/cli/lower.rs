@@ -13,7 +13,9 @@ use clap::ValueEnum;
 use super::ServeArgs;
 #[cfg(feature = "serve")]
 use super::invocation::ServeJob;
-use super::invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
+use super::invocation::{
+    CheckJob, Invocation, Job, ListJob, Output, SummaryJob, Terminal, TopJob, WatchJob,
+};
 use super::{
     CheckArgs, Cli, Command, FilterArgs, FormatArg, GroupKey, ListArgs, SharedArgs, SortKey,
     SourceArgs, SourceKind, TopArgs, WatchArgs,
@@ -40,7 +42,11 @@ pub fn lower(cli: &Cli, terminal: Terminal) -> Result<Invocation, Error> {
         verbose: shared.output.verbose,
     };
     let (job, format) = match &cli.command {
-        None | Some(Command::Summary) => {
+        None | Some(Command::Summary(_)) => {
+            let args = match &cli.command {
+                Some(Command::Summary(args)) => args,
+                _ => &cli.summary,
+            };
             let format = shared.format("the summary")?;
             // `--format plain` is the awk replacement: it only counts, as fast as it can.
             let diagnose = format != Format::Plain;
@@ -56,7 +62,8 @@ pub fn lower(cli: &Cli, terminal: Terminal) -> Result<Invocation, Error> {
                 Config::default()
             };
             let request = request(shared.scope(), plan, config);
-            (Job::Summary(request), format)
+            let follow = args.follow.job();
+            (Job::Summary(SummaryJob { request, follow }), format)
         }
         Some(Command::List(args)) => (Job::List(list(shared, args)), shared.format("list")?),
         Some(Command::Top(args)) => (Job::Top(top(args, shared)), shared.format("top")?),
@@ -163,6 +170,7 @@ fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
         renotify: args.renotify,
         textfile: args.textfile.clone(),
         stuck_after: args.stuck_after,
+        follow: args.follow.job(),
     })
 }
 
@@ -217,6 +225,7 @@ fn watch(
         interval: args.interval,
         count: args.count,
         all_states: args.all_states,
+        follow: args.flows.job(),
     };
     Ok((job, format))
 }
@@ -260,6 +269,7 @@ fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
         read_timeout: args.read_timeout,
         write_timeout: args.write_timeout,
         max_connections: args.max_connections,
+        follow: args.flows.job(),
     })
 }
 

@@ -3,6 +3,7 @@
 //! The options every command shares (format, filters, source, config) are global: they work
 //! before or after the subcommand, as `ss` users type them.
 
+mod follow;
 mod invocation;
 mod lower;
 mod parse;
@@ -16,9 +17,12 @@ use ipnet::IpNet;
 use crate::filter::PortRange;
 use crate::model::StateSelector;
 use crate::report::StateRange;
+pub use follow::{FlowArgs, FollowArgs};
 #[cfg(feature = "serve")]
 pub use invocation::ServeJob;
-pub use invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
+pub use invocation::{
+    CheckJob, FollowJob, Invocation, Job, ListJob, Output, SummaryJob, Terminal, TopJob, WatchJob,
+};
 pub use lower::lower;
 use parse::{parse_duration, parse_net, parse_port_range, parse_state_range, state_parser};
 pub use watch::{WatchArgs, parse_filter_line};
@@ -36,12 +40,16 @@ pub struct Cli {
 
     #[command(flatten)]
     pub shared: SharedArgs,
+
+    /// The summary's own options, when no command is given.
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Count TCP sockets by state and run the diagnostics (the default command).
-    Summary,
+    Summary(SummaryArgs),
     /// One row per socket, like `ss -tan`, optionally with the owning processes.
     List(ListArgs),
     /// Count sockets per process, port, peer or uid, most first.
@@ -105,6 +113,13 @@ pub struct SharedArgs {
     pub source: SourceArgs,
 }
 
+/// The summary's options (given with or without `summary`).
+#[derive(Debug, Clone, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     /// Show the processes holding each socket (pid, name). Other users' processes need root or
@@ -143,6 +158,8 @@ pub struct CheckArgs {
     /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub stuck_after: std::time::Duration,
+    #[command(flatten)]
+    pub follow: FollowArgs,
 }
 
 #[cfg(feature = "serve")]
@@ -180,6 +197,8 @@ pub struct ServeArgs {
     /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub stuck_after: std::time::Duration,
+    #[command(flatten)]
+    pub flows: FlowArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -77,6 +77,13 @@ fn judge(
         },
         stuck_after: job.stuck_after.as_secs(),
     });
+    if let Some(follow) = &job.follow {
+        if let Some(why) = super::flows::start(&mut request, follow)? {
+            let _ = writeln!(err, "sockscope: warning: {why}");
+            notes.push(why);
+        }
+        super::flows::first(&request, follow.first.unwrap_or_default());
+    }
     let finished = pipeline::run(&request, &mut |_, _| {})?;
     super::warn(&render::warnings(&finished.report), err);
     super::warn(&finished.warnings, err);

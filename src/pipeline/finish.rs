@@ -87,6 +87,7 @@ pub(super) fn finish(request: &Request, assembled: Assembled, place: &Place) -> 
         owners: None,
         walk: None,
         ages: Vec::new(),
+        flow_windows: Vec::new(),
     }
 }
 

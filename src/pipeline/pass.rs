@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::{Each, Request, targets};
 use crate::alert::history::{self, Comparison, Current};
 use crate::collect::context::read_context;
+use crate::collect::follow::Drain;
 use crate::collect::{self, Source};
 use crate::diagnose::evidence::EvidenceSet;
 use crate::diagnose::observe::{Limits, Observations};
@@ -42,6 +43,21 @@ pub(super) struct Part {
     pub extra: HashSet<u64>,
     /// What was read behind its findings, once the owners are known.
     pub evidence: Option<EvidenceSet>,
+    /// Its destroy events since the previous run, and the window's length in seconds, when
+    /// they are followed.
+    pub flow: Option<(Drain, f64)>,
+}
+
+impl Part {
+    /// Its window of destroy events as its rules see it, when they are followed.
+    pub fn followed(&self) -> Option<crate::diagnose::flows::Followed<'_>> {
+        let (d, secs) = self.flow.as_ref()?;
+        Some(crate::diagnose::flows::Followed {
+            window: &d.window,
+            secs: *secs,
+            sysctls: &d.sysctls,
+        })
+    }
 }
 
 impl Run<'_> {
@@ -53,10 +69,11 @@ impl Run<'_> {
         label: Option<NetnsLabel>,
         compares: bool,
         each: Each,
+        flow: Option<(Drain, f64)>,
     ) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
         let request = self.request;
         let plan = &request.plan;
-        let context = if !plan.diagnose {
+        let mut context = if !plan.diagnose {
             KernelContext::default()
         } else if source.enters_namespace() && source.pid().is_none() {
             targets::context_unreachable()
@@ -65,6 +82,9 @@ impl Run<'_> {
             let other = source.pid().is_some() || source.enters_namespace();
             read_context(source.root(), &source.net_dir(), other)
         };
+        if let Some((d, _)) = &flow {
+            fill_port_sysctls(&mut context, &d.sysctls);
+        }
         let limits = Limits::of(&request.config.settings.thresholds);
         let mut obs = Observations::new(limits, &context);
         obs.watch_ports(request.config.watched_ports());
@@ -109,6 +129,7 @@ impl Run<'_> {
             wanted: HashSet::new(),
             extra,
             evidence: None,
+            flow,
         };
         if plan.diagnose {
             self.judge(&mut part, compares, None);
@@ -139,6 +160,7 @@ impl Run<'_> {
                 (false, Some(_)) => Processes::LookedUp,
             },
             evidence: part.evidence.as_ref(),
+            flows: part.followed(),
         };
         part.verdict = diagnose::diagnose(&input, settings);
         part.compared = request.plan.history.as_ref().filter(|_| compares).map(|h| {
@@ -167,6 +189,19 @@ impl Run<'_> {
                 owners,
             )
         });
+    }
+}
+
+/// The port sysctls of another namespace cannot be read from here (`/proc/sys` shows this
+/// process's own); the follower read them from inside it. Only what is missing is filled.
+fn fill_port_sysctls(ctx: &mut KernelContext, inside: &crate::model::Sysctls) {
+    let s = &mut ctx.sysctl;
+    if s.ip_local_port_range.is_none() {
+        s.ip_local_port_range = inside.ip_local_port_range;
+        s.ip_local_reserved_ports = inside.ip_local_reserved_ports.clone();
+    }
+    if s.tcp_tw_reuse.is_none() {
+        s.tcp_tw_reuse = inside.tcp_tw_reuse;
     }
 }
 

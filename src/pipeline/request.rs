@@ -53,6 +53,9 @@ pub struct Plan {
     /// Date these states' sockets (tcp_info) whenever there are any, finding or not: `serve`'s
     /// and `watch`'s oldest CLOSE_WAIT. Findings add the states they are about.
     pub ages: StateSet,
+    /// Follow the kernel's destroy events between runs (`watch`, `serve`, `--follow`): the
+    /// follower the command keeps.
+    pub flows: Option<super::flows::Flows>,
 }
 
 /// Which sockets' owners a run looks up. Each run walks `/proc/*/fd` at most once.

@@ -13,6 +13,7 @@ pub mod escape;
 mod exposition;
 mod finding_view;
 mod findings;
+mod flows_json;
 mod json;
 pub mod list;
 mod prometheus;

@@ -227,6 +227,7 @@ fn example() -> ScrapeReport {
             ..Default::default()
         },
         sweep: None,
+        flows: None,
     };
     let breakdown = |name, labels| Breakdown {
         name,

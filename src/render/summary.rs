@@ -169,6 +169,7 @@ mod tests {
                 ..Default::default()
             },
             sweep: None,
+            flows: None,
         }
     }
 

@@ -19,6 +19,16 @@ use crate::report::{Attribution, GroupKey, KeyValue, Owners};
 /// How many culprits the panel keeps (more than any screen shows).
 const CULPRIT_ROWS: usize = 20;
 
+/// The states whose sockets can be destroyed later with an owner to name: the connections
+/// and the listeners (TIME_WAIT and request mini-sockets have no inode).
+fn followed_states() -> StateSet {
+    StateSet::ALL.without(StateSet::of(&[
+        TcpState::TimeWait,
+        TcpState::SynRecv,
+        TcpState::Close,
+    ]))
+}
+
 /// What the culprit panel asks of a refresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Panel {
@@ -62,9 +72,22 @@ impl Session {
         // Only the selected state's sockets are kept, and only when the panel is shown.
         let mut kept: Vec<Socket> = Vec::new();
         // Grouping by process: the panel's owners come from the findings' walk, one per refresh.
-        self.request.plan.owners = match panel {
-            Some(p) if p.by == GroupKey::Process => OwnerPlan::Also(StateSet::one(p.state)),
-            _ => OwnerPlan::Findings,
+        // Following destroy events: every connection's owners, in the same walk, so the next
+        // refresh's closes are joined to their processes.
+        let follows = self.request.plan.flows.is_some() && !self.request.scope.no_processes;
+        let panel_states = match panel {
+            Some(p) if p.by == GroupKey::Process => StateSet::one(p.state),
+            _ => StateSet::EMPTY,
+        };
+        let owned = if follows {
+            panel_states.union(followed_states())
+        } else {
+            panel_states
+        };
+        self.request.plan.owners = if owned.is_empty() {
+            OwnerPlan::Findings
+        } else {
+            OwnerPlan::Also(owned)
         };
         let finished = pipeline::run(&self.request, &mut |_, s| {
             if Some(s.state) == wanted {
