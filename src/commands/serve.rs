@@ -12,6 +12,7 @@ use crate::diagnose::all_ids;
 use crate::error::Error;
 use crate::model::{FastMap as HashMap, FastSet as HashSet, StateCounts, TcpState};
 use crate::pipeline::{self, Request};
+use crate::report::flows::FlowCounters;
 use crate::report::{
     AcceptQueue, Ages, Breakdown, CheckReport, ExporterStats, Notice, OldestCloseWait, Owners,
     PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport, Status,
@@ -21,6 +22,21 @@ use crate::serve::{self, Options};
 
 pub fn run(job: &ServeJob, err: &mut dyn Write) -> Result<(), Error> {
     let listener = serve::bind(job.listen)?;
+    // Events count from the start, not from the first scrape.
+    let mut request = job.request.clone();
+    let mut flows = None;
+    if let Some(follow) = &job.follow {
+        let said = pipeline::follow(&mut request, follow.buffer)?;
+        if let Some(why) = &said {
+            let _ = writeln!(err, "sockscope: warning: {why}");
+        }
+        // A saved copy of /proc has no events: no flow series at all, rather than zeros.
+        if said.is_some() || request.plan.flows.is_some() {
+            let mut counters = FlowCounters::new(job.max_series, job.by_process);
+            counters.not_following = said;
+            flows = Some(counters);
+        }
+    }
     let options = Options {
         read_timeout: job.read_timeout,
         write_timeout: job.write_timeout,
@@ -29,10 +45,11 @@ pub fn run(job: &ServeJob, err: &mut dyn Write) -> Result<(), Error> {
         web: job.web.clone(),
     };
     let mut exporter = Exporter {
-        request: job.request.clone(),
+        request,
         max_series: job.max_series,
         by_process: job.by_process,
         stats: ExporterStats::default(),
+        flows,
     };
     let scraper: Scraper = Box::new(move || exporter.scrape());
     let shared = Shared::new(job.min_interval, scraper);
@@ -46,6 +63,8 @@ struct Exporter {
     max_series: usize,
     by_process: bool,
     stats: ExporterStats,
+    /// The destroy events counted since start (`None` with `--no-flows`).
+    flows: Option<FlowCounters>,
 }
 
 impl Exporter {
@@ -88,6 +107,11 @@ impl Exporter {
                 return Err(e.to_string());
             }
         };
+        if let Some(counters) = &mut self.flows {
+            for (_, window) in &finished.flow_windows {
+                self.stats.series_dropped += counters.add(window);
+            }
+        }
         let port_breakdown = ports.breakdown(self.max_series);
         self.stats.series_dropped += port_breakdown.folded;
         let mut breakdowns = vec![port_breakdown];
@@ -131,6 +155,7 @@ impl Exporter {
             breakdowns,
             close_wait_oldest,
             accept_queues: listeners,
+            flows: self.flows.clone(),
             duration: started.elapsed(),
             stats: self.stats,
             version: env!("CARGO_PKG_VERSION"),

@@ -22,6 +22,8 @@ mod proof;
 pub mod record;
 #[cfg(feature = "serve")]
 pub mod scrape;
+#[cfg(feature = "serve")]
+mod scrape_flows;
 pub mod summary;
 mod sweep;
 pub mod top;

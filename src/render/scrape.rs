@@ -129,6 +129,9 @@ fn metrics(scrape: &ScrapeReport, format: Format, out: &mut dyn Write) -> io::Re
             oldest.seconds,
         )?;
     }
+    if let Some(flows) = &scrape.flows {
+        super::scrape_flows::families(flows, &mut e)?;
+    }
     health(&mut e, true)?;
     family(&mut e, "sockscope_scrape_duration_seconds", Kind::Gauge)?;
     e.sample(
@@ -251,6 +254,7 @@ fn example() -> ScrapeReport {
         ],
         close_wait_oldest: Vec::new(),
         accept_queues: Vec::new(),
+        flows: Some(crate::report::flows::FlowCounters::new(0, true)),
         duration: Default::default(),
         stats: Default::default(),
         version: "",

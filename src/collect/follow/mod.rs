@@ -322,6 +322,10 @@ mod tests {
 
     #[test]
     fn loopback_connections_are_counted_on_both_ends() {
+        // Listening before the first census, which tells its accepted connections apart (the
+        // port is an ephemeral one).
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
         let follower = Follower::start(Path::new("/proc"), 4 << 20).unwrap();
         follower.follow(&[own()]);
         if let Some(why) = follower.drain().denied {
@@ -329,8 +333,6 @@ mod tests {
             println!("skipped: {why}");
             return;
         }
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while follower.censused() == 0 {
             assert!(Instant::now() < deadline, "no census");

@@ -6,6 +6,8 @@
 //! costs no memory. Data and this small bookkeeping only; the follower is
 //! `collect::follow`, the rates and forecasts `diagnose::flows`, the words `render`.
 
+#[cfg(feature = "serve")]
+mod counters;
 mod lifetimes;
 mod view;
 
@@ -14,6 +16,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+#[cfg(feature = "serve")]
+pub use counters::{FlowCounters, Sticky};
 pub use lifetimes::{CLASSIC_MS, Histogram, Lifetimes};
 pub use view::{
     FlowKey, FlowReport, FlowRow, FlowTotals, Following, Forecast, NamespaceFlows, Outlook,
@@ -143,20 +147,19 @@ impl Default for Budget {
     }
 }
 
-/// A key table: a new key takes one from the budget; without one the close is folded.
+/// A key table: a new key takes one from the budget; without one the close is not counted in
+/// it (the caller folds it).
 fn tally<K: std::hash::Hash + Eq>(
     table: &mut HashMap<K, KeyStats>,
     key: K,
     c: &Close,
     budget: &mut Budget,
-    folded: &mut KeyStats,
 ) -> bool {
     if let Some(stats) = table.get_mut(&key) {
         stats.add(c);
         return true;
     }
     if budget.left == 0 {
-        folded.add(c);
         return false;
     }
     budget.left -= 1;
@@ -189,8 +192,12 @@ pub struct Window {
     /// Connections accepted here, by local port and by the peer's address.
     pub by_service: HashMap<u16, KeyStats>,
     pub by_peer: HashMap<IpAddr, KeyStats>,
-    /// Closes past the key budget, summed, and how many there were (in any table).
+    /// Closes in no destination or service row (past the key budget), summed: with the rows,
+    /// every close is counted once by port.
     pub folded: KeyStats,
+    /// Closes whose holder is known but got no process row.
+    pub folded_holders: KeyStats,
+    /// Closes missing from at least one table.
     pub folded_closes: u64,
 }
 
@@ -212,6 +219,7 @@ impl Window {
             by_service: HashMap::new(),
             by_peer: HashMap::new(),
             folded: KeyStats::default(),
+            folded_holders: KeyStats::default(),
             folded_closes: 0,
         }
     }
@@ -239,17 +247,22 @@ impl Window {
             Joined::Unknown => self.unknown_holder += 1,
         }
         let mut kept = true;
-        let folded = &mut self.folded;
-        if let Some(holder) = &c.holder {
-            kept &= tally(&mut self.by_process, Arc::clone(holder), c, budget, folded);
+        if let Some(holder) = &c.holder
+            && !tally(&mut self.by_process, Arc::clone(holder), c, budget)
+        {
+            self.folded_holders.add(c);
+            kept = false;
         }
-        if c.accepted {
-            kept &= tally(&mut self.by_service, c.local.port(), c, budget, folded);
-            kept &= tally(&mut self.by_peer, c.remote.ip(), c, budget, folded);
+        let by_port = if c.accepted {
+            kept &= tally(&mut self.by_peer, c.remote.ip(), c, budget);
+            tally(&mut self.by_service, c.local.port(), c, budget)
         } else {
-            kept &= tally(&mut self.by_destination, c.remote, c, budget, folded);
+            tally(&mut self.by_destination, c.remote, c, budget)
+        };
+        if !by_port {
+            self.folded.add(c);
         }
-        if !kept {
+        if !(kept && by_port) {
             self.folded_closes += 1;
         }
     }
@@ -264,7 +277,7 @@ impl Window {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn close(ending: Ending, accepted: bool, local: &str, remote: &str) -> Close {
