@@ -31,7 +31,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand --source 'Where sockets come from: netlink sock_diag (fast, as ss) or the /proc text tables. auto: netlink for the running system, /proc with --proc-root or --pid, or when netlink is unavailable (the reason is in JSON collection.source_reason)'
             cand --netns 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N'
             cand --host-root 'Read the host''s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host''s root mounted at DIR (and hostPID)'
-            cand --follow 'Follow the kernel''s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Needs CAP_NET_ADMIN (root); without it, said once and the snapshot runs at once. At most 5m'
+            cand --follow 'Follow the kernel''s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m'
             cand --flow-buffer 'The kernel''s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted'
             cand --json 'Same as --format json'
             cand -v 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
@@ -57,7 +57,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sockscope;summary'= {
-            cand --follow 'Follow the kernel''s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Needs CAP_NET_ADMIN (root); without it, said once and the snapshot runs at once. At most 5m'
+            cand --follow 'Follow the kernel''s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m'
             cand --flow-buffer 'The kernel''s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted'
             cand --format 'Output format [default: table; check: text]'
             cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary'
@@ -151,7 +151,7 @@ set edit:completion:arg-completer[sockscope] = {|@words|
             cand --state-file 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically'
             cand --renotify 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once'
             cand --stuck-after 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck'
-            cand --follow 'Follow the kernel''s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Needs CAP_NET_ADMIN (root); without it, said once and the snapshot runs at once. At most 5m'
+            cand --follow 'Follow the kernel''s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m'
             cand --flow-buffer 'The kernel''s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted'
             cand --format 'Output format [default: table; check: text]'
             cand --config 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary'

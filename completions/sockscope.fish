@@ -60,7 +60,7 @@ netlink\t''
 proc\t''"
 complete -c sockscope -n "__fish_sockscope_needs_command" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
-complete -c sockscope -n "__fish_sockscope_needs_command" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Needs CAP_NET_ADMIN (root); without it, said once and the snapshot runs at once. At most 5m' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l flow-buffer -d 'The kernel\'s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
@@ -79,7 +79,7 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "serve" -d 'A Pr
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Needs CAP_NET_ADMIN (root); without it, said once and the snapshot runs at once. At most 5m' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l flow-buffer -d 'The kernel\'s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
@@ -232,7 +232,7 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l textfile -
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state-file -d 'Remember this run in PATH (created if missing): enables rates, growth, sockets stuck across runs, and --renotify. Locked, and replaced atomically' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l renotify -d 'With text output: do not print an unchanged problem again until this long has passed (e.g. 1h); print the return to OK once' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
-complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Needs CAP_NET_ADMIN (root); without it, said once and the snapshot runs at once. At most 5m' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l flow-buffer -d 'The kernel\'s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'

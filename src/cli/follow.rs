@@ -13,8 +13,9 @@ use super::parse::{parse_bytes, parse_follow};
 #[command(next_help_heading = "Connections over time")]
 pub struct FollowArgs {
     /// Follow the kernel's destroy events for DURATION (e.g. 5s) before collecting, so the
-    /// rules that judge rates (failed connects, port exhaustion) can run. Needs CAP_NET_ADMIN
-    /// (root); without it, said once and the snapshot runs at once. At most 5m.
+    /// rules that judge rates (failed connects, port exhaustion) can run. Any user may follow
+    /// the namespaces it can enter; where the kernel refuses, said once and the snapshot runs
+    /// at once. At most 5m.
     #[arg(long, value_name = "DURATION", value_parser = parse_follow)]
     pub follow: Option<std::time::Duration>,
     /// The kernel's receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events

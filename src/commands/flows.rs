@@ -19,8 +19,8 @@ pub fn start(request: &mut Request, job: &FollowJob) -> Result<Option<String>, E
 }
 
 /// `--follow DURATION`: follows for that long before the one run, having named the holders
-/// of what the first census saw (unless processes are not looked up). Nothing is waited for
-/// when nothing can be followed.
+/// of what the first census saw (unless processes are not looked up); the window is that
+/// period. Nothing is waited for when nothing can be followed.
 pub fn first(request: &Request, period: Duration) {
     let Some(flows) = &request.plan.flows else {
         return;
@@ -37,5 +37,8 @@ pub fn first(request: &Request, period: Duration) {
         // A walk that fails leaves the holders unknown; the rates stand without them.
         let _ = follower.walk_owners();
     }
+    // The period starts now: closes before the walk could not be joined to their holders, so
+    // counting them would understate every process's rate against the window's length.
+    let _ = follower.drain();
     std::thread::sleep(period);
 }

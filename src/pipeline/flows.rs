@@ -25,7 +25,7 @@ pub struct Flows {
 
 /// Starts following the namespaces the request reads, from now on, with `buffer` bytes of
 /// receive buffer each: the follower goes into the request's plan. Returns what to say once
-/// when nothing can be followed (no CAP_NET_ADMIN): the request then runs as a snapshot. A
+/// when nothing can be followed (the kernel refused the subscription): the request then runs as a snapshot. A
 /// saved copy of /proc has no events: nothing is started.
 pub fn follow(request: &mut Request, buffer: usize) -> Result<Option<String>, Error> {
     let spots = super::spots(request)?;

@@ -12,7 +12,7 @@ use crate::report::flows::{
 #[derive(Serialize)]
 pub(crate) struct FlowsView<'a> {
     following: bool,
-    /// Why nothing is followed (no CAP_NET_ADMIN).
+    /// Why nothing is followed (the kernel refused the subscription).
     #[serde(skip_serializing_if = "Option::is_none")]
     not_following: Option<&'a str>,
     /// Namespaces that could not be followed, and why.

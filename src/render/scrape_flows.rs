@@ -14,7 +14,7 @@ pub const FLOW_FAMILIES: &[(&str, &str, &str)] = &[
     (
         "sockscope_flows_following",
         "gauge",
-        "1 while the kernel's destroy events are followed; 0 when they cannot be (no CAP_NET_ADMIN), and the flow series below stay at 0.",
+        "1 while the kernel's destroy events are followed; 0 when the kernel refuses the subscription, and no flow series follow.",
     ),
     (
         "sockscope_connections_closed_total",
@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn nothing_followed_says_so_and_writes_no_flow_series() {
         let mut c = counters();
-        c.not_following = Some("no CAP_NET_ADMIN".into());
+        c.not_following = Some("permission denied".into());
         let out = text(&c, Format::Prometheus);
         assert!(out.contains("sockscope_flows_following 0\n"), "{out}");
         assert_eq!(

@@ -74,7 +74,7 @@ pub struct Drained {
     pub namespaces: Vec<Drain>,
     /// Namespaces asked for that are not followed: (name, why).
     pub unfollowed: Vec<(String, String)>,
-    /// Nothing can be followed: why (no CAP_NET_ADMIN).
+    /// Nothing can be followed: why (the kernel refused the subscription).
     pub denied: Option<String>,
     /// The longest time between two censuses of a busy namespace: how precisely lifetimes
     /// are dated by them.
@@ -208,7 +208,7 @@ impl Follower {
     }
 
     /// Why nothing can be followed (this process's own namespace refused the subscription:
-    /// no CAP_NET_ADMIN), once [`Follower::follow`] has tried.
+    /// the kernel refused the subscription), once [`Follower::follow`] has tried.
     pub fn denied(&self) -> Option<String> {
         self.shared.lock().denied.clone()
     }

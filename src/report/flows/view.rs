@@ -14,7 +14,7 @@ pub enum Following {
         namespaces: usize,
         unfollowed: Vec<(String, String)>,
     },
-    /// Not at all, and why (no CAP_NET_ADMIN, netlink refused): said once, the rest works.
+    /// Not at all, and why (the kernel refused the subscription): said once, the rest works.
     No(String),
 }
 
