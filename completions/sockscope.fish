@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sockscope_global_optspecs
-    string join \n format= json v/verbose no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= all-netns netns= host-root= h/help V/version
+    string join \n format= json v/verbose no-processes config= state= port= sport= dport= src= dst= 4/ipv4 6/ipv6 proc-root= pid= source= all-netns netns= host-root= follow= flow-buffer= h/help V/version
 end
 
 function __fish_sockscope_needs_command
@@ -60,6 +60,8 @@ netlink\t''
 proc\t''"
 complete -c sockscope -n "__fish_sockscope_needs_command" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
+complete -c sockscope -n "__fish_sockscope_needs_command" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m' -r
+complete -c sockscope -n "__fish_sockscope_needs_command" -l flow-buffer -d 'The kernel\'s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted' -r
 complete -c sockscope -n "__fish_sockscope_needs_command" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_needs_command" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_needs_command" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
@@ -77,6 +79,8 @@ complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "serve" -d 'A Pr
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "man" -d 'Print a man page (roff) to standard output: the main page, or a command\'s'
 complete -c sockscope -n "__fish_sockscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l flow-buffer -d 'The kernel\'s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand summary" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
@@ -235,6 +239,8 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l renotify -
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l max-unread -d 'With --all-netns: how many network namespaces may go unread before the status is UNKNOWN [default: 0 as root, no limit for other users]' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s t -l timeout -d 'UNKNOWN, in the format asked for, when the check has no result within this long: before a monitoring system kills it as "plugin timed out". Seconds (10, as the monitoring plugins take -t) or a duration (9s, 500ms); 0: no limit' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l follow -d 'Follow the kernel\'s destroy events for DURATION (e.g. 5s) before collecting, so the rules that judge rates (failed connects, port exhaustion) can run. Any user may follow the namespaces it can enter; where the kernel refuses, said once and the snapshot runs at once. At most 5m' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l flow-buffer -d 'The kernel\'s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l config -d 'Thresholds, state ranges, per-port overrides and disabled rules (TOML). Without it, $XDG_CONFIG_HOME/sockscope/config.toml, then /etc/sockscope/config.toml, if present. A broken file is UNKNOWN for check, a warning (and the defaults) for the summary' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand check" -l state -d 'Only sockets in this state or state group (repeatable)' -r -f -a "established\t''
 syn-sent\t''
@@ -274,6 +280,7 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand check" -s h -l help 
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s n -l interval -d 'Seconds between refreshes (2, 0.5, 1s, 500ms), as watch(1) takes them' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l count -d 'Stop after N refreshes (the screen and the records alike)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l flow-buffer -d 'The kernel\'s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted. 4MiB holds about half a second of 10,000 events a second (both ends of 5,000 connections)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
@@ -311,6 +318,7 @@ proc\t''"
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l all-states -d 'Show the states at zero too (the `z` key toggles it)'
+complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l no-flows -d 'Do not follow the kernel\'s destroy events (closes, lifetimes, failed connects)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand watch" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'
@@ -328,6 +336,7 @@ complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l max-connec
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l stuck-after -d 'A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l otlp-endpoint -d 'Also push the series /metrics serves as OTLP/HTTP protobuf to URL every --otlp-interval (an OpenTelemetry collector\'s http://HOST:4318; /v1/metrics is added to a URL without a path). Failed pushes are logged on stderr' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l otlp-interval -d 'Time between OTLP pushes' -r
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l flow-buffer -d 'The kernel\'s receive buffer for the events, per namespace (e.g. 4MiB, 512KiB); events past a full buffer are lost, and counted. 4MiB holds about half a second of 10,000 events a second (both ends of 5,000 connections)' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l format -d 'Output format [default: table; check: text]' -r -f -a "table\t'For people: the summary\'s state table, list\'s rows, top\'s groups (the default)'
 json\t'A versioned JSON document for scripts (schema_version 1)'
 plain\t'Whitespace-separated fields for scripts: the summary prints `STATE COUNT` lines exactly like the netstat | awk one-liner; list one socket and top one group per line'
@@ -365,6 +374,7 @@ proc\t''"
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l netns -d 'One network namespace: a container name or id prefix, POD_NAMESPACE/POD, a /run/netns name, `host`, a namespace file (/run/netns/NAME, /proc/PID/ns/net) or pid:N' -r
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l host-root -d 'Read the host\'s /proc, /run, /var/lib/docker, /var/lib/containers and /var/log/pods under DIR: sockscope in a container with the host\'s root mounted at DIR (and hostPID)' -r -F
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l by-process -d 'Also break sockets down by process name (sockscope_process_sockets): walks every process\'s fds on each collection, which costs about as much as `top --by process`'
+complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l no-flows -d 'Do not follow the kernel\'s destroy events (closes, lifetimes, failed connects)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l json -d 'Same as --format json'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -s v -l verbose -d 'With plain output, also print attribution notes on stderr (kept quiet for cron)'
 complete -c sockscope -n "__fish_sockscope_using_subcommand serve" -l no-processes -d 'Do not look up which processes hold the sockets behind findings: faster, and quiet about permissions; findings then name ports and peers only'

@@ -94,6 +94,36 @@ impl Filter {
             && within(&self.dsts, socket.remote.ip())
     }
 
+    /// Whether a connection between these ends passes the family, port and address filters
+    /// (the state filter is left out: a closed connection has no state left to match).
+    pub fn matches_ends(&self, local: std::net::SocketAddr, remote: std::net::SocketAddr) -> bool {
+        let family = if local.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        };
+        let any = |ranges: &[PortRange], port: u16| {
+            ranges.is_empty() || ranges.iter().any(|r| r.contains(port))
+        };
+        let (sport, dport) = (local.port(), remote.port());
+        self.wants_family(family)
+            && any(&self.sports, sport)
+            && any(&self.dports, dport)
+            && (self.ports.is_empty() || any(&self.ports, sport) || any(&self.ports, dport))
+            && within(&self.srcs, local.ip())
+            && within(&self.dsts, remote.ip())
+    }
+
+    /// Whether anything but states is filtered.
+    pub fn filters_ends(&self) -> bool {
+        !self.families.iter().all(|&f| f)
+            || !self.ports.is_empty()
+            || !self.sports.is_empty()
+            || !self.dports.is_empty()
+            || !self.srcs.is_empty()
+            || !self.dsts.is_empty()
+    }
+
     /// A short human description, e.g. `state close-wait, dport 5432`; empty when unfiltered.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();

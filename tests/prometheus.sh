@@ -101,4 +101,28 @@ echo "prometheus.sh: $scrapes scrapes; sockscope_sockets: $states series; rate(k
 [ "$states" -eq 24 ] || { echo "prometheus.sh: FAIL: expected 24 sockscope_sockets series (11 states and unknown x 2 families)"; exit 1; }
 [ "$rates" -ge 1 ] || { echo "prometheus.sh: FAIL: no rate over the kernel counters"; exit 1; }
 [ "$findings" -ge 1 ] || { echo "prometheus.sh: FAIL: no sockscope_finding series"; exit 1; }
+# Connections over time (issue 25): promtool has nothing to say about the flow families, and
+# as root (following destroy events needs CAP_NET_ADMIN) a connection to sockscope that closed
+# shows up as a closed connection and a lifetime.
+curl -fsS "http://$target/metrics" >"$work/metrics.prom"
+lint=$(promtool check metrics <"$work/metrics.prom" 2>&1 || true)
+if grep -E '^(sockscope_flows_|sockscope_connection|sockscope_connect_|sockscope_events_lost|sockscope_process_connections)|error while linting' <<<"$lint"; then
+    echo "prometheus.sh: FAIL: promtool check metrics objects to the flow families"
+    exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+    # The curl above closed a connection to sockscope's port; Prometheus scrapes every second.
+    closed=0
+    for _ in $(seq 20); do
+        closed=$(query "sockscope_connections_closed_total{port=\"${target##*:}\",side=\"local\"} > 0" | results)
+        [ "$closed" -ge 1 ] && break
+        sleep 0.5
+    done
+    lifetimes=$(query 'histogram_quantile(0.5, rate(sockscope_connection_lifetime_seconds_bucket[1m]))' | results)
+    lost=$(query 'sockscope_events_lost_total' | results)
+    echo "prometheus.sh: closed connections to sockscope's port: $closed series; lifetime median: $lifetimes series; events lost: $lost series"
+    [ "$closed" -eq 1 ] || { echo "prometheus.sh: FAIL: a connection to sockscope's port that closed is not counted"; exit 1; }
+    [ "$lifetimes" -eq 1 ] || { echo "prometheus.sh: FAIL: no lifetime quantile"; exit 1; }
+    [ "$lost" -eq 1 ] || { echo "prometheus.sh: FAIL: no sockscope_events_lost_total"; exit 1; }
+fi
 echo "prometheus.sh: OK"

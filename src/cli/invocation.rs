@@ -50,10 +50,24 @@ pub struct Output {
     pub verbose: bool,
 }
 
+/// Following the kernel's destroy events: the receive buffer per namespace, and for `check`
+/// and the summary (`--follow`) how long to follow before collecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowJob {
+    pub buffer: usize,
+    pub first: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub struct SummaryJob {
+    pub request: Request,
+    pub follow: Option<FollowJob>,
+}
+
 /// Each command with everything it needs.
 #[derive(Debug)]
 pub enum Job {
-    Summary(Request),
+    Summary(SummaryJob),
     List(ListJob),
     Top(TopJob),
     Check(CheckJob),
@@ -96,6 +110,7 @@ pub struct CheckJob {
     pub max_unread: Option<usize>,
     /// `-t/--timeout`; `None`: no limit.
     pub timeout: Option<Duration>,
+    pub follow: Option<FollowJob>,
 }
 
 /// Where and how often to push OTLP.
@@ -116,6 +131,7 @@ pub struct WatchJob {
     pub interval: Duration,
     pub count: Option<u64>,
     pub all_states: bool,
+    pub follow: Option<FollowJob>,
 }
 
 #[cfg(feature = "serve")]
@@ -131,4 +147,5 @@ pub struct ServeJob {
     pub write_timeout: Duration,
     pub max_connections: usize,
     pub otlp: Option<Otlp>,
+    pub follow: Option<FollowJob>,
 }

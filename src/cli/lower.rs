@@ -16,7 +16,9 @@ use clap::ValueEnum;
 use super::ServeArgs;
 #[cfg(feature = "serve")]
 use super::invocation::ServeJob;
-use super::invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
+use super::invocation::{
+    CheckJob, Invocation, Job, ListJob, Output, SummaryJob, Terminal, TopJob, WatchJob,
+};
 #[cfg(feature = "serve")]
 use super::otlp::otlp;
 use super::{
@@ -45,7 +47,11 @@ pub fn lower(cli: &Cli, terminal: Terminal) -> Result<Invocation, Error> {
         verbose: shared.output.verbose,
     };
     let (job, format) = match &cli.command {
-        None | Some(Command::Summary) => {
+        None | Some(Command::Summary(_)) => {
+            let args = match &cli.command {
+                Some(Command::Summary(args)) => args,
+                _ => &cli.summary,
+            };
             let format = shared.format("the summary")?;
             // `--format plain` is the awk replacement: it only counts, as fast as it can.
             let diagnose = format != Format::Plain;
@@ -61,7 +67,8 @@ pub fn lower(cli: &Cli, terminal: Terminal) -> Result<Invocation, Error> {
                 Config::default()
             };
             let request = request(shared.scope(), plan, config);
-            (Job::Summary(request), format)
+            let follow = args.follow.job();
+            (Job::Summary(SummaryJob { request, follow }), format)
         }
         Some(Command::List(args)) => (Job::List(list(shared, args)), shared.format("list")?),
         Some(Command::Top(args)) => (Job::Top(top(args, shared)), shared.format("top")?),
@@ -183,6 +190,7 @@ fn check(shared: &SharedArgs, args: &CheckArgs) -> Result<CheckJob, Error> {
         stuck_after: args.stuck_after,
         max_unread: args.max_unread,
         timeout: Some(args.timeout).filter(|t| !t.is_zero()),
+        follow: args.follow.job(),
     })
 }
 
@@ -237,6 +245,7 @@ fn watch(
         interval: args.interval,
         count: args.count,
         all_states: args.all_states,
+        follow: args.flows.job(),
     };
     Ok((job, format))
 }
@@ -301,6 +310,7 @@ fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
             .as_deref()
             .map(|url| otlp(url, args.otlp_interval))
             .transpose()?,
+        follow: args.flows.job(),
     })
 }
 

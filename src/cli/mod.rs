@@ -3,6 +3,7 @@
 //! The options every command shares (format, filters, source, config) are global: they work
 //! before or after the subcommand, as `ss` users type them.
 
+mod follow;
 mod invocation;
 mod lower;
 #[cfg(feature = "serve")]
@@ -19,9 +20,12 @@ use ipnet::IpNet;
 use crate::filter::PortRange;
 use crate::model::StateSelector;
 use crate::report::StateRange;
-pub use invocation::{CheckJob, Invocation, Job, ListJob, Output, Terminal, TopJob, WatchJob};
+pub use follow::{FlowArgs, FollowArgs};
 #[cfg(feature = "serve")]
 pub use invocation::{Otlp, ServeJob};
+pub use invocation::{
+    CheckJob, FollowJob, Invocation, Job, ListJob, Output, SummaryJob, Terminal, TopJob, WatchJob,
+};
 pub use lower::lower;
 use parse::{
     parse_duration, parse_net, parse_port_range, parse_state_range, parse_timeout, state_parser,
@@ -41,12 +45,16 @@ pub struct Cli {
 
     #[command(flatten)]
     pub shared: SharedArgs,
+
+    /// The summary's own options, when no command is given.
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Count TCP sockets by state and run the diagnostics (the default command).
-    Summary,
+    Summary(SummaryArgs),
     /// One row per socket, like `ss -tan`, optionally with the owning processes.
     List(ListArgs),
     /// Count sockets per process, port, peer or uid, most first.
@@ -111,6 +119,13 @@ pub struct SharedArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+/// The summary's options (given with or without `summary`).
+#[derive(Debug, Clone, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub follow: FollowArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -187,6 +202,8 @@ pub struct CheckArgs {
     /// command_timeout, Nagios' service_check_timeout).
     #[arg(short = 't', long, value_name = "DURATION", default_value = "10", value_parser = parse_timeout)]
     pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub follow: FollowArgs,
 }
 
 #[cfg(feature = "serve")]
@@ -232,6 +249,8 @@ pub struct ServeArgs {
     /// Time between OTLP pushes.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, requires = "otlp_endpoint")]
     pub otlp_interval: std::time::Duration,
+    #[command(flatten)]
+    pub flows: FlowArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -35,6 +35,47 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
 
+/// The longest `--follow`: a check that waits longer than its scheduler's timeout is a check
+/// that times out.
+pub const MAX_FOLLOW: Duration = Duration::from_secs(300);
+
+/// `--follow`: a duration from 0s to 5m.
+pub fn parse_follow(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d > MAX_FOLLOW {
+        return Err(format!(
+            "'{text}' is too long: --follow waits at most 5m (a check that waits longer than its scheduler's timeout is a check that times out)"
+        ));
+    }
+    Ok(d)
+}
+
+/// The largest `--flow-buffer`: kernel memory, per namespace.
+pub const MAX_BUFFER: usize = 256 << 20;
+
+/// A size in bytes: `4096`, `512KiB`, `4MiB`, `1M` (powers of 1024 either way), from 1 byte
+/// (the kernel raises it to its minimum) to 256MiB.
+pub fn parse_bytes(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("'{text}' is not a size; e.g. 4MiB, 512KiB, 65536")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size; e.g. 4MiB, 512KiB, 65536"))?;
+    let bytes = n.saturating_mul(scale);
+    if bytes == 0 || bytes > MAX_BUFFER as u64 {
+        return Err(format!("'{text}': a buffer is from 1 byte to 256MiB"));
+    }
+    usize::try_from(bytes).map_err(|_| format!("'{text}': a buffer is from 1 byte to 256MiB"))
+}
+
 /// The message for a duration past [`MAX_DURATION`], saying the range.
 pub fn too_long(text: &str) -> String {
     format!("'{text}' is too long: a duration is from 0s to at most 1y (365d 6h)")
@@ -126,6 +167,28 @@ pub fn parse_port_range(text: &str) -> Result<PortRange, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_binary_units_and_stay_bounded() {
+        assert_eq!(parse_bytes("4MiB"), Ok(4 << 20));
+        assert_eq!(parse_bytes("512k"), Ok(512 << 10));
+        assert_eq!(parse_bytes("1"), Ok(1));
+        assert_eq!(parse_bytes("256M"), Ok(MAX_BUFFER));
+        for bad in [
+            "0",
+            "257MiB",
+            "1G",
+            "99999999999999999999",
+            "4 parsecs",
+            "-1",
+            "",
+        ] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
+        assert!(parse_bytes("x").unwrap_err().contains("'x' is not a size"));
+        assert_eq!(parse_follow("5s"), Ok(Duration::from_secs(5)));
+        assert!(parse_follow("6m").unwrap_err().contains("at most 5m"));
+    }
 
     #[test]
     fn durations_stop_at_a_year() {

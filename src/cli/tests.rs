@@ -91,7 +91,7 @@ fn netstat_and_ss_state_names_both_parse() {
 fn json_flag_and_format_conflict() {
     assert!(Cli::try_parse_from(["sockscope", "--json", "--format", "plain"]).is_err());
     let cli = Cli::try_parse_from(["sockscope", "summary", "--json"]).unwrap();
-    assert!(matches!(cli.command, Some(Command::Summary)));
+    assert!(matches!(cli.command, Some(Command::Summary(_))));
     let format = |cli: &Cli| lower(cli, Terminal::default()).map(|i| i.output.format);
     assert_eq!(format(&cli).unwrap(), crate::Format::Json);
     let empty = tempfile::NamedTempFile::new().unwrap();

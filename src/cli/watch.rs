@@ -26,6 +26,8 @@ pub struct WatchArgs {
     /// A CLOSE_WAIT or held FIN_WAIT2 socket seen for at least this long counts as stuck.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub stuck_after: Duration,
+    #[command(flatten)]
+    pub flows: super::FlowArgs,
 }
 
 /// The fastest refresh accepted: anything quicker is a busy loop, not a view.

@@ -7,6 +7,7 @@ pub mod bounded;
 pub mod cgroup;
 pub mod context;
 pub mod fdwalk;
+pub mod follow;
 pub mod hostfs;
 pub mod info;
 pub mod names;
@@ -117,6 +118,22 @@ impl Source {
             inode,
             socket: None,
         })
+    }
+
+    /// The live network namespace this source reads, to follow its destroy events: its inode,
+    /// and the file to enter it through (`None` for this process's own). `None` for a saved
+    /// copy of /proc, which has no events.
+    pub fn follow_target(&self) -> Option<(u64, Option<PathBuf>)> {
+        if let Some(t) = &self.target {
+            return Some((t.inode, Some(t.path.clone())));
+        }
+        let link = match self.pid {
+            Some(pid) => self.root.join(pid.to_string()).join("ns/net"),
+            None if self.root == Path::new("/proc") => PathBuf::from("/proc/self/ns/net"),
+            None => return None,
+        };
+        let inode = netns::parse_id(&std::fs::read_link(&link).ok()?.to_string_lossy())?;
+        Some((inode, self.pid.map(|_| link)))
     }
 
     /// Whether this source reads another network namespace from inside (a sweep, `--netns`).

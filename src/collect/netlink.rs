@@ -33,6 +33,10 @@ const IPPROTO_TCP: u8 = 6;
 /// The `idiag_ext` bit that asks for `tcp_info` (extension `INET_DIAG_INFO`).
 const INFO_EXT: u8 = 1 << (INET_DIAG_INFO - 1);
 
+/// The destroy-event multicast groups, as `bind()` takes them: `SKNLGRP_INET_TCP_DESTROY` (1)
+/// and `SKNLGRP_INET6_TCP_DESTROY` (3), each as bit `group - 1` (`ss -E` binds the same).
+pub const DESTROY_GROUPS: u32 = 1 | 1 << 2;
+
 /// Every TCP state but `TCP_BOUND_INACTIVE` (bit 13), as `ss -a` asks: setting that bit makes the
 /// kernel walk the bind hash as well. Request sockets come with the SYN_RECV bit.
 pub const ALL_STATES: u32 = 0xfff;
@@ -69,6 +73,15 @@ fn request(family: Family, states: u32, ext: u8) -> [u8; NLMSG_HDRLEN + 56] {
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// `idiag_cookie` of one `inet_diag_msg`: the kernel's id of the socket, unique while it runs
+/// (two u32 halves, the low one first, as `sock_diag_save_cookie` stores them).
+pub fn cookie_of(m: &[u8]) -> Option<u64> {
+    let b = m.get(44..52)?;
+    let low = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+    let high = u32::from_ne_bytes([b[4], b[5], b[6], b[7]]);
+    Some(u64::from(low) | u64::from(high) << 32)
 }
 
 /// Decodes one `inet_diag_msg`. `clock_ticks` converts the timer (milliseconds here) into the
@@ -164,8 +177,24 @@ pub fn dump_info(
     })
 }
 
+/// Dumps every socket of `family` in the states of `states`, handing each raw
+/// `inet_diag_msg` to `each` (to read what [`parse_msg`] leaves out, such as the cookie).
+pub fn dump_payloads(
+    fd: &OwnedFd,
+    family: Family,
+    states: u32,
+    each: &mut dyn FnMut(&[u8]),
+) -> io::Result<u64> {
+    run_dump(fd, &request(family, states, 0), |data| {
+        walk(data, |m| {
+            each(m);
+            true
+        })
+    })
+}
+
 /// Sends one dump request and hands each `recv` to `walk` until it sees the end.
-fn run_dump(
+pub(super) fn run_dump(
     fd: &OwnedFd,
     request: &[u8],
     mut walk: impl FnMut(&[u8]) -> io::Result<(u64, bool)>,
@@ -224,7 +253,10 @@ pub fn walk_messages_info(
 /// says whether it was a socket. Inlined into each walker, so the count's walk stays as tight
 /// as it was written on its own.
 #[inline(always)]
-fn walk(mut data: &[u8], mut each: impl FnMut(&[u8]) -> bool) -> io::Result<(u64, bool)> {
+pub(super) fn walk(
+    mut data: &[u8],
+    mut each: impl FnMut(&[u8]) -> bool,
+) -> io::Result<(u64, bool)> {
     let mut count = 0;
     while data.len() >= NLMSG_HDRLEN {
         let len = u32_at(data, 0) as usize;
@@ -264,6 +296,16 @@ mod tests {
         // INET_DIAG_INFO is extension 2: bit 1 of idiag_ext.
         assert_eq!(request(Family::Ipv4, 1 << 8, INFO_EXT)[18], 0b10);
         assert_eq!(u32_at(&r, 20), ALL_STATES);
+    }
+
+    #[test]
+    fn the_cookie_is_two_halves_low_first() {
+        let mut m = [0u8; 72];
+        m[44..48].copy_from_slice(&0x0005_aefau32.to_ne_bytes());
+        m[48..52].copy_from_slice(&2u32.to_ne_bytes());
+        assert_eq!(cookie_of(&m), Some(2 << 32 | 0x0005_aefa));
+        assert_eq!(cookie_of(&m[..50]), None);
+        assert_eq!(DESTROY_GROUPS, 0b101);
     }
 
     #[test]

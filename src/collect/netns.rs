@@ -190,11 +190,34 @@ pub struct Entered {
 /// In this thread: enters the namespace `path` refers to and opens a sock_diag socket there.
 /// Only for a thread that ends afterwards: it stays in that namespace.
 fn enter(path: &Path) -> io::Result<Entered> {
+    let (inode, socket) = enter_and(path, &super::netlink::open)?;
+    Ok(Entered { socket, inode })
+}
+
+/// In this thread: enters the namespace `path` refers to and runs `then` there; returns the
+/// namespace's inode with what it made. Only for a thread that ends afterwards.
+fn enter_and<T>(path: &Path, then: &dyn Fn() -> io::Result<T>) -> io::Result<(u64, T)> {
     let ns = nsfs::open(path, Follow::Yes)?;
     move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
-    Ok(Entered {
-        socket: super::netlink::open()?,
-        inode: ns.inode,
+    Ok((ns.inode, then()?))
+}
+
+/// Runs `then` inside each namespace, on one thread that enters them in turn and then ends
+/// (as [`open_many`] does): what it made there with the namespace's inode, or why that
+/// namespace could not be entered. The calling thread never leaves its own namespace.
+pub fn within_each<T: Send>(
+    paths: &[&Path],
+    then: &(dyn Fn() -> io::Result<T> + Sync),
+) -> Vec<io::Result<(u64, T)>> {
+    std::thread::scope(|s| {
+        s.spawn(|| paths.iter().map(|p| enter_and(p, then)).collect::<Vec<_>>())
+            .join()
+            .unwrap_or_else(|_| {
+                paths
+                    .iter()
+                    .map(|_| Err(io::Error::other("the namespace thread panicked")))
+                    .collect()
+            })
     })
 }
 

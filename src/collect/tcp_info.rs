@@ -69,6 +69,7 @@ fn decode(b: &[u8]) -> Option<TcpInfo> {
         retransmits: b[2],
         probes: b[3],
         backoff: b[4],
+        options: b[5],
         rto_us: u32_at(8)?,
         unacked: u32_at(24)?,
         lost: u32_at(32)?,
@@ -81,6 +82,7 @@ fn decode(b: &[u8]) -> Option<TcpInfo> {
         bytes_acked: u64_at(120),
         bytes_received: u64_at(128),
         segs_out: u32_at(136),
+        segs_in: u32_at(140),
         snd_wnd: u32_at(228),
     })
 }
@@ -126,6 +128,7 @@ mod tests {
     fn every_field_is_read_at_its_kernel_offset() {
         let info = decode(&info_bytes(232)).unwrap();
         assert_eq!((info.retransmits, info.probes, info.backoff), (2, 3, 4));
+        assert_eq!(info.options, 5);
         assert_eq!((info.rto_us, info.unacked, info.lost), (8, 24, 32));
         assert_eq!(
             (
@@ -151,6 +154,7 @@ mod tests {
         assert_eq!(info.bytes_acked, Some(expected(120)));
         assert_eq!(info.bytes_received, Some(expected(128)));
         assert_eq!((info.segs_out, info.snd_wnd), (Some(136), Some(228)));
+        assert_eq!(info.segs_in, Some(140));
     }
 
     #[test]

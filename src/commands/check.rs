@@ -78,8 +78,14 @@ fn judge(
     if crate::collect::injected("panic") {
         panic!("injected by SOCKSCOPE_TEST_FAULT=panic");
     }
-    let started = Instant::now();
     let mut request: Request = job.request.clone();
+    // `--follow` waits its period before the measurement; -t bounds the measurement only.
+    let mut unfollowed = None;
+    if let Some(follow) = &job.follow {
+        unfollowed = super::flows::start(&mut request, follow)?;
+        super::flows::first(&request, follow.first.unwrap_or_default());
+    }
+    let started = Instant::now();
     // The owner walk stops at three quarters of the time: the rest finishes the report with
     // what it found.
     request.plan.walk_deadline = job.timeout.map(|limit| started + limit * 3 / 4);
@@ -99,6 +105,10 @@ fn judge(
     let mut notes = Vec::new();
     if let Some(why) = unusable {
         // Said on stderr too: cron mails it even when the check itself is OK.
+        let _ = writeln!(err, "sockscope: warning: {why}");
+        notes.push(why);
+    }
+    if let Some(why) = unfollowed {
         let _ = writeln!(err, "sockscope: warning: {why}");
         notes.push(why);
     }

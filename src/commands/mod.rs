@@ -3,6 +3,7 @@
 
 pub mod check;
 mod completions;
+mod flows;
 mod list;
 pub mod man;
 #[cfg(feature = "serve")]
@@ -20,7 +21,7 @@ use crate::error::Error;
 pub fn run(invocation: &Invocation, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
     let output = &invocation.output;
     let done = match &invocation.job {
-        Job::Summary(request) => summary::run(request, output, out, err),
+        Job::Summary(job) => summary::run(job, output, out, err),
         Job::List(job) => list::run(job, output, out, err),
         Job::Top(job) => top::run(job, output, out, err),
         Job::Check(job) => return check::run(job, output, out, err),

@@ -15,6 +15,7 @@ use crate::model::{FastMap as HashMap, FastSet as HashSet, StateCounts, TcpState
 use crate::pipeline::{self, Request};
 use crate::render::otlp::Times;
 use crate::render::{self, Format, Style};
+use crate::report::flows::FlowCounters;
 use crate::report::{
     AcceptQueue, Ages, Breakdown, CheckReport, ExporterStats, Notice, OldestCloseWait, Owners,
     PORT_LABELS, PORT_SOCKETS, PROCESS_LABELS, PROCESS_SOCKETS, ScrapeReport, Status,
@@ -25,6 +26,21 @@ use crate::serve::{self, Options};
 
 pub fn run(job: &ServeJob, err: &mut dyn Write) -> Result<(), Error> {
     let listener = serve::bind(job.listen)?;
+    // Events count from the start, not from the first scrape.
+    let mut request = job.request.clone();
+    let mut flows = None;
+    if let Some(follow) = &job.follow {
+        let said = pipeline::follow(&mut request, follow.buffer)?;
+        if let Some(why) = &said {
+            let _ = writeln!(err, "sockscope: warning: {why}");
+        }
+        // A saved copy of /proc has no events: no flow series at all, rather than zeros.
+        if said.is_some() || request.plan.flows.is_some() {
+            let mut counters = FlowCounters::new(job.max_series, job.by_process);
+            counters.not_following = said;
+            flows = Some(counters);
+        }
+    }
     let options = Options {
         read_timeout: job.read_timeout,
         write_timeout: job.write_timeout,
@@ -33,10 +49,11 @@ pub fn run(job: &ServeJob, err: &mut dyn Write) -> Result<(), Error> {
         web: job.web.clone(),
     };
     let mut exporter = Exporter {
-        request: job.request.clone(),
+        request,
         max_series: job.max_series,
         by_process: job.by_process,
         stats: ExporterStats::default(),
+        flows,
     };
     let scraper: Scraper = Box::new(move || exporter.scrape());
     let shared = Arc::new(Shared::new(job.min_interval, scraper));
@@ -94,6 +111,8 @@ struct Exporter {
     max_series: usize,
     by_process: bool,
     stats: ExporterStats,
+    /// The destroy events counted since start (`None` with `--no-flows`).
+    flows: Option<FlowCounters>,
 }
 
 impl Exporter {
@@ -136,6 +155,11 @@ impl Exporter {
                 return Err(e.to_string());
             }
         };
+        if let Some(counters) = &mut self.flows {
+            for (_, window) in &finished.flow_windows {
+                self.stats.series_dropped += counters.add(window);
+            }
+        }
         let port_breakdown = ports.breakdown(self.max_series);
         self.stats.series_dropped += port_breakdown.folded;
         let mut breakdowns = vec![port_breakdown];
@@ -183,6 +207,7 @@ impl Exporter {
             breakdowns,
             close_wait_oldest,
             accept_queues: listeners,
+            flows: self.flows.clone(),
             duration: started.elapsed(),
             stats: self.stats,
             version: env!("CARGO_PKG_VERSION"),

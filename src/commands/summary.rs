@@ -4,18 +4,25 @@
 use std::io::Write;
 
 use super::warn;
-use crate::cli::Output;
+use crate::cli::{Output, SummaryJob};
 use crate::error::Error;
-use crate::pipeline::{self, Request};
+use crate::pipeline;
 use crate::render;
 
 pub fn run(
-    request: &Request,
+    job: &SummaryJob,
     output: &Output,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
-    let finished = pipeline::run(request, &mut |_, _| {})?;
+    let mut request = job.request.clone();
+    if let Some(follow) = &job.follow {
+        if let Some(why) = super::flows::start(&mut request, follow)? {
+            warn(&[why], err);
+        }
+        super::flows::first(&request, follow.first.unwrap_or_default());
+    }
+    let finished = pipeline::run(&request, &mut |_, _| {})?;
     warn(&render::warnings(&finished.report), err);
     if output.format == render::Format::Plain {
         warn(&render::summary::plain_warnings(&finished.report), err);

@@ -11,6 +11,7 @@
 
 pub mod catalog;
 pub mod evidence;
+pub mod flows;
 pub mod observe;
 pub mod ranges;
 pub mod rule;
@@ -46,6 +47,9 @@ pub struct Input<'a> {
     /// What the run read behind the findings (ages, threads, peers), in the pass after the
     /// owners are known; `None` before.
     pub evidence: Option<&'a evidence::EvidenceSet>,
+    /// The namespace's destroy events since the previous run, when they are followed
+    /// (`watch`, `serve`, `--follow`): the rules about rates judge only then.
+    pub flows: Option<flows::Followed<'a>>,
 }
 
 /// What one rule concluded.
@@ -83,6 +87,14 @@ impl Settings {
         rules::ALL
             .iter()
             .filter(|r| r.judges_once() && self.enabled(r.id()))
+            .count()
+    }
+
+    /// How many rules judge the destroy events, when they are followed.
+    pub fn followed_rules_enabled(&self) -> usize {
+        rules::ALL
+            .iter()
+            .filter(|r| r.judges_followed() && self.enabled(r.id()))
             .count()
     }
 }
@@ -192,6 +204,7 @@ mod tests {
             owners: None,
             processes: Processes::Pending,
             evidence: None,
+            flows: None,
         };
         let d = diagnose(&s, &Settings::default());
         assert!(d.findings.is_empty(), "{:?}", d.findings);

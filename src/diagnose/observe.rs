@@ -57,6 +57,8 @@ pub struct PortUse {
     /// TIME_WAIT mini-sockets older than a second: with `tcp_tw_reuse` (1, or 2 toward
     /// loopback) connect() takes their port over (`tcp_twsk_unique`), so they leave it free.
     pub time_wait_reusable: u64,
+    /// Every TIME_WAIT mini-socket toward it: this host closed those connections first.
+    pub time_wait: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -200,6 +202,9 @@ impl Observations {
                 .entry((s.local.ip(), s.remote.ip(), s.remote.port()))
                 .or_default();
             e.held += 1;
+            if s.kind == SocketKind::TimeWait && s.state == TcpState::TimeWait {
+                e.time_wait += 1;
+            }
             let left = TIME_WAIT_SECS.saturating_sub(REUSE_AFTER_SECS) * self.clock_ticks;
             if s.kind == SocketKind::TimeWait
                 && s.state == TcpState::TimeWait

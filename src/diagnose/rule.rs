@@ -66,6 +66,10 @@ impl Reads {
 pub enum Judge<T: 'static> {
     /// One collection: every command that diagnoses.
     Once(fn(&Input, &T) -> Outcome),
+    /// One collection and the destroy events since the previous run: only when they are
+    /// followed (`watch`, `serve`, `--follow`); otherwise the rule does not run, and is not
+    /// counted among the checks.
+    Followed(fn(&Input, &T) -> Outcome),
     /// The sockets remembered across runs (`check --state-file`, `serve`, `watch`), whenever
     /// there is a previous run.
     Remembered(fn(&Runs) -> Outcome),
@@ -107,6 +111,9 @@ pub trait Rule: Sync {
     fn reads(&self) -> Reads;
     /// Whether it judges one collection (and counts among the checks a summary ran).
     fn judges_once(&self) -> bool;
+    /// Whether it judges the destroy events (and counts among the checks when they are
+    /// followed).
+    fn judges_followed(&self) -> bool;
     /// Judges one collection; `None` for a rule that does not.
     fn judge_once(&self, input: &Input, thresholds: &Thresholds) -> Option<Outcome>;
     /// Judges the sockets remembered across runs; `None` for a rule that does not.
@@ -130,6 +137,7 @@ pub trait Rule: Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Judged {
     Once,
+    Followed,
     Remembered,
     Interval,
     Ranges,
@@ -165,9 +173,16 @@ where
         matches!(self.judge, Judge::Once(_))
     }
 
+    fn judges_followed(&self) -> bool {
+        matches!(self.judge, Judge::Followed(_))
+    }
+
     fn judge_once(&self, input: &Input, thresholds: &Thresholds) -> Option<Outcome> {
         match self.judge {
             Judge::Once(judge) => Some(judge(input, self.thresholds(thresholds))),
+            Judge::Followed(judge) if input.flows.is_some() => {
+                Some(judge(input, self.thresholds(thresholds)))
+            }
             _ => None,
         }
     }
@@ -206,6 +221,7 @@ where
     fn judged(&self) -> Judged {
         match self.judge {
             Judge::Once(_) => Judged::Once,
+            Judge::Followed(_) => Judged::Followed,
             Judge::Remembered(_) => Judged::Remembered,
             Judge::Interval(_) => Judged::Interval,
             Judge::Ranges => Judged::Ranges,

@@ -10,9 +10,7 @@ mod table;
 mod tcp_info;
 
 pub use call::Call;
-#[cfg(test)]
-pub use context::Sysctls;
-pub use context::{KernelContext, LocalPorts, Sockstat};
+pub use context::{KernelContext, LocalPorts, Sockstat, Sysctls};
 pub use counts::{StateCounts, Tally};
 pub use state_set::{SELECTORS, StateSelector, StateSet};
 pub use table::{SocketTable, SortFields, sort_renumbering};

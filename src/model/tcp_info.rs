@@ -12,6 +12,9 @@ pub struct TcpInfo {
     pub probes: u8,
     /// `tcpi_backoff`: how often the RTO has doubled (a SYN_SENT socket's SYN resends).
     pub backoff: u8,
+    /// `tcpi_options`: the options the handshake negotiated (timestamps, SACK, window
+    /// scaling, ECN); 0 for a connect that never got an answer.
+    pub options: u8,
     /// `tcpi_rto`, µs.
     pub rto_us: u32,
     /// `tcpi_unacked`: segments sent and not yet acknowledged (data outstanding).
@@ -33,6 +36,8 @@ pub struct TcpInfo {
     pub total_retrans: u32,
     /// `tcpi_segs_out` (4.2): segments sent, retransmissions included.
     pub segs_out: Option<u32>,
+    /// `tcpi_segs_in` (4.2): segments received.
+    pub segs_in: Option<u32>,
     /// `tcpi_bytes_acked` (4.1).
     pub bytes_acked: Option<u64>,
     /// `tcpi_bytes_received` (4.1).

@@ -57,6 +57,7 @@ pub(super) fn assemble(
             checks: c,
             collection: part.collection,
             sweep: None,
+            flows: None,
         };
         return Assembled {
             report,
@@ -95,6 +96,7 @@ pub(super) fn assemble(
                 checks: checks(None),
                 collection: part.collection,
                 sweep: None,
+                flows: None,
             },
         });
     }
@@ -109,6 +111,7 @@ pub(super) fn assemble(
         checks: all_checks,
         collection,
         sweep: Some(Box::new(sweep)),
+        flows: None,
     };
     Assembled {
         report,

@@ -89,6 +89,7 @@ pub(super) fn finish(request: &Request, assembled: Assembled, place: &Place) -> 
         walk: None,
         ages: Vec::new(),
         local_ports: None,
+        flow_windows: Vec::new(),
     }
 }
 

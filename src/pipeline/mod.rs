@@ -11,12 +11,13 @@
 mod assemble;
 mod evidence;
 mod finish;
+mod flows;
 mod pass;
 mod request;
 mod targets;
 mod walk;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use crate::alert::state::Saved;
@@ -25,6 +26,7 @@ use crate::diagnose::{self, steps::Place};
 use crate::error::Error;
 use crate::model::{KernelContext, LocalPorts, Socket};
 use crate::report::{Attribution, NetnsLabel, Owners, SummaryReport, Unopened};
+pub use flows::follow;
 use pass::{Part, Run};
 pub use request::{History, OwnerPlan, Plan, Request, Scope};
 pub use targets::Namespaces;
@@ -60,6 +62,9 @@ pub struct Finished {
     /// With [`Plan::ephemeral`]: which local ports are ephemeral, when every namespace read
     /// has the same port range (the listeners of all of them count).
     pub local_ports: Option<LocalPorts>,
+    /// Each followed namespace's destroy events since the previous run (its name in a
+    /// sweep), for what counts them across runs (`serve`'s counters).
+    pub flow_windows: Vec<(Option<String>, crate::report::flows::Window)>,
 }
 
 /// Runs the request: every socket of the scope once, each matching one handed to `each`.
@@ -95,7 +100,19 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
             .as_ref()
             .and_then(|_| read_boot_id(scope.source.root())),
     };
-    let (mut parts, sweep) = read_namespaces(&run, each)?;
+    let (drawn, mut windows) = match &plan.flows {
+        Some(f) => {
+            let (drawn, windows) = flows::drain(f);
+            (Some(drawn), windows)
+        }
+        None => (None, HashMap::new()),
+    };
+    let ended = drawn.as_ref().map_or(collected_at, |d| d.ended);
+    let (mut parts, sweep, spots) = read_namespaces(&run, each, &mut windows, ended)?;
+    if let Some(f) = &plan.flows {
+        f.follower.follow(&spots);
+        flows::keep_only(f, &scope.filter);
+    }
     // The one namespace asked for by name was not read: that is no count of zero.
     if let (Namespaces::One(_), [], [unread, ..]) =
         (&scope.namespaces, &parts[..], &sweep.unopened[..])
@@ -126,6 +143,10 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
     };
     // Not taken: nothing needed owners; stop the walk beside now.
     drop(beside);
+    // A walk for every connection's owners: the next destroy events are joined to them.
+    if let (Some(f), Some(found), OwnerPlan::Also(_)) = (&plan.flows, &owners, plan.owners) {
+        flows::hand_over(f, found);
+    }
 
     let mut named = HashSet::new();
     if let Some(found) = owners.as_ref().filter(|_| plan.diagnose) {
@@ -171,8 +192,20 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
         .filter(|_| !wanted.is_empty())
         .map(|found| Attribution::of_inodes(named, found));
     let local_ports = local_ports(&parts);
+    let taken = flows::take(&mut parts, scope.namespaces.sweeps());
     let assembled = assemble::assemble(request, parts, sweep, attribution, collected_at);
     let mut finished = finish::finish(request, assembled, &place);
+    if let Some(drawn) = &drawn {
+        let report = flows::report(drawn, &taken, collected_at);
+        if drawn.denied.is_none() {
+            finished.report.checks.rules += request.config.settings.followed_rules_enabled();
+        }
+        finished.report.flows = Some(Box::new(report));
+        finished.flow_windows = taken
+            .into_iter()
+            .map(|t| (t.netns, t.drain.window))
+            .collect();
+    }
     if !extra.is_empty() {
         finished.owners = owners;
     }
@@ -196,20 +229,58 @@ fn local_ports(parts: &[Part]) -> Option<LocalPorts> {
     all
 }
 
-/// Every namespace of the scope, read and judged without owners; a namespace of a sweep that
-/// cannot be read is counted as unopened, with why.
-fn read_namespaces(run: &Run, each: Each) -> Result<(Vec<Part>, crate::report::Sweep), Error> {
+/// The namespaces a request reads, as the destroy-event follower follows them: what a command
+/// that follows starts with, before its first run (later runs hand over what they read).
+pub fn spots(request: &Request) -> Result<Vec<crate::collect::follow::Spot>, Error> {
+    let (targets, _) = targets::resolve(&request.scope)?;
+    Ok(targets
+        .iter()
+        .filter_map(|(label, source)| flows::spot(label.as_ref(), source))
+        .collect())
+}
+
+/// Every namespace of the scope, read and judged without owners (each with its window of
+/// destroy events, taken from `windows`, when they are followed); a namespace of a sweep that
+/// cannot be read is counted as unopened, with why. Also the namespaces read, to follow.
+fn read_namespaces(
+    run: &Run,
+    each: Each,
+    windows: &mut HashMap<u64, crate::collect::follow::Drain>,
+    ended: SystemTime,
+) -> Result<
+    (
+        Vec<Part>,
+        crate::report::Sweep,
+        Vec<crate::collect::follow::Spot>,
+    ),
+    Error,
+> {
     let (mut targets, mut sweep) = targets::resolve(&run.request.scope)?;
     let mut parts = Vec::with_capacity(targets.len());
+    let mut spots = Vec::new();
+    let follows = run.request.plan.flows.is_some();
     for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
         targets::open_sockets(chunk);
         for (label, source) in chunk {
             // The two-run rules remember one namespace: the first (the host's, or the chosen).
             let compares = parts.is_empty();
-            let passed = run.first(source, label.take(), compares, &mut *each);
+            let spot = follows
+                .then(|| flows::spot(label.as_ref(), source))
+                .flatten();
+            let flow = spot
+                .as_ref()
+                .and_then(|s| windows.remove(&s.inode))
+                .map(|d| {
+                    let secs = flows::seconds(&d, ended);
+                    (d, secs)
+                });
+            let passed = run.first(source, label.take(), compares, &mut *each, flow);
             source.set_socket(None);
             match passed.map_err(|failed| *failed) {
-                Ok(part) => parts.push(part),
+                Ok(part) => {
+                    spots.extend(spot);
+                    parts.push(part);
+                }
                 Err((Some(label), e)) => sweep.unopened.push(Unopened {
                     label,
                     why: e.to_string(),
@@ -218,5 +289,5 @@ fn read_namespaces(run: &Run, each: Each) -> Result<(Vec<Part>, crate::report::S
             }
         }
     }
-    Ok((parts, sweep))
+    Ok((parts, sweep, spots))
 }

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::{Each, Request, targets};
 use crate::alert::history::{self, Comparison, Current};
 use crate::collect::context::read_context;
+use crate::collect::follow::Drain;
 use crate::collect::{self, Source};
 use crate::diagnose::evidence::EvidenceSet;
 use crate::diagnose::observe::{Limits, Observations};
@@ -44,6 +45,21 @@ pub(super) struct Part {
     pub evidence: Option<EvidenceSet>,
     /// With [`super::Plan::ephemeral`], where the port range could be read.
     pub local_ports: Option<LocalPorts>,
+    /// Its destroy events since the previous run, and the window's length in seconds, when
+    /// they are followed.
+    pub flow: Option<(Drain, f64)>,
+}
+
+impl Part {
+    /// Its window of destroy events as its rules see it, when they are followed.
+    pub fn followed(&self) -> Option<crate::diagnose::flows::Followed<'_>> {
+        let (d, secs) = self.flow.as_ref()?;
+        Some(crate::diagnose::flows::Followed {
+            window: &d.window,
+            secs: *secs,
+            sysctls: &d.sysctls,
+        })
+    }
 }
 
 impl Run<'_> {
@@ -55,6 +71,7 @@ impl Run<'_> {
         label: Option<NetnsLabel>,
         compares: bool,
         each: Each,
+        flow: Option<(Drain, f64)>,
     ) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
         let request = self.request;
         let plan = &request.plan;
@@ -67,11 +84,14 @@ impl Run<'_> {
                 read_context(source.root(), &source.net_dir(), other)
             }
         };
-        let context = if plan.diagnose {
+        let mut context = if plan.diagnose {
             read()
         } else {
             KernelContext::default()
         };
+        if let Some((d, _)) = &flow {
+            fill_port_sysctls(&mut context, &d.sysctls);
+        }
         let mut local_ports = plan
             .ephemeral
             .then(|| match context.sysctl.ip_local_port_range {
@@ -135,6 +155,7 @@ impl Run<'_> {
             extra,
             evidence: None,
             local_ports,
+            flow,
         };
         if plan.diagnose {
             self.judge(&mut part, compares, None);
@@ -165,6 +186,7 @@ impl Run<'_> {
                 (false, Some(_)) => Processes::LookedUp,
             },
             evidence: part.evidence.as_ref(),
+            flows: part.followed(),
         };
         part.verdict = diagnose::diagnose(&input, settings);
         part.compared = request.plan.history.as_ref().filter(|_| compares).map(|h| {
@@ -193,6 +215,19 @@ impl Run<'_> {
                 owners,
             )
         });
+    }
+}
+
+/// The port sysctls of another namespace cannot be read from here (`/proc/sys` shows this
+/// process's own); the follower read them from inside it. Only what is missing is filled.
+fn fill_port_sysctls(ctx: &mut KernelContext, inside: &crate::model::Sysctls) {
+    let s = &mut ctx.sysctl;
+    if s.ip_local_port_range.is_none() {
+        s.ip_local_port_range = inside.ip_local_port_range;
+        s.ip_local_reserved_ports = inside.ip_local_reserved_ports.clone();
+    }
+    if s.tcp_tw_reuse.is_none() {
+        s.tcp_tw_reuse = inside.tcp_tw_reuse;
     }
 }
 

@@ -60,6 +60,9 @@ pub struct Plan {
     /// The findings' owner walk takes no process after this (`check --timeout`), and says how
     /// many it did not look at: fewer culprits named rather than no report.
     pub walk_deadline: Option<Instant>,
+    /// Follow the kernel's destroy events between runs (`watch`, `serve`, `--follow`): the
+    /// follower the command keeps.
+    pub flows: Option<super::flows::Flows>,
 }
 
 /// Which sockets' owners a run looks up. Each run walks `/proc/*/fd` at most once.

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use super::finding_view::FindingView;
+use super::flows_json::FlowsView;
 use super::json::{
     BothFamilies, CollectionView, Families, NamespaceView, States, summary_collection, timestamp,
     views,
@@ -41,6 +42,9 @@ pub(crate) struct Document<'a> {
     /// `--all-netns`, `--netns`: every namespace on its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     namespaces: Option<Vec<NamespaceView<'a>>>,
+    /// Connections over time from the kernel's destroy events (`watch`, `--follow`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flows: Option<FlowsView<'a>>,
 }
 
 /// Signed changes of all eleven states, in the order [`States`] writes them.
@@ -78,6 +82,7 @@ pub(crate) fn document<'a>(
         collection: summary_collection(report),
         delta: None,
         namespaces: report.sweep.as_deref().map(views),
+        flows: report.flows.as_deref().map(super::flows_json::view),
     }
 }
 

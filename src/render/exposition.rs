@@ -14,6 +14,9 @@ pub enum Kind {
     Gauge,
     /// The sample name ends in `_total`.
     Counter,
+    /// Buckets (`_bucket{le}`, cumulative, `+Inf` last), `_sum` and `_count`.
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
+    Histogram,
     /// Constant 1 with the information in labels; the sample name ends in `_info`.
     // Only `serve` writes one (sockscope_build_info).
     #[cfg_attr(not(feature = "serve"), allow(dead_code))]
@@ -50,6 +53,7 @@ impl<'a> Exposition<'a> {
     pub fn family(&mut self, name: &str, kind: Kind, help: &str) -> io::Result<()> {
         let (family, word) = match (self.openmetrics, kind) {
             (_, Kind::Gauge) => (name, "gauge"),
+            (_, Kind::Histogram) => (name, "histogram"),
             (false, Kind::Counter) => (name, "counter"),
             (false, Kind::Info) => (name, "gauge"),
             (true, Kind::Counter) => (name.strip_suffix("_total").unwrap_or(name), "counter"),

@@ -15,6 +15,7 @@ mod finding_view;
 mod findings;
 #[cfg(all(test, feature = "serve"))]
 mod fleet;
+mod flows_json;
 mod json;
 pub mod list;
 #[cfg(feature = "serve")]
@@ -25,6 +26,8 @@ mod proof;
 pub mod record;
 #[cfg(feature = "serve")]
 pub mod scrape;
+#[cfg(feature = "serve")]
+mod scrape_flows;
 pub mod summary;
 mod sweep;
 pub mod top;

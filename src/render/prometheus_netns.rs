@@ -163,6 +163,7 @@ mod tests {
                     ..Default::default()
                 },
                 sweep: None,
+                flows: None,
             },
         }
     }

@@ -1,5 +1,6 @@
 //! A `watch` refresh when not on a terminal: one record per line for logs and `tee`. Plain:
-//! `2026-11-29T23:55:11.250Z total=600(+4) LISTEN=2 ESTABLISHED=400(+2) CLOSE_WAIT=66(+2)`; JSON:
+//! `2026-11-29T23:55:11.250Z total=600(+4) LISTEN=2 ESTABLISHED=400(+2) CLOSE_WAIT=66(+2)`, then
+//! while destroy events are followed `closed=149.1/s failed=0.0/s lifetime_median_ms=4`; JSON:
 //! the summary's document on one line, plus `delta`.
 
 use std::io::{self, Write};
@@ -55,6 +56,19 @@ fn plain(record: &Record, out: &mut dyn Write) -> io::Result<()> {
     let unknown_before = previous.map(StateCounts::unknown_total);
     if unknown > 0 || unknown_before.is_some_and(|b| b > 0) {
         fields.push(format!("UNKNOWN={}", count(unknown, unknown_before)));
+    }
+    if let Some(f) = report.flows.as_deref()
+        && matches!(f.following, crate::report::flows::Following::Yes { .. })
+    {
+        let t = &f.totals;
+        fields.push(format!("closed={:.1}/s", t.closed_per_s));
+        fields.push(format!("failed={:.1}/s", t.failed_per_s));
+        if let Some(ms) = t.median_ms {
+            fields.push(format!("lifetime_median_ms={ms:.0}"));
+        }
+        if t.lost > 0 {
+            fields.push(format!("lost={}", t.lost));
+        }
     }
     if !report.findings.is_empty() {
         let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();

@@ -137,6 +137,9 @@ fn metrics(scrape: &ScrapeReport, format: Format, out: &mut dyn Write) -> io::Re
             u32::from(high.saturating_sub(low)) + 1,
         )?;
     }
+    if let Some(flows) = &scrape.flows {
+        super::scrape_flows::families(flows, &mut e)?;
+    }
     health(&mut e, true)?;
     family(&mut e, "sockscope_scrape_duration_seconds", Kind::Gauge)?;
     e.sample(
@@ -234,6 +237,7 @@ pub(crate) fn example() -> ScrapeReport {
             ..Default::default()
         },
         sweep: None,
+        flows: None,
     };
     let breakdown = |name, labels| Breakdown {
         name,
@@ -260,6 +264,7 @@ pub(crate) fn example() -> ScrapeReport {
         ],
         close_wait_oldest: Vec::new(),
         accept_queues: Vec::new(),
+        flows: Some(crate::report::flows::FlowCounters::new(0, true)),
         duration: Default::default(),
         stats: Default::default(),
         version: "",

@@ -191,6 +191,7 @@ mod tests {
                 ..Default::default()
             },
             sweep: None,
+            flows: None,
         }
     }
 

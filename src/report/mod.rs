@@ -7,6 +7,7 @@ mod check;
 mod collection;
 mod evidence;
 mod finding;
+pub mod flows;
 mod list;
 mod namespace;
 mod proof;
@@ -54,6 +55,9 @@ pub struct SummaryReport {
     /// Every namespace on its own (`--all-netns`, `--netns`); `None` for one namespace read
     /// the classic way.
     pub sweep: Option<Box<Sweep>>,
+    /// Connections over time from the kernel's destroy events, when they are followed
+    /// (`watch`, `serve`, `--follow`).
+    pub flows: Option<Box<flows::FlowReport>>,
 }
 
 /// How the rules ran: what they could not check, and how far owners were found.

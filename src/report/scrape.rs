@@ -97,6 +97,8 @@ pub struct ScrapeReport {
     pub close_wait_oldest: Vec<OldestCloseWait>,
     /// The fullest listeners first, at most as many as the breakdowns keep.
     pub accept_queues: Vec<AcceptQueue>,
+    /// Connections over time, counted since the exporter started (`None` with `--no-flows`).
+    pub flows: Option<crate::report::flows::FlowCounters>,
     /// The whole scrape: collection, rules, owners.
     pub duration: Duration,
     pub stats: ExporterStats,

@@ -102,6 +102,11 @@ pub struct WatchView {
     /// The grouping by container exists: the namespace sweep is on.
     pub containers: bool,
     pub color: bool,
+    /// Connections closed per second at each refresh (tenths), oldest first, while destroy
+    /// events are followed.
+    pub flow_history: VecDeque<u64>,
+    /// The flows panel shows its top destinations and processes (`l`).
+    pub flows_expanded: bool,
 }
 
 #[cfg(feature = "tui")]
@@ -123,6 +128,8 @@ impl WatchView {
             message: None,
             containers: false,
             color,
+            flow_history: VecDeque::new(),
+            flows_expanded: false,
         }
     }
 
@@ -136,6 +143,13 @@ impl WatchView {
                 if series.len() > HISTORY_POINTS {
                     series.pop_front();
                 }
+            }
+        }
+        if let Some(f) = &refresh.report.flows {
+            self.flow_history
+                .push_back((f.totals.closed_per_s * 10.0).round() as u64);
+            if self.flow_history.len() > HISTORY_POINTS {
+                self.flow_history.pop_front();
             }
         }
         self.previous = self.latest.as_ref().map(|r| r.report.tally.both());
@@ -152,6 +166,7 @@ impl WatchView {
     /// Forgets the counts (a new filter makes them incomparable).
     pub fn reset_history(&mut self) {
         self.history = Default::default();
+        self.flow_history.clear();
         self.start = None;
         self.previous = None;
         self.latest = None;

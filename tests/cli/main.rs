@@ -10,6 +10,7 @@ mod diagnostics;
 mod docs;
 mod evidence;
 mod evidence_words;
+mod flows;
 mod golden;
 mod hostile;
 mod live;

@@ -42,7 +42,7 @@ fn ip(args: &[&str]) -> bool {
 }
 
 /// Makes a namespace with loopback up, or says why not.
-fn make(name: &str) -> Result<(), String> {
+pub(crate) fn make(name: &str) -> Result<(), String> {
     if !is_root() {
         return Err("needs root (ip netns add)".into());
     }

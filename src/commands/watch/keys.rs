@@ -99,6 +99,10 @@ pub fn handle(key: KeyEvent, view: &mut WatchView, processes: bool) -> Action {
             view.all_states = !view.all_states;
             Action::Redraw
         }
+        KeyCode::Char('l') => {
+            view.flows_expanded = !view.flows_expanded;
+            Action::Redraw
+        }
         KeyCode::Char('+' | '=') => {
             view.interval = step_interval(view.interval, true);
             Action::Redraw

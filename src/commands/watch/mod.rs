@@ -27,14 +27,20 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let mut session = Session::new(job.request.clone());
+    let mut request = job.request.clone();
+    let unfollowed = match &job.follow {
+        Some(follow) => super::flows::start(&mut request, follow)?,
+        None => None,
+    };
+    let mut session = Session::new(request);
     if !job.screen {
+        super::warn(unfollowed.as_slice(), err);
         return stream::run(&mut session, output, job.interval, job.count, out, err).map(|()| 0);
     }
     #[cfg(not(feature = "tui"))]
     return Err(Error::Usage("this sockscope has no live screen".into()));
     #[cfg(feature = "tui")]
-    screen(&mut session, job, output, out)
+    screen(&mut session, job, output, out, unfollowed)
 }
 
 /// The live screen.
@@ -44,6 +50,7 @@ fn screen(
     job: &WatchJob,
     output: &Output,
     out: &mut dyn Write,
+    unfollowed: Option<String>,
 ) -> Result<u8, Error> {
     let by = if session.looks_up_processes() {
         GroupKey::Process
@@ -53,6 +60,7 @@ fn screen(
     let mut view = WatchView::new(job.interval, by, !output.terminal.no_color);
     view.all_states = job.all_states;
     view.containers = session.sweeps();
+    view.message = unfollowed;
     tui::run(session, &mut view, job.count, out)
 }
 

@@ -21,6 +21,16 @@ use crate::report::{Attribution, GroupKey, KeyValue, Owners};
 /// How many culprits the panel keeps (more than any screen shows).
 const CULPRIT_ROWS: usize = 20;
 
+/// The states whose sockets can be destroyed later with an owner to name: the connections
+/// and the listeners (TIME_WAIT and request mini-sockets have no inode).
+fn followed_states() -> StateSet {
+    StateSet::ALL.without(StateSet::of(&[
+        TcpState::TimeWait,
+        TcpState::SynRecv,
+        TcpState::Close,
+    ]))
+}
+
 /// What the culprit panel asks of a refresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Panel {
@@ -73,9 +83,22 @@ impl Session {
         let mut kept: Vec<(Option<KeyValue>, Socket)> = Vec::new();
         let mut last: Option<(u64, KeyValue)> = None;
         // Grouping by process: the panel's owners come from the findings' walk, one per refresh.
-        self.request.plan.owners = match panel {
-            Some(p) if p.by == GroupKey::Process => OwnerPlan::Also(StateSet::one(p.state)),
-            _ => OwnerPlan::Findings,
+        // Following destroy events: every connection's owners, in the same walk, so the next
+        // refresh's closes are joined to their processes.
+        let follows = self.request.plan.flows.is_some() && !self.request.scope.no_processes;
+        let panel_states = match panel {
+            Some(p) if p.by == GroupKey::Process => StateSet::one(p.state),
+            _ => StateSet::EMPTY,
+        };
+        let owned = if follows {
+            panel_states.union(followed_states())
+        } else {
+            panel_states
+        };
+        self.request.plan.owners = if owned.is_empty() {
+            OwnerPlan::Findings
+        } else {
+            OwnerPlan::Also(owned)
         };
         let finished = pipeline::run(&self.request, &mut |label, s| {
             if Some(s.state) != wanted {

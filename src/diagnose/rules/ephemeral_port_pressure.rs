@@ -8,10 +8,12 @@ use serde::Serialize;
 use super::culprits::TOP_CULPRITS;
 use super::words::{pct, percent, strings};
 use super::{by_ratio, missing};
+use crate::diagnose::flows;
 use crate::diagnose::observe::PortUse;
 use crate::diagnose::rule::{Judge, Reads, RuleDef};
 use crate::diagnose::thresholds::Ratio;
 use crate::diagnose::{Input, Outcome};
+use crate::report::flows::Outlook;
 use crate::report::{Culprit, Facts, Finding, Severity};
 
 pub static RULE: RuleDef<Ratio> = RuleDef {
@@ -72,22 +74,57 @@ fn judge(s: &Input, th: &Ratio) -> Outcome {
             p.held
         }
     };
-    let mut hot: Vec<(&Destination, PortUse, u64, Severity)> = s
+    // At the rate the destroy events measure, what each destination will hold once a
+    // TIME_WAIT period has passed (only while they are followed).
+    let forecasts = s
+        .flows
+        .map(|f| flows::forecasts(&f, s.obs, None))
+        .unwrap_or_default();
+    let forecast_of = |(_, remote, port): &Destination| {
+        forecasts
+            .iter()
+            .find(|f| f.destination.ip() == *remote && f.destination.port() == *port)
+    };
+    let mut hot: Vec<(Destination, PortUse, u64, Severity)> = s
         .obs
         .destinations
         .iter()
         .filter_map(|(k, p)| {
             let n = in_use(k, p);
-            by_ratio(n, usable, th).map(|sev| (k, *p, n, sev))
+            let now = by_ratio(n, usable, th);
+            let ahead = forecast_of(k).and_then(|f| by_ratio(f.steady_ports, f.usable, th));
+            now.max(ahead).map(|sev| (*k, *p, n, sev))
         })
         .collect();
+    // A destination not yet holding ports (the first connections of a storm) can still be
+    // headed for exhaustion.
+    for f in &forecasts {
+        let key = (f.local, f.destination.ip(), f.destination.port());
+        if !s.obs.destinations.contains_key(&key)
+            && let Some(sev) = by_ratio(f.steady_ports, f.usable, th)
+        {
+            hot.push((key, PortUse::default(), 0, sev));
+        }
+    }
     if hot.is_empty() {
         return Outcome::Quiet;
     }
-    hot.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(b.0)));
+    let pressure = |h: &(Destination, PortUse, u64, Severity)| {
+        h.2.max(forecast_of(&h.0).map_or(0, |f| f.steady_ports))
+    };
+    hot.sort_by(|a, b| pressure(b).cmp(&pressure(a)).then_with(|| a.0.cmp(&b.0)));
     let sev = hot.iter().map(|h| h.3).max().unwrap_or(Severity::Warning);
     let (key, ports, n, _) = hot[0];
-    let (local, remote, port) = key;
+    let (local, remote, port) = &key;
+    let rate = forecast_of(&key).map(|f| RateFacts {
+        closed_per_second: f.closed_per_s,
+        steady_ports: f.steady_ports,
+        this_host_closes_first: f.closes_first,
+        runs_out_in_seconds: match f.outlook {
+            Outlook::RunsOut { in_s } => Some(in_s),
+            Outlook::Fine { .. } => None,
+        },
+    });
     let dst = std::net::SocketAddr::new(*remote, *port);
     let facts = EphemeralFacts {
         destination: dst,
@@ -95,7 +132,7 @@ fn judge(s: &Input, th: &Ratio) -> Outcome {
         ports_in_use: n,
         ports_held: ports.held,
         time_wait_reusable: ports.time_wait_reusable,
-        time_wait_reuse: match (tw_reuse, reuses(key)) {
+        time_wait_reuse: match (tw_reuse, reuses(&key)) {
             (Some(setting), true) => Reuse::TakenOver {
                 setting,
                 ports: ports.time_wait_reusable,
@@ -109,6 +146,7 @@ fn judge(s: &Input, th: &Ratio) -> Outcome {
         reserved_in_range: reserved,
         tcp_tw_reuse: tw_reuse,
         thresholds: *th,
+        rate,
         more_destinations: hot.len() - 1,
     };
     Outcome::Fired(
@@ -151,9 +189,25 @@ pub struct EphemeralFacts {
     pub reserved_in_range: u64,
     pub tcp_tw_reuse: Option<u64>,
     pub thresholds: Ratio,
+    /// The rate the destroy events measured toward it, and where it leads (only while they
+    /// are followed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateFacts>,
     /// Other destinations past the threshold.
     #[serde(skip)]
     pub more_destinations: usize,
+}
+
+/// Connections closed toward the destination per second, and the ports they will hold.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RateFacts {
+    pub closed_per_second: f64,
+    /// Ports held once the rate has lasted 60 s (a TIME_WAIT period).
+    pub steady_ports: u64,
+    /// This host holds TIME_WAIT sockets toward it: it closes first, and keeps the ports.
+    pub this_host_closes_first: bool,
+    /// At this rate no port is left in about this long.
+    pub runs_out_in_seconds: Option<f64>,
 }
 
 /// How TIME_WAIT ports were counted, given net.ipv4.tcp_tw_reuse; written as a sentence in the
@@ -190,6 +244,26 @@ impl Reuse {
     }
 }
 
+impl RateFacts {
+    fn text(&self, usable: u64) -> String {
+        let rate = self.closed_per_second;
+        let held = if self.this_host_closes_first {
+            "this host closes first, so each port stays in TIME_WAIT for 60 s"
+        } else {
+            "the peer closes first, so this host keeps no TIME_WAIT toward it"
+        };
+        let outlook = match self.runs_out_in_seconds {
+            Some(s) if s < 1.0 => "no port is left already".to_string(),
+            Some(s) => format!("at this rate none is left in about {s:.0} s"),
+            None => format!("that fits ({})", percent(self.steady_ports, usable)),
+        };
+        format!(
+            "Connections to it close at {rate:.1}/s (destroy events) and {held}: {} ports once that has lasted a minute, {outlook}.",
+            self.steady_ports
+        )
+    }
+}
+
 impl Serialize for Reuse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.text())
@@ -198,7 +272,18 @@ impl Serialize for Reuse {
 
 impl Facts for EphemeralFacts {
     fn title(&self) -> String {
-        format!("Local ports toward {} running out", self.destination)
+        match &self.rate {
+            Some(r)
+                if self.ports_in_use * 2 < self.usable_ports
+                    && r.steady_ports >= self.ports_in_use =>
+            {
+                format!(
+                    "Local ports toward {} will run out at {:.0} closes per second",
+                    self.destination, r.closed_per_second
+                )
+            }
+            _ => format!("Local ports toward {} running out", self.destination),
+        }
     }
 
     fn summary(&self) -> String {
@@ -217,6 +302,10 @@ impl Facts for EphemeralFacts {
             },
             self.time_wait_reuse.text(),
         );
+        if let Some(r) = &self.rate {
+            summary.push(' ');
+            summary.push_str(&r.text(self.usable_ports));
+        }
         if self.more_destinations > 0 {
             summary.push_str(&format!(
                 " {} more destinations are above the threshold.",

@@ -11,6 +11,7 @@ pub mod close_wait_excess;
 pub mod close_wait_growing;
 pub mod close_wait_stuck;
 pub mod closing_excess;
+pub mod connect_failures;
 pub mod conntrack_near_limit;
 pub mod counter_rose;
 pub mod culprits;
@@ -76,6 +77,7 @@ pub static ALL: &[&dyn Rule] = &[
     &close_wait_stuck::RULE,
     &fin_wait2_stuck::RULE,
     &accept_queue_stalled::RULE,
+    &connect_failures::RULE,
     &state_count::RULE,
 ];
 

@@ -42,10 +42,38 @@ pub fn judge(rule: &dyn Rule, ctx: &KernelContext, sockets: &[Socket]) -> Outcom
         owners: None,
         processes: Processes::Skipped,
         evidence: None,
+        flows: None,
     };
     match rule.judge_once(&input, &Thresholds::default()) {
         Some(outcome) => outcome,
         None => panic!("{} does not judge one collection", rule.id()),
+    }
+}
+
+/// Runs the `rule` that judges destroy events over `window` (of `secs`), on an empty table
+/// and the stock context's port sysctls.
+pub fn judge_followed(
+    rule: &dyn Rule,
+    window: &crate::report::flows::Window,
+    secs: f64,
+) -> Outcome {
+    let ctx = ctx();
+    let obs = observe(&ctx, &[]);
+    let input = Input {
+        obs: &obs,
+        ctx: &ctx,
+        owners: None,
+        processes: Processes::Skipped,
+        evidence: None,
+        flows: Some(crate::diagnose::flows::Followed {
+            window,
+            secs,
+            sysctls: &ctx.sysctl,
+        }),
+    };
+    match rule.judge_once(&input, &Thresholds::default()) {
+        Some(outcome) => outcome,
+        None => panic!("{} does not judge destroy events", rule.id()),
     }
 }
 

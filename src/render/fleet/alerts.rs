@@ -115,6 +115,8 @@ pub fn exporter_alerts() -> Vec<Alert> {
     let up = series::family("sockscope_up");
     let dropped = series::family("sockscope_series_dropped_total");
     let port = series::family("sockscope_port_sockets");
+    let failures = series::family("sockscope_connect_failures_total");
+    let lost = series::family("sockscope_events_lost_total");
     vec![
         Alert {
             name: "SockscopeDown".into(),
@@ -160,6 +162,50 @@ pub fn exporter_alerts() -> Vec<Alert> {
                 quiet_at: 4,
                 firing_at: 10,
                 over_at: None,
+                labels: vec![("job", "sockscope".into()), ("severity", "info".into())],
+            },
+        },
+        Alert {
+            name: "SockscopeConnectFailures".into(),
+            expr: format!("sum by (instance) (rate({failures}[5m])) > 1"),
+            hold: "5m",
+            labels: vec![("severity", "warning".into())],
+            annotations: vec![
+                ("summary", "{{ $labels.instance }}: over 1 connect a second never got an answer (refused or timed out)".into()),
+                ("description", "A client retrying against a dead or unreachable backend: sockscope_connect_failures_total by port names where (port=\"0\": refused, the kernel cleared the port). On the node: sockscope watch shows the failed connects per destination and process.".into()),
+                ("runbook_url", format!("{RUNBOOKS_URL}#sockscope-connect-failures")),
+            ],
+            test: Case {
+                inputs: vec![(
+                    format!("{failures}{{job=\"sockscope\",port=\"5432\",side=\"remote\"}}"),
+                    "0+300x30",
+                    "0+30x30",
+                )],
+                quiet_at: 4,
+                firing_at: 12,
+                over_at: None,
+                labels: vec![("severity", "warning".into())],
+            },
+        },
+        Alert {
+            name: "SockscopeFlowEventsLost".into(),
+            expr: format!("increase({lost}[10m]) > 0"),
+            hold: "0m",
+            labels: vec![("severity", "info".into())],
+            annotations: vec![
+                ("summary", "{{ $labels.instance }}: connection events were lost in the last 10 minutes; the flow counts miss them".into()),
+                ("description", "The kernel dropped destroy events because sockscope's receive buffer was full: raise serve's --flow-buffer.".into()),
+                ("runbook_url", format!("{RUNBOOKS_URL}#sockscope-flow-events-lost")),
+            ],
+            test: Case {
+                inputs: vec![(
+                    format!("{lost}{{job=\"sockscope\"}}"),
+                    "0x5 50x40",
+                    "0x45",
+                )],
+                quiet_at: 4,
+                firing_at: 8,
+                over_at: Some(30),
                 labels: vec![("job", "sockscope".into()), ("severity", "info".into())],
             },
         },

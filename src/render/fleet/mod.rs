@@ -59,6 +59,11 @@ fn window(rule: &dyn Rule) -> Window {
             lookback: None,
             why: "the rule already compares collections over time; five more minutes of the same keep one restart from paging",
         },
+        Judged::Followed => Window {
+            hold: "5m",
+            lookback: None,
+            why: "a rate over the connections closed since the previous collection (serve follows them): five minutes of it, so one burst of retries does not page",
+        },
         Judged::Ranges => Window {
             hold: "5m",
             lookback: None,

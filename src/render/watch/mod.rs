@@ -2,6 +2,7 @@
 //! with their changes and sparklines, the findings (the selected one expanded), the culprits of
 //! the selected state, and the keys. Also the one-line records of the non-terminal mode.
 
+mod flows;
 mod panels;
 mod states;
 
@@ -58,16 +59,18 @@ pub fn draw(frame: &mut Frame, view: &WatchView) {
     let footer = footer(view, paint, area.width);
     let (header_h, footer_h) = (header.len() as u16, footer.len() as u16);
     let states = states::height(view);
+    let flows_h = flows::height(view);
     let culprits = panels::culprits_height(view);
     // The findings take what they need of what is left, at least four rows; spare rows go
     // below the panels, so the keys stay at the bottom.
     let left = area
         .height
-        .saturating_sub(header_h + states + culprits + footer_h);
+        .saturating_sub(header_h + states + flows_h + culprits + footer_h);
     let findings_h = panels::findings_height(view, area.width).min(left.max(4));
-    let [top, middle, findings, bottom, _, keys] = Layout::vertical([
+    let [top, middle, flow, findings, bottom, _, keys] = Layout::vertical([
         Constraint::Length(header_h),
         Constraint::Length(states),
+        Constraint::Length(flows_h),
         Constraint::Length(findings_h),
         Constraint::Length(culprits),
         Constraint::Fill(1),
@@ -76,6 +79,7 @@ pub fn draw(frame: &mut Frame, view: &WatchView) {
     .areas(area);
     frame.render_widget(Paragraph::new(header), top);
     states::draw(frame, middle, view, paint);
+    flows::draw(frame, flow, view, paint);
     panels::findings(frame, findings, view, paint);
     panels::culprits(frame, bottom, view, paint);
     frame.render_widget(Paragraph::new(footer), keys);
@@ -176,6 +180,13 @@ fn footer(view: &WatchView, paint: Paint, width: u16) -> Vec<Line<'static>> {
     ];
     if view.containers {
         keys.push(("c", "container"));
+    }
+    if view
+        .latest
+        .as_ref()
+        .is_some_and(|r| r.report.flows.is_some())
+    {
+        keys.push(("l", "flows"));
     }
     keys.extend([
         ("f", "filter"),
