@@ -22,13 +22,10 @@ use super::invocation::{
 #[cfg(feature = "serve")]
 use super::otlp::otlp;
 use super::{
-    CheckArgs, Cli, Command, FilterArgs, FormatArg, GroupKey, ListArgs, SharedArgs, SortKey,
-    SourceArgs, SourceKind, TopArgs, WatchArgs,
+    CheckArgs, Cli, Command, FormatArg, GroupKey, ListArgs, SharedArgs, SortKey, TopArgs, WatchArgs,
 };
 use crate::alert::config::{self, Config};
-use crate::collect::{self, Source};
 use crate::error::Error;
-use crate::filter::Filter;
 use crate::model::{StateSet, TcpState};
 use crate::pipeline::{History, Namespaces, OwnerPlan, Plan, Request, Scope};
 use crate::render::Format;
@@ -314,98 +311,6 @@ fn serve(shared: &SharedArgs, args: &ServeArgs) -> Result<ServeJob, Error> {
     })
 }
 
-impl FilterArgs {
-    pub fn filter(&self) -> Filter {
-        let states = (!self.states.is_empty()).then(|| {
-            self.states
-                .iter()
-                .fold(StateSet::EMPTY, |set, s| set.union(s.states))
-        });
-        let both = !self.ipv4 && !self.ipv6;
-        Filter {
-            states,
-            state_names: self.states.iter().map(|s| s.name.to_string()).collect(),
-            families: [self.ipv4 || both, self.ipv6 || both],
-            ports: self.ports.clone(),
-            sports: self.sports.clone(),
-            dports: self.dports.clone(),
-            srcs: self.srcs.clone(),
-            dsts: self.dsts.clone(),
-        }
-    }
-}
-
-impl SourceArgs {
-    fn source(&self) -> Source {
-        let kind = match self.source {
-            SourceKind::Auto => collect::SourceKind::Auto,
-            SourceKind::Netlink => collect::SourceKind::Netlink,
-            SourceKind::Proc => collect::SourceKind::Proc,
-        };
-        let root = match &self.host_root {
-            Some(host) => host.join("proc"),
-            None => self.proc_root.clone(),
-        };
-        Source::new(root, self.pid, kind)
-    }
-
-    fn namespaces(&self) -> Namespaces {
-        match (&self.netns, self.all_netns) {
-            (Some(selector), _) => Namespaces::One(selector.clone()),
-            (None, true) => Namespaces::All,
-            (None, false) => Namespaces::Own,
-        }
-    }
-}
-
-impl SharedArgs {
-    /// Which sockets, from where, and whether processes may be looked up.
-    fn scope(&self) -> Scope {
-        Scope {
-            filter: self.filter.filter(),
-            source: self.source.source(),
-            no_processes: self.no_processes,
-            namespaces: self.source.namespaces(),
-            host_root: self.source.host_root.clone().unwrap_or_else(|| "/".into()),
-        }
-    }
-
-    fn format_arg(&self) -> Option<FormatArg> {
-        if self.output.json {
-            Some(FormatArg::Json)
-        } else {
-            self.output.format
-        }
-    }
-
-    /// The format of the summary, list or top.
-    fn format(&self, command: &str) -> Result<Format, Error> {
-        match self.format_arg() {
-            None | Some(FormatArg::Table) => Ok(Format::Table),
-            Some(FormatArg::Json) => Ok(Format::Json),
-            Some(FormatArg::Plain) => Ok(Format::Plain),
-            Some(other) => Err(Error::Usage(format!(
-                "--format {}: {command} takes table, json or plain",
-                other.name()
-            ))),
-        }
-    }
-
-    /// The format of check.
-    fn check_format(&self) -> Result<Format, Error> {
-        match self.format_arg() {
-            None | Some(FormatArg::Text) => Ok(Format::Text),
-            Some(FormatArg::Nagios) => Ok(Format::Nagios),
-            Some(FormatArg::Json) => Ok(Format::Json),
-            Some(FormatArg::Prometheus) => Ok(Format::Prometheus),
-            Some(other) => Err(Error::Usage(format!(
-                "--format {}: check takes text, nagios, json or prometheus",
-                other.name()
-            ))),
-        }
-    }
-}
-
 impl Cli {
     /// For `check`, the format its UNKNOWN must be said in, as far as it can be told (text
     /// when the format itself was the mistake); `None` for the other commands.
@@ -425,7 +330,7 @@ impl Cli {
 }
 
 impl FormatArg {
-    fn name(self) -> String {
+    pub(super) fn name(self) -> String {
         self.to_possible_value()
             .map(|v| v.get_name().to_string())
             .unwrap_or_default()

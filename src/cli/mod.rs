@@ -9,6 +9,7 @@ mod lower;
 #[cfg(feature = "serve")]
 mod otlp;
 mod parse;
+mod shared;
 mod watch;
 
 use std::path::PathBuf;
@@ -21,11 +22,11 @@ use crate::filter::PortRange;
 use crate::model::StateSelector;
 use crate::report::StateRange;
 pub use follow::{FlowArgs, FollowArgs};
-#[cfg(feature = "serve")]
-pub use invocation::{Otlp, ServeJob};
 pub use invocation::{
     CheckJob, FollowJob, Invocation, Job, ListJob, Output, SummaryJob, Terminal, TopJob, WatchJob,
 };
+#[cfg(feature = "serve")]
+pub use invocation::{Otlp, ServeJob};
 pub use lower::lower;
 use parse::{
     parse_duration, parse_net, parse_port_range, parse_state_range, parse_timeout, state_parser,
