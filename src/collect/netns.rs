@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
 use super::nsfs::{self, Follow};
+use super::{bounded, process};
 
 /// One network namespace, as discovery found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +180,36 @@ fn host_inode(proc_root: &Path) -> Option<u64> {
     })
 }
 
+/// Of a namespace's processes (`pids`, ascending), the one that has been in it longest, for a
+/// person to enter it through: the earliest started (`starttime` of `/proc/PID/stat`, the
+/// lower pid among equals). Never this process; another sockscope only when nothing else is
+/// there (a transient `sockscope serve` is gone by the time the command is pasted). The
+/// [`STEADY_TRIES`] lowest pids are read: the oldest processes are among them but after a
+/// pid wrap.
+pub fn steady_member(proc_root: &Path, pids: &[u32]) -> Option<u32> {
+    let me = std::process::id();
+    let mut best: Option<(bool, u64, u32)> = None;
+    for &pid in pids.iter().filter(|&&p| p != me).take(STEADY_TRIES) {
+        let Ok(stat) = bounded::read_text(&proc_root.join(pid.to_string()).join("stat"), 4096)
+        else {
+            continue;
+        };
+        let Some((comm, started)) = process::parse_stat(&stat) else {
+            continue;
+        };
+        let key = (comm == "sockscope", started, pid);
+        if best.is_none_or(|b| key < b) {
+            best = Some(key);
+        }
+    }
+    // None readable (gone meanwhile, or a copy without `stat`): the lowest pid, as listed.
+    best.map(|(_, _, pid)| pid)
+        .or_else(|| pids.iter().copied().find(|&p| p != me))
+}
+
+/// How many of a namespace's processes [`steady_member`] reads at most.
+pub const STEADY_TRIES: usize = 64;
+
 /// A sock_diag socket opened inside a namespace, and which namespace that was.
 #[derive(Debug)]
 pub struct Entered {
@@ -247,6 +278,40 @@ mod tests {
         let mut inodes: Vec<u64> = d.namespaces.iter().map(|n| n.inode).collect();
         inodes.dedup();
         assert_eq!(inodes.len(), d.namespaces.len());
+    }
+
+    #[test]
+    fn the_steadiest_member_is_the_oldest_other_than_us_and_sockscope_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        for (pid, comm, started) in [
+            (10, "sockscope", 50),
+            (20, "sleep", 100),
+            (30, "java", 90),
+            (me, "cli", 1),
+        ] {
+            let d = dir.path().join(pid.to_string());
+            std::fs::create_dir_all(&d).unwrap();
+            // The shape of a real /proc/PID/stat line, cut after starttime (field 22).
+            let stat = format!(
+                "{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 {started} 3133440\n"
+            );
+            std::fs::write(d.join("stat"), stat).unwrap();
+        }
+        let steady = |pids: &[u32]| steady_member(dir.path(), pids);
+        assert_eq!(steady(&[10, 20, 30, me]), Some(30));
+        assert_eq!(steady(&[10, 20]), Some(20));
+        assert_eq!(
+            steady(&[10, me]),
+            Some(10),
+            "another sockscope when nothing else"
+        );
+        assert_eq!(steady(&[me]), None, "never this process");
+        assert_eq!(
+            steady(&[40, 20]),
+            Some(20),
+            "a process gone meanwhile is passed over"
+        );
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub(super) fn describe(
 
 /// `comm` and `starttime` (field 22) from `/proc/PID/stat`: `PID (COMM) S PPID …`. The name may
 /// hold spaces and parentheses, so it ends at the last `)` (as procps reads it).
-fn parse_stat(text: &str) -> Option<(&str, u64)> {
+pub(super) fn parse_stat(text: &str) -> Option<(&str, u64)> {
     let open = text.find('(')?;
     let close = text.rfind(')')?;
     let comm = text.get(open + 1..close)?;

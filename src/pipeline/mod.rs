@@ -21,10 +21,12 @@ use std::time::SystemTime;
 
 use crate::alert::state::Saved;
 use crate::collect::context::read_boot_id;
-use crate::diagnose::{self, steps::Place};
+use crate::collect::netns;
+use crate::diagnose;
+use crate::diagnose::steps::{Netns, Place};
 use crate::error::Error;
 use crate::model::{KernelContext, Socket};
-use crate::report::{Attribution, NetnsLabel, Owners, SummaryReport, Unopened};
+use crate::report::{Attribution, NetnsKind, NetnsLabel, Owners, SummaryReport, Unopened};
 use pass::{Part, Run};
 pub use request::{History, OwnerPlan, Plan, Request, Scope};
 pub use targets::Namespaces;
@@ -157,14 +159,34 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
         .as_ref()
         .filter(|_| !wanted.is_empty())
         .map(|found| Attribution::of_inodes(named, found));
+    let reach = reach(scope.source.root(), &parts);
     let assembled = assemble::assemble(request, parts, sweep, attribution, collected_at);
-    let mut finished = finish::finish(request, assembled, &place);
+    let mut finished = finish::finish(request, assembled, &place, &reach);
     if !extra.is_empty() {
         finished.owners = owners;
     }
     finished.walk = every;
     finished.ages = ages;
     Ok(finished)
+}
+
+/// How a person enters each namespace of a sweep for its next steps, in the order read: by its
+/// `/run/netns` name, a holder among its processes, or the one of them that has been there
+/// longest (read only for a namespace that has findings and no name).
+fn reach(proc_root: &std::path::Path, parts: &[Part]) -> Vec<(u64, Option<Netns>)> {
+    parts
+        .iter()
+        .filter_map(|p| {
+            let label = p.label.as_ref()?;
+            let findings = !p.verdict.findings.is_empty()
+                || p.compared.as_ref().is_some_and(|c| !c.findings.is_empty());
+            let steady = (findings && label.names.is_empty() && label.kind != NetnsKind::Host)
+                .then(|| netns::steady_member(proc_root, &p.members))
+                .flatten();
+            let netns = Netns::of(label, p.members.clone(), steady, p.mount.as_deref());
+            Some((label.inode, netns))
+        })
+        .collect()
 }
 
 /// Every namespace of the scope, read and judged without owners; a namespace of a sweep that
@@ -174,11 +196,11 @@ fn read_namespaces(run: &Run, each: Each) -> Result<(Vec<Part>, crate::report::S
     let mut parts = Vec::with_capacity(targets.len());
     for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
         targets::open_sockets(chunk);
-        for (label, source) in chunk {
+        for target in chunk {
             // The two-run rules remember one namespace: the first (the host's, or the chosen).
             let compares = parts.is_empty();
-            let passed = run.first(source, label.take(), compares, &mut *each);
-            source.set_socket(None);
+            let passed = run.first(target, compares, &mut *each);
+            target.source.set_socket(None);
             match passed.map_err(|failed| *failed) {
                 Ok(part) => parts.push(part),
                 Err((Some(label), e)) => sweep.unopened.push(Unopened {

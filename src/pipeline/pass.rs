@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{Each, Request, targets};
+use super::targets::{self, Target};
+use super::{Each, Request};
 use crate::alert::history::{self, Comparison, Current};
 use crate::collect::context::read_context;
 use crate::collect::{self, Source};
@@ -29,6 +30,9 @@ pub(super) struct Part {
     pub label: Option<NetnsLabel>,
     /// Where it was read from, to read its evidence there again.
     pub source: Source,
+    /// Its processes and a bind mount of it, for the next steps.
+    pub members: Vec<u32>,
+    pub mount: Option<std::path::PathBuf>,
     pub context: KernelContext,
     pub obs: Observations,
     pub tally: Tally,
@@ -49,13 +53,14 @@ impl Run<'_> {
     /// sweep that cannot be read comes back with its label, to be counted as unopened.
     pub fn first(
         &self,
-        source: &Source,
-        label: Option<NetnsLabel>,
+        target: &mut Target,
         compares: bool,
         each: Each,
     ) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
         let request = self.request;
         let plan = &request.plan;
+        let source = &target.source;
+        let label = target.label.take();
         let context = if !plan.diagnose {
             KernelContext::default()
         } else if source.enters_namespace() && source.pid().is_none() {
@@ -100,6 +105,8 @@ impl Run<'_> {
         let mut part = Part {
             label,
             source: source.clone(),
+            members: std::mem::take(&mut target.members),
+            mount: target.mount.take(),
             context,
             obs,
             tally,

@@ -1,7 +1,7 @@
 //! Which namespaces an analysis reads: this process's own (the classic run), every one on the
 //! host (`--all-netns`), or the one a `--netns` selector names; each with its label.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Scope;
 use crate::collect::Source;
@@ -30,7 +30,16 @@ impl Namespaces {
     }
 }
 
-pub(super) type Target = (Option<NetnsLabel>, Source);
+/// One namespace to read: what it is called, where its sockets come from, and how a person
+/// reaches it.
+pub(super) struct Target {
+    pub label: Option<NetnsLabel>,
+    pub source: Source,
+    /// Its processes, ascending (for the next steps: a holder among them, the steadiest).
+    pub members: Vec<u32>,
+    /// A bind mount of it (`/run/netns`, `/run/docker/netns`, a `--netns` path).
+    pub mount: Option<PathBuf>,
+}
 
 /// Namespaces whose sock_diag sockets are open at the same time: one entering thread per this
 /// many namespaces, and never near the open-file limit.
@@ -39,14 +48,14 @@ pub(super) const OPEN_AT_ONCE: usize = 256;
 /// Opens the sock_diag socket of every namespace of `chunk` from one thread. A namespace it
 /// cannot enter is left to the source, which tries again and falls back or says why.
 pub(super) fn open_sockets(chunk: &mut [Target]) {
-    let paths: Vec<&Path> = chunk.iter().filter_map(|(_, s)| s.netns_path()).collect();
+    let paths: Vec<&Path> = chunk.iter().filter_map(|t| t.source.netns_path()).collect();
     if paths.is_empty() {
         return;
     }
     let mut opened = netns::open_many(&paths).into_iter();
-    for (_, source) in chunk.iter_mut() {
-        if source.netns_path().is_some() {
-            source.set_socket(opened.next());
+    for t in chunk.iter_mut() {
+        if t.source.netns_path().is_some() {
+            t.source.set_socket(opened.next());
         }
     }
 }
@@ -54,7 +63,15 @@ pub(super) fn open_sockets(chunk: &mut [Target]) {
 /// The namespaces to read, labelled, with what discovery could not see.
 pub(super) fn resolve(scope: &Scope) -> Result<(Vec<Target>, Sweep), Error> {
     let selector = match &scope.namespaces {
-        Namespaces::Own => return Ok((vec![(None, scope.source.clone())], Sweep::default())),
+        Namespaces::Own => {
+            let own = Target {
+                label: None,
+                source: scope.source.clone(),
+                members: Vec::new(),
+                mount: None,
+            };
+            return Ok((vec![own], Sweep::default()));
+        }
         Namespaces::All => None,
         Namespaces::One(s) => Some(s.as_str()),
     };
@@ -92,12 +109,18 @@ pub(super) fn resolve(scope: &Scope) -> Result<(Vec<Target>, Sweep), Error> {
     let targets = labelled
         .into_iter()
         .map(|(label, ns)| {
-            let source = if Some(ns.inode) == own && scope.source.pid().is_none() {
-                scope.source.clone()
-            } else {
-                scope.source.in_namespace(&ns)
-            };
-            (Some(label), source)
+            let here = Some(ns.inode) == own && scope.source.pid().is_none();
+            let mount = (!ns.path.starts_with(proc_root)).then(|| ns.path.clone());
+            Target {
+                source: if here {
+                    scope.source.clone()
+                } else {
+                    scope.source.in_namespace(&ns)
+                },
+                label: Some(label),
+                mount,
+                members: ns.pids,
+            }
         })
         .collect();
     Ok((targets, sweep))

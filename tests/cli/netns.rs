@@ -273,3 +273,228 @@ fn one_namespace_by_name_or_path() {
     assert_eq!(out.status.code(), Some(2), "the summary fails too");
     assert!(String::from_utf8_lossy(&out.stdout).is_empty());
 }
+
+/// A listener with a backlog of `backlog` inside namespace `name`, and `backlog + 1`
+/// connections it never accepts: its accept queue is full (accept_queue_overflow, whose next
+/// steps include `nstat`).
+fn full_queue_in(name: &str, backlog: i32) -> (TcpListener, Vec<TcpStream>, u16) {
+    use rustix::net::{AddressFamily, SocketType, bind, listen, socket};
+    let ns = File::open(format!("/run/netns/{name}")).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
+            let fd = socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+            let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+            bind(&fd, &any).unwrap();
+            listen(&fd, backlog).unwrap();
+            let listener = TcpListener::from(fd);
+            let port = listener.local_addr().unwrap().port();
+            let clients = (0..=backlog)
+                .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+                .collect();
+            (listener, clients, port)
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// The next steps of the finding `id` in namespace `ns` of a JSON document.
+fn steps_of(doc: &Value, id: &str, ns: &str) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id && f["namespace"] == ns)
+        .unwrap_or_else(|| panic!("no {id} in {ns}: {doc:#}"))["next_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The rows `ss` printed under its header (`ss … state S` leaves the state column out).
+fn rows(ss: &str) -> usize {
+    ss.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("Recv-Q"))
+        .count()
+}
+
+/// Runs a suggested step as a person would paste it; its standard output.
+fn paste(step: &str) -> String {
+    let out = Process::new("sh").args(["-c", step]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "`{step}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A namespace with an iproute2 name is entered with `ip netns exec NAME`, for every command
+/// that reads a network namespace (`ss` and `nstat` alike), and every format shows the same
+/// command: pasted, it finds the sockets the finding is about.
+#[test]
+fn next_steps_enter_a_named_namespace_with_ip_netns_exec() {
+    let made = match setup("steps", &[(0, 30)]) {
+        Ok(made) => made,
+        Err(why) => return skip(why),
+    };
+    let name = made.names[0].as_str();
+    let (_listener, _queued, queue_port) = full_queue_in(name, 4);
+    let doc: Value =
+        serde_json::from_str(&stdout_of(sockscope().args(["--all-netns", "--json"]))).unwrap();
+    let leak = steps_of(&doc, "close_wait_excess", name);
+    let ss = leak
+        .iter()
+        .find(|s| s.contains("ss -tnp state close-wait"))
+        .unwrap_or_else(|| panic!("{leak:?}"));
+    assert!(
+        ss.starts_with(&format!("ip netns exec {name} ss -tnp state close-wait")),
+        "{leak:?}"
+    );
+    let found = paste(ss);
+    assert_eq!(rows(&found), 30, "`{ss}` printed:\n{found}");
+    let queue = steps_of(&doc, "accept_queue_overflow", name);
+    assert_eq!(
+        queue[..2],
+        [
+            format!(
+                "ip netns exec {name} ss -lntp '( sport = :{queue_port} )'   # Recv-Q (waiting) against Send-Q (the backlog)"
+            ),
+            format!("ip netns exec {name} nstat -az TcpExtListenOverflows TcpExtListenDrops"),
+        ],
+        "{queue:?}"
+    );
+    // The same commands in the text, in check's JSON and in watch's records.
+    let text = stdout_of(sockscope().args(["--all-netns"]));
+    for step in leak.iter().chain(&queue) {
+        assert!(text.contains(step.as_str()), "{step} in:\n{text}");
+    }
+    let check = sockscope()
+        .args(["check", "--all-netns", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(matches!(check.status.code(), Some(1 | 2)), "{check:?}");
+    let check: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(steps_of(&check, "close_wait_excess", name), leak);
+    assert_eq!(steps_of(&check, "accept_queue_overflow", name), queue);
+    let watch =
+        stdout_of(sockscope().args(["watch", "--all-netns", "--format", "json", "--count", "1"]));
+    let record: Value = serde_json::from_str(watch.lines().next().unwrap()).unwrap();
+    assert_eq!(steps_of(&record, "close_wait_excess", name), leak);
+    assert_eq!(steps_of(&record, "accept_queue_overflow", name), queue);
+}
+
+/// A process started in a namespace and dropped at the end of the test (killed, reaped).
+struct Member(std::process::Child);
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A namespace without a name (its `/run/netns` entry removed, its processes keep it) is
+/// entered through the process holding the finding's sockets, when it is in there; without
+/// owners, through the process that has been in it longest: never one that comes and goes.
+#[test]
+fn next_steps_enter_an_unnamed_namespace_through_its_holder() {
+    if !have_tool("python3", "python3") {
+        return skip("python3 is not installed");
+    }
+    let mut made = match setup("holder", &[(0, 0)]) {
+        Ok(made) => made,
+        Err(why) => return skip(why),
+    };
+    let name = made.names[0].clone();
+    let spawn = |args: &[&str]| {
+        Member(
+            Process::new("ip")
+                .args(["netns", "exec", &name])
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    // The oldest member, then the server that leaks.
+    let sleeper = spawn(&["sleep", "600"]);
+    let script = crate::util::root().join("tests/fixtures/servers/never_close.py");
+    let server = spawn(&[
+        "python3",
+        "-B",
+        script.to_str().unwrap(),
+        "127.0.0.2",
+        "8080",
+    ]);
+    let listening = (0..400).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        paste(&format!("ip netns exec {name} ss -Htln 'sport = :8080'")).contains("8080")
+    });
+    assert!(listening, "never_close.py does not listen");
+    let ns = File::open(format!("/run/netns/{name}")).unwrap();
+    let clients: Vec<TcpStream> = std::thread::scope(|s| {
+        s.spawn(|| {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
+            (0..30)
+                .map(|_| {
+                    let c = TcpStream::connect("127.0.0.2:8080").unwrap();
+                    c.shutdown(Shutdown::Write).unwrap();
+                    c
+                })
+                .collect()
+        })
+        .join()
+        .unwrap()
+    });
+    let waiting = (0..400).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ss_counts(&name).is_some_and(|c| c.get("CLOSE_WAIT") == Some(&30))
+    });
+    assert!(waiting, "30 CLOSE_WAIT in {name}: {:?}", ss_counts(&name));
+    // Unnamed from now on: only its processes (and our clients) keep it.
+    assert!(ip(&["netns", "del", &name]));
+    made.names.clear();
+    let (sleep_pid, server_pid) = (sleeper.0.id(), server.0.id());
+    let inode = std::fs::read_link(format!("/proc/{sleep_pid}/ns/net")).unwrap();
+    let id = inode.to_string_lossy().into_owned();
+    let selector = format!("pid:{sleep_pid}");
+    let run = |extra: &[&str]| -> Vec<String> {
+        let json = stdout_of(
+            sockscope()
+                .args(["--netns", &selector, "--json"])
+                .args(extra),
+        );
+        steps_of(
+            &serde_json::from_str(&json).unwrap(),
+            "close_wait_excess",
+            &id,
+        )
+    };
+    let ss = "ss -tnp state close-wait '( sport = :8080 )'";
+    let named = run(&[]);
+    assert_eq!(
+        named[0],
+        format!("nsenter -t {server_pid} -n {ss}"),
+        "{named:?}"
+    );
+    assert!(
+        named[1].starts_with(&format!("lsof -nP -p {server_pid} ")),
+        "{named:?}"
+    );
+    let blind = run(&["--no-processes"]);
+    assert_eq!(
+        blind[0],
+        format!("nsenter -t {sleep_pid} -n {ss}"),
+        "{blind:?}"
+    );
+    for step in [&named[0], &blind[0]] {
+        let found = paste(step);
+        assert_eq!(rows(&found), 30, "`{step}` printed:\n{found}");
+    }
+    drop(clients);
+}
