@@ -383,6 +383,13 @@ fn next_steps_enter_a_named_namespace_with_ip_netns_exec() {
     let watch =
         stdout_of(sockscope().args(["watch", "--all-netns", "--format", "json", "--count", "1"]));
     let record: Value = serde_json::from_str(watch.lines().next().unwrap()).unwrap();
+    // A piped record says in which namespace each finding is.
+    let plain =
+        stdout_of(sockscope().args(["watch", "--all-netns", "--format", "plain", "--count", "1"]));
+    assert!(
+        plain.contains(&format!("close_wait_excess@{name}")),
+        "{plain}"
+    );
     assert_eq!(steps_of(&record, "close_wait_excess", name), leak);
     assert_eq!(steps_of(&record, "accept_queue_overflow", name), queue);
 }
