@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
+use super::context::{self, NetSysctls};
 use super::nsfs::{self, Follow};
 use super::{bounded, process};
 
@@ -218,42 +219,113 @@ pub struct Entered {
     pub inode: u64,
 }
 
-/// In this thread: enters the namespace `path` refers to and opens a sock_diag socket there.
-/// Only for a thread that ends afterwards: it stays in that namespace.
-fn enter(path: &Path) -> io::Result<Entered> {
+/// What to do inside one namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct Errand<'a> {
+    /// The namespace file to `setns` with.
+    pub path: &'a Path,
+    /// Open a sock_diag socket there.
+    pub socket: bool,
+    /// Read its own sysctls under this proc root ([`context::read_net_sysctls`]).
+    pub sysctls: Option<&'a Path>,
+}
+
+/// What a visit inside a namespace brought back.
+#[derive(Debug)]
+pub struct Visit {
+    /// The inode of the namespace entered: the caller compares it with the one it listed.
+    pub inode: u64,
+    /// Its sock_diag socket, when the errand asked for one, or why it could not be opened.
+    pub socket: Option<io::Result<OwnedFd>>,
+    /// Its own sysctls, when the errand asked for them.
+    pub sysctls: Option<NetSysctls>,
+}
+
+impl Visit {
+    /// The socket, as [`open_sock_diag`] hands it over.
+    pub fn entered(&mut self) -> Option<io::Result<Entered>> {
+        let inode = self.inode;
+        self.socket
+            .take()
+            .map(|s| s.map(|socket| Entered { socket, inode }))
+    }
+}
+
+/// In this thread: enters the namespace `path` refers to. Only for a thread that ends
+/// afterwards: it stays in that namespace.
+fn enter(path: &Path) -> io::Result<u64> {
     let ns = nsfs::open(path, Follow::Yes)?;
     move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
-    Ok(Entered {
-        socket: super::netlink::open()?,
-        inode: ns.inode,
+    Ok(ns.inode)
+}
+
+/// In this thread (which then ends): enters the errand's namespace and does what it asks.
+fn run(errand: &Errand) -> io::Result<Visit> {
+    let inode = enter(errand.path)?;
+    Ok(Visit {
+        inode,
+        socket: errand.socket.then(super::netlink::open),
+        sysctls: errand.sysctls.map(context::read_net_sysctls),
     })
 }
 
 /// Opens a NETLINK_SOCK_DIAG socket inside the namespace `path` refers to. The socket stays
 /// bound to that namespace; the thread that entered it ends at once.
 pub fn open_sock_diag(path: &Path) -> io::Result<Entered> {
+    let errand = Errand {
+        path,
+        socket: true,
+        sysctls: None,
+    };
     std::thread::scope(|s| {
-        s.spawn(|| enter(path))
+        s.spawn(|| run(&errand))
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")))
     })
+    .and_then(|mut visit| {
+        visit
+            .entered()
+            .unwrap_or_else(|| Err(io::Error::other("no socket")))
+    })
 }
 
-/// Opens a sock_diag socket inside each namespace, on one thread that enters them in turn (as
+/// Visits each namespace on one thread that enters them in turn (as
 /// `benches/netns_sweep_count.c` does) and then ends: one thread per sweep instead of one per
-/// namespace. Each result is the socket and the namespace it is in, or why that namespace
-/// could not be entered.
-pub fn open_many(paths: &[&Path]) -> Vec<io::Result<Entered>> {
+/// namespace. Each visit, or why that namespace could not be entered, is handed to `each` on
+/// the calling thread (with the errand's index, in order) as soon as it is done, so the caller
+/// reads one namespace while the thread enters the next; the thread runs at most `ahead`
+/// visits ahead (each may hold a socket open). `each` returns whether to go on.
+pub fn visit_many(
+    errands: &[Errand],
+    ahead: usize,
+    mut each: impl FnMut(usize, io::Result<Visit>) -> bool,
+) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(ahead.max(1));
+    let mut next = 0;
     std::thread::scope(|s| {
-        s.spawn(|| paths.iter().map(|p| enter(p)).collect::<Vec<_>>())
-            .join()
-            .unwrap_or_else(|_| {
-                paths
-                    .iter()
-                    .map(|_| Err(io::Error::other("the namespace thread panicked")))
-                    .collect()
-            })
-    })
+        s.spawn(move || {
+            for (i, errand) in errands.iter().enumerate() {
+                if tx.send((i, run(errand))).is_err() {
+                    return;
+                }
+            }
+        });
+        // Owned here: dropped on the way out, which stops the thread at its next visit (the
+        // scope waits for it).
+        let rx = rx;
+        for (i, visit) in rx.iter() {
+            next = i + 1;
+            if !each(i, visit) {
+                return;
+            }
+        }
+        // The thread ended early (it panicked): the rest were not entered.
+        for i in next..errands.len() {
+            if !each(i, Err(io::Error::other("the namespace thread panicked"))) {
+                return;
+            }
+        }
+    });
 }
 
 #[cfg(test)]
@@ -312,6 +384,55 @@ mod tests {
             Some(20),
             "a process gone meanwhile is passed over"
         );
+    }
+
+    #[test]
+    fn sysctls_are_read_from_inside_the_namespace_entered() {
+        // Whether /proc/sys/net follows the entering thread: set a value in a new namespace
+        // and read it back through a visit, from a process that stays where it is.
+        let name = format!("sockscope-u{}", std::process::id());
+        let ip = |args: &[&str]| {
+            std::process::Command::new("ip")
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !rustix::process::geteuid().is_root() || !ip(&["netns", "add", &name]) {
+            println!("skipped: needs root and ip netns add");
+            return;
+        }
+        let set = ip(&[
+            "netns",
+            "exec",
+            &name,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_local_port_range=40000 40999",
+        ]);
+        let path = PathBuf::from(format!("/run/netns/{name}"));
+        let mut got = Vec::new();
+        let errand = Errand {
+            path: &path,
+            socket: true,
+            sysctls: Some(Path::new("/proc")),
+        };
+        visit_many(&[errand, errand], 1, |i, visit| {
+            got.push((i, visit));
+            true
+        });
+        ip(&["netns", "del", &name]);
+        assert!(set, "sysctl -w in the new namespace");
+        assert_eq!(got.len(), 2);
+        let (_, Ok(visit)) = &mut got[0] else {
+            panic!("{got:?}");
+        };
+        assert!(matches!(visit.entered(), Some(Ok(_))));
+        let inside = visit.sysctls.take().unwrap();
+        let ctx = context::read_context(Path::new("/proc"), None, &context::PerNetns::Read(inside));
+        assert_eq!(ctx.sysctl.ip_local_port_range, Some((40000, 40999)));
+        let here = context::read_context(Path::new("/proc"), None, &context::PerNetns::Here);
+        assert_ne!(here.sysctl.ip_local_port_range, Some((40000, 40999)));
     }
 
     #[test]

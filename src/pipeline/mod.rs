@@ -192,24 +192,31 @@ fn reach(proc_root: &std::path::Path, parts: &[Part]) -> Vec<(u64, Option<Netns>
 /// Every namespace of the scope, read and judged without owners; a namespace of a sweep that
 /// cannot be read is counted as unopened, with why.
 fn read_namespaces(run: &Run, each: Each) -> Result<(Vec<Part>, crate::report::Sweep), Error> {
-    let (mut targets, mut sweep) = targets::resolve(&run.request.scope)?;
+    let scope = &run.request.scope;
+    let (mut targets, mut sweep) = targets::resolve(scope)?;
     let mut parts = Vec::with_capacity(targets.len());
-    for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
-        targets::open_sockets(chunk);
-        for target in chunk {
-            // The two-run rules remember one namespace: the first (the host's, or the chosen).
-            let compares = parts.is_empty();
-            let passed = run.first(target, compares, &mut *each);
-            target.source.set_socket(None);
-            match passed.map_err(|failed| *failed) {
-                Ok(part) => parts.push(part),
-                Err((Some(label), e)) => sweep.unopened.push(Unopened {
-                    label,
-                    why: e.to_string(),
-                }),
-                Err((None, e)) => return Err(e),
+    let mut fatal = None;
+    let sysctls = run.request.plan.diagnose.then(|| scope.source.root());
+    targets::visit(&mut targets, sysctls, |target| {
+        // The two-run rules remember one namespace: the first (the host's, or the chosen).
+        let compares = parts.is_empty();
+        let passed = run.first(target, compares, &mut *each);
+        target.source.set_socket(None);
+        match passed.map_err(|failed| *failed) {
+            Ok(part) => parts.push(part),
+            Err((Some(label), e)) => sweep.unopened.push(Unopened {
+                label,
+                why: e.to_string(),
+            }),
+            Err((None, e)) => {
+                fatal = Some(e);
+                return false;
             }
         }
+        true
+    });
+    match fatal {
+        Some(e) => Err(e),
+        None => Ok((parts, sweep)),
     }
-    Ok((parts, sweep))
 }

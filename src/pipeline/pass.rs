@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::targets::{self, Target};
+use super::targets::Target;
 use super::{Each, Request};
 use crate::alert::history::{self, Comparison, Current};
 use crate::collect::context::read_context;
@@ -63,12 +63,11 @@ impl Run<'_> {
         let label = target.label.take();
         let context = if !plan.diagnose {
             KernelContext::default()
-        } else if source.enters_namespace() && source.pid().is_none() {
-            targets::context_unreachable()
         } else {
-            // /proc/sys shows this process's own namespace: another's sysctls are unknown.
-            let other = source.pid().is_some() || source.enters_namespace();
-            read_context(source.root(), &source.net_dir(), other)
+            // A namespace without a process has no /proc/PID/net to read its files through.
+            let net =
+                (!source.enters_namespace() || source.pid().is_some()).then(|| source.net_dir());
+            read_context(source.root(), net.as_deref(), &target.per_netns)
         };
         let limits = Limits::of(&request.config.settings.thresholds);
         let mut obs = Observations::new(limits, &context);

@@ -505,3 +505,105 @@ fn next_steps_enter_an_unnamed_namespace_through_its_holder() {
     }
     drop(clients);
 }
+
+/// The reason `id` was skipped, from a document's `collection.diagnostics`.
+fn skipped_because(doc: &Value, id: &str) -> Option<String> {
+    doc["collection"]["diagnostics"]["rules_skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .map(|r| r["reason"].as_str().unwrap().to_string())
+}
+
+/// A namespace's own sysctls are read from inside it: in a sweep, ephemeral-port pressure is
+/// judged against that namespace's `ip_local_port_range`, not skipped as with `--pid`. Where
+/// it cannot be entered (an ordinary user), the rules say so.
+#[test]
+fn a_namespace_is_judged_by_its_own_sysctls() {
+    let made = match setup("sysctl", &[(0, 0)]) {
+        Ok(made) => made,
+        Err(why) => return skip(why),
+    };
+    let name = made.names[0].as_str();
+    assert!(ip(&[
+        "netns",
+        "exec",
+        name,
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_local_port_range=40000 40099",
+    ]));
+    // 70 of its 100 ephemeral ports toward one destination.
+    let ns = File::open(format!("/run/netns/{name}")).unwrap();
+    let _held: (TcpListener, Vec<(TcpStream, TcpStream)>) = std::thread::scope(|s| {
+        s.spawn(|| {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
+            let db = TcpListener::bind("127.0.0.1:5432").unwrap();
+            let pool = (0..70)
+                .map(|_| {
+                    let c = TcpStream::connect("127.0.0.1:5432").unwrap();
+                    (c, db.accept().unwrap().0)
+                })
+                .collect();
+            (db, pool)
+        })
+        .join()
+        .unwrap()
+    });
+    for selector in [name.to_string(), format!("/run/netns/{name}")] {
+        let doc: Value = serde_json::from_str(&stdout_of(
+            sockscope().args(["--netns", &selector, "--json"]),
+        ))
+        .unwrap();
+        for id in ["ephemeral_port_pressure", "time_wait_buckets"] {
+            assert_eq!(skipped_because(&doc, id), None, "{selector}: {doc:#}");
+        }
+        let f = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "ephemeral_port_pressure")
+            .unwrap_or_else(|| panic!("{selector}: {doc:#}"));
+        assert_eq!(f["namespace"], name);
+        assert_eq!(
+            f["evidence"][0]["ip_local_port_range"],
+            serde_json::json!([40000, 40099])
+        );
+    }
+    // An ordinary user reads the namespace through its member's /proc/PID/net, and may not
+    // enter it: the rules say that, not what --pid says.
+    if !have_tool("setpriv", "util-linux") {
+        return skip("setpriv is not installed (util-linux)");
+    }
+    let _member = Member(
+        Process::new("ip")
+            .args(["netns", "exec", name, "setpriv"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sleep",
+                "600",
+            ])
+            .spawn()
+            .unwrap(),
+    );
+    let mut found = None;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let Some(out) = unprivileged(&["--netns", name, "--json"]) else {
+            return;
+        };
+        if out.status.success() {
+            found = Some(serde_json::from_slice::<Value>(&out.stdout).unwrap());
+            break;
+        }
+    }
+    let doc = found.expect("nobody reads the namespace through its member");
+    for id in ["ephemeral_port_pressure", "time_wait_buckets"] {
+        let why = skipped_because(&doc, id).unwrap_or_else(|| panic!("{id}: {doc:#}"));
+        assert!(!why.contains("--pid"), "{id}: {why}");
+        assert!(why.contains("entering this one was refused"), "{id}: {why}");
+    }
+}
