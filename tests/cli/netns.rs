@@ -14,6 +14,8 @@ use serde_json::Value;
 
 use crate::util::{have_tool, is_root, skip, sockscope, stdout_of, unprivileged};
 
+mod findings;
+
 /// Namespaces made for one test, deleted (with their sockets) when dropped.
 struct Namespaces {
     names: Vec<String>,
@@ -88,6 +90,19 @@ fn sockets_in(name: &str, established: usize, close_wait: usize) -> Held {
                 _listener: listener,
                 _pairs: pairs,
             }
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// `f` on a thread moved into namespace `name`: the sockets it makes are that namespace's.
+fn inside<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> T {
+    let ns = File::open(format!("/run/netns/{name}")).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
+            f()
         })
         .join()
         .unwrap()
