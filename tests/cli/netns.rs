@@ -549,41 +549,76 @@ fn a_namespace_is_judged_by_its_own_sysctls() {
         "-qw",
         "net.ipv4.ip_local_port_range=40000 40099",
     ]));
-    // 70 of its 100 ephemeral ports toward one destination.
-    let ns = File::open(format!("/run/netns/{name}")).unwrap();
-    let _held: (TcpListener, Vec<(TcpStream, TcpStream)>) = std::thread::scope(|s| {
-        s.spawn(|| {
-            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
-            let db = TcpListener::bind("127.0.0.1:5432").unwrap();
-            let pool = (0..70)
-                .map(|_| {
-                    let c = TcpStream::connect("127.0.0.1:5432").unwrap();
-                    (c, db.accept().unwrap().0)
-                })
-                .collect();
-            (db, pool)
-        })
-        .join()
-        .unwrap()
-    });
-    for selector in [name.to_string(), format!("/run/netns/{name}")] {
-        let doc: Value = serde_json::from_str(&stdout_of(
-            sockscope().args(["--netns", &selector, "--json"]),
-        ))
-        .unwrap();
-        for id in ["ephemeral_port_pressure", "time_wait_buckets"] {
-            assert_eq!(skipped_because(&doc, id), None, "{selector}: {doc:#}");
+    assert!(ip(&[
+        "netns",
+        "exec",
+        name,
+        "sysctl",
+        "-qw",
+        "net.ipv4.tcp_max_tw_buckets=32",
+    ]));
+    // 60 of its 100 ephemeral ports toward one destination, and 30 TIME_WAIT (of at most 32)
+    // left by connections to another that this side closed first.
+    let _held = inside(name, || {
+        let db = TcpListener::bind("127.0.0.1:5432").unwrap();
+        let pool: Vec<(TcpStream, TcpStream)> = (0..60)
+            .map(|_| {
+                let c = TcpStream::connect("127.0.0.1:5432").unwrap();
+                (c, db.accept().unwrap().0)
+            })
+            .collect();
+        let web = TcpListener::bind("127.0.0.1:5433").unwrap();
+        for _ in 0..30 {
+            let c = TcpStream::connect("127.0.0.1:5433").unwrap();
+            let (s, _) = web.accept().unwrap();
+            drop(c);
+            assert_eq!((&s).read(&mut [0u8; 1]).unwrap(), 0);
         }
-        let f = doc["findings"]
+        (db, pool, web)
+    });
+    let in_time_wait = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        ss_counts(name).is_some_and(|c| c.get("TIME_WAIT") == Some(&30))
+    });
+    assert!(in_time_wait, "{:?}", ss_counts(name));
+    let finding = |doc: &Value, id: &str, selector: &str| -> Value {
+        doc["findings"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| f["id"] == "ephemeral_port_pressure")
-            .unwrap_or_else(|| panic!("{selector}: {doc:#}"));
-        assert_eq!(f["namespace"], name);
+            .find(|f| f["id"] == id && f["namespace"] == name)
+            .unwrap_or_else(|| panic!("{id} in {selector}: {doc:#}"))
+            .clone()
+    };
+    for selector in [
+        name.to_string(),
+        format!("/run/netns/{name}"),
+        "--all-netns".into(),
+    ] {
+        let args = match selector.as_str() {
+            "--all-netns" => vec!["--all-netns", "--json"],
+            one => vec!["--netns", one, "--json"],
+        };
+        let doc: Value = serde_json::from_str(&stdout_of(sockscope().args(&args))).unwrap();
+        if selector != "--all-netns" {
+            for id in ["ephemeral_port_pressure", "time_wait_buckets"] {
+                assert_eq!(skipped_because(&doc, id), None, "{selector}: {doc:#}");
+            }
+        }
+        let ports = finding(&doc, "ephemeral_port_pressure", &selector);
         assert_eq!(
-            f["evidence"][0]["ip_local_port_range"],
-            serde_json::json!([40000, 40099])
+            ports["evidence"][0]["ip_local_port_range"],
+            serde_json::json!([40000, 40099]),
+            "{selector}: {ports:#}"
+        );
+        let tw = finding(&doc, "time_wait_buckets", &selector);
+        assert_eq!(
+            (
+                &tw["evidence"][0]["time_wait"],
+                &tw["evidence"][0]["tcp_max_tw_buckets"]
+            ),
+            (&serde_json::json!(30), &serde_json::json!(32)),
+            "{selector}: {tw:#}"
         );
     }
     // An ordinary user reads the namespace through its member's /proc/PID/net, and may not
