@@ -93,6 +93,7 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
             .history
             .as_ref()
             .and_then(|_| read_boot_id(scope.source.root())),
+        host_wide: std::cell::OnceCell::new(),
     };
     let (mut parts, sweep) = read_namespaces(&run, each)?;
     // The one namespace asked for by name was not read: that is no count of zero.

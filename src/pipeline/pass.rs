@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::targets::Target;
 use super::{Each, Request};
 use crate::alert::history::{self, Comparison, Current};
-use crate::collect::context::read_context;
+use crate::collect::context::{HostWide, read_context, read_host_wide};
 use crate::collect::{self, Source};
 use crate::diagnose::evidence::EvidenceSet;
 use crate::diagnose::observe::{Limits, Observations};
@@ -23,6 +23,8 @@ pub(super) struct Run<'a> {
     pub collected_at: SystemTime,
     /// The boot id, read once for the two-run comparison.
     pub boot_id: Option<String>,
+    /// The host-wide sysctls, read once for every namespace of a sweep.
+    pub host_wide: std::cell::OnceCell<HostWide>,
 }
 
 /// One namespace, counted, observed and judged.
@@ -67,7 +69,8 @@ impl Run<'_> {
             // A namespace without a process has no /proc/PID/net to read its files through.
             let net =
                 (!source.enters_namespace() || source.pid().is_some()).then(|| source.net_dir());
-            read_context(source.root(), net.as_deref(), &target.per_netns)
+            let host = self.host_wide.get_or_init(|| read_host_wide(source.root()));
+            read_context(source.root(), net.as_deref(), &target.per_netns, Some(host))
         };
         let limits = Limits::of(&request.config.settings.thresholds);
         let mut obs = Observations::new(limits, &context);
