@@ -28,7 +28,8 @@ beside the other modes' sockscope-bench) and measures `sockscope serve` there: o
 against one `check --format prometheus` run, resident memory over --serve-scrapes scrapes
 (10,000 by default) after a warm-up of 100, CPU used while idle for 10 s, and 50 concurrent
 scrapes (how many collections they caused, how many different bodies they got).
---compare BINARY also times an earlier build (rows "base: ..."), side by side in the same run.
+--compare BINARY also times an earlier build (rows "base: ..."), side by side in the same run,
+in both modes (the sweep rows too, each as a multiple of the same sweep floor).
 Up to 200k sockets, `top --by process` is first checked against `ss -tanp`: the per-process
 counts must be identical (printed as a comment line).
 """
@@ -346,7 +347,7 @@ def try_command(argv):
     return f"exit {done.returncode}: {first}", None
 
 
-def sweep(binary, nscount, per, runs, only):
+def sweep(binary, nscount, per, runs, only, compare=None):
     """Builds nscount namespaces of `per` sockets, times the sweeps from the host namespace and
     removes every namespace and process it made, whatever happens."""
     size = f"{nscount}×{per:,}"
@@ -389,10 +390,13 @@ def sweep(binary, nscount, per, runs, only):
         cmds = []
         if floor:
             cmds.append((SWEEP_FLOOR, [floor, "-q"]))
-        cmds += [
-            ("sockscope --all-netns --format plain", [binary, "--all-netns", "--format", "plain"]),
-            ("sockscope --all-netns --no-processes", [binary, "--all-netns", "--no-processes"]),
+        sweeps = [
+            ("sockscope --all-netns --format plain", ["--all-netns", "--format", "plain"]),
+            ("sockscope --all-netns --no-processes", ["--all-netns", "--no-processes"]),
         ]
+        cmds += [(label, [binary, *args]) for label, args in sweeps]
+        if compare:
+            cmds += [(f"base: {label}", [compare, *args]) for label, args in sweeps]
         for label, argv in cmds:
             if not selected(label, only):
                 continue
@@ -600,7 +604,8 @@ def main():
             finally:
                 teardown(builder)
         for nscount, per in args.netns_sweep or []:
-            sweep(os.path.abspath(args.binary), nscount, per, args.runs, args.only)
+            sweep(os.path.abspath(args.binary), nscount, per, args.runs, args.only,
+                  args.compare and os.path.abspath(args.compare))
     finally:
         restore_ehash(old_ehash)
 

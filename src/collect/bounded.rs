@@ -118,7 +118,9 @@ pub fn kind(meta: &Metadata) -> &'static str {
 
 /// Reads all of `file`, refusing one longer than `limit` bytes.
 pub fn read_capped(file: File, limit: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+    // Room for a /proc or /proc/sys file in one read: an empty vector would make read_to_end
+    // probe with small reads first, several syscalls per file for every namespace of a sweep.
+    let mut bytes = Vec::with_capacity(limit.saturating_add(1).min(8 << 10) as usize);
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(io::Error::other(format!(

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::bounded;
 use crate::error::Cause;
@@ -23,65 +23,164 @@ pub fn read_boot_id(root: &Path) -> Option<String> {
     Some(text.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// The sysctls the rules read, in order: (directory under `sys/net`, name, whether each
+/// network namespace has its own). `tcp_max_orphans` and `tcp_mem` are host-wide.
+const SYSCTLS: [(&str, &str, bool); 10] = [
+    ("ipv4", "ip_local_port_range", true),
+    ("ipv4", "ip_local_reserved_ports", true),
+    ("ipv4", "tcp_max_tw_buckets", true),
+    ("ipv4", "tcp_max_orphans", false),
+    ("ipv4", "tcp_fin_timeout", true),
+    ("ipv4", "tcp_syncookies", true),
+    ("ipv4", "tcp_max_syn_backlog", true),
+    ("core", "somaxconn", true),
+    ("ipv4", "tcp_mem", false),
+    ("ipv4", "tcp_tw_reuse", true),
+];
+
+/// The sysctls one network namespace has its own of, as read from inside it: each one's text,
+/// or why it could not be read. `/proc/sys/net` shows the namespace of the thread that opens
+/// the file, so a thread that entered the namespace reads them ([`read_net_sysctls`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetSysctls {
+    read: Vec<(&'static str, Result<String, String>)>,
+}
+
+/// Where a namespace's own sysctls come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PerNetns {
+    /// This process's own namespace: `ROOT/sys/net` shows it.
+    Here,
+    /// Read from inside the namespace.
+    Read(NetSysctls),
+    /// Not known, and why; `None` with `--pid`, where the rules say why themselves.
+    Unknown(Option<String>),
+}
+
+/// Reads the per-namespace sysctls under `root/sys/net` as the calling thread's network
+/// namespace shows them: call it on a thread that entered the namespace.
+pub fn read_net_sysctls(root: &Path) -> NetSysctls {
+    let read = SYSCTLS
+        .iter()
+        .filter(|(_, _, per_netns)| *per_netns)
+        .map(|&(dir, name, _)| {
+            let path = root.join("sys/net").join(dir).join(name);
+            let text = bounded::read_text(&path, CONTEXT_LIMIT).map_err(|e| Cause(&e).to_string());
+            (name, text)
+        })
+        .collect();
+    NetSysctls { read }
+}
+
+/// The host-wide sysctls (`tcp_mem`, `tcp_max_orphans`), read once for every namespace of a
+/// sweep ([`read_host_wide`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostWide {
+    read: Vec<(&'static str, Result<String, String>)>,
+}
+
+/// Reads the host-wide sysctls under `root/sys/net`, as this process's namespace shows them
+/// (only the initial namespace has them).
+pub fn read_host_wide(root: &Path) -> HostWide {
+    let read = SYSCTLS
+        .iter()
+        .filter(|(_, _, per_netns)| !*per_netns)
+        .map(|&(dir, name, _)| {
+            let path = root.join("sys/net").join(dir).join(name);
+            let text = bounded::read_text(&path, CONTEXT_LIMIT).map_err(|e| Cause(&e).to_string());
+            (name, text)
+        })
+        .collect();
+    HostWide { read }
+}
+
 /// Reads the context under `root` (`/proc`). `net` is where the network files are: `root/net`,
-/// or `root/PID/net` with `--pid`, in which case the per-namespace sysctls are not read.
-pub fn read_context(root: &Path, net: &Path, other_netns: bool) -> KernelContext {
+/// or `root/PID/net` for another namespace (`None`: a namespace without a process, whose files
+/// cannot be reached); `per_netns` says where that namespace's own sysctls come from; `host`,
+/// the host-wide ones when a sweep has read them already (else they are read here).
+pub fn read_context(
+    root: &Path,
+    net: Option<&Path>,
+    per_netns: &PerNetns,
+    host: Option<&HostWide>,
+) -> KernelContext {
     let mut ctx = KernelContext::default();
-    if let Some(text) = read(&mut ctx, &net.join("sockstat")) {
+    match net {
+        Some(net) => read_net_files(&mut ctx, net),
+        None => ctx.missing.push((
+            "/proc/PID/net".into(),
+            "the namespace has no process to read its counters through".into(),
+        )),
+    }
+    for (dir, name, own) in SYSCTLS {
+        let path = root.join("sys/net").join(dir).join(name);
+        let text = match per_netns {
+            PerNetns::Read(inside) if own => inside
+                .read
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or_else(|| Err("not read".to_string()), |(_, t)| t.clone()),
+            PerNetns::Unknown(None) if own => continue,
+            PerNetns::Unknown(Some(why)) if own => Err(why.clone()),
+            _ => match host.and_then(|h| h.read.iter().find(|(n, _)| *n == name)) {
+                Some((_, text)) if !own => text.clone(),
+                _ => bounded::read_text(&path, CONTEXT_LIMIT).map_err(|e| Cause(&e).to_string()),
+            },
+        };
+        match text {
+            Ok(text) => set_sysctl(&mut ctx, name, &text),
+            Err(why) => ctx.missing.push((path, why)),
+        }
+    }
+    // Conntrack is optional: its absence means the module is not loaded, not a problem. Its
+    // count is the namespace's own and its limit the host's: judged in this namespace only.
+    if *per_netns == PerNetns::Here {
+        let netfilter = root.join("sys/net/netfilter");
+        let count = bounded::read_text(&netfilter.join("nf_conntrack_count"), CONTEXT_LIMIT).ok();
+        let max = bounded::read_text(&netfilter.join("nf_conntrack_max"), CONTEXT_LIMIT).ok();
+        if let (Some(count), Some(max)) = (count, max) {
+            ctx.conntrack = count.trim().parse().ok().zip(max.trim().parse().ok());
+        }
+    }
+    ctx
+}
+
+/// sockstat, sockstat6 and the counters of `netstat` and `snmp` under `net`.
+fn read_net_files(ctx: &mut KernelContext, net: &Path) {
+    if let Some(text) = read(ctx, &net.join("sockstat")) {
         ctx.sockstat = parse_sockstat(&text);
         if ctx.sockstat.is_none() {
             ctx.missing
                 .push((net.join("sockstat"), "no well-formed TCP line".into()));
         }
     }
-    if let Some(text) = read(&mut ctx, &net.join("sockstat6")) {
+    if let Some(text) = read(ctx, &net.join("sockstat6")) {
         ctx.sockstat6_inuse = parse_pairs(&text, "TCP6:").and_then(|p| p.get("inuse").copied());
     }
     for file in ["netstat", "snmp"] {
-        if let Some(text) = read(&mut ctx, &net.join(file)) {
+        if let Some(text) = read(ctx, &net.join(file)) {
             ctx.counters.extend(parse_counters(text.as_bytes()));
         }
     }
-    let ipv4 = root.join("sys/net/ipv4");
-    let core = root.join("sys/net/core");
+}
+
+/// One sysctl's text, parsed into its field (a malformed value stays unknown).
+fn set_sysctl(ctx: &mut KernelContext, name: &str, text: &str) {
     let s = &mut ctx.sysctl;
-    let mut missing = Vec::new();
-    let mut value = |path: PathBuf, per_netns: bool| -> Option<String> {
-        if per_netns && other_netns {
-            return None;
-        }
-        match bounded::read_text(&path, CONTEXT_LIMIT) {
-            Ok(text) => Some(text),
-            Err(e) => {
-                missing.push((path, Cause(&e).to_string()));
-                None
-            }
-        }
-    };
-    let number = |text: Option<String>| text.and_then(|t| t.trim().parse::<u64>().ok());
-    s.ip_local_port_range =
-        value(ipv4.join("ip_local_port_range"), true).and_then(|t| parse_port_range(&t));
-    s.ip_local_reserved_ports =
-        value(ipv4.join("ip_local_reserved_ports"), true).and_then(|t| parse_port_list(&t));
-    s.tcp_max_tw_buckets = number(value(ipv4.join("tcp_max_tw_buckets"), true));
-    s.tcp_max_orphans = number(value(ipv4.join("tcp_max_orphans"), false));
-    s.tcp_fin_timeout = number(value(ipv4.join("tcp_fin_timeout"), true));
-    s.tcp_syncookies = number(value(ipv4.join("tcp_syncookies"), true));
-    s.tcp_max_syn_backlog = number(value(ipv4.join("tcp_max_syn_backlog"), true));
-    s.somaxconn = number(value(core.join("somaxconn"), true));
-    s.tcp_mem = value(ipv4.join("tcp_mem"), false).and_then(|t| parse_tcp_mem(&t));
-    s.tcp_tw_reuse = number(value(ipv4.join("tcp_tw_reuse"), true));
-    ctx.missing.extend(missing);
-    // Conntrack is optional: its absence means the module is not loaded, not a problem.
-    let netfilter = root.join("sys/net/netfilter");
-    let count = bounded::read_text(&netfilter.join("nf_conntrack_count"), CONTEXT_LIMIT).ok();
-    let max = bounded::read_text(&netfilter.join("nf_conntrack_max"), CONTEXT_LIMIT).ok();
-    if let (Some(count), Some(max)) = (count, max)
-        && !other_netns
-    {
-        ctx.conntrack = count.trim().parse().ok().zip(max.trim().parse().ok());
+    let number = || text.trim().parse::<u64>().ok();
+    match name {
+        "ip_local_port_range" => s.ip_local_port_range = parse_port_range(text),
+        "ip_local_reserved_ports" => s.ip_local_reserved_ports = parse_port_list(text),
+        "tcp_max_tw_buckets" => s.tcp_max_tw_buckets = number(),
+        "tcp_max_orphans" => s.tcp_max_orphans = number(),
+        "tcp_fin_timeout" => s.tcp_fin_timeout = number(),
+        "tcp_syncookies" => s.tcp_syncookies = number(),
+        "tcp_max_syn_backlog" => s.tcp_max_syn_backlog = number(),
+        "somaxconn" => s.somaxconn = number(),
+        "tcp_mem" => s.tcp_mem = parse_tcp_mem(text),
+        "tcp_tw_reuse" => s.tcp_tw_reuse = number(),
+        _ => {}
     }
-    ctx
 }
 
 fn read(ctx: &mut KernelContext, path: &Path) -> Option<String> {
@@ -194,115 +293,4 @@ fn parse_tcp_mem(text: &str) -> Option<[u64; 3]> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    // From /proc/net/sockstat on Linux 6.18.44, and a line with the proposed `pressure` pair.
-    #[test]
-    fn sockstat_pairs() {
-        let text =
-            "sockets: used 9\nTCP: inuse 1 orphan 0 tw 0 alloc 1 mem 0\nUDP: inuse 0 mem 0\n";
-        assert_eq!(
-            parse_sockstat(text),
-            Some(Sockstat {
-                inuse: 1,
-                orphan: 0,
-                tw: 0,
-                alloc: 1,
-                mem: 0
-            })
-        );
-        let future = "TCP: inuse 5 orphan 1 tw 2 alloc 7 mem 3 pressure 0\n";
-        assert_eq!(parse_sockstat(future).map(|s| s.tw), Some(2));
-        assert_eq!(
-            parse_sockstat("TCP: inuse x orphan 0 tw 0 alloc 1 mem 0\n"),
-            None
-        );
-        assert_eq!(parse_sockstat("TCP: inuse 1\n"), None);
-        assert_eq!(parse_sockstat(""), None);
-    }
-
-    #[test]
-    fn counters_by_name_with_signed_values_and_odd_lines() {
-        let text = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 3 17 19\n\
-                    Tcp: RtoAlgorithm MaxConn RetransSegs\nTcp: 1 -1 42\n\
-                    IpExt: A B\nIpExt: 1 x\nNoColon\nLonely: header only\n";
-        let c = parse_counters(text.as_bytes());
-        assert_eq!(c.get("TcpExt.ListenOverflows"), Some(&17));
-        assert_eq!(c.get("Tcp.MaxConn"), Some(&-1));
-        assert_eq!(c.get("Tcp.RetransSegs"), Some(&42));
-        assert_eq!(c.get("IpExt.A"), Some(&1));
-        assert_eq!(c.get("IpExt.B"), None, "not a number: left out");
-        assert_eq!(c.get("Lonely.header"), None);
-    }
-
-    #[test]
-    fn sysctl_shapes() {
-        assert_eq!(parse_port_range("32768\t60999\n"), Some((32768, 60999)));
-        assert_eq!(parse_port_range(""), None);
-        assert_eq!(parse_port_range("60999 32768"), None);
-        assert_eq!(parse_port_list("\n"), Some(vec![]));
-        assert_eq!(
-            parse_port_list("8080,9000-9010\n"),
-            Some(vec![(8080, 8080), (9000, 9010)])
-        );
-        assert_eq!(parse_port_list("80,x"), None);
-        assert_eq!(
-            parse_tcp_mem("287898\t383867\t575796\n"),
-            Some([287898, 383867, 575796])
-        );
-        assert_eq!(parse_tcp_mem("1 2"), None);
-        assert_eq!(parse_tcp_mem("1 2 3 4"), None);
-    }
-
-    #[test]
-    fn a_missing_tree_gives_an_empty_context_with_reasons() {
-        let ctx = read_context(
-            Path::new("/nonexistent"),
-            Path::new("/nonexistent/net"),
-            false,
-        );
-        assert_eq!(ctx.sockstat, None);
-        assert_eq!(ctx.sysctl, crate::model::Sysctls::default());
-        assert!(
-            ctx.missing
-                .iter()
-                .any(|(p, why)| p.ends_with("sockstat") && why.contains("no such file"))
-        );
-    }
-
-    #[test]
-    fn fifos_devices_and_huge_files_are_missing_with_a_reason_not_a_hang() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let net = root.join("net");
-        std::fs::create_dir_all(&net).unwrap();
-        std::fs::create_dir_all(root.join("sys/net/ipv4")).unwrap();
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            net.join("sockstat"),
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
-        std::os::unix::fs::symlink("/dev/zero", root.join("sys/net/ipv4/tcp_mem")).unwrap();
-        let huge = vec![b'1'; CONTEXT_LIMIT as usize + 1];
-        std::fs::write(root.join("sys/net/ipv4/tcp_fin_timeout"), huge).unwrap();
-        let ctx = read_context(root, &net, false);
-        let why = |name: &str| {
-            ctx.missing
-                .iter()
-                .find(|(p, _)| p.ends_with(name))
-                .map(|(_, why)| why.clone())
-                .unwrap_or_default()
-        };
-        assert_eq!(why("sockstat"), "is a FIFO, not a regular file");
-        assert_eq!(why("tcp_mem"), "is a character device, not a regular file");
-        assert_eq!(
-            why("tcp_fin_timeout"),
-            "is larger than 1 MiB; refusing to read it"
-        );
-        assert_eq!(ctx.sysctl.tcp_fin_timeout, None);
-    }
-}
+mod tests;

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
+use super::context::{self, NetSysctls};
 use super::nsfs::{self, Follow};
+use super::{bounded, process};
 
 /// One network namespace, as discovery found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +181,36 @@ fn host_inode(proc_root: &Path) -> Option<u64> {
     })
 }
 
+/// Of a namespace's processes (`pids`, ascending), the one that has been in it longest, for a
+/// person to enter it through: the earliest started (`starttime` of `/proc/PID/stat`, the
+/// lower pid among equals). Never this process; another sockscope only when nothing else is
+/// there (a transient `sockscope serve` is gone by the time the command is pasted). The
+/// [`STEADY_TRIES`] lowest pids are read: the oldest processes are among them but after a
+/// pid wrap.
+pub fn steady_member(proc_root: &Path, pids: &[u32]) -> Option<u32> {
+    let me = std::process::id();
+    let mut best: Option<(bool, u64, u32)> = None;
+    for &pid in pids.iter().filter(|&&p| p != me).take(STEADY_TRIES) {
+        let Ok(stat) = bounded::read_text(&proc_root.join(pid.to_string()).join("stat"), 4096)
+        else {
+            continue;
+        };
+        let Some((comm, started)) = process::parse_stat(stat.as_bytes()) else {
+            continue;
+        };
+        let key = (comm == b"sockscope", started, pid);
+        if best.is_none_or(|b| key < b) {
+            best = Some(key);
+        }
+    }
+    // None readable (gone meanwhile, or a copy without `stat`): the lowest pid, as listed.
+    best.map(|(_, _, pid)| pid)
+        .or_else(|| pids.iter().copied().find(|&p| p != me))
+}
+
+/// How many of a namespace's processes [`steady_member`] reads at most.
+pub const STEADY_TRIES: usize = 64;
+
 /// A sock_diag socket opened inside a namespace, and which namespace that was.
 #[derive(Debug)]
 pub struct Entered {
@@ -187,23 +219,65 @@ pub struct Entered {
     pub inode: u64,
 }
 
-/// In this thread: enters the namespace `path` refers to and opens a sock_diag socket there.
-/// Only for a thread that ends afterwards: it stays in that namespace.
-fn enter(path: &Path) -> io::Result<Entered> {
-    let (inode, socket) = enter_and(path, &super::netlink::open)?;
-    Ok(Entered { socket, inode })
+/// What to do inside one namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct Errand<'a> {
+    /// The namespace file to `setns` with.
+    pub path: &'a Path,
+    /// Open a sock_diag socket there.
+    pub socket: bool,
+    /// Read its own sysctls under this proc root ([`context::read_net_sysctls`]).
+    pub sysctls: Option<&'a Path>,
+}
+
+/// What a visit inside a namespace brought back.
+#[derive(Debug)]
+pub struct Visit {
+    /// The inode of the namespace entered: the caller compares it with the one it listed.
+    pub inode: u64,
+    /// Its sock_diag socket, when the errand asked for one, or why it could not be opened.
+    pub socket: Option<io::Result<OwnedFd>>,
+    /// Its own sysctls, when the errand asked for them.
+    pub sysctls: Option<NetSysctls>,
+}
+
+impl Visit {
+    /// The socket, as [`open_sock_diag`] hands it over.
+    pub fn entered(&mut self) -> Option<io::Result<Entered>> {
+        let inode = self.inode;
+        self.socket
+            .take()
+            .map(|s| s.map(|socket| Entered { socket, inode }))
+    }
+}
+
+/// In this thread: enters the namespace `path` refers to. Only for a thread that ends
+/// afterwards: it stays in that namespace.
+fn enter(path: &Path) -> io::Result<u64> {
+    let ns = nsfs::open(path, Follow::Yes)?;
+    move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
+    Ok(ns.inode)
+}
+
+/// In this thread (which then ends): enters the errand's namespace and does what it asks.
+fn run(errand: &Errand) -> io::Result<Visit> {
+    let inode = enter(errand.path)?;
+    Ok(Visit {
+        inode,
+        socket: errand.socket.then(super::netlink::open),
+        sysctls: errand.sysctls.map(context::read_net_sysctls),
+    })
 }
 
 /// In this thread: enters the namespace `path` refers to and runs `then` there; returns the
 /// namespace's inode with what it made. Only for a thread that ends afterwards.
 fn enter_and<T>(path: &Path, then: &dyn Fn() -> io::Result<T>) -> io::Result<(u64, T)> {
-    let ns = nsfs::open(path, Follow::Yes)?;
-    move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))?;
-    Ok((ns.inode, then()?))
+    let inode = enter(path)?;
+    Ok((inode, then()?))
 }
 
 /// Runs `then` inside each namespace, on one thread that enters them in turn and then ends
-/// (as [`open_many`] does): what it made there with the namespace's inode, or why that
+/// (as [`visit_many`] does): what it made there with the namespace's inode, or why that
 /// namespace could not be entered. The calling thread never leaves its own namespace.
 pub fn within_each<T: Send>(
     paths: &[&Path],
@@ -224,64 +298,61 @@ pub fn within_each<T: Send>(
 /// Opens a NETLINK_SOCK_DIAG socket inside the namespace `path` refers to. The socket stays
 /// bound to that namespace; the thread that entered it ends at once.
 pub fn open_sock_diag(path: &Path) -> io::Result<Entered> {
+    let errand = Errand {
+        path,
+        socket: true,
+        sysctls: None,
+    };
     std::thread::scope(|s| {
-        s.spawn(|| enter(path))
+        s.spawn(|| run(&errand))
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")))
     })
-}
-
-/// Opens a sock_diag socket inside each namespace, on one thread that enters them in turn (as
-/// `benches/netns_sweep_count.c` does) and then ends: one thread per sweep instead of one per
-/// namespace. Each result is the socket and the namespace it is in, or why that namespace
-/// could not be entered.
-pub fn open_many(paths: &[&Path]) -> Vec<io::Result<Entered>> {
-    std::thread::scope(|s| {
-        s.spawn(|| paths.iter().map(|p| enter(p)).collect::<Vec<_>>())
-            .join()
-            .unwrap_or_else(|_| {
-                paths
-                    .iter()
-                    .map(|_| Err(io::Error::other("the namespace thread panicked")))
-                    .collect()
-            })
+    .and_then(|mut visit| {
+        visit
+            .entered()
+            .unwrap_or_else(|| Err(io::Error::other("no socket")))
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_live_host_has_this_process_namespace() {
-        let d = discover(Path::new("/proc"), Path::new("/")).unwrap();
-        let own = nsfs::open(Path::new("/proc/self/ns/net"), Follow::Yes)
-            .unwrap()
-            .inode;
-        let me = std::process::id();
-        let ns = d
-            .namespaces
-            .iter()
-            .find(|ns| ns.inode == own)
-            .expect("our own namespace is found");
-        assert!(ns.pids.contains(&me));
-        assert_eq!(ns.id(), format!("net:[{own}]"));
-        // Deduplicated: every inode once.
-        let mut inodes: Vec<u64> = d.namespaces.iter().map(|n| n.inode).collect();
-        inodes.dedup();
-        assert_eq!(inodes.len(), d.namespaces.len());
-    }
-
-    #[test]
-    fn our_own_namespace_can_be_entered_by_anyone() {
-        // setns into the namespace one is already in needs CAP_SYS_ADMIN all the same.
-        match open_sock_diag(Path::new("/proc/self/ns/net")) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                println!("skipped: setns is refused to this user ({e})");
+/// Visits each namespace on one thread that enters them in turn (as
+/// `benches/netns_sweep_count.c` does) and then ends: one thread per sweep instead of one per
+/// namespace. Each visit, or why that namespace could not be entered, is handed to `each` on
+/// the calling thread (with the errand's index, in order) as soon as it is done, so the caller
+/// reads one namespace while the thread enters the next; the thread runs at most `ahead`
+/// visits ahead (each may hold a socket open). `each` returns whether to go on.
+pub fn visit_many(
+    errands: &[Errand],
+    ahead: usize,
+    mut each: impl FnMut(usize, io::Result<Visit>) -> bool,
+) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(ahead.max(1));
+    let mut next = 0;
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for (i, errand) in errands.iter().enumerate() {
+                if tx.send((i, run(errand))).is_err() {
+                    return;
+                }
             }
-            Err(e) => println!("skipped: netlink unavailable here ({e})"),
+        });
+        // Owned here: dropped on the way out, which stops the thread at its next visit (the
+        // scope waits for it).
+        let rx = rx;
+        for (i, visit) in rx.iter() {
+            next = i + 1;
+            if !each(i, visit) {
+                return;
+            }
         }
-        assert!(open_sock_diag(Path::new("/nonexistent/ns")).is_err());
-    }
+        // The thread ended early (it panicked): the rest were not entered.
+        for i in next..errands.len() {
+            if !each(i, Err(io::Error::other("the namespace thread panicked"))) {
+                return;
+            }
+        }
+    });
 }
+
+#[cfg(test)]
+mod tests;

@@ -123,7 +123,7 @@ pub(super) fn describe(
 
 /// `comm` and `starttime` (field 22) from `/proc/PID/stat`: `PID (COMM) S PPID …`. The name may
 /// hold spaces and parentheses, so it ends at the last `)` (as procps reads it).
-fn parse_stat(text: &[u8]) -> Option<(&[u8], u64)> {
+pub(super) fn parse_stat(text: &[u8]) -> Option<(&[u8], u64)> {
     let open = text.iter().position(|&b| b == b'(')?;
     let close = text.iter().rposition(|&b| b == b')')?;
     let comm = text.get(open + 1..close)?;

@@ -36,15 +36,41 @@ pub struct Pile {
 
 impl Pile {
     fn add(&mut self, s: &Socket, keep_inode: bool) {
-        self.total += 1;
         *self.by_local_port.entry(s.local.port()).or_default() += 1;
         *self.by_peer.entry(s.remote.ip()).or_default() += 1;
+        self.count(s, keep_inode);
+    }
+
+    /// Counts `s` without its local port and peer (an outbound socket: its local port is one
+    /// the kernel picked, its peer is the server's, counted by endpoint elsewhere).
+    fn count(&mut self, s: &Socket, keep_inode: bool) {
+        self.total += 1;
         if keep_inode && s.inode != 0 {
             self.inodes.push(s.inode);
         }
         self.max_retransmits = self.max_retransmits.max(s.retransmits);
         if s.retransmits > 0 {
             self.resent += 1;
+        }
+    }
+}
+
+/// Sockets of one state that this host opened (an ephemeral local port with no listener on it),
+/// by the remote endpoint they were opened toward: the client side of a connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outbound {
+    pub total: u64,
+    pub by_remote: HashMap<SocketAddr, u64>,
+    /// Inodes of the ones a process may hold (not 0).
+    pub inodes: Vec<u64>,
+}
+
+impl Outbound {
+    fn add(&mut self, s: &Socket, keep_inode: bool) {
+        self.total += 1;
+        *self.by_remote.entry(s.remote).or_default() += 1;
+        if keep_inode && s.inode != 0 {
+            self.inodes.push(s.inode);
         }
     }
 }
@@ -92,7 +118,11 @@ pub struct Listener {
 pub struct Observations {
     /// Every socket, before filters: the denominators of shares.
     pub all: Tally,
+    /// Every CLOSE_WAIT socket; its local ports and peers are the accepted ones' only.
     pub close_wait: Pile,
+    /// The CLOSE_WAIT sockets this host opened: a client (a connection pool) whose server
+    /// closed, by that server's endpoint.
+    pub close_wait_outbound: Outbound,
     /// CLOSE_WAIT with unread data (at least the FIN): the application is not reading.
     pub close_wait_unread: u64,
     /// CLOSE_WAIT with inode 0: closed by the peer before the application accept()ed it.
@@ -174,9 +204,22 @@ impl Observations {
         self.watched_ports.extend(ports);
     }
 
-    /// Every socket, filtered or not: shares are taken against the whole table.
+    /// Every socket, filtered or not: shares are taken against the whole table, and a listener
+    /// the filters leave out still says its port is no ephemeral one.
     pub fn count_all(&mut self, s: &Socket) {
         self.all.add(s.family, s.state);
+        if s.state == TcpState::Listen {
+            self.listening_ports.insert(s.local.port());
+        }
+    }
+
+    /// Whether this host opened `s`: its local port is in `ip_local_port_range` (known) and no
+    /// listener has it.
+    fn outbound(&self, s: &Socket) -> bool {
+        self.port_range
+            .is_some_and(|(lo, hi)| (lo..=hi).contains(&s.local.port()))
+            && s.remote.port() != 0
+            && !self.listening_ports.contains(&s.local.port())
     }
 
     /// A socket that passed the filters.
@@ -192,11 +235,7 @@ impl Observations {
         }
         if s.state == TcpState::Listen {
             self.listening_ports.insert(s.local.port());
-        } else if let Some((lo, hi)) = self.port_range
-            && (lo..=hi).contains(&s.local.port())
-            && s.remote.port() != 0
-            && !self.listening_ports.contains(&s.local.port())
-        {
+        } else if self.outbound(s) {
             let e = self
                 .destinations
                 .entry((s.local.ip(), s.remote.ip(), s.remote.port()))
@@ -223,7 +262,12 @@ impl Observations {
         }
         match s.state {
             TcpState::CloseWait => {
-                self.close_wait.add(s, self.keep_inodes);
+                if self.outbound(s) {
+                    self.close_wait.count(s, self.keep_inodes);
+                    self.close_wait_outbound.add(s, self.keep_inodes);
+                } else {
+                    self.close_wait.add(s, self.keep_inodes);
+                }
                 if s.rx_queue > 0 {
                     self.close_wait_unread += 1;
                 }
@@ -288,102 +332,4 @@ impl Observations {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ctx() -> KernelContext {
-        let mut c = KernelContext::default();
-        c.sysctl.ip_local_port_range = Some((32768, 60999));
-        c
-    }
-
-    #[test]
-    fn close_wait_unread_and_unaccepted() {
-        let mut o = Observations::new(crate::diagnose::observe::Limits::default(), &ctx());
-        let mut s = Socket::for_test(TcpState::CloseWait, "10.0.0.1:8080", "10.0.0.5:40000");
-        s.rx_queue = 1;
-        o.observe(&s);
-        s.rx_queue = 0;
-        s.inode = 0;
-        o.observe(&s);
-        assert_eq!(o.close_wait.total, 2);
-        assert_eq!((o.close_wait_unread, o.close_wait_unaccepted), (1, 1));
-        assert_eq!(o.close_wait.inodes, vec![1]);
-        assert_eq!(o.close_wait.by_local_port.get(&8080), Some(&2));
-    }
-
-    #[test]
-    fn only_ephemeral_local_ports_count_toward_destinations() {
-        let mut o = Observations::new(crate::diagnose::observe::Limits::default(), &ctx());
-        o.observe(&Socket::for_test(
-            TcpState::TimeWait,
-            "10.0.0.1:40000",
-            "10.0.0.5:5432",
-        ));
-        o.observe(&Socket::for_test(
-            TcpState::Established,
-            "10.0.0.1:40001",
-            "10.0.0.5:5432",
-        ));
-        o.observe(&Socket::for_test(
-            TcpState::Established,
-            "10.0.0.1:8080",
-            "10.0.0.9:40002",
-        ));
-        let key = (
-            "10.0.0.1".parse().unwrap(),
-            "10.0.0.5".parse().unwrap(),
-            5432,
-        );
-        assert_eq!(o.destinations.get(&key).map(|p| p.held), Some(2));
-        assert_eq!(o.destinations.len(), 1);
-    }
-
-    #[test]
-    fn connections_accepted_on_an_ephemeral_listener_use_no_port() {
-        let mut o = Observations::new(crate::diagnose::observe::Limits::default(), &ctx());
-        o.observe(&Socket::for_test(
-            TcpState::Listen,
-            "127.0.0.1:41000",
-            "0.0.0.0:0",
-        ));
-        o.observe(&Socket::for_test(
-            TcpState::Established,
-            "127.0.0.1:41000",
-            "127.0.0.1:45000",
-        ));
-        o.observe(&Socket::for_test(
-            TcpState::Established,
-            "127.0.0.1:45000",
-            "127.0.0.1:41000",
-        ));
-        let key = (
-            "127.0.0.1".parse().unwrap(),
-            "127.0.0.1".parse().unwrap(),
-            41000,
-        );
-        assert_eq!(o.destinations.len(), 1, "{:?}", o.destinations);
-        assert_eq!(
-            o.destinations.get(&key).map(|p| p.held),
-            Some(1),
-            "only the client side counts"
-        );
-    }
-
-    #[test]
-    fn only_anomalous_sockets_are_kept() {
-        let mut o = Observations::new(crate::diagnose::observe::Limits::default(), &ctx());
-        for _ in 0..1000 {
-            o.observe(&Socket::for_test(
-                TcpState::Established,
-                "10.0.0.1:8080",
-                "10.0.0.5:40000",
-            ));
-        }
-        let mut slow = Socket::for_test(TcpState::Established, "10.0.0.1:8080", "10.0.0.5:40001");
-        slow.rx_queue = 2 << 20;
-        o.observe(&slow);
-        assert_eq!(o.rx_backlog.len(), 1);
-        assert!(o.tx_trouble.is_empty());
-    }
-}
+mod tests;

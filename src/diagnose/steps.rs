@@ -1,10 +1,12 @@
 //! Next steps that run where the operator is: inside the target's network namespace with
 //! `--pid` or in a sweep, on a saved copy with `--proc-root`, without `sudo` when already
-//! root. Pure: the place comes in, the findings' steps are rewritten.
+//! root. Pure: the place comes in, the findings' steps are rewritten, each command of a step
+//! (`a | b; c`) on its own.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::report::{Finding, NetnsKind, NetnsLabel};
+use crate::report::{Culprit, Finding, NetnsKind, NetnsLabel};
 
 /// Where the findings' commands will be typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,18 +19,64 @@ pub struct Place {
     /// no one there.
     pub copy_without_processes: bool,
     pub as_root: bool,
-    /// A namespace of a sweep other than the host's: `ss` runs through `nsenter` into one of
-    /// its processes, sockscope with `--netns`.
+    /// A namespace of a sweep other than the host's: the commands that read a namespace run
+    /// inside it ([`Netns::enter`]), sockscope with `--netns`.
     pub netns: Option<Netns>,
 }
 
-/// A swept namespace, as its next steps reach it.
+/// A swept namespace, as a person on the host reaches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Netns {
     /// Its name for `--netns`.
     pub name: String,
-    /// A process inside it, for `nsenter -t`.
-    pub pid: Option<u32>,
+    /// Its iproute2 name (`/run/netns/NAME`), for `ip netns exec`.
+    pub ip_name: Option<String>,
+    /// Its processes: a finding's holder among them is entered through.
+    pub members: Vec<u32>,
+    /// The process that has been in it longest (never this one), for `nsenter -t`.
+    pub steady: Option<u32>,
+    /// A bind mount of it, for `nsenter --net=FILE` when it has neither name nor process.
+    pub file: Option<PathBuf>,
+}
+
+impl Netns {
+    /// The namespace `label` names, with its processes, the longest-lived of them and a bind
+    /// mount of it; `None` for the host's, where commands run as they are.
+    pub fn of(
+        label: &NetnsLabel,
+        members: Vec<u32>,
+        steady: Option<u32>,
+        file: Option<&Path>,
+    ) -> Option<Netns> {
+        (label.kind != NetnsKind::Host).then(|| Netns {
+            name: label.name(),
+            ip_name: label.names.first().cloned(),
+            members,
+            steady,
+            file: file.map(Path::to_path_buf),
+        })
+    }
+
+    /// How a command of `finding` enters the namespace: `ip netns exec NAME` for a named one;
+    /// else `nsenter -t PID -n` through the finding's holder when it is in there (its first
+    /// process culprit that is), or the longest-lived member; else through a bind mount.
+    fn enter(&self, finding: Option<&Finding>) -> Option<String> {
+        if let Some(name) = &self.ip_name {
+            return Some(format!("ip netns exec {}", shell_word(name)));
+        }
+        let holder = finding.and_then(|f| {
+            f.culprits.iter().find_map(|c| match c {
+                Culprit::Process { pid, .. } if self.members.contains(pid) => Some(*pid),
+                _ => None,
+            })
+        });
+        if let Some(pid) = holder.or(self.steady) {
+            return Some(format!("nsenter -t {pid} -n"));
+        }
+        self.file
+            .as_ref()
+            .map(|f| format!("nsenter --net={}", shell_word(&f.to_string_lossy())))
+    }
 }
 
 impl Place {
@@ -44,13 +92,11 @@ impl Place {
         }
     }
 
-    /// The same place, inside the swept namespace `label` (the host's needs nothing more).
-    pub fn in_namespace(&self, label: &NetnsLabel) -> Place {
+    /// The same place, inside the swept namespace `netns` (`None`: the host's, which needs
+    /// nothing more).
+    pub fn in_namespace(&self, netns: Option<Netns>) -> Place {
         Place {
-            netns: (label.kind != NetnsKind::Host).then(|| Netns {
-                name: label.name(),
-                pid: label.sample.as_ref().map(|(pid, _)| *pid),
-            }),
+            netns,
             ..self.clone()
         }
     }
@@ -83,57 +129,125 @@ fn shell_word(text: &str) -> String {
 }
 
 /// Commands that read the live kernel of the current network namespace.
-const NAMESPACED: &[&str] = &["ss ", "nstat ", "sysctl ", "nc ", "conntrack "];
-/// Commands that need a live system at all.
-const LIVE_ONLY: &[&str] = &[
-    "ss ",
-    "nstat ",
-    "sysctl ",
-    "nc ",
-    "conntrack ",
-    "lsof ",
-    "ls /proc",
-];
+const NAMESPACED: &[&str] = &["ss", "nstat", "sysctl", "nc", "conntrack"];
+/// Commands that need a live system at all (besides the namespaced ones).
+const LIVE_ONLY: &[&str] = &["lsof"];
 
-fn localize_one(step: &str, place: &Place) -> Option<String> {
-    let mut step = step.to_string();
-    if place.as_root
-        && let Some(rest) = step.strip_prefix("sudo ")
-    {
-        step = rest.to_string();
+/// The commands of a shell line, as byte ranges without their surrounding blanks: split at
+/// `;`, `&&`, `||` and `|` outside quotes, up to a comment.
+fn commands(line: &str) -> Vec<Range<usize>> {
+    let bytes = line.as_bytes();
+    let mut found = Vec::new();
+    let mut quote: Option<u8> = None;
+    let mut start = 0;
+    let mut i = 0;
+    let push = |from: usize, to: usize, found: &mut Vec<Range<usize>>| {
+        let text = &line[from..to];
+        let lead = text.len() - text.trim_start().len();
+        let trimmed = text.trim();
+        if !trimmed.is_empty() {
+            found.push(from + lead..from + lead + trimmed.len());
+        }
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) => {
+                push(start, i, &mut found);
+                return found;
+            }
+            None if b == b';' || b == b'|' || (b == b'&' && bytes.get(i + 1) == Some(&b'&')) => {
+                push(start, i, &mut found);
+                let width = if b != b';' && bytes.get(i + 1) == Some(&b) {
+                    2
+                } else {
+                    1
+                };
+                i += width;
+                start = i;
+                continue;
+            }
+            None => {}
+        }
+        i += 1;
     }
+    push(start, bytes.len(), &mut found);
+    found
+}
+
+/// The command's first word, past a `sudo`.
+fn program(command: &str) -> &str {
+    let bare = command.strip_prefix("sudo ").unwrap_or(command);
+    bare.split_whitespace().next().unwrap_or("")
+}
+
+/// One command rewritten for `place`; `None` when it cannot run there (a saved copy).
+fn localize_command(command: &str, place: &Place, finding: Option<&Finding>) -> Option<String> {
     let sudo = if place.as_root { "" } else { "sudo " };
-    let bare = step.strip_prefix("sudo ").unwrap_or(&step).to_string();
-    if let Some(dir) = &place.saved_copy {
-        if LIVE_ONLY.iter().any(|c| bare.starts_with(c)) {
-            return None;
-        }
-        if place.copy_without_processes && bare.starts_with("sockscope ") {
-            step = without_processes(&step);
-        }
-        if bare.starts_with("sockscope ") && !step.contains("--proc-root") {
-            step = step.replacen(
-                "sockscope ",
-                &format!("sockscope --proc-root {} ", dir.display()),
-                1,
-            );
+    let bare = command.strip_prefix("sudo ").unwrap_or(command);
+    let word = program(command);
+    let namespaced = NAMESPACED.contains(&word);
+    if place.saved_copy.is_some()
+        && (namespaced || LIVE_ONLY.contains(&word) || bare.starts_with("ls /proc"))
+    {
+        return None;
+    }
+    if namespaced {
+        let enter = match (&place.netns, place.pid) {
+            (Some(ns), _) => ns.enter(finding),
+            (None, Some(pid)) => Some(format!("nsenter -t {pid} -n")),
+            (None, None) => None,
+        };
+        if let Some(enter) = enter {
+            return Some(format!("{sudo}{enter} {bare}"));
         }
     }
-    if let Some(pid) = place.pid {
-        if NAMESPACED.iter().any(|c| step.starts_with(c)) && place.saved_copy.is_none() {
-            step = format!("{sudo}nsenter -t {pid} -n {step}");
-        } else if bare.starts_with("sockscope ") && !step.contains("--pid") {
-            step = step.replacen("sockscope ", &format!("sockscope --pid {pid} "), 1);
+    let mut command = if place.as_root { bare } else { command }.to_string();
+    if word == "sockscope" {
+        if place.saved_copy.is_some() && place.copy_without_processes {
+            command = without_processes(&command);
         }
-    }
-    if let Some(ns) = &place.netns {
-        if let (Some(rest), Some(pid)) = (step.strip_prefix("ss "), ns.pid) {
-            step = format!("nsenter -t {pid} -n ss {rest}");
-        } else if step.contains("sockscope ") && !step.contains("--netns") {
-            step = format!("{step} --netns {}", shell_word(&ns.name));
+        let mut options = String::new();
+        let has = |option: &str| command.split_whitespace().any(|w| w == option);
+        if let Some(dir) = &place.saved_copy
+            && !has("--proc-root")
+        {
+            options.push_str(&format!(
+                " --proc-root {}",
+                shell_word(&dir.to_string_lossy())
+            ));
         }
+        if let Some(pid) = place.pid
+            && !has("--pid")
+        {
+            options.push_str(&format!(" --pid {pid}"));
+        }
+        if let Some(ns) = &place.netns
+            && !has("--netns")
+        {
+            options.push_str(&format!(" --netns {}", shell_word(&ns.name)));
+        }
+        let at = command.find("sockscope").unwrap_or(0) + "sockscope".len();
+        command.insert_str(at, &options);
     }
-    Some(step)
+    Some(command)
+}
+
+/// One step rewritten for `place`, command by command; `None` when a command of it cannot run
+/// there. Prose is left as it is.
+fn localize_one(step: &str, place: &Place, finding: Option<&Finding>) -> Option<String> {
+    let mut out = String::with_capacity(step.len() + 32);
+    let mut at = 0;
+    for range in commands(step) {
+        out.push_str(&step[at..range.start]);
+        out.push_str(&localize_command(&step[range.clone()], place, finding)?);
+        at = range.end;
+    }
+    out.push_str(&step[at..]);
+    Some(out)
 }
 
 /// Rewrites every finding's next steps for `place`; says so when live-only commands were left
@@ -141,10 +255,11 @@ fn localize_one(step: &str, place: &Place) -> Option<String> {
 pub fn localize(findings: &mut [Finding], place: &Place) {
     for f in findings {
         let before = f.next_steps.len();
-        let mut steps: Vec<String> = f
+        let finding: &Finding = f;
+        let mut steps: Vec<String> = finding
             .next_steps
             .iter()
-            .filter_map(|s| localize_one(s, place))
+            .filter_map(|s| localize_one(s, place, Some(finding)))
             .collect();
         if place.saved_copy.is_some() && steps.len() < before {
             steps.push(
@@ -157,98 +272,4 @@ pub fn localize(findings: &mut [Finding], place: &Place) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn place(root: &str, pid: Option<u32>, as_root: bool) -> Place {
-        Place::new(Path::new(root), false, pid, as_root)
-    }
-
-    #[test]
-    fn with_pid_namespace_commands_run_inside_it() {
-        let p = place("/proc", Some(4242), false);
-        assert_eq!(
-            localize_one("ss -tnp state close-wait", &p).unwrap(),
-            "sudo nsenter -t 4242 -n ss -tnp state close-wait"
-        );
-        let p = place("/proc", Some(4242), true);
-        assert_eq!(
-            localize_one("sysctl net.ipv4.tcp_fin_timeout", &p).unwrap(),
-            "nsenter -t 4242 -n sysctl net.ipv4.tcp_fin_timeout"
-        );
-        assert_eq!(
-            localize_one("sudo sockscope top --by process", &p).unwrap(),
-            "sockscope --pid 4242 top --by process"
-        );
-        assert_eq!(
-            localize_one("lsof -nP -p 4242 -a -iTCP", &p).unwrap(),
-            "lsof -nP -p 4242 -a -iTCP"
-        );
-        assert_eq!(
-            localize_one("Review the code.", &p).unwrap(),
-            "Review the code."
-        );
-    }
-
-    #[test]
-    fn a_saved_copy_keeps_only_what_works_on_it() {
-        let p = place("/tmp/copy", None, false);
-        assert_eq!(localize_one("ss -tno state last-ack", &p), None);
-        assert_eq!(localize_one("ls /proc/1/fd | wc -l", &p), None);
-        assert_eq!(
-            localize_one("sudo sockscope top --by peer", &p).unwrap(),
-            "sudo sockscope --proc-root /tmp/copy top --by peer"
-        );
-    }
-
-    #[test]
-    fn a_copy_without_processes_gets_no_process_views() {
-        let mut p = place("/tmp/copy", None, true);
-        p.copy_without_processes = true;
-        assert_eq!(
-            localize_one(
-                "sockscope top --by process --by peer --state close-wait",
-                &p
-            )
-            .unwrap(),
-            "sockscope --proc-root /tmp/copy top --by peer --state close-wait"
-        );
-        assert_eq!(
-            localize_one("sockscope list --sort rx -p | head", &p).unwrap(),
-            "sockscope --proc-root /tmp/copy list --sort rx | head"
-        );
-        // A copy that kept its processes keeps the views.
-        p.copy_without_processes = false;
-        assert_eq!(
-            localize_one("sockscope list -p -o --state close-wait", &p).unwrap(),
-            "sockscope --proc-root /tmp/copy list -p -o --state close-wait"
-        );
-    }
-
-    #[test]
-    fn root_gets_no_sudo_and_twice_is_once() {
-        let p = place("/proc", Some(7), true);
-        #[derive(Debug, serde::Serialize)]
-        struct Nothing;
-        impl crate::report::Facts for Nothing {
-            fn title(&self) -> String {
-                String::new()
-            }
-            fn summary(&self) -> String {
-                String::new()
-            }
-        }
-        let mut f = vec![
-            Finding::new("x", crate::report::Severity::Warning, Nothing)
-                .with_next_steps(vec!["sudo sockscope top".into(), "ss -tn".into()]),
-        ];
-        localize(&mut f, &p);
-        let once = f[0].next_steps.clone();
-        localize(&mut f, &p);
-        assert_eq!(f[0].next_steps, once);
-        assert_eq!(
-            once,
-            vec!["sockscope --pid 7 top", "nsenter -t 7 -n ss -tn"]
-        );
-    }
-}
+mod tests;

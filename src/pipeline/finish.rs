@@ -9,11 +9,18 @@ use super::assemble::Assembled;
 use super::{Finished, Request};
 use crate::diagnose::observe::Observations;
 use crate::diagnose::ranges;
-use crate::diagnose::steps::{self, Place};
+use crate::diagnose::steps::{self, Netns, Place};
 use crate::model::Tally;
 use crate::report::Finding;
 
-pub(super) fn finish(request: &Request, assembled: Assembled, place: &Place) -> Finished {
+/// `reach`: how a person enters each namespace of a sweep (by inode, in the order read: the
+/// first is the one the two-run comparison is about); `None` for the host's.
+pub(super) fn finish(
+    request: &Request,
+    assembled: Assembled,
+    place: &Place,
+    reach: &[(u64, Option<Netns>)],
+) -> Finished {
     let Assembled {
         mut report,
         context,
@@ -22,6 +29,15 @@ pub(super) fn finish(request: &Request, assembled: Assembled, place: &Place) -> 
         comparison,
     } = assembled;
     let mut range_notes = BTreeSet::new();
+    let entering = |inode: u64| {
+        let netns = reach
+            .iter()
+            .find(|(i, _)| *i == inode)
+            .and_then(|(_, n)| n.clone());
+        place.in_namespace(netns)
+    };
+    // The comparison is about the first namespace read (the host's, or the one chosen).
+    let mut compared_in = (place.clone(), None);
     match report.sweep.as_deref_mut() {
         Some(sweep) => {
             for ns in &mut sweep.namespaces {
@@ -36,7 +52,14 @@ pub(super) fn finish(request: &Request, assembled: Assembled, place: &Place) -> 
                 for f in &mut ns.report.findings {
                     f.namespace = Some(name.clone());
                 }
-                steps::localize(&mut ns.report.findings, &place.in_namespace(&ns.label));
+                let here = entering(ns.label.inode);
+                steps::localize(&mut ns.report.findings, &here);
+                if reach
+                    .first()
+                    .is_some_and(|(inode, _)| *inode == ns.label.inode)
+                {
+                    compared_in = (here, Some(name));
+                }
                 sort(&mut ns.report.findings);
             }
             // A sweep lists the namespaces with the worst findings first.
@@ -61,7 +84,11 @@ pub(super) fn finish(request: &Request, assembled: Assembled, place: &Place) -> 
     let mut notes = warnings.clone();
     let mut memory = None;
     if let Some(mut comparison) = comparison {
-        steps::localize(&mut comparison.findings, place);
+        let (here, name) = compared_in;
+        for f in &mut comparison.findings {
+            f.namespace = name.clone();
+        }
+        steps::localize(&mut comparison.findings, &here);
         report.findings.append(&mut comparison.findings);
         notes.append(&mut comparison.notes);
         let mut next = comparison.next;

@@ -22,10 +22,12 @@ use std::time::SystemTime;
 
 use crate::alert::state::Saved;
 use crate::collect::context::read_boot_id;
-use crate::diagnose::{self, steps::Place};
+use crate::collect::netns;
+use crate::diagnose;
+use crate::diagnose::steps::{Netns, Place};
 use crate::error::Error;
 use crate::model::{KernelContext, LocalPorts, Socket};
-use crate::report::{Attribution, NetnsLabel, Owners, SummaryReport, Unopened};
+use crate::report::{Attribution, NetnsKind, NetnsLabel, Owners, SummaryReport, Unopened};
 pub use flows::follow;
 use pass::{Part, Run};
 pub use request::{History, OwnerPlan, Plan, Request, Scope};
@@ -99,6 +101,7 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
             .history
             .as_ref()
             .and_then(|_| read_boot_id(scope.source.root())),
+        host_wide: std::cell::OnceCell::new(),
     };
     let (drawn, mut windows) = match &plan.flows {
         Some(f) => {
@@ -193,8 +196,9 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
         .map(|found| Attribution::of_inodes(named, found));
     let local_ports = local_ports(&parts);
     let taken = flows::take(&mut parts, scope.namespaces.sweeps());
+    let reach = reach(scope.source.root(), &parts);
     let assembled = assemble::assemble(request, parts, sweep, attribution, collected_at);
-    let mut finished = finish::finish(request, assembled, &place);
+    let mut finished = finish::finish(request, assembled, &place, &reach);
     if let Some(drawn) = &drawn {
         let report = flows::report(drawn, &taken, collected_at);
         if drawn.denied.is_none() {
@@ -235,8 +239,27 @@ pub fn spots(request: &Request) -> Result<Vec<crate::collect::follow::Spot>, Err
     let (targets, _) = targets::resolve(&request.scope)?;
     Ok(targets
         .iter()
-        .filter_map(|(label, source)| flows::spot(label.as_ref(), source))
+        .filter_map(|t| flows::spot(t.label.as_ref(), &t.source))
         .collect())
+}
+
+/// How a person enters each namespace of a sweep for its next steps, in the order read: by its
+/// `/run/netns` name, a holder among its processes, or the one of them that has been there
+/// longest (read only for a namespace that has findings and no name).
+fn reach(proc_root: &std::path::Path, parts: &[Part]) -> Vec<(u64, Option<Netns>)> {
+    parts
+        .iter()
+        .filter_map(|p| {
+            let label = p.label.as_ref()?;
+            let findings = !p.verdict.findings.is_empty()
+                || p.compared.as_ref().is_some_and(|c| !c.findings.is_empty());
+            let steady = (findings && label.names.is_empty() && label.kind != NetnsKind::Host)
+                .then(|| netns::steady_member(proc_root, &p.members))
+                .flatten();
+            let netns = Netns::of(label, p.members.clone(), steady, p.mount.as_deref());
+            Some((label.inode, netns))
+        })
+        .collect()
 }
 
 /// Every namespace of the scope, read and judged without owners (each with its window of
@@ -255,39 +278,46 @@ fn read_namespaces(
     ),
     Error,
 > {
-    let (mut targets, mut sweep) = targets::resolve(&run.request.scope)?;
+    let scope = &run.request.scope;
+    let (mut targets, mut sweep) = targets::resolve(scope)?;
     let mut parts = Vec::with_capacity(targets.len());
     let mut spots = Vec::new();
+    let mut fatal = None;
     let follows = run.request.plan.flows.is_some();
-    for chunk in targets.chunks_mut(targets::OPEN_AT_ONCE) {
-        targets::open_sockets(chunk);
-        for (label, source) in chunk {
-            // The two-run rules remember one namespace: the first (the host's, or the chosen).
-            let compares = parts.is_empty();
-            let spot = follows
-                .then(|| flows::spot(label.as_ref(), source))
-                .flatten();
-            let flow = spot
-                .as_ref()
-                .and_then(|s| windows.remove(&s.inode))
-                .map(|d| {
-                    let secs = flows::seconds(&d, ended);
-                    (d, secs)
-                });
-            let passed = run.first(source, label.take(), compares, &mut *each, flow);
-            source.set_socket(None);
-            match passed.map_err(|failed| *failed) {
-                Ok(part) => {
-                    spots.extend(spot);
-                    parts.push(part);
-                }
-                Err((Some(label), e)) => sweep.unopened.push(Unopened {
-                    label,
-                    why: e.to_string(),
-                }),
-                Err((None, e)) => return Err(e),
+    let sysctls = run.request.plan.diagnose.then(|| scope.source.root());
+    targets::visit(&mut targets, sysctls, |target| {
+        // The two-run rules remember one namespace: the first (the host's, or the chosen).
+        let compares = parts.is_empty();
+        let spot = follows
+            .then(|| flows::spot(target.label.as_ref(), &target.source))
+            .flatten();
+        let flow = spot
+            .as_ref()
+            .and_then(|s| windows.remove(&s.inode))
+            .map(|d| {
+                let secs = flows::seconds(&d, ended);
+                (d, secs)
+            });
+        let passed = run.first(target, compares, &mut *each, flow);
+        target.source.set_socket(None);
+        match passed.map_err(|failed| *failed) {
+            Ok(part) => {
+                spots.extend(spot);
+                parts.push(part);
+            }
+            Err((Some(label), e)) => sweep.unopened.push(Unopened {
+                label,
+                why: e.to_string(),
+            }),
+            Err((None, e)) => {
+                fatal = Some(e);
+                return false;
             }
         }
+        true
+    });
+    match fatal {
+        Some(e) => Err(e),
+        None => Ok((parts, sweep, spots)),
     }
-    Ok((parts, sweep, spots))
 }

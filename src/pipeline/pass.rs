@@ -5,9 +5,10 @@
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{Each, Request, targets};
+use super::targets::Target;
+use super::{Each, Request};
 use crate::alert::history::{self, Comparison, Current};
-use crate::collect::context::read_context;
+use crate::collect::context::{HostWide, read_context, read_host_wide};
 use crate::collect::follow::Drain;
 use crate::collect::{self, Source};
 use crate::diagnose::evidence::EvidenceSet;
@@ -23,6 +24,8 @@ pub(super) struct Run<'a> {
     pub collected_at: SystemTime,
     /// The boot id, read once for the two-run comparison.
     pub boot_id: Option<String>,
+    /// The host-wide sysctls, read once for every namespace of a sweep.
+    pub host_wide: std::cell::OnceCell<HostWide>,
 }
 
 /// One namespace, counted, observed and judged.
@@ -30,6 +33,9 @@ pub(super) struct Part {
     pub label: Option<NetnsLabel>,
     /// Where it was read from, to read its evidence there again.
     pub source: Source,
+    /// Its processes and a bind mount of it, for the next steps.
+    pub members: Vec<u32>,
+    pub mount: Option<std::path::PathBuf>,
     pub context: KernelContext,
     pub obs: Observations,
     pub tally: Tally,
@@ -67,22 +73,21 @@ impl Run<'_> {
     /// sweep that cannot be read comes back with its label, to be counted as unopened.
     pub fn first(
         &self,
-        source: &Source,
-        label: Option<NetnsLabel>,
+        target: &mut Target,
         compares: bool,
         each: Each,
         flow: Option<(Drain, f64)>,
     ) -> Result<Part, Box<(Option<NetnsLabel>, Error)>> {
         let request = self.request;
         let plan = &request.plan;
+        let source = &target.source;
+        let label = target.label.take();
         let read = || {
-            if source.enters_namespace() && source.pid().is_none() {
-                targets::context_unreachable()
-            } else {
-                // /proc/sys shows this process's own namespace: another's sysctls are unknown.
-                let other = source.pid().is_some() || source.enters_namespace();
-                read_context(source.root(), &source.net_dir(), other)
-            }
+            // A namespace without a process has no /proc/PID/net to read its files through.
+            let net =
+                (!source.enters_namespace() || source.pid().is_some()).then(|| source.net_dir());
+            let host = self.host_wide.get_or_init(|| read_host_wide(source.root()));
+            read_context(source.root(), net.as_deref(), &target.per_netns, Some(host))
         };
         let mut context = if plan.diagnose {
             read()
@@ -145,6 +150,8 @@ impl Run<'_> {
         let mut part = Part {
             label,
             source: source.clone(),
+            members: std::mem::take(&mut target.members),
+            mount: target.mount.take(),
             context,
             obs,
             tally,

@@ -1,14 +1,14 @@
 //! Which namespaces an analysis reads: this process's own (the classic run), every one on the
 //! host (`--all-netns`), or the one a `--netns` selector names; each with its label.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Scope;
-use crate::collect::Source;
+use crate::collect::context::PerNetns;
 use crate::collect::names::Namer;
-use crate::collect::netns::{self, Namespace};
+use crate::collect::netns::{self, Errand, Namespace};
+use crate::collect::{Source, nsfs};
 use crate::error::Error;
-use crate::model::KernelContext;
 use crate::report::{NetnsLabel, Sweep};
 
 /// Which network namespaces to read.
@@ -30,31 +30,126 @@ impl Namespaces {
     }
 }
 
-pub(super) type Target = (Option<NetnsLabel>, Source);
+/// One namespace to read: what it is called, where its sockets come from, how a person
+/// reaches it, and its own sysctls once read from inside it.
+pub(super) struct Target {
+    pub label: Option<NetnsLabel>,
+    pub source: Source,
+    /// Its namespace file and inode, when it is not this process's own namespace (entered to
+    /// open its sock_diag socket and read its sysctls).
+    pub file: Option<(PathBuf, u64)>,
+    /// Its processes, ascending (for the next steps: a holder among them, the steadiest).
+    pub members: Vec<u32>,
+    /// A bind mount of it (`/run/netns`, `/run/docker/netns`, a `--netns` path).
+    pub mount: Option<PathBuf>,
+    /// Where its own sysctls come from.
+    pub per_netns: PerNetns,
+}
 
-/// Namespaces whose sock_diag sockets are open at the same time: one entering thread per this
-/// many namespaces, and never near the open-file limit.
-pub(super) const OPEN_AT_ONCE: usize = 256;
+/// How many namespaces the entering thread may be ahead of the reading one: each holds an
+/// open sock_diag socket until it is read, so never near the open-file limit.
+const AHEAD: usize = 64;
 
-/// Opens the sock_diag socket of every namespace of `chunk` from one thread. A namespace it
-/// cannot enter is left to the source, which tries again and falls back or says why.
-pub(super) fn open_sockets(chunk: &mut [Target]) {
-    let paths: Vec<&Path> = chunk.iter().filter_map(|(_, s)| s.netns_path()).collect();
-    if paths.is_empty() {
-        return;
-    }
-    let mut opened = netns::open_many(&paths).into_iter();
-    for (_, source) in chunk.iter_mut() {
-        if source.netns_path().is_some() {
-            source.set_socket(opened.next());
+/// Reads every target, in order, with `read`: one thread enters the namespaces in turn, opens
+/// each one's sock_diag socket and, for the rules (`sysctls`: the proc root), reads its own
+/// sysctls, while `read` reads the namespace entered before. A namespace it cannot enter is
+/// left to the source, which tries again and falls back or says why. `read` returns whether to
+/// go on.
+pub(super) fn visit(
+    targets: &mut [Target],
+    sysctls: Option<&Path>,
+    mut read: impl FnMut(&mut Target) -> bool,
+) {
+    let wanted: Vec<(usize, PathBuf, bool)> = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let (path, _) = t.file.as_ref()?;
+            let socket = t.source.netns_path().is_some();
+            (socket || sysctls.is_some()).then(|| (i, path.clone(), socket))
+        })
+        .collect();
+    let errands: Vec<Errand> = wanted
+        .iter()
+        .map(|(_, path, socket)| Errand {
+            path,
+            socket: *socket,
+            sysctls,
+        })
+        .collect();
+    let mut done = 0;
+    let mut going = true;
+    netns::visit_many(&errands, AHEAD, |k, visit| {
+        let at = wanted[k].0;
+        // The namespaces before it that need no visit (this process's own) come first.
+        for t in &mut targets[done..at] {
+            going = going && read(t);
         }
+        let target = &mut targets[at];
+        let listed = target.file.as_ref().map_or(0, |(_, inode)| *inode);
+        match visit {
+            Ok(mut visit) => {
+                if errands[k].socket {
+                    target.source.set_socket(visit.entered());
+                }
+                if let Some(inside) = visit.sysctls.take() {
+                    target.per_netns = match nsfs::Moved::check(listed, visit.inode) {
+                        Ok(()) => PerNetns::Read(inside),
+                        Err(e) => PerNetns::Unknown(Some(e.to_string())),
+                    };
+                }
+            }
+            Err(e) => {
+                target.per_netns = PerNetns::Unknown(Some(cannot_enter(&e)));
+                if errands[k].socket {
+                    target.source.set_socket(Some(Err(e)));
+                }
+            }
+        }
+        done = at + 1;
+        going = going && read(target);
+        going
+    });
+    for t in &mut targets[done..] {
+        if !going {
+            return;
+        }
+        going = read(t);
+    }
+}
+
+/// Why a namespace's own sysctls are unknown when it could not be entered.
+fn cannot_enter(e: &std::io::Error) -> String {
+    let why = crate::error::Cause(e).to_string();
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        format!(
+            "each network namespace has its own, readable only from inside it, and entering this one was refused ({why}): run as root"
+        )
+    } else {
+        format!(
+            "each network namespace has its own, readable only from inside it, and this one could not be entered ({why})"
+        )
     }
 }
 
 /// The namespaces to read, labelled, with what discovery could not see.
 pub(super) fn resolve(scope: &Scope) -> Result<(Vec<Target>, Sweep), Error> {
     let selector = match &scope.namespaces {
-        Namespaces::Own => return Ok((vec![(None, scope.source.clone())], Sweep::default())),
+        Namespaces::Own => {
+            let own = Target {
+                label: None,
+                source: scope.source.clone(),
+                file: None,
+                members: Vec::new(),
+                mount: None,
+                per_netns: if scope.source.pid().is_some() {
+                    PerNetns::Unknown(None)
+                } else {
+                    PerNetns::Here
+                },
+            };
+            return Ok((vec![own], Sweep::default()));
+        }
         Namespaces::All => None,
         Namespaces::One(s) => Some(s.as_str()),
     };
@@ -92,12 +187,24 @@ pub(super) fn resolve(scope: &Scope) -> Result<(Vec<Target>, Sweep), Error> {
     let targets = labelled
         .into_iter()
         .map(|(label, ns)| {
-            let source = if Some(ns.inode) == own && scope.source.pid().is_none() {
-                scope.source.clone()
-            } else {
-                scope.source.in_namespace(&ns)
-            };
-            (Some(label), source)
+            let here = Some(ns.inode) == own && scope.source.pid().is_none();
+            let mount = (!ns.path.starts_with(proc_root)).then(|| ns.path.clone());
+            Target {
+                source: if here {
+                    scope.source.clone()
+                } else {
+                    scope.source.in_namespace(&ns)
+                },
+                label: Some(label),
+                file: (!here).then(|| (ns.path.clone(), ns.inode)),
+                mount,
+                per_netns: if here {
+                    PerNetns::Here
+                } else {
+                    PerNetns::Unknown(Some("not read".into()))
+                },
+                members: ns.pids,
+            }
         })
         .collect();
     Ok((targets, sweep))
@@ -182,15 +289,4 @@ fn matches(label: &NetnsLabel, selector: &str) -> bool {
     label.pod.as_ref().is_some_and(|p| {
         p.display() == selector || p.name.as_deref() == Some(selector) || p.uid == selector
     })
-}
-
-/// The context of a namespace with no process: its `/proc/PID/net` files cannot be reached.
-pub(super) fn context_unreachable() -> KernelContext {
-    KernelContext {
-        missing: vec![(
-            "/proc/PID/net".into(),
-            "the namespace has no process to read its counters through".into(),
-        )],
-        ..KernelContext::default()
-    }
 }

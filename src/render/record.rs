@@ -34,7 +34,8 @@ fn count(now: u64, before: Option<u64>) -> String {
 }
 
 /// The timestamp, the total, every state that is non-zero or just dropped to zero (so the drop
-/// is logged), in lifecycle order, then the ids of the findings, most severe first.
+/// is logged), in lifecycle order, then the ids of the findings, most severe first (in a
+/// sweep, `id@namespace`).
 fn plain(record: &Record, out: &mut dyn Write) -> io::Result<()> {
     let report = record.report;
     let previous = record.previous;
@@ -71,7 +72,15 @@ fn plain(record: &Record, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     if !report.findings.is_empty() {
-        let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+        // In a sweep, each with its namespace: `close_wait_excess@web-frontend`.
+        let ids: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| match &f.namespace {
+                Some(ns) => format!("{}@{}", f.id, super::escape::for_field(ns)),
+                None => f.id.to_string(),
+            })
+            .collect();
         fields.push(format!("findings={}", ids.join(",")));
     }
     writeln!(out, "{}", fields.join(" "))

@@ -14,6 +14,8 @@ use serde_json::Value;
 
 use crate::util::{have_tool, is_root, skip, sockscope, stdout_of, unprivileged};
 
+mod findings;
+
 /// Namespaces made for one test, deleted (with their sockets) when dropped.
 struct Namespaces {
     names: Vec<String>,
@@ -88,6 +90,19 @@ fn sockets_in(name: &str, established: usize, close_wait: usize) -> Held {
                 _listener: listener,
                 _pairs: pairs,
             }
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// `f` on a thread moved into namespace `name`: the sockets it makes are that namespace's.
+fn inside<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> T {
+    let ns = File::open(format!("/run/netns/{name}")).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
+            f()
         })
         .join()
         .unwrap()
@@ -371,4 +386,373 @@ fn an_ordinary_users_sweep_names_the_namespaces_it_could_not_read() {
             .all(|l| l.split(' ').count() == 2),
         "only STATE COUNT lines on stdout"
     );
+}
+
+/// A listener with a backlog of `backlog` inside namespace `name`, and `backlog + 1`
+/// connections it never accepts: its accept queue is full (accept_queue_overflow, whose next
+/// steps include `nstat`).
+fn full_queue_in(name: &str, backlog: i32) -> (TcpListener, Vec<TcpStream>, u16) {
+    use rustix::net::{AddressFamily, SocketType, bind, listen, socket};
+    let ns = File::open(format!("/run/netns/{name}")).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
+            let fd = socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+            let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+            bind(&fd, &any).unwrap();
+            listen(&fd, backlog).unwrap();
+            let listener = TcpListener::from(fd);
+            let port = listener.local_addr().unwrap().port();
+            let clients = (0..=backlog)
+                .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+                .collect();
+            (listener, clients, port)
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// The next steps of the finding `id` in namespace `ns` of a JSON document.
+fn steps_of(doc: &Value, id: &str, ns: &str) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id && f["namespace"] == ns)
+        .unwrap_or_else(|| panic!("no {id} in {ns}: {doc:#}"))["next_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The rows `ss` printed under its header (`ss … state S` leaves the state column out).
+fn rows(ss: &str) -> usize {
+    ss.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("Recv-Q"))
+        .count()
+}
+
+/// Runs a suggested step as a person would paste it; its standard output.
+fn paste(step: &str) -> String {
+    let out = Process::new("sh").args(["-c", step]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "`{step}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A namespace with an iproute2 name is entered with `ip netns exec NAME`, for every command
+/// that reads a network namespace (`ss` and `nstat` alike), and every format shows the same
+/// command: pasted, it finds the sockets the finding is about.
+#[test]
+fn next_steps_enter_a_named_namespace_with_ip_netns_exec() {
+    let made = match setup("steps", &[(0, 30)]) {
+        Ok(made) => made,
+        Err(why) => return skip(why),
+    };
+    let name = made.names[0].as_str();
+    let (_listener, _queued, queue_port) = full_queue_in(name, 4);
+    let doc: Value =
+        serde_json::from_str(&stdout_of(sockscope().args(["--all-netns", "--json"]))).unwrap();
+    let leak = steps_of(&doc, "close_wait_excess", name);
+    let ss = leak
+        .iter()
+        .find(|s| s.contains("ss -tnp state close-wait"))
+        .unwrap_or_else(|| panic!("{leak:?}"));
+    assert!(
+        ss.starts_with(&format!("ip netns exec {name} ss -tnp state close-wait")),
+        "{leak:?}"
+    );
+    let found = paste(ss);
+    assert_eq!(rows(&found), 30, "`{ss}` printed:\n{found}");
+    let queue = steps_of(&doc, "accept_queue_overflow", name);
+    assert_eq!(
+        queue[..2],
+        [
+            format!(
+                "ip netns exec {name} ss -lntp '( sport = :{queue_port} )'   # Recv-Q (waiting) against Send-Q (the backlog)"
+            ),
+            format!("ip netns exec {name} nstat -az TcpExtListenOverflows TcpExtListenDrops"),
+        ],
+        "{queue:?}"
+    );
+    // The same commands in the text, in check's JSON and in watch's records.
+    let text = stdout_of(sockscope().args(["--all-netns"]));
+    for step in leak.iter().chain(&queue) {
+        assert!(text.contains(step.as_str()), "{step} in:\n{text}");
+    }
+    let check = sockscope()
+        .args(["check", "--all-netns", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(matches!(check.status.code(), Some(1 | 2)), "{check:?}");
+    let check: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(steps_of(&check, "close_wait_excess", name), leak);
+    assert_eq!(steps_of(&check, "accept_queue_overflow", name), queue);
+    let watch =
+        stdout_of(sockscope().args(["watch", "--all-netns", "--format", "json", "--count", "1"]));
+    let record: Value = serde_json::from_str(watch.lines().next().unwrap()).unwrap();
+    // A piped record says in which namespace each finding is.
+    let plain =
+        stdout_of(sockscope().args(["watch", "--all-netns", "--format", "plain", "--count", "1"]));
+    assert!(
+        plain.contains(&format!("close_wait_excess@{name}")),
+        "{plain}"
+    );
+    assert_eq!(steps_of(&record, "close_wait_excess", name), leak);
+    assert_eq!(steps_of(&record, "accept_queue_overflow", name), queue);
+}
+
+/// A process started in a namespace and dropped at the end of the test (killed, reaped).
+struct Member(std::process::Child);
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A namespace without a name (its `/run/netns` entry removed, its processes keep it) is
+/// entered through the process holding the finding's sockets, when it is in there; without
+/// owners, through the process that has been in it longest: never one that comes and goes.
+#[test]
+fn next_steps_enter_an_unnamed_namespace_through_its_holder() {
+    if !have_tool("python3", "python3") {
+        return skip("python3 is not installed");
+    }
+    let mut made = match setup("holder", &[(0, 0)]) {
+        Ok(made) => made,
+        Err(why) => return skip(why),
+    };
+    let name = made.names[0].clone();
+    let spawn = |args: &[&str]| {
+        Member(
+            Process::new("ip")
+                .args(["netns", "exec", &name])
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    // The oldest member, then the server that leaks.
+    let sleeper = spawn(&["sleep", "600"]);
+    let script = crate::util::root().join("tests/fixtures/servers/never_close.py");
+    let server = spawn(&[
+        "python3",
+        "-B",
+        script.to_str().unwrap(),
+        "127.0.0.2",
+        "8080",
+    ]);
+    let listening = (0..400).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        paste(&format!("ip netns exec {name} ss -Htln 'sport = :8080'")).contains("8080")
+    });
+    assert!(listening, "never_close.py does not listen");
+    let ns = File::open(format!("/run/netns/{name}")).unwrap();
+    let clients: Vec<TcpStream> = std::thread::scope(|s| {
+        s.spawn(|| {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).unwrap();
+            (0..30)
+                .map(|_| {
+                    let c = TcpStream::connect("127.0.0.2:8080").unwrap();
+                    c.shutdown(Shutdown::Write).unwrap();
+                    c
+                })
+                .collect()
+        })
+        .join()
+        .unwrap()
+    });
+    let waiting = (0..400).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ss_counts(&name).is_some_and(|c| c.get("CLOSE_WAIT") == Some(&30))
+    });
+    assert!(waiting, "30 CLOSE_WAIT in {name}: {:?}", ss_counts(&name));
+    // Unnamed from now on: only its processes (and our clients) keep it.
+    assert!(ip(&["netns", "del", &name]));
+    made.names.clear();
+    let (sleep_pid, server_pid) = (sleeper.0.id(), server.0.id());
+    let inode = std::fs::read_link(format!("/proc/{sleep_pid}/ns/net")).unwrap();
+    let id = inode.to_string_lossy().into_owned();
+    let selector = format!("pid:{sleep_pid}");
+    let run = |extra: &[&str]| -> Vec<String> {
+        let json = stdout_of(
+            sockscope()
+                .args(["--netns", &selector, "--json"])
+                .args(extra),
+        );
+        steps_of(
+            &serde_json::from_str(&json).unwrap(),
+            "close_wait_excess",
+            &id,
+        )
+    };
+    let ss = "ss -tnp state close-wait '( sport = :8080 )'";
+    let named = run(&[]);
+    assert_eq!(
+        named[0],
+        format!("nsenter -t {server_pid} -n {ss}"),
+        "{named:?}"
+    );
+    assert!(
+        named[1].starts_with(&format!("lsof -nP -p {server_pid} ")),
+        "{named:?}"
+    );
+    let blind = run(&["--no-processes"]);
+    assert_eq!(
+        blind[0],
+        format!("nsenter -t {sleep_pid} -n {ss}"),
+        "{blind:?}"
+    );
+    for step in [&named[0], &blind[0]] {
+        let found = paste(step);
+        assert_eq!(rows(&found), 30, "`{step}` printed:\n{found}");
+    }
+    drop(clients);
+}
+
+/// The reason `id` was skipped, from a document's `collection.diagnostics`.
+fn skipped_because(doc: &Value, id: &str) -> Option<String> {
+    doc["collection"]["diagnostics"]["rules_skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .map(|r| r["reason"].as_str().unwrap().to_string())
+}
+
+/// A namespace's own sysctls are read from inside it: in a sweep, ephemeral-port pressure is
+/// judged against that namespace's `ip_local_port_range`, not skipped as with `--pid`. Where
+/// it cannot be entered (an ordinary user), the rules say so.
+#[test]
+fn a_namespace_is_judged_by_its_own_sysctls() {
+    let made = match setup("sysctl", &[(0, 0)]) {
+        Ok(made) => made,
+        Err(why) => return skip(why),
+    };
+    let name = made.names[0].as_str();
+    assert!(ip(&[
+        "netns",
+        "exec",
+        name,
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_local_port_range=40000 40099",
+    ]));
+    assert!(ip(&[
+        "netns",
+        "exec",
+        name,
+        "sysctl",
+        "-qw",
+        "net.ipv4.tcp_max_tw_buckets=32",
+    ]));
+    // 60 of its 100 ephemeral ports toward one destination, and 30 TIME_WAIT (of at most 32)
+    // left by connections to another that this side closed first.
+    let _held = inside(name, || {
+        let db = TcpListener::bind("127.0.0.1:5432").unwrap();
+        let pool: Vec<(TcpStream, TcpStream)> = (0..60)
+            .map(|_| {
+                let c = TcpStream::connect("127.0.0.1:5432").unwrap();
+                (c, db.accept().unwrap().0)
+            })
+            .collect();
+        let web = TcpListener::bind("127.0.0.1:5433").unwrap();
+        for _ in 0..30 {
+            let c = TcpStream::connect("127.0.0.1:5433").unwrap();
+            let (s, _) = web.accept().unwrap();
+            drop(c);
+            assert_eq!((&s).read(&mut [0u8; 1]).unwrap(), 0);
+        }
+        (db, pool, web)
+    });
+    let in_time_wait = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        ss_counts(name).is_some_and(|c| c.get("TIME_WAIT") == Some(&30))
+    });
+    assert!(in_time_wait, "{:?}", ss_counts(name));
+    let finding = |doc: &Value, id: &str, selector: &str| -> Value {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id && f["namespace"] == name)
+            .unwrap_or_else(|| panic!("{id} in {selector}: {doc:#}"))
+            .clone()
+    };
+    for selector in [
+        name.to_string(),
+        format!("/run/netns/{name}"),
+        "--all-netns".into(),
+    ] {
+        let args = match selector.as_str() {
+            "--all-netns" => vec!["--all-netns", "--json"],
+            one => vec!["--netns", one, "--json"],
+        };
+        let doc: Value = serde_json::from_str(&stdout_of(sockscope().args(&args))).unwrap();
+        if selector != "--all-netns" {
+            for id in ["ephemeral_port_pressure", "time_wait_buckets"] {
+                assert_eq!(skipped_because(&doc, id), None, "{selector}: {doc:#}");
+            }
+        }
+        let ports = finding(&doc, "ephemeral_port_pressure", &selector);
+        assert_eq!(
+            ports["evidence"][0]["ip_local_port_range"],
+            serde_json::json!([40000, 40099]),
+            "{selector}: {ports:#}"
+        );
+        let tw = finding(&doc, "time_wait_buckets", &selector);
+        assert_eq!(
+            (
+                &tw["evidence"][0]["time_wait"],
+                &tw["evidence"][0]["tcp_max_tw_buckets"]
+            ),
+            (&serde_json::json!(30), &serde_json::json!(32)),
+            "{selector}: {tw:#}"
+        );
+    }
+    // An ordinary user reads the namespace through its member's /proc/PID/net, and may not
+    // enter it: the rules say that, not what --pid says.
+    if !have_tool("setpriv", "util-linux") {
+        return skip("setpriv is not installed (util-linux)");
+    }
+    let _member = Member(
+        Process::new("ip")
+            .args(["netns", "exec", name, "setpriv"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sleep",
+                "600",
+            ])
+            .spawn()
+            .unwrap(),
+    );
+    let mut found = None;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let Some(out) = unprivileged(&["--netns", name, "--json"]) else {
+            return;
+        };
+        if out.status.success() {
+            found = Some(serde_json::from_slice::<Value>(&out.stdout).unwrap());
+            break;
+        }
+    }
+    let doc = found.expect("nobody reads the namespace through its member");
+    for id in ["ephemeral_port_pressure", "time_wait_buckets"] {
+        let why = skipped_because(&doc, id).unwrap_or_else(|| panic!("{id}: {doc:#}"));
+        assert!(!why.contains("--pid"), "{id}: {why}");
+        assert!(why.contains("entering this one was refused"), "{id}: {why}");
+    }
 }

@@ -275,3 +275,69 @@ fn wide_names_keep_the_culprit_columns() {
         }
     }
 }
+
+/// A refresh of a sweep, as the pipeline finishes one: each finding says its namespace, and the
+/// sweep labels it (a Docker container here).
+fn in_a_container(mut r: Refresh) -> Refresh {
+    use crate::report::{ContainerRef, NamespaceReport, NetnsKind, NetnsLabel, Sweep};
+    let label = NetnsLabel {
+        inode: 4026532301,
+        kind: NetnsKind::Container("docker"),
+        container: Some(ContainerRef {
+            runtime: "docker",
+            id: "ab".repeat(32),
+            name: Some("web-frontend".into()),
+        }),
+        pod: None,
+        names: Vec::new(),
+        sample: Some((PID, "java".into())),
+    };
+    for f in &mut r.report.findings {
+        f.namespace = Some(label.name());
+    }
+    r.report.sweep = Some(Box::new(Sweep {
+        namespaces: vec![NamespaceReport {
+            label,
+            report: r.report.clone(),
+        }],
+        ..Sweep::default()
+    }));
+    r
+}
+
+#[test]
+fn a_sweep_says_which_namespace_each_finding_is_in() {
+    let refreshes: Vec<Refresh> = refreshes(GroupKey::Process)
+        .into_iter()
+        .map(in_a_container)
+        .collect();
+    let mut view = WatchView::new(Duration::from_secs(2), GroupKey::Process, false);
+    for r in &refreshes[..3] {
+        view.record(r.clone());
+    }
+    let screen = screen(&view, 100, 34);
+    assert!(
+        screen.contains("· in docker container web-frontend"),
+        "{screen}"
+    );
+    settings().bind(|| insta::assert_snapshot!("watch_screen_100_sweep", screen));
+    let mut plain = Vec::new();
+    let record = Record {
+        report: &refreshes[2].report,
+        previous: None,
+    };
+    render::record::write(
+        &record,
+        render::Format::Plain,
+        &render::Style::default(),
+        &mut plain,
+    )
+    .unwrap();
+    let plain = String::from_utf8(plain).unwrap();
+    assert!(
+        plain.ends_with(
+            " findings=close_wait_growing@web-frontend,close_wait_excess@web-frontend\n"
+        ),
+        "{plain}"
+    );
+}

@@ -1,10 +1,15 @@
 //! A1 `close_wait_excess`: sockets the peer has closed and the local application has not. Names
-//! the holder, port and peer, and whether the application still reads.
+//! the holder, the port and peer (or, for connections this host opened, the server's endpoint),
+//! and whether the application still reads. Its next steps follow one culprit, the largest.
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
 use super::culprits::{
-    Unnamed, first_peer, first_port, peer_culprits, port_culprits, process_culprits, unnamed,
+    TOP_CULPRITS, Unnamed, first_peer, first_port, peer_culprits, port_culprits, process_culprits,
+    top, unnamed,
 };
 use super::seen::{Kind, ranked};
 use super::words::{age, pct, percent, plural, unnamed_text};
@@ -17,7 +22,7 @@ use crate::report::{AgePattern, Culprit, Evidence, Facts, Finding, Seen, Severit
 pub static RULE: RuleDef<CloseWait> = RuleDef {
     id: "close_wait_excess",
     catalog: "A1",
-    meaning: "Sockets whose peer has closed but the local application never called close(). Names the process, local port and peer, and whether the application still reads (Recv-Q 1: the peer's FIN is unread).",
+    meaning: "Sockets whose peer has closed but the local application never called close(). Names the process, the local port and peer of accepted connections or the server endpoint of connections this host opened (a pool whose server closed them: their local ports are ephemeral), and whether the application still reads (Recv-Q 1: the peer's FIN is unread).",
     why: "No timer ends CLOSE_WAIT: each one is an fd leaked until the process exits. A few are in flight on any busy server; a share of ESTABLISHED scales with the machine.",
     governs: Some(TcpState::CloseWait),
     reads: Reads::holders_of(TcpState::CloseWait),
@@ -87,8 +92,20 @@ fn judge(s: &Input, th: &CloseWait) -> Outcome {
         return Outcome::Quiet;
     };
 
+    // Accepted connections point at their local port (the server's); the ones this host
+    // opened at the server's endpoint (their local ports are ephemeral, one socket each).
+    let outbound = &s.obs.close_wait_outbound;
     let ports = port_culprits(&cw.by_local_port);
+    let toward = destination_culprits(&outbound.by_remote);
     let peers = peer_culprits(&cw.by_peer);
+    let top_port = first_port(&ports);
+    let top_remote = top(&outbound.by_remote, 1).pop();
+    // One culprit for the next steps, the largest: a listener's port, or a server's endpoint.
+    let opened_first = match (top_port, top_remote) {
+        (Some((_, accepted)), Some((_, opened))) => opened > accepted,
+        (None, Some(_)) => true,
+        _ => false,
+    };
     let (mut evidence, seen) = s
         .evidence
         .map(|e| e.for_finding(Some(TcpState::CloseWait), &processes, Purpose::Release))
@@ -104,18 +121,43 @@ fn judge(s: &Input, th: &CloseWait) -> Outcome {
         unread: s.obs.close_wait_unread,
         read_to_end_not_closed: n - s.obs.close_wait_unread,
         not_accepted: s.obs.close_wait_unaccepted,
+        opened_here: outbound.total,
         thresholds: *th,
-        top_port: first_port(&ports),
+        top_port,
         top_peer: first_peer(&peers),
+        top_remote,
+        opened_first,
         unnamed: unnamed(s, &processes, true),
         seen,
         ages,
     };
     let mut next = Vec::new();
-    if let Some((port, _)) = facts.top_port {
-        next.push(format!("ss -tnp state close-wait '( sport = :{port} )'"));
+    // The holder of the culprit's sockets, not of the whole pile.
+    let holder = if opened_first {
+        process_culprits(s, &outbound.inodes)
+    } else if outbound.inodes.is_empty() {
+        processes.clone()
+    } else {
+        let opened: HashSet<u64> = outbound.inodes.iter().copied().collect();
+        let accepted: Vec<u64> = cw
+            .inodes
+            .iter()
+            .copied()
+            .filter(|i| !opened.contains(i))
+            .collect();
+        process_culprits(s, &accepted)
+    };
+    match (opened_first, top_remote, top_port) {
+        (true, Some((server, _)), _) => next.push(format!(
+            "ss -tnp state close-wait '( dport = :{} )'",
+            server.port()
+        )),
+        (false, _, Some((port, _))) => {
+            next.push(format!("ss -tnp state close-wait '( sport = :{port} )'"))
+        }
+        _ => {}
     }
-    match processes.first() {
+    match holder.first() {
         Some(Culprit::Process { pid, .. }) => {
             next.push(format!("lsof -nP -p {pid} -a -iTCP -sTCP:CLOSE_WAIT"));
             next.push(format!(
@@ -125,8 +167,15 @@ fn judge(s: &Input, th: &CloseWait) -> Outcome {
         _ => next.push("sudo sockscope top --by process --by peer --state close-wait".into()),
     }
     next.push("Review where the application closes connections: error paths, end-of-file handling, pool eviction.".into());
+    // Who: the holders, then the largest side's culprits first.
     let mut culprits = processes;
-    culprits.extend(ports);
+    if opened_first {
+        culprits.extend(toward);
+        culprits.extend(ports);
+    } else {
+        culprits.extend(ports);
+        culprits.extend(toward);
+    }
     culprits.extend(peers);
     Outcome::Fired(
         Finding::new(RULE.id, sev, facts)
@@ -135,6 +184,19 @@ fn judge(s: &Input, th: &CloseWait) -> Outcome {
             .with_inodes(cw.inodes.clone())
             .with_evidence(evidence),
     )
+}
+
+/// The remote endpoints with the most sockets opened toward them.
+fn destination_culprits<S>(counts: &std::collections::HashMap<SocketAddr, u64, S>) -> Vec<Culprit> {
+    top(counts, TOP_CULPRITS)
+        .into_iter()
+        .map(|(to, count)| Culprit::Destination {
+            local_addr: None,
+            addr: to.ip().to_string(),
+            port: to.port(),
+            count,
+        })
+        .collect()
 }
 
 /// Holders that have used half their RLIMIT_NOFILE or more: EMFILE is where a leak ends.
@@ -169,11 +231,21 @@ pub struct CloseWaitFacts {
     pub read_to_end_not_closed: u64,
     /// Closed by the peer before the application accept()ed them.
     pub not_accepted: u64,
+    /// Opened by this host (an ephemeral local port, no listener on it): the client side of
+    /// connections whose server closed them, such as a pool's.
+    pub opened_here: u64,
     pub thresholds: CloseWait,
+    /// The local port with the most accepted ones, and their most frequent peer.
     #[serde(skip)]
     pub top_port: Option<(u16, u64)>,
     #[serde(skip)]
     pub top_peer: Option<(String, u64)>,
+    /// The server endpoint with the most of those this host opened.
+    #[serde(skip)]
+    pub top_remote: Option<(SocketAddr, u64)>,
+    /// Whether that endpoint outnumbers the top local port: the next steps follow it.
+    #[serde(skip)]
+    pub opened_first: bool,
     #[serde(skip)]
     pub unnamed: Option<Unnamed>,
     /// What the holder's threads show.
@@ -225,12 +297,29 @@ impl Facts for CloseWaitFacts {
                 self.not_accepted
             ));
         }
-        if let Some((port, count)) = self.top_port {
-            summary.push_str(&format!(" Most are on local port {port} ({count})"));
+        let accepted = self.top_port.map(|(port, count)| {
+            let mut text = format!("on local port {port} ({count})");
             if let Some((addr, count)) = &self.top_peer {
-                summary.push_str(&format!(", and from {addr} ({count})"));
+                text.push_str(&format!(", and from {addr} ({count})"));
             }
-            summary.push('.');
+            text
+        });
+        let opened = self.top_remote.map(|(server, count)| {
+            format!(
+                "toward {server} ({count}), connections this host opened from ephemeral ports and the server closed"
+            )
+        });
+        match (self.opened_first, opened, accepted) {
+            (true, Some(opened), Some(accepted)) => {
+                summary.push_str(&format!(" Most are {opened}; then {accepted}."))
+            }
+            (false, Some(opened), Some(accepted)) => {
+                summary.push_str(&format!(" Most are {accepted}; then {opened}."))
+            }
+            (_, Some(one), None) | (_, None, Some(one)) => {
+                summary.push_str(&format!(" Most are {one}."))
+            }
+            (_, None, None) => {}
         }
         summary.push_str(&unnamed_text("Holder", self.unnamed));
         match self.ages {
@@ -281,85 +370,4 @@ pub fn causes(mostly_unread: bool, seen: Option<&Seen>) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::diagnose::rules::testkit::{
-        assert_quiet, ctx, facts, fired, judge, many, pile, severity,
-    };
-    use crate::model::{Socket, TimerKind};
-    use crate::report::Finding;
-
-    fn established(n: usize) -> Vec<Socket> {
-        many(
-            n,
-            TcpState::Established,
-            "10.0.0.1:8080",
-            "10.0.1.1",
-            0,
-            TimerKind::Off,
-        )
-    }
-
-    fn with(mut base: Vec<Socket>, more: Vec<Socket>) -> Vec<Socket> {
-        base.extend(more);
-        base
-    }
-
-    pub(super) fn example() -> Finding {
-        fired(judge(
-            &RULE,
-            &ctx(),
-            &with(established(100), pile(25, TcpState::CloseWait)),
-        ))
-    }
-
-    #[test]
-    fn close_wait_warns_by_count_and_share_and_is_critical_at_200() {
-        let cw = |n| pile(n, TcpState::CloseWait);
-        let f = fired(judge(&RULE, &ctx(), &with(established(100), cw(25))));
-        assert_eq!(f.severity, Severity::Warning);
-        let seen = facts::<CloseWaitFacts>(&f);
-        assert_eq!(
-            (seen.close_wait, seen.established, seen.top_port),
-            (25, 100, Some((8080, 25)))
-        );
-        assert_quiet(judge(&RULE, &ctx(), &with(established(100), cw(19))));
-        // 25 among 1000 ESTABLISHED is under 5%: a busy server's normal churn.
-        assert_quiet(judge(&RULE, &ctx(), &with(established(1000), cw(25))));
-        let out = judge(&RULE, &ctx(), &with(established(100), cw(210)));
-        assert_eq!(severity(&out), Some(Severity::Critical));
-    }
-
-    #[test]
-    fn mostly_unread_sockets_put_blocked_workers_first() {
-        let mut unread = pile(25, TcpState::CloseWait);
-        for s in &mut unread[..20] {
-            s.rx_queue = 1;
-        }
-        let f = fired(judge(&RULE, &ctx(), &with(established(100), unread)));
-        let seen = facts::<CloseWaitFacts>(&f);
-        assert_eq!((seen.unread, seen.read_to_end_not_closed), (20, 5));
-        assert!(f.facts.causes()[0].starts_with("Worker threads blocked"));
-        let read = example();
-        assert!(read.facts.causes()[0].starts_with("A missing close()"));
-    }
-
-    #[test]
-    fn a_share_of_established_is_given_only_when_it_means_something() {
-        let cw = |n| pile(n, TcpState::CloseWait);
-        let share = fired(judge(&RULE, &ctx(), &with(established(100), cw(25))));
-        assert!(share.facts.summary().contains("(25.0% of ESTABLISHED)"));
-        // 361 against 2 would read "18050.0% of ESTABLISHED": the count says it better.
-        let few = fired(judge(&RULE, &ctx(), &with(established(2), cw(361))));
-        let summary = few.facts.summary();
-        assert!(
-            summary.contains("361 sockets in CLOSE_WAIT (and only 2 ESTABLISHED)"),
-            "{summary}"
-        );
-        assert!(!summary.contains("% of ESTABLISHED"), "{summary}");
-        let one = fired(judge(&RULE, &ctx(), &with(established(1), cw(30))));
-        assert!(one.facts.summary().contains("(and only 1 ESTABLISHED)"));
-        let none = fired(judge(&RULE, &ctx(), &cw(30)));
-        assert!(none.facts.summary().contains("(and none ESTABLISHED)"));
-    }
-}
+mod tests;

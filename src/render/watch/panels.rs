@@ -10,9 +10,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use textwrap::core::display_width;
 
 use super::{Paint, age};
-use crate::render::{attribution, culprit, finding_view, top::key_text};
+use crate::render::{attribution, culprit, escape, finding_view, sweep, top::key_text};
 use crate::report::watch::WatchView;
-use crate::report::{Finding, GroupKey, Severity};
+use crate::report::{Finding, GroupKey, Severity, SummaryReport};
 
 fn severity(s: Severity, paint: Paint) -> Span<'static> {
     let colour = match s {
@@ -23,12 +23,18 @@ fn severity(s: Severity, paint: Paint) -> Span<'static> {
     Span::styled(format!("{:<8}", s.word()), paint.fg(colour))
 }
 
-/// `title · who` for the one-line list.
-fn headline(f: &Finding) -> String {
-    match f.culprits.first() {
-        Some(c) => format!("{} · {}", finding_view::title(f), culprit::name(c)),
-        None => finding_view::title(f),
+/// `title · who` for the one-line list, and in a sweep `· in docker container web`.
+fn headline(report: &SummaryReport, f: &Finding) -> String {
+    let mut line = escape::for_terminal(&finding_view::title(f)).into_owned();
+    if let Some(c) = f.culprits.first() {
+        line.push_str(" · ");
+        line.push_str(&culprit::name(c));
     }
+    if let Some(place) = sweep::where_found(report, f) {
+        line.push_str(" · in ");
+        line.push_str(&escape::for_terminal(&place));
+    }
+    line
 }
 
 /// Rows the findings panel would fill at this width: its title and its lines, wrapped.
@@ -123,7 +129,13 @@ fn lines(view: &WatchView, paint: Paint, width: usize) -> Vec<Line<'static>> {
             Span::raw(" "),
         ];
         // Continued under the title, past the severity.
-        lines.extend(wrapped(prefix, &headline(f), Style::default(), 10, width));
+        lines.extend(wrapped(
+            prefix,
+            &headline(report, f),
+            Style::default(),
+            10,
+            width,
+        ));
     }
     if let Some(f) = found.get(view.finding) {
         lines.push(Line::raw(""));
