@@ -169,16 +169,23 @@ fn keyed<K: Eq + Hash>(
 /// Usable local ports: the range less the reserved ports in it.
 pub fn usable_ports(s: &Sysctls) -> Option<u64> {
     let (lo, hi) = s.ip_local_port_range?;
-    let reserved: u64 = s
-        .ip_local_reserved_ports
+    Some(
+        (u64::from(hi - lo) + 1)
+            .saturating_sub(reserved_ports(s, lo, hi))
+            .max(1),
+    )
+}
+
+/// How many of the ports `lo..=hi` ip_local_reserved_ports keeps from connect().
+pub fn reserved_ports(s: &Sysctls, lo: u16, hi: u16) -> u64 {
+    s.ip_local_reserved_ports
         .iter()
         .flatten()
         .map(|&(a, b)| {
             let (a, b) = (a.max(lo), b.min(hi));
             if a <= b { u64::from(b - a) + 1 } else { 0 }
         })
-        .sum();
-    Some((u64::from(hi - lo) + 1).saturating_sub(reserved).max(1))
+        .sum()
 }
 
 /// The port outlook toward every destination this namespace connected to in the window, worst

@@ -46,17 +46,7 @@ fn judge(s: &Input, th: &Ratio) -> Outcome {
     let Some((lo, hi)) = s.ctx.sysctl.ip_local_port_range else {
         return Outcome::Skipped(missing(s.ctx, "ip_local_port_range", true));
     };
-    let reserved: u64 = s
-        .ctx
-        .sysctl
-        .ip_local_reserved_ports
-        .iter()
-        .flatten()
-        .map(|&(a, b)| {
-            let (a, b) = (a.max(lo), b.min(hi));
-            if a <= b { u64::from(b - a) + 1 } else { 0 }
-        })
-        .sum();
+    let reserved = flows::reserved_ports(&s.ctx.sysctl, lo, hi);
     let usable = (u64::from(hi - lo) + 1).saturating_sub(reserved).max(1);
     let tw_reuse = s.ctx.sysctl.tcp_tw_reuse;
     // connect() may take over a TIME_WAIT port toward the same destination when tcp_tw_reuse
