@@ -121,17 +121,52 @@ pub fn headline(report: &SummaryReport, sweep: &Sweep) -> String {
     )
 }
 
-/// One row per namespace, those with findings first; then what could not be read.
+/// One row per namespace, those with findings first; then what could not be read. A table
+/// wider than the terminal leaves out the states no namespace has a socket in.
 pub fn table(sweep: &Sweep, style: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
-    // Names and counts never break mid-word: on a narrow terminal the table runs wider
-    // rather than turning `ESTABLISHED` into `ESTABLI/SHED`.
+    let mut text = rows(sweep, &COLUMNS, style);
+    let widest = |t: &str| t.lines().map(textwrap::core::display_width).max();
+    if let Some(width) = style.width
+        && widest(&text).is_some_and(|w| w > usize::from(width))
+    {
+        let used: Vec<TcpState> = COLUMNS
+            .into_iter()
+            .filter(|&s| {
+                sweep
+                    .namespaces
+                    .iter()
+                    .any(|n| n.report.tally.state_total(s) > 0)
+            })
+            .collect();
+        text = rows(sweep, &used, style);
+        if used.len() < COLUMNS.len() {
+            text.push_str("\n(states no namespace has a socket in are left out)");
+        }
+    }
+    writeln!(out, "{text}")?;
+    // Names and paths come from the system (a namespace file, a container name, an error
+    // quoting them): escaped here, once.
+    for line in notes(sweep) {
+        let indent = if line.starts_with("  ") { "    " } else { "  " };
+        writeln!(
+            out,
+            "{}",
+            super::wrap(&for_terminal(&line), style, "", indent)
+        )?;
+    }
+    Ok(())
+}
+
+/// The table with these state columns. Names and counts never break mid-word: on a narrow
+/// terminal the table runs wider rather than turning `ESTABLISHED` into `ESTABLI/SHED`.
+fn rows(sweep: &Sweep, states: &[TcpState], style: Style) -> String {
     let mut table = super::new_table(Style {
         width: None,
         ..style
     });
     let mut header = vec!["Namespace", "Kind", "Findings", "Total"];
-    header.extend(COLUMNS.iter().map(|s| s.name()));
+    header.extend(states.iter().map(|s| s.name()));
     table.set_header(header.into_iter().map(|h| bold(Cell::new(h), style)));
     for n in &sweep.namespaces {
         let tally = &n.report.tally;
@@ -141,21 +176,15 @@ pub fn table(sweep: &Sweep, style: Style, out: &mut dyn Write) -> io::Result<()>
             Cell::new(n.report.findings.len()),
             count(tally.total(), style),
         ];
-        row.extend(COLUMNS.iter().map(|&s| count(tally.state_total(s), style)));
+        row.extend(states.iter().map(|&s| count(tally.state_total(s), style)));
         table.add_row(row);
     }
-    for column in 2..4 + COLUMNS.len() {
+    for column in 2..4 + states.len() {
         if let Some(c) = table.column_mut(column) {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    writeln!(out, "{table}")?;
-    // Names and paths come from the system (a namespace file, a container name, an error
-    // quoting them): escaped here, once.
-    for line in notes(sweep) {
-        writeln!(out, "{}", for_terminal(&line))?;
-    }
-    Ok(())
+    table.to_string()
 }
 
 /// What the sweep could not see, and why. Raw: escape before printing.

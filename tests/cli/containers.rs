@@ -31,6 +31,30 @@ fn every_runtime_layout_is_named_in_every_format() {
     golden(&["--all-netns", "--format", "plain"], "containers__plain");
 }
 
+/// At 60 and 120 columns the namespace table leaves out the states no namespace has a socket
+/// in (it would be 167 columns wide), and the notes wrap; piped, as above, nothing is cut.
+#[test]
+fn the_namespace_table_fits_the_terminal() {
+    for columns in [60, 120] {
+        let out = stdout_of(host(&["--all-netns"]).env("COLUMNS", columns.to_string()));
+        let table: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.starts_with("| Namespace"))
+            .take_while(|l| l.starts_with('|') || l.starts_with('+'))
+            .collect();
+        assert!(table[0].contains("CLOSE_WAIT") && !table[0].contains("SYN_SENT"));
+        if columns == 120 {
+            assert!(table.iter().all(|l| l.chars().count() <= 120), "{out}");
+        }
+        assert!(
+            out.contains("(states no namespace has a socket in are left out)"),
+            "{out}"
+        );
+        crate::util::snapshot_settings(None)
+            .bind(|| insta::assert_snapshot!(format!("containers__table_{columns}"), out));
+    }
+}
+
 #[test]
 fn one_namespace_by_container_pod_id_or_pid() {
     for (selector, listener) in [
