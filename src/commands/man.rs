@@ -37,9 +37,15 @@ fn render(command: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
                 .get_subcommands()
                 .find(|c| c.get_name() == sub && PAGES.contains(&sub))
             else {
+                // Only the pages of the commands this build has (`serve` is a feature).
+                let pages: Vec<&str> = PAGES
+                    .iter()
+                    .copied()
+                    .filter(|p| root.get_subcommands().any(|c| c.get_name() == *p))
+                    .collect();
                 return Err(Error::Usage(format!(
                     "no man page for '{sub}'; pages: {}",
-                    PAGES.join(", ")
+                    pages.join(", ")
                 )));
             };
             // Global options belong on every page: build the subcommand as clap parses it.
