@@ -135,6 +135,8 @@ for line in text.splitlines():
     head, value = line.rsplit(" ", 1)
     name, _, rest = head.partition("{")
     labels = parse_labels(rest[:-1]) if rest else {}
+    if "le" in labels and labels["le"] != "+Inf":
+        labels["le"] = repr(float(labels["le"]))
     want[(name, tuple(sorted(labels.items())))] = float(value)
 
 got, problems = {}, []
@@ -148,6 +150,27 @@ for rm in req.resource_metrics:
             kind = m.WhichOneof("data")
             points = getattr(m, kind).data_points
             monotonic = kind == "sum" and m.sum.is_monotonic
+            if kind == "histogram":
+                # Back to the text's samples: cumulative le buckets, _sum and _count.
+                base = "sockscope_" + m.name[len("sockscope."):] + ("_seconds" if m.unit == "s" else "")
+                for p in points:
+                    attrs = {a.key: a.value.string_value for a in p.attributes}
+                    if len(p.bucket_counts) != len(p.explicit_bounds) + 1:
+                        problems.append(f"{m.name}: {len(p.bucket_counts)} buckets for {len(p.explicit_bounds)} bounds")
+                    if sum(p.bucket_counts) != p.count:
+                        problems.append(f"{m.name}: buckets add up to {sum(p.bucket_counts)}, count {p.count}")
+                    samples = [(base + "_sum", {}, p.sum), (base + "_count", {}, p.count)]
+                    running = 0
+                    for bound, n in zip(list(p.explicit_bounds) + [math.inf], p.bucket_counts):
+                        running += n
+                        le = "+Inf" if math.isinf(bound) else repr(float(bound))
+                        samples.append((base + "_bucket", {"le": le}, running))
+                    for name, extra, value in samples:
+                        key = (name, tuple(sorted({**attrs, **extra}.items())))
+                        if key in got:
+                            problems.append(f"pushed twice: {key}")
+                        got[key] = float(value)
+                continue
             for p in points:
                 attrs = {a.key: a.value.string_value for a in p.attributes}
                 value = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double

@@ -11,7 +11,10 @@
 //!   `k8s.namespace.name`, `k8s.pod.uid` where the sweep knows them, and `sockscope.netns`;
 //!   `sockscope_netns_finding` → `sockscope.finding` on that resource;
 //! - every other family `sockscope_X` → `sockscope.X`, counters as monotonic cumulative sums
-//!   without `_total`, `_seconds` as the unit `s`; labels as attributes of the same names.
+//!   without `_total`, `_seconds` as the unit `s`; labels as attributes of the same names;
+//! - a histogram family (connection lifetimes) → an OTLP explicit-bucket histogram, one point
+//!   per label set: its finite `le` bounds, a count per bucket (the text's are cumulative), sum
+//!   and count.
 //!
 //! The host's resource attributes (host.name, and OTEL_RESOURCE_ATTRIBUTES) come from the
 //! caller: renderers never read the system.
@@ -23,7 +26,8 @@ use std::collections::BTreeMap;
 use prost::Message;
 
 use crate::report::{NetnsLabel, Sweep};
-use proto::{Data, Gauge, KeyValue, NumberDataPoint, Sum, Value, attribute};
+use proto::attribute;
+use proto::{Data, Gauge, Histogram, HistogramDataPoint, KeyValue, NumberDataPoint, Sum, Value};
 
 /// When the data points were taken, and since when the cumulative ones count.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +49,7 @@ struct Sample {
 struct Family {
     name: String,
     counter: bool,
+    histogram: bool,
     help: String,
     samples: Vec<Sample>,
 }
@@ -63,6 +68,7 @@ fn parse(text: &str) -> Vec<Family> {
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             if let Some(f) = families.last_mut() {
                 f.counter = rest.ends_with(" counter");
+                f.histogram = rest.ends_with(" histogram");
             }
         } else if !line.starts_with('#')
             && !line.is_empty()
@@ -177,6 +183,95 @@ fn namespace_resource(
     out
 }
 
+/// One data point's value: a sample's, or a histogram's buckets, sum and count.
+enum Point<'a> {
+    Number(&'a str),
+    Histogram(Buckets),
+}
+
+/// A histogram's samples for one label set, as the text has them: cumulative `le` buckets.
+#[derive(Debug, Default)]
+struct Buckets {
+    /// (upper bound, cumulative count), `+Inf` included.
+    le: Vec<(f64, u64)>,
+    sum: Option<f64>,
+    count: u64,
+}
+
+impl Buckets {
+    /// OTLP's point: the finite bounds, and a count per bucket (the last above every bound).
+    fn point(mut self, attributes: Vec<KeyValue>, times: Times) -> HistogramDataPoint {
+        self.le.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let bounds: Vec<f64> = self
+            .le
+            .iter()
+            .map(|b| b.0)
+            .filter(|b| b.is_finite())
+            .collect();
+        let mut counts = Vec::with_capacity(bounds.len() + 1);
+        let mut below = 0;
+        for &(_, cumulative) in &self.le {
+            counts.push(cumulative.saturating_sub(below));
+            below = cumulative;
+        }
+        // A text without a `+Inf` bucket: what `_count` has beyond the last bound.
+        if counts.len() == bounds.len() {
+            counts.push(self.count.saturating_sub(below));
+        }
+        HistogramDataPoint {
+            attributes,
+            start_time_unix_nano: times.start_unix_nano,
+            time_unix_nano: times.unix_nano,
+            count: self.count,
+            sum: self.sum,
+            bucket_counts: counts,
+            explicit_bounds: bounds,
+        }
+    }
+}
+
+/// A family's data points with their labels: one per sample, or for a histogram one per label
+/// set of its `_bucket`, `_sum` and `_count` samples, in the order first seen.
+fn points(family: &Family) -> Vec<(Vec<(String, String)>, Point<'_>)> {
+    if !family.histogram {
+        return family
+            .samples
+            .iter()
+            .map(|s| (s.labels.clone(), Point::Number(&s.value)))
+            .collect();
+    }
+    let mut sets: Vec<(Vec<(String, String)>, Buckets)> = Vec::new();
+    for s in &family.samples {
+        let suffix = s.name.strip_prefix(&family.name).unwrap_or_default();
+        let mut labels = s.labels.clone();
+        let le = labels
+            .iter()
+            .position(|(k, _)| k == "le")
+            .map(|i| labels.remove(i).1);
+        let at = match sets.iter().position(|(l, _)| *l == labels) {
+            Some(i) => i,
+            None => {
+                sets.push((labels, Buckets::default()));
+                sets.len() - 1
+            }
+        };
+        let b = &mut sets[at].1;
+        let number = |v: &str| match v {
+            "+Inf" => f64::INFINITY,
+            other => other.parse().unwrap_or(f64::NAN),
+        };
+        match (suffix, le) {
+            ("_bucket", Some(le)) => b.le.push((number(&le), number(&s.value) as u64)),
+            ("_sum", _) => b.sum = Some(number(&s.value)),
+            ("_count", _) => b.count = number(&s.value) as u64,
+            _ => {}
+        }
+    }
+    sets.into_iter()
+        .map(|(labels, b)| (labels, Point::Histogram(b)))
+        .collect()
+}
+
 fn point(attributes: Vec<KeyValue>, value: &str, times: Times) -> NumberDataPoint {
     let value = match value.parse::<i64>() {
         Ok(i) => Value::AsInt(i),
@@ -217,14 +312,13 @@ pub fn request(
         let per_namespace = family.name.starts_with("sockscope_netns_")
             && family.name != "sockscope_netns_folded"
             && family.name != "sockscope_netns_namespaces";
-        for s in &family.samples {
+        for (labels, value) in points(&family) {
             let resource = if per_namespace {
-                namespace_resource(host, &s.labels, &known)
+                namespace_resource(host, &labels, &known)
             } else {
                 host.to_vec()
             };
-            let mut attributes: Vec<KeyValue> = s
-                .labels
+            let mut attributes: Vec<KeyValue> = labels
                 .iter()
                 .filter(|(k, _)| !per_namespace || !NAMESPACE_LABELS.contains(&k.as_str()))
                 .map(|(k, v)| attribute(&attribute_key(&name, k), v))
@@ -248,11 +342,17 @@ pub fn request(
                     &mut metrics[last]
                 }
             };
-            let p = point(attributes, &s.value, times);
-            match &mut metric.data {
-                Some(Data::Gauge(g)) => g.data_points.push(p),
-                Some(Data::Sum(sum)) => sum.data_points.push(p),
-                None => {}
+            match (&mut metric.data, value) {
+                (Some(Data::Gauge(g)), Point::Number(v)) => {
+                    g.data_points.push(point(attributes, v, times))
+                }
+                (Some(Data::Sum(sum)), Point::Number(v)) => {
+                    sum.data_points.push(point(attributes, v, times))
+                }
+                (Some(Data::Histogram(h)), Point::Histogram(b)) => {
+                    h.data_points.push(b.point(attributes, times))
+                }
+                _ => {}
             }
         }
     }
@@ -278,7 +378,12 @@ pub fn request(
 }
 
 fn new_metric(name: &str, unit: &str, family: &Family) -> proto::Metric {
-    let data = if name == CONNECTIONS || family.counter {
+    let data = if family.histogram {
+        Data::Histogram(Histogram {
+            data_points: Vec::new(),
+            aggregation_temporality: proto::CUMULATIVE,
+        })
+    } else if name == CONNECTIONS || family.counter {
         Data::Sum(Sum {
             data_points: Vec::new(),
             aggregation_temporality: proto::CUMULATIVE,

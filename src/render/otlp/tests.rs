@@ -88,3 +88,33 @@ fn malformed_lines_are_skipped_not_a_panic() {
         let _ = parse(&format!("# HELP x y\n# TYPE x gauge\n{line}\n"));
     }
 }
+
+/// A classic histogram becomes one OTLP histogram point per label set: finite bounds, counts
+/// per bucket (the text's are cumulative), the `+Inf` bucket last, sum and count.
+#[test]
+fn a_histogram_is_one_point_of_per_bucket_counts() {
+    let text = "# HELP sockscope_connection_lifetime_seconds Lifetimes.\n\
+# TYPE sockscope_connection_lifetime_seconds histogram\n\
+sockscope_connection_lifetime_seconds_bucket{le=\"0.1\"} 3\n\
+sockscope_connection_lifetime_seconds_bucket{le=\"1.0\"} 5\n\
+sockscope_connection_lifetime_seconds_bucket{le=\"+Inf\"} 9\n\
+sockscope_connection_lifetime_seconds_sum 12.5\n\
+sockscope_connection_lifetime_seconds_count 9\n";
+    let req = request(text, None, &[], TIMES);
+    let metrics = &req.resource_metrics[0].scope_metrics[0].metrics;
+    assert_eq!(metrics.len(), 1);
+    assert_eq!(
+        (metrics[0].name.as_str(), metrics[0].unit.as_str()),
+        ("sockscope.connection_lifetime", "s")
+    );
+    let Some(Data::Histogram(h)) = &metrics[0].data else {
+        panic!("{:?}", metrics[0].data)
+    };
+    assert_eq!(h.aggregation_temporality, proto::CUMULATIVE);
+    assert_eq!(h.data_points.len(), 1);
+    let p = &h.data_points[0];
+    assert_eq!(p.explicit_bounds, [0.1, 1.0]);
+    assert_eq!(p.bucket_counts, [3, 2, 4]);
+    assert_eq!((p.count, p.sum), (9, Some(12.5)));
+    assert!(p.attributes.is_empty());
+}
