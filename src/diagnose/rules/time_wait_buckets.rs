@@ -41,9 +41,20 @@ fn judge(s: &Input, th: &Ratio) -> Outcome {
     let Some(sev) = by_ratio(tw, limit, th) else {
         return Outcome::Quiet;
     };
+    // While destroy events are followed: where the closes' rate takes TIME_WAIT.
+    let rate = s.flows.map(|f| {
+        let closed_per_s = f.per_s(f.window.all.closed);
+        let settles_at = (closed_per_s * TIME_WAIT_S).round() as u64;
+        TimeWaitRate {
+            closed_per_s,
+            window_s: f.secs,
+            settles_at,
+        }
+    });
     let facts = TimeWaitFacts {
         time_wait: tw,
         tcp_max_tw_buckets: limit,
+        rate,
         counters_since_boot: TimeWaitCounters {
             overflow: s.ctx.counter("TcpExt.TCPTimeWaitOverflow"),
         },
@@ -63,8 +74,24 @@ fn judge(s: &Input, th: &Ratio) -> Outcome {
 pub struct TimeWaitFacts {
     pub time_wait: u64,
     pub tcp_max_tw_buckets: u64,
+    /// While destroy events are followed (`watch`, `serve`, `--follow`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<TimeWaitRate>,
     pub counters_since_boot: TimeWaitCounters,
     pub thresholds: Ratio,
+}
+
+/// How long a socket stays in TIME_WAIT on Linux (`TCP_TIMEWAIT_LEN`).
+const TIME_WAIT_S: f64 = 60.0;
+
+/// The rate connections close at, and where it takes TIME_WAIT.
+#[derive(Debug, Serialize)]
+pub struct TimeWaitRate {
+    pub closed_per_s: f64,
+    /// Over how long the closes were counted.
+    pub window_s: f64,
+    /// TIME_WAIT sockets once the rate has lasted 60 s, if this host closes them all first.
+    pub settles_at: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,14 +110,24 @@ impl Facts for TimeWaitFacts {
     }
 
     fn summary(&self) -> String {
-        format!(
+        let mut text = format!(
             "{} TIME_WAIT sockets against net.ipv4.tcp_max_tw_buckets = {}. At the limit the kernel closes connections without TIME_WAIT and counts TCPTimeWaitOverflow ({} so far, a counter of this network namespace).",
             self.time_wait,
             self.tcp_max_tw_buckets,
             self.counters_since_boot
                 .overflow
                 .map_or("unknown".to_string(), |v| v.to_string())
-        )
+        );
+        if let Some(r) = &self.rate {
+            text.push_str(&format!(
+                " Connections closed at {:.1}/s over the last {:.0} s; a socket stays 60 s in TIME_WAIT, so where this host closes first that rate settles near {} ({} of the limit).",
+                r.closed_per_s,
+                r.window_s,
+                r.settles_at,
+                percent(r.settles_at, self.tcp_max_tw_buckets)
+            ));
+        }
+        text
     }
 
     fn causes(&self) -> Vec<String> {
@@ -129,6 +166,42 @@ mod tests {
             severity(&judge(&RULE, &with_sockstat(0, 131_072, 0), &[])),
             Some(Severity::Critical)
         );
+    }
+
+    /// While closes are followed, the finding says their rate and where it takes TIME_WAIT.
+    #[test]
+    fn a_followed_rate_says_where_time_wait_settles() {
+        use crate::diagnose::Processes;
+        use crate::diagnose::rules::testkit::observe;
+        use crate::report::flows::Window;
+        let ctx = with_sockstat(0, 110_000, 0);
+        let obs = observe(&ctx, &[]);
+        let mut window = Window::new(std::time::UNIX_EPOCH);
+        window.all.closed = 25_000;
+        let input = Input {
+            obs: &obs,
+            ctx: &ctx,
+            owners: None,
+            processes: Processes::Skipped,
+            evidence: None,
+            flows: Some(crate::diagnose::flows::Followed {
+                window: &window,
+                secs: 10.0,
+                sysctls: &ctx.sysctl,
+            }),
+        };
+        let f = fired(super::judge(&input, &RULE.defaults));
+        let seen = facts::<TimeWaitFacts>(&f);
+        let rate = seen.rate.as_ref().expect("a rate while following");
+        assert_eq!((rate.closed_per_s, rate.settles_at), (2500.0, 150_000));
+        let summary = seen.summary();
+        assert!(
+            summary.contains("closed at 2500.0/s over the last 10 s")
+                && summary.contains("settles near 150000 (114.4% of the limit)"),
+            "{summary}"
+        );
+        // Without following, no rate is claimed.
+        assert!(facts::<TimeWaitFacts>(&example()).rate.is_none());
     }
 
     #[test]
