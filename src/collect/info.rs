@@ -60,32 +60,53 @@ pub fn for_each_socket_info(
     {
         return Ok(InfoRead::Unavailable(NoInfo::ProcTables));
     }
-    let mut sockets = 0u64;
-    let mut with_info = 0u64;
+    // Counted inside the callback, read between the dumps: cells.
+    let sockets = std::cell::Cell::new(0u64);
+    let with_info = std::cell::Cell::new(0u64);
     if !states.is_empty() {
         let fd = match open(target.as_ref()) {
             Ok(fd) => fd,
             Err(e) => return Ok(InfoRead::Unavailable(NoInfo::NoSocket(e))),
         };
         let mask = states.sock_diag_mask();
-        for family in Family::ALL.into_iter().filter(|&f| wants(f)) {
+        let mut each = |s: &Socket, info: Option<&TcpInfo>| {
+            sockets.set(sockets.get() + 1);
+            with_info.set(with_info.get() + u64::from(info.is_some()));
+            each(s, info)
+        };
+        let families: Vec<Family> = Family::ALL.into_iter().filter(|&f| wants(f)).collect();
+        // Both families in one walk of the kernel's hash; per family where that is refused.
+        if families.len() == 2 && !injected("netlink-dump") {
+            match netlink::dump_info_both(&fd, mask, clock_ticks(), &mut each) {
+                Ok(_) => {
+                    return Ok(InfoRead::Dumped {
+                        sockets: sockets.get(),
+                        with_info: with_info.get(),
+                    });
+                }
+                Err(e) if sockets.get() > 0 => return Err(Error::Netlink(e)),
+                Err(_) => {}
+            }
+        }
+        for family in families {
             let result = if injected("netlink-dump") {
                 Err(rustix::io::Errno::PERM.into())
             } else {
-                netlink::dump_info(&fd, family, mask, clock_ticks(), &mut |s, info| {
-                    sockets += 1;
-                    with_info += u64::from(info.is_some());
-                    each(s, info)
-                })
+                netlink::dump_info(&fd, family, mask, clock_ticks(), &mut each)
             };
             match result {
                 Ok(_) => {}
-                Err(e) if sockets == 0 => return Ok(InfoRead::Unavailable(NoInfo::Refused(e))),
+                Err(e) if sockets.get() == 0 => {
+                    return Ok(InfoRead::Unavailable(NoInfo::Refused(e)));
+                }
                 Err(e) => return Err(Error::Netlink(e)),
             }
         }
     }
-    Ok(InfoRead::Dumped { sockets, with_info })
+    Ok(InfoRead::Dumped {
+        sockets: sockets.get(),
+        with_info: with_info.get(),
+    })
 }
 
 #[cfg(test)]

@@ -306,7 +306,20 @@ fn dump(
     // A seccomp profile or an LSM may allow socket() yet refuse sendto or recvfrom: with auto,
     // fall back as long as no socket was handed on yet.
     let mut delivered = 0u64;
-    for family in Family::ALL.into_iter().filter(|&f| wants(f)) {
+    let families: Vec<Family> = Family::ALL.into_iter().filter(|&f| wants(f)).collect();
+    // Both families in one walk of the kernel's hash; per family where that is refused.
+    if families.len() == 2 && !injected("netlink-dump") {
+        let both = netlink::dump_both(&fd, source.states, clock_ticks, &mut |s| {
+            delivered += 1;
+            each(s)
+        });
+        match both {
+            Ok(_) => return Ok(Dumped::All(delivered)),
+            Err(e) if delivered > 0 => return Err(Error::Netlink(e)),
+            Err(_) => {}
+        }
+    }
+    for family in families {
         let result = if injected("netlink-dump") {
             Err(rustix::io::Errno::PERM.into())
         } else {

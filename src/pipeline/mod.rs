@@ -132,15 +132,25 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
         wanted.extend(part.wanted.iter().copied());
         extra.extend(part.extra.iter().copied());
     }
+    // A live system has namespace links; a saved copy of /proc has neither threads nor
+    // tcp_info to read.
+    let live = parts.iter().any(|p| p.collection.netns.is_some());
+    let mut ahead = Vec::new();
     let owners = if (plan.diagnose && !scope.no_processes) || !extra.is_empty() {
         let mut all = wanted.clone();
         all.extend(extra.iter().copied());
-        Some(walk::owners_of(
-            &scope.source,
-            beside.take(),
-            &all,
-            plan.walk_deadline,
-        )?)
+        // The ages the findings want are known before their owners: dumped beside the walk.
+        let dated = (plan.diagnose && live)
+            .then(|| evidence::ahead_of_walk(request, &parts))
+            .filter(|d| d.iter().any(|(_, states, _)| !states.is_empty()));
+        std::thread::scope(|s| {
+            let dating = dated.map(|d| s.spawn(move || evidence::read_ages_ahead(request, &d)));
+            let found = walk::owners_of(&scope.source, beside.take(), &all, plan.walk_deadline);
+            // A dating thread that panicked leaves the ages to be read after the walk.
+            ahead = dating.and_then(|t| t.join().ok()).unwrap_or_default();
+            found
+        })
+        .map(Some)?
     } else {
         None
     };
@@ -163,11 +173,8 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
             }
         }
     }
-    // A live system has namespace links; a saved copy of /proc has neither threads nor
-    // tcp_info to read.
-    let live = parts.iter().any(|p| p.collection.netns.is_some());
     if plan.diagnose {
-        evidence::read(request, &mut parts, live);
+        evidence::read(request, &mut parts, live, ahead);
         for (i, part) in parts.iter_mut().enumerate() {
             if part.evidence.is_some() {
                 run.judge(part, i == 0, owners.as_ref());
