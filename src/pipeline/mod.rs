@@ -144,7 +144,12 @@ pub fn run(request: &Request, each: Each) -> Result<Finished, Error> {
             .then(|| evidence::ahead_of_walk(request, &parts))
             .filter(|d| d.iter().any(|(_, states, _)| !states.is_empty()));
         std::thread::scope(|s| {
-            let dating = dated.map(|d| s.spawn(move || evidence::read_ages_ahead(request, &d)));
+            // No thread (a low `ulimit -u`): the ages are read after the walk, as they would be.
+            let dating = dated.and_then(|d| {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || evidence::read_ages_ahead(request, &d))
+                    .ok()
+            });
             let found = walk::owners_of(&scope.source, beside.take(), &all, plan.walk_deadline);
             // A dating thread that panicked leaves the ages to be read after the walk.
             ahead = dating.and_then(|t| t.join().ok()).unwrap_or_default();
