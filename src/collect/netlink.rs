@@ -2,7 +2,9 @@
 //! the kernel (as `ss` does), about twice as fast as the text, plus what only sock_diag has:
 //! the backlog of each listener.
 //!
-//! One `SOCK_DIAG_BY_FAMILY` dump request per family; each reply is a fixed-size
+//! One dump request for both families (`TCPDIAG_GETSOCK`, which walks the kernel's hash once),
+//! or one `SOCK_DIAG_BY_FAMILY` request per family where only one is wanted or the older request
+//! is refused; each reply is a fixed-size
 //! `inet_diag_msg` (linux/inet_diag.h), read in place from the receive buffer without allocating.
 //! The count's dump asks for no extension and never looks past the message; [`dump_info`]
 //! asks for `tcp_info` too (`super::tcp_info` parses it), for the few states the evidence needs.
