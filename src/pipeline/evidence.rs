@@ -17,7 +17,7 @@ use crate::collect::threads::{ThreadLimits, read_threads};
 use crate::diagnose::evidence::ages::AgeBuilder;
 use crate::diagnose::evidence::{Connection, EvidenceSet, HOLDERS, peers, threads};
 use crate::diagnose::rules;
-use crate::model::{StateSet, Tally, TcpState};
+use crate::model::{Socket, StateSet, Tally, TcpInfo, TcpState};
 use crate::report::{Ages, Culprit, Gap, ProcessThreads, ThreadGap, Wait};
 
 /// Threads read per process, and the time all holders' threads may take together.
@@ -242,15 +242,7 @@ fn dump(
                 ages.add(s.state, s.local.port(), info);
             }
             if s.inode != 0 && blocked.contains(&s.inode) {
-                conns.insert(
-                    s.inode,
-                    Connection {
-                        local: s.local,
-                        peer: s.remote,
-                        state: s.state,
-                        info: info.copied(),
-                    },
-                );
+                conns.insert(s.inode, connection(s, info.copied()));
             }
         },
     );
@@ -264,15 +256,7 @@ fn dump(
                 |f| filter.wants_family(f),
                 |s| {
                     if s.inode != 0 && blocked.contains(&s.inode) {
-                        conns.insert(
-                            s.inode,
-                            Connection {
-                                local: s.local,
-                                peer: s.remote,
-                                state: s.state,
-                                info: None,
-                            },
-                        );
+                        conns.insert(s.inode, connection(s, None));
                     }
                 },
             );
@@ -293,4 +277,14 @@ fn dump(
         Err(e) => got.gap = Some(Gap::Failed(e.to_string())),
     }
     got
+}
+
+/// The connection a blocked thread waits on, as the dump showed it.
+fn connection(s: &Socket, info: Option<TcpInfo>) -> Connection {
+    Connection {
+        local: s.local,
+        peer: s.remote,
+        state: s.state,
+        info,
+    }
 }
