@@ -555,10 +555,15 @@ fn textfile_is_world_readable_and_state_file_private() {
         let state = dir.path().join("state.json");
         std::fs::write(&textfile, "old").unwrap();
         std::fs::set_permissions(&textfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // The copy's accept queues never move: two runs a second apart (a loaded machine) would
+        // find accept() stalled, which is not what this test is about.
+        let config = dir.path().join("sockscope.toml");
+        std::fs::write(&config, "[rules.accept_queue_stalled]\nenabled = false\n").unwrap();
         let bin = assert_cmd::cargo::cargo_bin("sockscope");
         let script = format!(
-            "umask {umask}; exec '{}' check --textfile '{}' --state-file '{}' --proc-root '{}'",
+            "umask {umask}; exec '{}' check --config '{}' --textfile '{}' --state-file '{}' --proc-root '{}'",
             bin.display(),
+            config.display(),
             textfile.display(),
             state.display(),
             crate::util::root().join(fixture("loopback-mix")).display()
