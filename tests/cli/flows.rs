@@ -251,7 +251,8 @@ mod served {
         let body = scrape_until(&server, |s| failures(s) >= 70.0);
         let s = parse(&body);
         assert_eq!(failures(&s), 70.0, "{body}");
-        // A refused connect's port is cleared by the kernel; one given up on keeps it.
+        // A refused connect's port is cleared by the kernel, unless a census caught the connect
+        // under way (rarely, on a loaded machine); one given up on keeps it.
         let failed = |port| {
             count(
                 &s,
@@ -259,7 +260,15 @@ mod served {
                 &[("port", port), ("side", "remote")],
             )
         };
-        assert_eq!((failed("0"), failed("82")), (50.0, 20.0), "{body}");
+        assert_eq!(
+            (failed("0") + failed("81"), failed("82")),
+            (50.0, 20.0),
+            "{body}"
+        );
+        assert!(
+            failed("0") >= 40.0,
+            "most refused connects are too quick for a census: {body}"
+        );
         let closed: f64 = s
             .samples
             .iter()
