@@ -217,7 +217,8 @@ pub fn injected(fault: &str) -> bool {
     std::env::var_os("SOCKSCOPE_TEST_FAULT").is_some_and(|v| v == fault)
 }
 
-/// Streams every socket of the source's TCP tables to `each`, IPv4 first. `wants` says which
+/// Streams every socket of the source's TCP tables to `each`: in the kernel's order through
+/// sock_diag (both families mixed), IPv4 first from `/proc`. `wants` says which
 /// families to read at all. sock_diag when it can, else the `/proc` tables, saying why.
 pub fn for_each_socket(
     source: &Source,

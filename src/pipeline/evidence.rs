@@ -33,28 +33,25 @@ struct Wanted {
 }
 
 fn wanted(request: &Request, part: &Part) -> Wanted {
-    let mut ages = plan_ages(request, part);
     let mut pids = Vec::new();
     for f in findings(part) {
-        let Some(reads) = rules::find(f.id).map(|r| r.reads()) else {
+        if !rules::find(f.id).is_some_and(|r| r.reads().threads) {
             continue;
-        };
-        if let Some(state) = reads.ages {
-            ages = ages.union(StateSet::one(state));
         }
-        if reads.threads {
-            let holders = f.culprits.iter().filter_map(|c| match c {
-                Culprit::Process { pid, .. } => Some(*pid),
-                _ => None,
-            });
-            for pid in holders.take(HOLDERS) {
-                if !pids.contains(&pid) {
-                    pids.push(pid);
-                }
+        let holders = f.culprits.iter().filter_map(|c| match c {
+            Culprit::Process { pid, .. } => Some(*pid),
+            _ => None,
+        });
+        for pid in holders.take(HOLDERS) {
+            if !pids.contains(&pid) {
+                pids.push(pid);
             }
         }
     }
-    Wanted { ages, pids }
+    Wanted {
+        ages: wanted_ages(request, part),
+        pids,
+    }
 }
 
 /// The plan's states, where there are sockets to date.
@@ -76,7 +73,8 @@ fn findings(part: &Part) -> impl Iterator<Item = &crate::report::Finding> {
         .chain(part.compared.iter().flat_map(|c| c.findings.iter()))
 }
 
-/// The states whose ages the findings judged so far want: known before the owners are.
+/// The states whose ages the findings want. Known before the owners are, from the findings
+/// judged without them ([`ahead_of_walk`]), and asked again once they are judged with them.
 fn wanted_ages(request: &Request, part: &Part) -> StateSet {
     findings(part)
         .filter_map(|f| rules::find(f.id).and_then(|r| r.reads().ages))
