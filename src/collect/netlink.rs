@@ -91,6 +91,15 @@ fn request_both(states: u32, ext: u8) -> [u8; NLMSG_HDRLEN + 60] {
     buf
 }
 
+/// `SOCKSCOPE_TEST_FAULT=netlink-both`: the both-families request is refused as a kernel without
+/// it would refuse it, so the tests can see the per-family fallback run.
+fn refused_for_tests() -> io::Result<()> {
+    if super::injected("netlink-both") {
+        return Err(rustix::io::Errno::INVAL.into());
+    }
+    Ok(())
+}
+
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -192,6 +201,7 @@ pub fn dump_both(
     clock_ticks: u64,
     each: &mut dyn FnMut(&Socket),
 ) -> io::Result<u64> {
+    refused_for_tests()?;
     run_dump(fd, &request_both(states, 0), |data| {
         walk_messages(data, clock_ticks, each)
     })
@@ -219,6 +229,7 @@ pub fn dump_info_both(
     clock_ticks: u64,
     each: &mut dyn FnMut(&Socket, Option<&TcpInfo>),
 ) -> io::Result<u64> {
+    refused_for_tests()?;
     run_dump(fd, &request_both(states, INFO_EXT), |data| {
         walk_messages_info(data, clock_ticks, each)
     })

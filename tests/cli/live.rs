@@ -275,3 +275,69 @@ fn summary_table_on_the_live_system_renders() {
     }
     let _ = std::io::stdout().flush();
 }
+
+/// Where a kernel refuses the one request for both families (`SOCKSCOPE_TEST_FAULT=netlink-both`),
+/// the count and the evidence's tcp_info dump ask per family: the same sockets, still through
+/// sock_diag, and the CLOSE_WAIT sockets still dated.
+#[test]
+fn a_refused_both_families_request_is_asked_per_family() {
+    if crate::util::sockscope()
+        .args(["--format", "plain", "--source", "netlink"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        return skip("netlink sock_diag is not available here");
+    }
+    let scenes: Vec<Scene> = [Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()]
+        .into_iter()
+        .filter_map(build_scene)
+        .collect();
+    if scenes.len() < 2 {
+        return skip("no IPv6 loopback here: both families are needed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[rules.close_wait_excess]\nwarn = 1\nwarn_share_of_established = 0.0\n",
+    )
+    .unwrap();
+    for scene in &scenes {
+        let port = scene.port.to_string();
+        let list = |fault: Option<&str>| {
+            let mut cmd = sockscope();
+            cmd.args(["list", "--format", "plain", "--port", &port]);
+            if let Some(f) = fault {
+                cmd.env("SOCKSCOPE_TEST_FAULT", f);
+            }
+            let mut rows: Vec<String> = stdout_of(&mut cmd).lines().map(String::from).collect();
+            rows.sort();
+            rows
+        };
+        let both = list(None);
+        assert!(both.len() >= 12, "the scene's sockets: {both:?}");
+        eventually(&both, || list(Some("netlink-both")));
+
+        let doc: serde_json::Value = serde_json::from_str(&stdout_of(
+            sockscope()
+                .args(["--json", "--no-processes", "--port", &port, "--config"])
+                .arg(&config)
+                .env("SOCKSCOPE_TEST_FAULT", "netlink-both"),
+        ))
+        .unwrap();
+        assert_eq!(doc["collection"]["source"], "netlink", "{doc:#}");
+        let finding = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "close_wait_excess")
+            .unwrap_or_else(|| panic!("no close_wait_excess: {doc:#}"));
+        let dated = finding["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "ages" && e["state"] == "CLOSE_WAIT")
+            .unwrap_or_else(|| panic!("no CLOSE_WAIT ages: {finding:#}"));
+        assert_eq!(dated["sockets"], 5, "{dated:#}");
+    }
+}
